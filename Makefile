@@ -1,0 +1,33 @@
+# huzhu: `make demo` serves the app on http://127.0.0.1:8000, `make test` runs every test.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+EXTRAS ?= test,spark
+
+.PHONY: demo test setup lint bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q "setuptools>=69,<81" wheel
+	# xstatic-bootstrap ships only an sdist that imports pkg_resources (gone in setuptools 81).
+	$(BIN)/pip install -q --no-build-isolation "xstatic-bootstrap>=5.3,<5.4"
+	$(BIN)/pip install -q -e ".[$(EXTRAS)]"
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+demo: setup
+	$(BIN)/huzhu demo
+	$(BIN)/huzhu serve
+
+test: setup
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest
+	HUZHU_TEST_DB=postgresql $(BIN)/python -m pytest -m "not browser and not spark and not engine"
+
+lint: setup
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf $(VENV) var

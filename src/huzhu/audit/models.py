@@ -1,0 +1,58 @@
+"""Append-only audit log: who changed what, and who saw a full ID number."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class AuditEntryQuerySet(models.QuerySet):
+    def update(self, **kwargs):  # noqa: ANN003
+        raise PermissionError("审计日志只能追加，不能修改")
+
+    def delete(self):
+        raise PermissionError("审计日志只能追加，不能删除")
+
+
+class AuditEntry(models.Model):
+    class Action(models.TextChoices):
+        MEMBER_CREATED = "member.created", "新增会员"
+        MEMBER_UPDATED = "member.updated", "修改会员"
+        MEMBER_IMPORTED = "member.imported", "导入会员"
+        MEMBER_EXPORTED = "member.exported", "导出会员"
+        ID_VIEWED = "member.id_viewed", "查看完整证件号"
+        BANK_VIEWED = "member.bank_viewed", "查看完整银行账号"
+        UNIT_CREATED = "unit.created", "新增单位"
+        UNIT_UPDATED = "unit.updated", "修改单位"
+        UNIT_IMPORTED = "unit.imported", "导入单位"
+
+    at = models.DateTimeField("时间", auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="操作人", null=True, blank=True,
+        on_delete=models.PROTECT, related_name="+",
+    )
+    action = models.CharField("操作", max_length=32, choices=Action.choices, db_index=True)
+    object_type = models.CharField("对象类型", max_length=32, blank=True)
+    object_id = models.CharField("对象编号", max_length=64, blank=True, db_index=True)
+    # The union node the object belongs to, so admins see only their subtree's log.
+    union_path = models.CharField(max_length=255, blank=True, db_index=True)
+    summary = models.CharField("摘要", max_length=500, blank=True)
+    changes = models.JSONField("变更内容", default=dict, blank=True)
+
+    objects = AuditEntryQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "审计日志"
+        verbose_name_plural = "审计日志"
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.get_action_display()} {self.summary}"
+
+    def save(self, *args, **kwargs) -> None:
+        if self.pk is not None:
+            raise PermissionError("审计日志只能追加，不能修改")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("审计日志只能追加，不能删除")

@@ -1,0 +1,49 @@
+"""The one command-line entry point: ``huzhu <command>``.
+
+Each command lives in the module of the domain it belongs to and exposes
+``configure(parser)`` and ``run(args) -> int``; this file only routes, so that
+``huzhu calc`` never pays for importing Django and ``huzhu demo`` never pays for Ibis.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+COMMANDS: dict[str, tuple[str, str]] = {
+    "demo": ("huzhu.demo.command", "生成演示数据（迁移数据库、创建演示城市与账号）"),
+    "serve": ("huzhu.config.serve", "启动网页服务与后台任务进程"),
+    "import": ("huzhu.members.commands", "从 xlsx/csv 导入单位或会员"),
+    "calc": ("huzhu.rules.commands.calc", "按政策文件批量计算给付金额"),
+    "policy": ("huzhu.rules.commands.policy", "检查并汇总政策文件"),
+    "synth": ("huzhu.rules.commands.synth", "生成确定性的合成会员与事件数据（Parquet）"),
+    "manage": ("huzhu.config.manage", "运行 Django 管理命令（migrate、createsuperuser …）"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="huzhu", description="职工互助保障系统")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for name, (module_path, help_text) in COMMANDS.items():
+        module = importlib.import_module(module_path)
+        sub_parser = sub.add_parser(name, help=help_text, description=help_text)
+        module.configure(sub_parser)
+        sub_parser.set_defaults(_module=module)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "manage":
+        # Django parses its own arguments; hand them over untouched.
+        from huzhu.config.manage import run_django
+
+        return run_django(argv[1:])
+    args = build_parser().parse_args(argv)
+    return int(args._module.run(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,22 @@
+"""``huzhu manage ...``: Django's management commands under the project's settings."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("args", nargs=argparse.REMAINDER, help="Django 管理命令及其参数")
+
+
+def run_django(argv: list[str]) -> int:
+    from django.core.management import execute_from_command_line
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "huzhu.config.settings")
+    execute_from_command_line(["huzhu manage", *argv])
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    return run_django(args.args)

@@ -1,0 +1,109 @@
+"""The member registry (会员).
+
+The resident ID number and bank account are stored only sealed (AES-GCM) with a keyed
+hash for lookups; see :mod:`huzhu.crypto`. Birth date and gender are derived from the
+ID number once, at entry, because the benefit engine needs them for every event.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+from huzhu import crypto
+from huzhu.orgs.models import Union, Unit
+
+
+class Member(models.Model):
+    class Status(models.TextChoices):
+        ACTIVE = "active", "在职"
+        RETIRED = "retired", "退休"
+        LEFT = "left", "离会"
+
+    class Gender(models.TextChoices):
+        MALE = "M", "男"
+        FEMALE = "F", "女"
+
+    class Occupation(models.TextChoices):
+        MEDICAL = "medical", "医务人员"
+        CDC = "cdc", "疾控人员"
+        OTHER = "other", "其他"
+
+    name = models.CharField("姓名", max_length=50)
+    id_number_sealed = models.BinaryField("身份证号（密文）", editable=False)
+    id_number_hash = models.CharField(max_length=64, unique=True, editable=False)
+    id_last4 = models.CharField("身份证号后四位", max_length=4, editable=False)
+    birth_date = models.DateField("出生日期", editable=False)
+    gender = models.CharField("性别", max_length=1, choices=Gender.choices, editable=False)
+    phone = models.CharField("手机号", max_length=11, blank=True)
+    unit = models.ForeignKey(Unit, verbose_name="单位", on_delete=models.PROTECT,
+                             related_name="members")
+    # Copied from unit.union so that the scope filter is one indexed column.
+    union = models.ForeignKey(Union, verbose_name="基层工会", on_delete=models.PROTECT,
+                              related_name="members", editable=False)
+    joined_on = models.DateField("入会日期", null=True, blank=True)
+    status = models.CharField("状态", max_length=8, choices=Status.choices,
+                              default=Status.ACTIVE)
+    occupation = models.CharField("职业类别", max_length=8, choices=Occupation.choices,
+                                  default=Occupation.OTHER)
+    family_head = models.ForeignKey(
+        "self", verbose_name="家庭关联会员", null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="family_members",
+    )
+    bank_account_sealed = models.BinaryField("银行账号（密文）", null=True, editable=False)
+    bank_account_hash = models.CharField(max_length=64, null=True, unique=True, editable=False)
+    bank_last4 = models.CharField("银行账号后四位", max_length=4, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "会员"
+        verbose_name_plural = "会员"
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["union", "id"]),
+            models.Index(fields=["name"]),
+            models.Index(fields=["phone"]),
+            models.Index(fields=["id_last4"]),
+            models.Index(fields=["unit", "id"]),
+            models.Index(fields=["status", "id"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    # Sensitive fields: set through these so plaintext never reaches the database.
+    def set_id_number(self, value: str) -> None:
+        self.id_number_sealed = crypto.seal(value)
+        self.id_number_hash = crypto.blind_index(value)
+        self.id_last4 = value[-4:]
+
+    def set_bank_account(self, value: str | None) -> None:
+        if not value:
+            self.bank_account_sealed = None
+            self.bank_account_hash = None
+            self.bank_last4 = ""
+            return
+        self.bank_account_sealed = crypto.seal(value)
+        self.bank_account_hash = crypto.blind_index("bank:" + value)
+        self.bank_last4 = value[-4:]
+
+    @property
+    def id_number(self) -> str:
+        """Plaintext ID number: callers must check the role and audit the view."""
+        return crypto.unseal(self.id_number_sealed)
+
+    @property
+    def bank_account(self) -> str:
+        return crypto.unseal(self.bank_account_sealed) if self.bank_account_sealed else ""
+
+    @property
+    def id_number_masked(self) -> str:
+        return crypto.mask_id_number(self.id_number)
+
+    @property
+    def bank_account_masked(self) -> str:
+        return crypto.mask_bank_account(self.bank_account) if self.bank_account_sealed else ""
+
+    @classmethod
+    def find_by_id_number(cls, id_number: str) -> Member | None:
+        return cls.objects.filter(id_number_hash=crypto.blind_index(id_number)).first()

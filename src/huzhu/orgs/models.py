@@ -1,0 +1,102 @@
+"""The union tree, employer units and staff users with their scope."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+
+
+class Union(models.Model):
+    """A node of the union tree: province → city → district → grassroots."""
+
+    class Level(models.TextChoices):
+        PROVINCE = "province", "省总工会"
+        CITY = "city", "市总工会"
+        DISTRICT = "district", "区县总工会"
+        GRASSROOTS = "grassroots", "基层工会"
+
+    code = models.CharField("编码", max_length=32, unique=True)
+    name = models.CharField("名称", max_length=200)
+    level = models.CharField("层级", max_length=16, choices=Level.choices)
+    parent = models.ForeignKey(
+        "self", verbose_name="上级工会", null=True, blank=True,
+        on_delete=models.PROTECT, related_name="children",
+    )
+    # Materialised path of ids ("/1/7/42/"): a subtree is one indexed prefix scan.
+    path = models.CharField(max_length=255, db_index=True, editable=False, default="")
+
+    class Meta:
+        verbose_name = "工会"
+        verbose_name_plural = "工会"
+        ordering = ["path"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args, **kwargs) -> None:
+        super().save(*args, **kwargs)
+        path = (self.parent.path if self.parent else "/") + f"{self.pk}/"
+        if path != self.path:
+            self.path = path
+            type(self).objects.filter(pk=self.pk).update(path=path)
+
+    def subtree(self) -> models.QuerySet[Union]:
+        return Union.objects.filter(path__startswith=self.path)
+
+    def ancestors(self) -> list[Union]:
+        ids = [int(p) for p in self.path.strip("/").split("/") if p]
+        by_id = Union.objects.in_bulk(ids)
+        return [by_id[i] for i in ids if i in by_id]
+
+
+class Unit(models.Model):
+    """An employer (单位) whose staff are members of a grassroots union."""
+
+    name = models.CharField("单位名称", max_length=200, db_index=True)
+    uscc = models.CharField("统一社会信用代码", max_length=18, unique=True)
+    uscc_check_ok = models.BooleanField(
+        "校验位通过", default=True,
+        help_text="2016年前发放的部分代码校验位不符，经确认后仍可登记",
+    )
+    union = models.ForeignKey(
+        Union, verbose_name="所属基层工会", on_delete=models.PROTECT, related_name="units"
+    )
+    contact_name = models.CharField("联系人", max_length=50, blank=True)
+    contact_phone = models.CharField("联系电话", max_length=20, blank=True)
+    address = models.CharField("地址", max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "单位"
+        verbose_name_plural = "单位"
+        ordering = ["id"]
+        indexes = [models.Index(fields=["union", "id"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class User(AbstractUser):
+    """A staff user: one role, at one node of the union tree, seeing only its subtree."""
+
+    class Role(models.TextChoices):
+        CLERK = "clerk", "基层经办"
+        REVIEWER = "reviewer", "审核员"
+        FINANCE = "finance", "财务"
+        ADMIN = "admin", "管理员"
+        AUDITOR = "auditor", "审计（只读）"
+
+    role = models.CharField("角色", max_length=16, choices=Role.choices, default=Role.CLERK)
+    union = models.ForeignKey(
+        Union, verbose_name="所属工会", null=True, blank=True,
+        on_delete=models.PROTECT, related_name="staff",
+    )
+    display_name = models.CharField("姓名", max_length=50, blank=True)
+
+    class Meta:
+        verbose_name = "工作人员"
+        verbose_name_plural = "工作人员"
+
+    def __str__(self) -> str:
+        return self.display_name or self.username

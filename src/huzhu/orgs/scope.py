@@ -1,0 +1,63 @@
+"""What a staff user may see: the subtree of the union node they belong to.
+
+Every list, search, detail, export and API call filters through here; an object
+outside the scope is a 404, never a 403, so its existence is not disclosed.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Model, QuerySet
+from django.http import Http404
+
+from huzhu.orgs.models import Union, User
+
+# Roles that may see a full ID number / bank account (each view is audited).
+FULL_ID_ROLES = frozenset({User.Role.ADMIN, User.Role.REVIEWER, User.Role.FINANCE})
+AUDIT_LOG_ROLES = frozenset({User.Role.ADMIN, User.Role.AUDITOR})
+WRITE_ROLES = frozenset({User.Role.CLERK, User.Role.REVIEWER, User.Role.ADMIN})
+
+
+def sees_everything(user: User) -> bool:
+    return bool(user.is_superuser and user.union_id is None)
+
+
+def union_path(user: User) -> str | None:
+    """The path prefix of the user's scope; None means the whole tree."""
+    if sees_everything(user):
+        return None
+    if user.union_id is None:
+        return "/-none-/"  # a staff user without a node sees nothing
+    return user.union.path
+
+
+def scoped(user: User, queryset: QuerySet, union_field: str = "union") -> QuerySet:
+    """Filter ``queryset`` to objects whose ``union_field`` lies in the user's subtree."""
+    prefix = union_path(user)
+    if prefix is None:
+        return queryset
+    lookup = "path__startswith" if union_field == "" else f"{union_field}__path__startswith"
+    return queryset.filter(**{lookup: prefix})
+
+
+def scoped_unions(user: User) -> QuerySet[Union]:
+    return scoped(user, Union.objects.all(), union_field="")
+
+
+def get_scoped_or_404(user: User, queryset: QuerySet, union_field: str = "union",
+                      **lookup) -> Model:
+    try:
+        return scoped(user, queryset, union_field).get(**lookup)
+    except queryset.model.DoesNotExist:
+        raise Http404 from None
+
+
+def can_see_full_id(user: User) -> bool:
+    return sees_everything(user) or user.role in FULL_ID_ROLES
+
+
+def can_write(user: User) -> bool:
+    return sees_everything(user) or user.role in WRITE_ROLES
+
+
+def can_read_audit_log(user: User) -> bool:
+    return sees_everything(user) or user.role in AUDIT_LOG_ROLES
