@@ -70,3 +70,9 @@ def parse_id_number(raw: str, *, today: dt.date | None = None) -> IdNumber:
         raise IdNumberError(f"身份证号校验位错误：最后一位应为 {expected}")
     gender = "M" if int(value[16]) % 2 == 1 else "F"
     return IdNumber(value=value, birth_date=birth, gender=gender)
+
+
+def make_id_number(address: str, birth: dt.date, sequence: int) -> str:
+    """Compose a valid ID number (demo data and tests): sequence odd = male, even = female."""
+    first17 = f"{address}{birth:%Y%m%d}{sequence:03d}"
+    return first17 + check_character(first17)

@@ -42,3 +42,8 @@ def parse_uscc(raw: str) -> Uscc:
         raise UsccError(f"统一社会信用代码含有不允许的字符：{''.join(bad)}（不使用 I、O、S、V、Z）")
     expected = check_character(value[:17])
     return Uscc(value=value, check_ok=value[17] == expected, expected_check=expected)
+
+
+def make_uscc(first17: str) -> str:
+    """Complete a 17-character prefix with its check character (demo data and tests)."""
+    return first17 + check_character(first17)
