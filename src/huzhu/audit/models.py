@@ -7,7 +7,7 @@ from django.db import models
 
 
 class AuditEntryQuerySet(models.QuerySet):
-    def update(self, **kwargs):  # noqa: ANN003
+    def update(self, **kwargs):
         raise PermissionError("审计日志只能追加，不能修改")
 
     def delete(self):

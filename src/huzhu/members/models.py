@@ -50,7 +50,10 @@ class Member(models.Model):
         on_delete=models.SET_NULL, related_name="family_members",
     )
     bank_account_sealed = models.BinaryField("银行账号（密文）", null=True, editable=False)
-    bank_account_hash = models.CharField(max_length=64, null=True, unique=True, editable=False)
+    # NULL, not "", for members without an account: unique must ignore them.
+    bank_account_hash = models.CharField(  # noqa: DJ001
+        max_length=64, null=True, unique=True, editable=False
+    )
     bank_last4 = models.CharField("银行账号后四位", max_length=4, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
