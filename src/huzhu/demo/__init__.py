@@ -1,0 +1,1 @@
+"""Demo data: a deterministic city of unions, units, members and staff logins."""
