@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+import xstatic.pkg.bootstrap
 
 from huzhu.config.secrets import load_secrets
 
@@ -102,7 +103,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
-STATICFILES_DIRS: list[Path] = []
+STATICFILES_DIRS = [("bootstrap", xstatic.pkg.bootstrap.BASE_DIR)]  # no CDN, no npm
 
 MEDIA_ROOT = VAR_DIR / "media"  # outside the web root; files are served by views only
 UPLOAD_ROOT = VAR_DIR / "uploads"
