@@ -1,0 +1,122 @@
+"""Loading policy files: YAML → validated :class:`~huzhu.rules.schema.Policy`.
+
+YAML floats are read as ``Decimal`` straight from their text, so ``0.015`` never passes
+through a binary float on its way to a rate.
+"""
+
+from __future__ import annotations
+
+import os
+from decimal import Decimal
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from huzhu.rules.errors import PolicyError
+from huzhu.rules.schema import FORMULA_KINDS, Policy
+
+_MESSAGES = {
+    "extra_forbidden": "未知的键（拼写错误？）",
+    "missing": "缺少必填项",
+}
+
+
+class _DecimalLoader(yaml.SafeLoader):
+    """SafeLoader whose floats are Decimals."""
+
+
+def _construct_decimal(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Decimal:
+    return Decimal(loader.construct_scalar(node).replace("_", ""))
+
+
+_DecimalLoader.add_constructor("tag:yaml.org,2002:float", _construct_decimal)
+
+
+def shipped_policy_names() -> list[str]:
+    """Names of the policies shipped in ``huzhu/policies`` (without ``.yaml``)."""
+    folder = resources.files("huzhu") / "policies"
+    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml"))
+
+
+def resolve_policy_path(name_or_path: str | os.PathLike) -> Path:
+    """A shipped name (``changchun-2023``) or a path to a YAML file."""
+    text = os.fspath(name_or_path)
+    path = Path(text)
+    if path.suffix in (".yaml", ".yml") or os.sep in text or path.exists():
+        if not path.is_file():
+            raise PolicyError([(text, "", "文件不存在")])
+        return path
+    shipped = resources.files("huzhu") / "policies" / f"{text}.yaml"
+    if not shipped.is_file():
+        names = "、".join(shipped_policy_names())
+        raise PolicyError([(text, "", f"没有这个政策；已内置：{names}")])
+    return Path(str(shipped))
+
+
+def load_policy(name_or_path: str | os.PathLike) -> Policy:
+    """Load and validate a shipped policy by name or a policy file by path."""
+    path = resolve_policy_path(name_or_path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PolicyError([(str(path), "", f"无法读取：{exc}")]) from None
+    try:
+        data = yaml.load(text, Loader=_DecimalLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"第 {mark.line + 1} 行第 {mark.column + 1} 列" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise PolicyError([(str(path), where, f"YAML 语法错误：{problem}")]) from None
+    return policy_from_dict(data, source=str(path))
+
+
+def policy_from_dict(data: Any, source: str = "<dict>") -> Policy:
+    """Validate a policy given as plain data (as YAML would load it)."""
+    if not isinstance(data, dict):
+        raise PolicyError([(source, "", "政策文件的顶层应是一个映射（键: 值）")])
+    try:
+        return Policy.model_validate(data)
+    except ValidationError as exc:
+        raise PolicyError(
+            [(source, _yaml_path(err["loc"]), _message(err)) for err in exc.errors()]
+        ) from None
+
+
+def _yaml_path(loc: tuple[Any, ...]) -> str:
+    parts: list[str] = []
+    for i, item in enumerate(loc):
+        if isinstance(item, int):
+            parts.append(f"[{item}]")
+            continue
+        # Discriminated unions put the tag ("bands") into the location; the YAML has no
+        # such level, so it is dropped to give the path as written in the file.
+        prev = loc[i - 1] if i else None
+        if item in FORMULA_KINDS and (prev in ("formula",) or isinstance(prev, int)) and (
+            "formula" in loc[:i] or "formulas" in loc[:i]
+        ):
+            continue
+        if item.startswith(("function-", "constrained-")):
+            continue
+        parts.append(("." if parts else "") + item)
+    return "".join(parts)
+
+
+def _message(err: dict[str, Any]) -> str:
+    kind = err.get("type", "")
+    if kind in _MESSAGES:
+        return _MESSAGES[kind]
+    msg = str(err.get("msg", ""))
+    for prefix in ("Value error, ", "Assertion failed, "):
+        if msg.startswith(prefix):
+            msg = msg[len(prefix):]
+    if kind == "literal_error":
+        expected = err.get("ctx", {}).get("expected", "")
+        return f"取值 {err.get('input')!r} 无效，应为 {expected}"
+    if kind == "union_tag_invalid":
+        return f"未知的公式类型 {err.get('input')!r}，应为 {'、'.join(FORMULA_KINDS)}"
+    if kind.endswith(("_parsing", "_type")):
+        return f"类型错误：{msg}（实际值 {err.get('input')!r}）"
+    return msg

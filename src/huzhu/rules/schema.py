@@ -1,0 +1,633 @@
+# SCHEMA-READY
+"""Pydantic models of a policy file (保障方案) and the exact semantics the engine gives them.
+
+A policy file is YAML::
+
+    code: changchun-2023            # slug, also the shipped file name
+    name: 长春市总工会职工补贴        # Chinese name
+    version: "2023.1"               # free text; part of the compiled-plan cache key
+    issuer: 长春市总工会              # optional
+    premium_per_year: 150           # optional, informational (premium schemes)
+    source: "..."                   # optional: which seed / document it encodes
+    benefits: [ ... ]               # one entry per Benefit, codes unique
+
+Unknown keys anywhere are errors (``extra="forbid"``). Money is ``Decimal`` with at most
+two places; a rate is ``Decimal`` in [0, 1] with at most four places, written either as a
+number (``0.015``) or a percentage string (``"1.5%"``).
+
+Benefit (保障项目)
+------------------
+``code``, ``name`` (Chinese), ``kind`` (``illness`` | ``accident`` | ``property`` |
+``relief``; a waiting period is allowed on ``illness`` only), ``eligibility``, ``base``,
+``formula`` (one) **or** ``formulas`` (a list of dated versions, each with
+``effective_from``), ``caps``.
+
+``base`` is the fact the money is computed from: ``out_of_pocket``, ``total_cost``,
+``loss_amount`` (money), ``days`` (per_day), ``disability_grade`` (grade_table) or omitted
+(``lump_sum`` and ``outcome`` need none). ``bands`` and ``percent`` require a money base.
+
+Evaluation of one event (the engine and any reference must agree on all of this)
+--------------------------------------------------------------------------------
+1. Eligibility checks, in this order; the first that fails makes the row ``ineligible``
+   with that reason code and payable 0.00:
+
+   ``unknown_member`` (member_id not in members) → ``status_not_eligible`` →
+   ``age_out_of_range`` (age in full years at event_date: year difference minus one if
+   (month, day) of the event is before (month, day) of birth — a 29 Feb birthday is
+   reached on 1 Mar in common years; ``age.min``/``age.max`` inclusive) →
+   ``gender_not_eligible`` → ``occupation_not_eligible`` (null occupation fails) →
+   ``outside_window`` (``window.start``/``end`` inclusive) → ``not_enrolled`` (no
+   enrolment row with period_start <= event_date <= period_end) → ``waiting_period``
+   (event_date < first_enrolled + no_pay_days) → ``relation_not_covered`` (null fails) →
+   ``not_co_resident`` (co_resident must be true; null counts as false) → flags in the
+   order work_related, on_duty: a flag required ``false`` fails with reason
+   ``work_related`` when the event says true (null counts as false); a flag required
+   ``true`` fails with ``not_on_duty`` when the event is not true →
+   ``diagnosis_not_covered`` (no code of the event's ``diagnosis`` starts with a prefix of
+   the list in force at event_date; codes split on ``;``, compared upper-case with
+   spaces removed; before the first dated list nothing is covered) →
+   ``not_in_force`` (no formula version with effective_from <= event_date) →
+   ``missing_field`` (first null among ``eligibility.required``, then the formula's
+   inputs: the base, ``outcome``, ``disability_grade``/``fracture_site`` as the outcome
+   needs, then ``relative_id`` when a cap is ``per: relative``) → formula conditions
+   (``below_threshold``, ``below_deductible``, ``below_min_days``,
+   ``no_covered_outcome``, ``grade_not_covered``).
+
+   When several enrolment rows cover the event, the engine uses the latest
+   ``period_start`` and the earliest ``first_enrolled`` among them.
+
+2. The formula in force at event_date gives the raw amount (rounded half-up to the fen
+   once, at the end of the formula):
+
+   * ``bands``: base must be > ``threshold`` (qualifying threshold: the base itself is
+     then used whole) else ``below_threshold``; then ``deductible`` is subtracted and the
+     rest must be > 0 else ``below_deductible``. Bands are half-open ``(above, upto]``,
+     contiguous, ascending; the last may have ``upto: null`` (no upper end). ``bracket``:
+     the whole amount at the rate of the band containing it (an amount <= the first
+     band's ``above`` is ``below_threshold``). ``progressive``: the sum over bands of
+     the slice of the amount inside the band times its rate (rounded once).
+     Output ``band`` is the label of the band containing the amount, e.g.
+     ``(10000,20000]`` or ``(300000,+∞)``; ``rate`` its rate (bracket mode).
+   * ``per_day``: paid days = min(days − (from_day − 1), max_days); < 1 is
+     ``below_min_days``; raw = paid days × amount. ``base`` is days.
+   * ``lump_sum``: raw = amount.
+   * ``grade_table``: the amount of the row for ``disability_grade`` (``grade`` column);
+     a grade not in the table is ``grade_not_covered``.
+   * ``percent``: raw = base × rate.
+   * ``outcome`` (accidents): ``outcome`` death → ``death``; else if
+     ``disability_grade`` is not null → the ``disability`` grade table; else outcome
+     fracture → ``fracture.major`` or ``fracture.other`` by ``fracture_site``; outcome
+     disability without grade → ``missing_field``; anything else (``none``, or a part
+     the formula does not define) → ``no_covered_outcome``. ``band`` is
+     ``death`` / ``disability`` / ``fracture:major`` / ``fracture:other``.
+
+   Waiting period reduced phase: if ``waiting.reduced_days`` is set and
+   first_enrolled + no_pay_days <= event_date < first_enrolled + reduced_days, the raw
+   amount is multiplied by ``reduced_rate`` and rounded half-up again; the row's reason
+   is ``waiting_period_reduced`` (status stays ``payable`` unless a cap bites).
+
+3. Caps are applied one after another **in the order they are written** in the policy.
+   Every cap is per benefit. Stage k starts from the amount a(k−1) of stage k−1 (a(0) =
+   raw) and, for money caps::
+
+       room_i = max(0, amount − Σ a(k−1)_j over earlier rows j of the same group)
+       a(k)_i = min(a(k−1)_i, room_i)
+
+   For ``times`` caps: a(k)_i = 0 when the number of earlier rows j of the group with
+   a(k−1)_j > 0 is >= times, else a(k−1)_i. "Earlier" is the order (prior payouts
+   first, then event_date, then event_id); prior payouts count with their ``paid`` at
+   every stage. ``per: event`` caps are just min(a, amount) (room = amount), and are
+   skipped for rows whose outcome is in ``unless_outcome``. Groups:
+   ``member`` × ``year`` = (member_id, calendar year of event_date); ``member`` ×
+   ``period`` = (member_id, covering enrolment period_start); ``member`` × ``lifetime``
+   = member_id; ``family`` = coalesce(family_id, member_id) of the member (+ year or
+   period); ``relative`` = (coalesce(family_id, member_id), relative_id).
+
+   Output: ``payable`` = last stage; ``cap`` = code of the last stage that reduced the
+   amount (``capped`` status, reason = that code, ``cap_room`` = that stage's room, 0 for
+   a times cap); otherwise status ``payable`` and ``cap_room`` = the smallest room of
+   any money cap (null when the benefit has none).
+
+Cap codes (the ``reason`` of a capped row) default from ``per``/``period``:
+``cap_per_event``, ``cap_per_year``, ``cap_per_period``, ``cap_lifetime``,
+``cap_per_family`` (lifetime), ``cap_per_family_year``, ``cap_per_family_period``,
+``cap_per_relative``; with ``times``: ``once_per_person`` / ``once_per_relative`` /
+``once_per_family`` when times is 1, else ``times_per_person`` etc. A cap may set its own
+``code``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
+
+FORMULA_KINDS = ("bands", "per_day", "lump_sum", "grade_table", "percent", "outcome")
+MONEY_BASES = ("out_of_pocket", "total_cost", "loss_amount")
+BASES = (*MONEY_BASES, "days", "disability_grade")
+# Event fields a benefit may list in ``eligibility.required``.
+EVENT_FIELDS = (
+    "out_of_pocket", "total_cost", "admit_date", "days", "diagnosis", "outcome",
+    "disability_grade", "fracture_site", "work_related", "loss_amount", "certificate_no",
+    "on_duty", "relation", "relative_id", "co_resident",
+)
+
+Status = Literal["active", "retired", "left"]
+Gender = Literal["M", "F"]
+Occupation = Literal["medical", "cdc", "other"]
+Relation = Literal["self", "parent", "spouse", "child", "other"]
+Outcome = Literal["death", "disability", "fracture", "none"]
+BenefitKind = Literal["illness", "accident", "property", "relief"]
+
+
+def _to_decimal(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError("应为数字，不能是 true/false")
+    if isinstance(value, float):
+        # YAML floats are loaded as Decimal by our loader; a float here came from Python.
+        return Decimal(repr(value))
+    if isinstance(value, int):
+        return Decimal(value)
+    if isinstance(value, str):
+        try:
+            return Decimal(value.strip().replace(",", ""))
+        except InvalidOperation:
+            raise ValueError(f"不是有效的金额：{value!r}") from None
+    return value
+
+
+def _check_money(value: Decimal) -> Decimal:
+    if not value.is_finite() or value < 0:
+        raise ValueError("金额必须是非负数")
+    if value != value.quantize(Decimal("0.01")):
+        raise ValueError(f"金额最多两位小数（分）：{value}")
+    if value >= Decimal("1e15"):
+        raise ValueError("金额过大")
+    return value.quantize(Decimal("0.01"))
+
+
+def _to_rate(value: Any) -> Any:
+    if isinstance(value, str) and value.strip().endswith("%"):
+        try:
+            return Decimal(value.strip()[:-1]) / 100
+        except InvalidOperation:
+            raise ValueError(f"不是有效的比例：{value!r}") from None
+    return _to_decimal(value)
+
+
+def _check_rate(value: Decimal) -> Decimal:
+    if not value.is_finite() or value < 0 or value > 1:
+        raise ValueError(f"比例必须在 0 到 100% 之间：{value}")
+    if value != value.quantize(Decimal("0.0001")):
+        raise ValueError(f"比例最多四位小数（即 0.01%）：{value}")
+    return value.quantize(Decimal("0.0001"))
+
+
+Money = Annotated[Decimal, BeforeValidator(_to_decimal), AfterValidator(_check_money)]
+Rate = Annotated[Decimal, BeforeValidator(_to_rate), AfterValidator(_check_rate)]
+
+
+def money_label(value: Decimal) -> str:
+    """``10000.00`` → ``10000``; ``10000.50`` → ``10000.5``; used in band labels."""
+    text = format(value.normalize(), "f")
+    return text
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# ---------------------------------------------------------------- formulas
+
+
+class Band(_Model):
+    """One row of a rate table: amounts in ``(above, upto]`` (``upto: null`` = no end)."""
+
+    above: Money
+    upto: Money | None = None
+    rate: Rate
+
+    @property
+    def label(self) -> str:
+        upper = "+∞)" if self.upto is None else f"{money_label(self.upto)}]"
+        return f"({money_label(self.above)},{upper}"
+
+    def contains(self, amount: Decimal) -> bool:
+        return amount > self.above and (self.upto is None or amount <= self.upto)
+
+
+class GradeRow(_Model):
+    """One row of a grade table: disability grade (1 = most severe) → amount."""
+
+    grade: int = Field(ge=1, le=10)
+    amount: Money
+
+
+def _check_grade_rows(rows: list[GradeRow]) -> list[GradeRow]:
+    for i in range(1, len(rows)):
+        prev, row = rows[i - 1].grade, rows[i].grade
+        if row == prev:
+            raise ValueError(f"第 {i + 1} 行：等级 {row} 重复")
+        if row < prev:
+            raise ValueError(f"第 {i + 1} 行：等级 {row} 应排在等级 {prev} 之后（按等级升序）")
+        if row != prev + 1:
+            raise ValueError(f"第 {i} 行与第 {i + 1} 行之间缺少等级 {prev + 1}–{row - 1}")
+    return rows
+
+
+GradeTable = Annotated[list[GradeRow], Field(min_length=1), AfterValidator(_check_grade_rows)]
+
+
+class _FormulaBase(_Model):
+    effective_from: dt.date | None = None
+    """First event date this version applies to (dated versions under ``formulas``)."""
+
+
+class BandsFormula(_FormulaBase):
+    """Rate bands with an optional qualifying threshold and/or deductible."""
+
+    kind: Literal["bands"]
+    mode: Literal["bracket", "progressive"] = "bracket"
+    threshold: Money | None = None
+    deductible: Money | None = None
+    bands: list[Band] = Field(min_length=1)
+
+    @field_validator("bands")
+    @classmethod
+    def _bands_ordered(cls, bands: list[Band]) -> list[Band]:
+        for i, band in enumerate(bands, start=1):
+            if band.upto is not None and band.upto <= band.above:
+                raise ValueError(f"第 {i} 档：上限 {band.upto} 必须大于下限 {band.above}")
+            if band.upto is None and i != len(bands):
+                raise ValueError(f"第 {i} 档：只有最后一档可以没有上限")
+        for i in range(1, len(bands)):
+            prev, band = bands[i - 1], bands[i]
+            if band.above < prev.upto:  # type: ignore[operator]
+                raise ValueError(
+                    f"第 {i} 档 {prev.label} 与第 {i + 1} 档 {band.label} 重叠或顺序颠倒"
+                )
+            if band.above > prev.upto:  # type: ignore[operator]
+                raise ValueError(
+                    f"第 {i} 档 {prev.label} 与第 {i + 1} 档 {band.label} 之间有空档"
+                )
+        return bands
+
+    def band_for(self, amount: Decimal) -> Band | None:
+        for band in self.bands:
+            if band.contains(amount):
+                return band
+        return None
+
+
+class PerDayFormula(_FormulaBase):
+    """A daily allowance: pays from day ``from_day`` of a stay, at most ``max_days`` days."""
+
+    kind: Literal["per_day"]
+    amount: Money
+    from_day: int = Field(default=1, ge=1)
+    max_days: int | None = Field(default=None, ge=1)
+
+
+class LumpSumFormula(_FormulaBase):
+    kind: Literal["lump_sum"]
+    amount: Money
+
+
+class GradeTableFormula(_FormulaBase):
+    kind: Literal["grade_table"]
+    grades: GradeTable
+
+
+class PercentFormula(_FormulaBase):
+    """A percentage of the base (e.g. 10% of an assessed loss)."""
+
+    kind: Literal["percent"]
+    rate: Rate
+
+
+class FractureAmounts(_Model):
+    major: Money
+    """Skull, spine, pelvis, femur (颅骨、脊椎、骨盆、股骨)."""
+    other: Money
+
+
+class OutcomeFormula(_FormulaBase):
+    """Accident outcomes: death, disability grade table, fracture by site."""
+
+    kind: Literal["outcome"]
+    death: Money | None = None
+    disability: GradeTable | None = None
+    fracture: FractureAmounts | None = None
+
+    @model_validator(mode="after")
+    def _some_outcome(self) -> OutcomeFormula:
+        if self.death is None and self.disability is None and self.fracture is None:
+            raise ValueError("至少要规定 death、disability、fracture 之一")
+        return self
+
+
+Formula = Annotated[
+    BandsFormula | PerDayFormula | LumpSumFormula | GradeTableFormula | PercentFormula
+    | OutcomeFormula,
+    Field(discriminator="kind"),
+]
+
+# ---------------------------------------------------------------- eligibility
+
+
+class AgeRange(_Model):
+    """Age in full years at the event date; both ends inclusive."""
+
+    min: int | None = Field(default=None, ge=0, le=150)
+    max: int | None = Field(default=None, ge=0, le=150)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> AgeRange:
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"年龄下限 {self.min} 大于上限 {self.max}")
+        return self
+
+
+class Window(_Model):
+    """Event dates covered (campaigns); both ends inclusive."""
+
+    start: dt.date | None = None
+    end: dt.date | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Window:
+        if self.start and self.end and self.start > self.end:
+            raise ValueError(f"开始日期 {self.start} 晚于结束日期 {self.end}")
+        return self
+
+
+class Waiting(_Model):
+    """Waiting period after ``first_enrolled`` (illness only).
+
+    No pay while event_date < first_enrolled + no_pay_days; then, if ``reduced_days`` is
+    set, ``reduced_rate`` of the amount while event_date < first_enrolled + reduced_days.
+    """
+
+    no_pay_days: int = Field(ge=0)
+    reduced_days: int | None = Field(default=None, ge=1)
+    reduced_rate: Rate | None = None
+
+    @model_validator(mode="after")
+    def _phases(self) -> Waiting:
+        if (self.reduced_days is None) != (self.reduced_rate is None):
+            raise ValueError("reduced_days 与 reduced_rate 必须同时给出")
+        if self.reduced_days is not None and self.reduced_days <= self.no_pay_days:
+            raise ValueError("reduced_days 必须大于 no_pay_days")
+        return self
+
+
+class DatedCodes(_Model):
+    """A diagnosis prefix list in force from ``effective_from`` on."""
+
+    effective_from: dt.date
+    codes: list[str] = Field(min_length=1)
+
+    @field_validator("codes")
+    @classmethod
+    def _norm(cls, codes: list[str]) -> list[str]:
+        return [_norm_code(c) for c in codes]
+
+
+def _norm_code(code: str) -> str:
+    norm = re.sub(r"\s+", "", str(code)).upper()
+    if not re.fullmatch(r"[A-Z][0-9A-Z.]*", norm):
+        raise ValueError(f"不是 ICD-10 编码前缀：{code!r}")
+    return norm
+
+
+class Eligibility(_Model):
+    """Who and what is covered. Every field is optional; omitted means no condition."""
+
+    status: list[Status] | None = None
+    age: AgeRange | None = None
+    gender: list[Gender] | None = None
+    occupation: list[Occupation] | None = None
+    window: Window | None = None
+    enrolment: bool = False
+    """The member must have an enrolment row covering the event date (premium schemes)."""
+    waiting: Waiting | None = None
+    relation: list[Relation] | None = None
+    co_resident: bool | None = None
+    """``true``: the relative must live with the member (共同生活)."""
+    work_related: bool | None = None
+    """``false``: not payable when the event is work-related (非工伤)."""
+    on_duty: bool | None = None
+    """``true``: payable only when the event happened on duty (因公)."""
+    diagnosis: list[str] | None = None
+    """ICD-10 prefixes; or use ``diagnosis_versions`` for dated lists (not both)."""
+    diagnosis_versions: list[DatedCodes] | None = None
+    required: list[Literal[EVENT_FIELDS]] = Field(default_factory=list)  # type: ignore[valid-type]
+    """Event fields that must be present (e.g. ``certificate_no``)."""
+
+    @field_validator("diagnosis")
+    @classmethod
+    def _norm_diag(cls, codes: list[str] | None) -> list[str] | None:
+        return None if codes is None else [_norm_code(c) for c in codes]
+
+    @model_validator(mode="after")
+    def _check(self) -> Eligibility:
+        if self.diagnosis is not None and self.diagnosis_versions is not None:
+            raise ValueError("diagnosis 与 diagnosis_versions 只能二选一")
+        if self.waiting is not None and not self.enrolment:
+            raise ValueError("等待期从首次参保日起算，需要 enrolment: true")
+        versions = self.diagnosis_versions or []
+        for i in range(1, len(versions)):
+            if versions[i].effective_from <= versions[i - 1].effective_from:
+                raise ValueError(
+                    f"diagnosis_versions 第 {i + 1} 项的生效日期必须晚于第 {i} 项"
+                )
+        return self
+
+    @property
+    def has_diagnosis_rule(self) -> bool:
+        return self.diagnosis is not None or self.diagnosis_versions is not None
+
+    def diagnosis_at(self, day: dt.date) -> list[str] | None:
+        """The prefix list in force on ``day``; None = no diagnosis condition; [] = none
+        covered (before the first dated list)."""
+        if self.diagnosis is not None:
+            return list(self.diagnosis)
+        if self.diagnosis_versions is None:
+            return None
+        current: list[str] = []
+        for version in self.diagnosis_versions:
+            if version.effective_from <= day:
+                current = list(version.codes)
+        return current
+
+
+# ---------------------------------------------------------------- caps
+
+_CAP_NAMES = {
+    ("event", None): "cap_per_event",
+    ("member", "year"): "cap_per_year",
+    ("member", "period"): "cap_per_period",
+    ("member", "lifetime"): "cap_lifetime",
+    ("family", "lifetime"): "cap_per_family",
+    ("family", "year"): "cap_per_family_year",
+    ("family", "period"): "cap_per_family_period",
+    ("relative", "lifetime"): "cap_per_relative",
+    ("relative", "year"): "cap_per_relative_year",
+    ("relative", "period"): "cap_per_relative_period",
+}
+_TIMES_WHO = {"member": "person", "family": "family", "relative": "relative"}
+
+
+class Cap(_Model):
+    """A limit on money (``amount``) or on the number of paid events (``times``)."""
+
+    per: Literal["event", "member", "family", "relative"]
+    period: Literal["year", "period", "lifetime"] | None = None
+    amount: Money | None = None
+    times: int | None = Field(default=None, ge=1)
+    unless_outcome: list[Outcome] = Field(default_factory=list)
+    """Rows whose outcome is listed are not limited by this cap (e.g. death)."""
+    code: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_]*$")
+
+    @model_validator(mode="after")
+    def _check(self) -> Cap:
+        if (self.amount is None) == (self.times is None):
+            raise ValueError("上限必须给出 amount（金额）或 times（次数）之一")
+        if self.per == "event":
+            if self.period is not None:
+                raise ValueError("per: event 的上限不需要 period")
+            if self.times is not None:
+                raise ValueError("per: event 的上限只能是金额")
+        elif self.period is None:
+            raise ValueError(
+                f"per: {self.per} 的上限缺少 period（year、period 或 lifetime）"
+            )
+        return self
+
+    @property
+    def cap_code(self) -> str:
+        if self.code:
+            return self.code
+        if self.times is not None:
+            who = _TIMES_WHO[self.per]
+            base = f"once_per_{who}" if self.times == 1 else f"times_per_{who}"
+            return base if self.period == "lifetime" else f"{base}_{self.period}"
+        return _CAP_NAMES[(self.per, self.period)]
+
+
+# ---------------------------------------------------------------- benefit & policy
+
+_DEFAULT_BASE = {"per_day": "days", "grade_table": "disability_grade"}
+_ALLOWED_BASES: dict[str, tuple[str | None, ...]] = {
+    "bands": MONEY_BASES,
+    "percent": MONEY_BASES,
+    "per_day": ("days",),
+    "grade_table": ("disability_grade",),
+    "lump_sum": (None,),
+    "outcome": (None,),
+}
+
+
+class Benefit(_Model):
+    code: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    name: str = Field(min_length=1)
+    """Chinese name shown to staff and members (e.g. 住院医疗补贴)."""
+    kind: BenefitKind = "illness"
+    description: str | None = None
+    eligibility: Eligibility = Field(default_factory=Eligibility)
+    base: Literal[BASES] | None = None  # type: ignore[valid-type]
+    formula: Formula | None = None
+    formulas: list[Formula] | None = None
+    """Dated versions; each needs ``effective_from`` except possibly the first."""
+    caps: list[Cap] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _check(self) -> Benefit:
+        if (self.formula is None) == (self.formulas is None):
+            raise ValueError("必须给出 formula（一个公式）或 formulas（带生效日期的版本）之一")
+        versions = self.versions
+        if not versions:
+            raise ValueError("formulas 不能为空")
+        for i, f in enumerate(versions):
+            if i > 0 and f.effective_from is None:
+                raise ValueError(f"formulas 第 {i + 1} 项缺少 effective_from")
+            if i > 0 and versions[i - 1].effective_from is not None and (
+                f.effective_from <= versions[i - 1].effective_from  # type: ignore[operator]
+            ):
+                raise ValueError(f"formulas 第 {i + 1} 项的生效日期必须晚于第 {i} 项")
+            if self.effective_base(f) not in _ALLOWED_BASES[f.kind]:
+                allowed = [b for b in _ALLOWED_BASES[f.kind] if b] or ["（不填）"]
+                raise ValueError(
+                    f"公式 {f.kind} 不能以 {self.base!r} 为基数，可选：{'、'.join(allowed)}"
+                )
+        if self.eligibility.waiting is not None and self.kind != "illness":
+            raise ValueError("等待期只适用于疾病类项目（kind: illness），意外不设等待期")
+        codes = [c.cap_code for c in self.caps]
+        for code in codes:
+            if codes.count(code) > 1:
+                raise ValueError(f"上限 {code} 重复")
+        for cap in self.caps:
+            if cap.period == "period" and not self.eligibility.enrolment:
+                raise ValueError("按互助期计的上限需要 eligibility.enrolment: true")
+        return self
+
+    @property
+    def versions(self) -> list[BandsFormula | PerDayFormula | LumpSumFormula
+                             | GradeTableFormula | PercentFormula | OutcomeFormula]:
+        return [self.formula] if self.formula is not None else list(self.formulas or [])
+
+    def effective_base(self, formula: Any = None) -> str | None:
+        """The base actually used (defaults: per_day → days, grade_table → grade)."""
+        formula = formula or self.versions[0]
+        if self.base is not None:
+            return self.base
+        return _DEFAULT_BASE.get(formula.kind)
+
+    def formula_at(self, day: dt.date) -> Any:
+        """The formula version in force on ``day`` (None before the first one)."""
+        current = None
+        for f in self.versions:
+            if f.effective_from is None or f.effective_from <= day:
+                current = f
+        return current
+
+
+class Policy(_Model):
+    code: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    name: str = Field(min_length=1)
+    version: str = "1"
+    issuer: str | None = None
+    premium_per_year: Money | None = None
+    source: str | None = None
+    benefits: list[Benefit] = Field(min_length=1)
+
+    @field_validator("benefits")
+    @classmethod
+    def _unique(cls, benefits: list[Benefit]) -> list[Benefit]:
+        seen: set[str] = set()
+        for i, b in enumerate(benefits, start=1):
+            if b.code in seen:
+                raise ValueError(f"第 {i} 个项目的代码 {b.code} 重复")
+            seen.add(b.code)
+        return benefits
+
+    def benefit(self, code: str) -> Benefit:
+        for b in self.benefits:
+            if b.code == code:
+                return b
+        raise KeyError(code)
+
+    @property
+    def benefit_codes(self) -> list[str]:
+        return [b.code for b in self.benefits]
