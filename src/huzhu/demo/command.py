@@ -3,20 +3,98 @@
 from __future__ import annotations
 
 import argparse
+import time
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--members", type=int, default=20000, help="会员人数（默认 20000）")
-    parser.add_argument("--seed", type=int, default=1, help="随机种子（默认 1）")
-    parser.add_argument("--reset", action="store_true", help="清空现有数据后重新生成")
+    parser.add_argument("--members", type=int, default=20000,
+                        help="会员人数（默认 20000）")
+    parser.add_argument("--seed", type=int, default=1,
+                        help="随机种子（默认 1，相同种子生成相同数据）")
+    parser.add_argument("--reset", action="store_true",
+                        help="清空数据库中的全部数据后重新生成（不可恢复）")
 
 
 def run(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
     from huzhu.config import setup_django
 
+    console = Console()
+    if args.members < 1:
+        console.print("[red]--members 至少为 1[/red]")
+        return 2
     setup_django()
     from django.core.management import call_command
 
+    from huzhu.demo import generator
+
+    console.print("迁移数据库 …")
     call_command("migrate", interactive=False, verbosity=0)
-    print("演示数据生成器正在编写中。")
+    if args.reset:
+        console.print("清空现有数据 …")
+        generator.reset()
+    if generator.demo_exists():
+        console.print("已有演示数据，跳过生成（使用 --reset 可重新生成）。")
+    elif not generator.database_is_empty():
+        console.print("[yellow]数据库中已有非演示数据，未生成演示数据；"
+                      "如确需覆盖，请使用 --reset（会清空全部数据）。[/yellow]")
+        _print_logins(console, generator)
+        return 1
+    else:
+        started = time.perf_counter()
+        with _RichProgress(console) as progress:
+            ctx = generator.generate(members=args.members, seed=args.seed, progress=progress)
+        console.print(
+            f"已生成：{1 + len(ctx.districts) + len(ctx.grassroots)} 个工会，"
+            f"{len(ctx.units)} 家单位，{len(ctx.member_ids)} 名会员"
+            f"（种子 {args.seed}，用时 {time.perf_counter() - started:.1f} 秒）"
+        )
+    _print_logins(console, generator)
     return 0
+
+
+def _print_logins(console, generator) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"演示账号（密码均为 {generator.DEMO_PASSWORD}）")
+    for column in ("账号", "角色", "所属工会", "可见会员数"):
+        table.add_column(column, justify="right" if column == "可见会员数" else "left")
+    for login in generator.logins():
+        table.add_row(login.username, login.role, login.union, f"{login.scope_members:,}")
+    console.print(table)
+    console.print("网页：http://127.0.0.1:8000/ （运行 huzhu serve 启动）；"
+                  "Django 管理后台：http://127.0.0.1:8000/admin/ （superuser）")
+
+
+class _RichProgress:
+    """Adapts the generator's start/advance calls to a rich progress bar."""
+
+    def __init__(self, console) -> None:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
+        self._bar = Progress(TextColumn("{task.description:<8}"), BarColumn(),
+                             MofNCompleteColumn(), TimeElapsedColumn(), console=console)
+        self._task = None
+
+    def __enter__(self) -> _RichProgress:
+        self._bar.__enter__()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._bar.__exit__(*exc)
+
+    def start(self, label: str, total: int) -> None:
+        if self._task is not None:
+            task = self._bar.tasks[self._task]
+            self._bar.update(self._task, completed=task.total)
+        self._task = self._bar.add_task(label, total=total)
+
+    def advance(self, amount: int = 1) -> None:
+        self._bar.advance(self._task, amount)

@@ -1,0 +1,73 @@
+"""The one demo generator: a list of steps, run in order in one transaction.
+
+Later features extend the demo by appending their steps to :data:`STEPS` (enrolments
+after the registry, claims after enrolments, feeds …); each finds what the steps before
+it made on the :class:`~huzhu.demo.base.DemoContext`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.core.management import call_command
+from django.db import transaction
+
+from huzhu.demo import names, registry
+from huzhu.demo.base import DemoContext, NullProgress, Progress, Step
+from huzhu.members.models import Member
+from huzhu.orgs.models import Union, Unit, User
+
+STEPS: list[Step] = [*registry.STEPS]
+DEMO_PASSWORD = registry.DEMO_PASSWORD
+
+
+def demo_exists() -> bool:
+    """The demo is there once its staff logins are: they are made last."""
+    return (Union.objects.filter(code=names.CITY_CODE, name=names.CITY_UNION_NAME).exists()
+            and User.objects.filter(username="superuser").exists())
+
+
+def database_is_empty() -> bool:
+    return not (Union.objects.exists() or Unit.objects.exists() or Member.objects.exists())
+
+
+def generate(members: int = 20000, seed: int = 1,
+             progress: Progress | None = None) -> DemoContext:
+    """Run every step; all or nothing, so an interrupted run leaves no half a city."""
+    ctx = DemoContext(seed=seed, members=members, progress=progress or NullProgress())
+    with transaction.atomic():
+        for step in STEPS:
+            step.run(ctx)
+    return ctx
+
+
+def reset() -> None:
+    """Empty every table (the append-only audit log too: the demo starts over)."""
+    call_command("flush", interactive=False, verbosity=0)
+
+
+@dataclass(frozen=True)
+class Login:
+    username: str
+    role: str
+    union: str
+    scope_members: int
+
+
+def logins() -> list[Login]:
+    """The demo logins as they are in the database, with how many members each sees."""
+    usernames = [*registry.STAFF, "superuser"]
+    found = {u.username: u for u in User.objects.filter(username__in=usernames)
+             .select_related("union")}
+    rows = []
+    for username in usernames:
+        user = found.get(username)
+        if user is None:
+            continue
+        if user.union is None:
+            union, members = "全部（Django 管理后台）", Member.objects.count()
+        else:
+            union = user.union.name
+            members = Member.objects.filter(union__path__startswith=user.union.path).count()
+        rows.append(Login(username, user.get_role_display(), union, members))
+    return rows
