@@ -18,7 +18,8 @@ What the files hold (columns are the calc input contract, see ``huzhu.rules``):
   special diseases, accidents (death / disability grade / fracture site / none,
   some work-related), fires (loss, certificate number, a few missing), COVID-19 staff
   (on duty or not) and their relatives (relation, relative id, co-resident; some
-  families with more than four relatives, some relatives claimed twice), deaths.
+  families with more than four relatives, some relatives claimed twice), deaths and
+  graded work injuries (condolence).
   Event dates lie in 2020–2024. With more than one policy selected each event also
   carries ``policy`` and a file ``events-<policy>.parquet`` per policy is written.
 
@@ -75,16 +76,16 @@ CATALOGUE: dict[str, dict[str, Kind]] = {
         "covid_relative": Kind("covid_relative", 0.55),
     },
     "ningshan-2024": {
-        "hospital": Kind("hospital", 0.45),
+        "hospital_aid": Kind("hospital", 0.45),
         "hospital_allowance": Kind("allowance", 0.25),
         "critical_illness": Kind("critical", 0.08),
-        "female_disease": Kind("female", 0.04),
+        "female_special": Kind("female", 0.04),
         "accident": Kind("accident", 0.18),
     },
     "yongding-2020": {
         "hospital": Kind("hospital", 0.80),
         "critical_illness": Kind("critical", 0.12),
-        "death": Kind("death", 0.08),
+        "condolence": Kind("condolence", 0.08),
     },
 }
 POLICY_WEIGHTS = {
@@ -464,10 +465,15 @@ class _EventBuilder:
         self._flag("co_resident", where, self.rng.random(k) < 0.8)
         self._code("diagnosis", where, ("U07.1",), 0)
 
-    def death(self, where: np.ndarray) -> None:
+    def condolence(self, where: np.ndarray) -> None:
+        # Deaths of members and work injuries graded 1–10 (慰问金), a few with neither.
         k = int(where.sum())
-        self._code("outcome", where, OUTCOMES, 0)
-        self._flag("work_related", where, self.rng.random(k) < 0.08)
+        outcome = self.rng.choice(np.array([0, 1, 3]), size=k, p=[0.5, 0.4, 0.1])
+        self._code("outcome", where, OUTCOMES, outcome)
+        rows = np.flatnonzero(where)
+        grade = self.rng.integers(1, 11, size=k)
+        self._int("disability_grade", _mask(self.m, rows[outcome == 1]), grade[outcome == 1])
+        self._flag("work_related", where, (outcome == 1) | (self.rng.random(k) < 0.08))
         self._code("diagnosis", where, DEATH_DX, self.rng.integers(0, len(DEATH_DX), k))
 
     def _covid_dates(self, where: np.ndarray) -> None:
