@@ -61,3 +61,26 @@ def can_write(user: User) -> bool:
 
 def can_read_audit_log(user: User) -> bool:
     return sees_everything(user) or user.role in AUDIT_LOG_ROLES
+
+
+def scope_union_ids(user: User) -> list[int] | None:
+    """Ids of the unions in the user's subtree; None when that is the whole tree.
+
+    Filtering members by ``union_id IN (...)`` uses the (union, id) index and avoids a
+    join to the union table, which is what keeps lists fast at a million members.
+    """
+    prefix = union_path(user)
+    if prefix is None:
+        return None
+    ids = list(Union.objects.filter(path__startswith=prefix).values_list("id", flat=True))
+    if ids and not Union.objects.exclude(path__startswith=prefix).exists():
+        return None  # the user's node is the only root: no filter needed
+    return ids
+
+
+def scoped_by_ids(user: User, queryset: QuerySet, union_field: str = "union") -> QuerySet:
+    """Like :func:`scoped`, but by a list of union ids (no join)."""
+    ids = scope_union_ids(user)
+    if ids is None:
+        return queryset
+    return queryset.filter(**{f"{union_field}_id__in": ids})

@@ -1,0 +1,52 @@
+"""Role checks and small formatting helpers for templates."""
+
+from __future__ import annotations
+
+from django import template
+
+from huzhu.orgs import scope
+
+register = template.Library()
+
+
+@register.filter
+def may_write(user) -> bool:
+    return bool(user.is_authenticated and scope.can_write(user))
+
+
+@register.filter
+def may_read_audit(user) -> bool:
+    return bool(user.is_authenticated and scope.can_read_audit_log(user))
+
+
+@register.filter
+def may_see_full_id(user) -> bool:
+    return bool(user.is_authenticated and scope.can_see_full_id(user))
+
+
+@register.filter
+def percent_of(value: int, total: int) -> int:
+    """Whole percent for bar widths (display only, never money)."""
+    return round(100 * value / total) if total else 0
+
+
+CHANGE_LABELS = {
+    "name": "姓名", "phone": "手机号", "unit": "单位", "joined_on": "入会日期",
+    "status": "状态", "occupation": "职业类别", "family_head": "家庭关联会员",
+    "id_number": "身份证号", "bank_account": "银行账号", "rows": "行数",
+    "full_numbers": "含完整号码", "filter": "筛选条件",
+}
+
+
+@register.filter
+def change_label(key: str) -> str:
+    return CHANGE_LABELS.get(key, key)
+
+
+@register.filter
+def change_value(value) -> str:
+    """An audit change entry: [old, new] pairs as "old → new"."""
+    if isinstance(value, list | tuple) and len(value) == 2:
+        old, new = (v if v not in (None, "") else "（空）" for v in value)
+        return f"{old} → {new}"
+    return str(value)

@@ -1,0 +1,120 @@
+"""Members: list and search, detail, create and edit, full-number reveal, xlsx export."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.http import FileResponse, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from huzhu.audit import log
+from huzhu.audit.models import AuditEntry
+from huzhu.members.export import export_members
+from huzhu.members.models import Member
+from huzhu.members.search import MemberQuery, int_param, page_members, search_members
+from huzhu.orgs.models import Unit
+from huzhu.orgs.scope import can_see_full_id, get_scoped_or_404, scoped_unions
+from huzhu.web.access import write_required
+from huzhu.web.forms import MemberForm, snapshot
+
+
+def _member_or_404(request: HttpRequest, member_id: int) -> Member:
+    qs = Member.objects.select_related("unit", "union", "family_head")
+    return get_scoped_or_404(request.user, qs, union_field="union", pk=member_id)
+
+
+@login_required
+def member_list(request: HttpRequest) -> HttpResponse:
+    query = MemberQuery.from_params(request.GET)
+    page = page_members(
+        search_members(request.user, query),
+        after=int_param(request.GET.get("after")),
+        before=int_param(request.GET.get("before")),
+    )
+    context = {
+        "query": query,
+        "page": page,
+        "statuses": Member.Status.choices,
+        "occupations": Member.Occupation.choices,
+        "union": scoped_unions(request.user).filter(pk=query.union_id).first()
+        if query.union_id else None,
+        "unit": Unit.objects.filter(pk=query.unit_id).first() if query.unit_id else None,
+    }
+    template = "web/members/_results.html" if request.htmx else "web/members/list.html"
+    return render(request, template, context)
+
+
+@login_required
+def member_detail(request: HttpRequest, member_id: int) -> HttpResponse:
+    member = _member_or_404(request, member_id)
+    family = list(member.family_members.filter(union_id=member.union_id)[:20])
+    return render(request, "web/members/detail.html", {"member": member, "family": family})
+
+
+@require_POST
+@login_required
+def reveal(request: HttpRequest, member_id: int, field: str) -> HttpResponse:
+    """Show one full number, once, and record that this user saw it."""
+    if not can_see_full_id(request.user):
+        raise PermissionDenied("您的角色不能查看完整号码")
+    member = _member_or_404(request, member_id)
+    if field == "id_number":
+        value, action = member.id_number, AuditEntry.Action.ID_VIEWED
+        summary = f"查看会员“{member.name}”的完整身份证号"
+    else:
+        value, action = member.bank_account, AuditEntry.Action.BANK_VIEWED
+        summary = f"查看会员“{member.name}”的完整银行账号"
+    log.record(request.user, action, member, summary=summary)
+    return render(request, "web/members/_revealed.html", {"value": value, "field": field})
+
+
+@write_required
+def member_create(request: HttpRequest) -> HttpResponse:
+    unit_id = int_param(request.GET.get("unit"))
+    form = MemberForm(request.POST or None, user=request.user,
+                      initial={"unit": unit_id} if unit_id else None)
+    if request.method == "POST" and form.is_valid():
+        with transaction.atomic():
+            member = form.save()
+            log.record(request.user, AuditEntry.Action.MEMBER_CREATED, member,
+                       summary=f"新增会员“{member.name}”", changes=form.audit_changes(None))
+        messages.success(request, f"已新增会员“{member.name}”")
+        return redirect("member-detail", member_id=member.pk)
+    return render(request, "web/members/form.html", {"form": form, "member": None})
+
+
+@write_required
+def member_edit(request: HttpRequest, member_id: int) -> HttpResponse:
+    member = _member_or_404(request, member_id)
+    before = snapshot(member)
+    form = MemberForm(request.POST or None, instance=member, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        with transaction.atomic():
+            member = form.save()
+            changes = form.audit_changes(before)
+            if changes:
+                log.record(request.user, AuditEntry.Action.MEMBER_UPDATED, member,
+                           summary=f"修改会员“{member.name}”", changes=changes)
+        messages.success(request, "已保存" if changes else "没有修改")
+        return redirect("member-detail", member_id=member.pk)
+    return render(request, "web/members/form.html", {"form": form, "member": member})
+
+
+@login_required
+def member_export(request: HttpRequest) -> FileResponse:
+    query = MemberQuery.from_params(request.GET)
+    full = can_see_full_id(request.user)
+    handle, rows = export_members(search_members(request.user, query), full=full)
+    log.record(
+        request.user, AuditEntry.Action.MEMBER_EXPORTED,
+        union_path=request.user.union.path if request.user.union_id else "/",
+        summary=f"导出会员名单（{query.describe()}）{rows} 条"
+        + ("，含完整证件号" if full else "，证件号已脱敏"),
+        changes={"rows": rows, "full_numbers": full, "filter": query.describe()},
+    )
+    name = f"会员名单-{timezone.localtime():%Y%m%d-%H%M}.xlsx"
+    return FileResponse(handle, as_attachment=True, filename=name)
