@@ -1,0 +1,187 @@
+"""The demo generator: valid, deterministic by seed, one login per role, rerun is a no-op."""
+
+from __future__ import annotations
+
+import argparse
+from collections import Counter
+
+import pytest
+
+from huzhu.demo import command, generator
+from huzhu.demo.base import AS_OF
+from huzhu.members.idcard import parse_id_number
+from huzhu.members.models import Member
+from huzhu.members.phone import parse_mobile
+from huzhu.orgs.models import Union, Unit, User
+from huzhu.orgs.uscc import parse_uscc
+
+N = 300
+
+
+def _snapshot() -> dict[str, list]:
+    """Everything the demo made, keyed by natural values (primary keys may differ)."""
+    members = Member.objects.select_related("unit", "family_head")
+    return {
+        "unions": sorted(Union.objects.values_list("code", "name", "level", "parent__code")),
+        "units": sorted(Unit.objects.values_list("uscc", "name", "union__code", "address",
+                                                 "contact_name", "contact_phone")),
+        "members": sorted(
+            (m.id_number_hash, m.name, m.birth_date, m.gender, m.phone, m.unit.uscc,
+             m.joined_on, m.status, m.occupation, m.bank_account_hash or "",
+             m.family_head.id_number_hash if m.family_head else "")
+            for m in members
+        ),
+        "staff": sorted(User.objects.values_list("username", "role", "union__code",
+                                                 "display_name", "is_superuser")),
+    }
+
+
+def _wipe() -> None:
+    User.objects.all().delete()
+    Member.objects.update(family_head=None)
+    Member.objects.all().delete()
+    Unit.objects.all().delete()
+    for level in ("grassroots", "district", "city"):
+        Union.objects.filter(level=level).delete()
+
+
+def _args(**overrides) -> argparse.Namespace:
+    return argparse.Namespace(**{"members": 40, "seed": 1, "reset": False, **overrides})
+
+
+@pytest.fixture
+def demo(db):
+    return generator.generate(members=N, seed=7)
+
+
+def test_city_shape(demo):
+    assert Union.objects.filter(level="city").count() == 1
+    assert Union.objects.filter(level="district").count() == 10
+    assert 180 <= Union.objects.filter(level="grassroots").count() <= 220
+    assert 1500 <= Unit.objects.count() <= 2500
+    assert Member.objects.count() == N
+    # Units hang on grassroots unions only; members carry their unit's union.
+    assert not Unit.objects.exclude(union__level="grassroots").exists()
+    assert all(m.union_id == m.unit.union_id for m in Member.objects.select_related("unit"))
+    assert len({u.name for u in Union.objects.all()}) == Union.objects.count()
+
+
+def test_every_uscc_is_valid_and_unique(demo):
+    codes = list(Unit.objects.values_list("uscc", flat=True))
+    assert len(set(codes)) == len(codes)
+    for code in codes:
+        assert parse_uscc(code).check_ok, code
+    # Hospitals, CDCs and schools are public institutions (12…), companies enterprises (91…).
+    hospital = Unit.objects.filter(name__endswith="人民医院").first()
+    assert hospital.uscc.startswith("12")
+    assert Unit.objects.filter(uscc__startswith="91").count() > 1000
+
+
+def test_every_member_is_valid(demo):
+    seen = set()
+    for m in Member.objects.all():
+        number = m.id_number
+        parsed = parse_id_number(number)
+        assert (parsed.birth_date, parsed.gender) == (m.birth_date, m.gender)
+        age = AS_OF.year - m.birth_date.year - (
+            (AS_OF.month, AS_OF.day) < (m.birth_date.month, m.birth_date.day))
+        assert 18 <= age <= 65, (number, age)
+        assert m.joined_on and m.birth_date < m.joined_on <= AS_OF
+        if m.phone:
+            assert parse_mobile(m.phone) == m.phone
+        if m.bank_account_hash:
+            assert len(m.bank_account) == 19 and m.bank_last4 == m.bank_account[-4:]
+        assert m.id_last4 == number[-4:]
+        seen.add(number)
+        # Sealed, not stored in the clear.
+        assert number.encode() not in bytes(m.id_number_sealed)
+    assert len(seen) == N
+
+
+def test_member_mix_looks_like_a_city(demo):
+    status = Counter(Member.objects.values_list("status", flat=True))
+    assert status["active"] > 0.8 * N
+    assert status["retired"] > 0 and status["left"] > 0
+    occupations = Counter(Member.objects.values_list("occupation", flat=True))
+    assert occupations["medical"] > 0
+    # Most IDs are issued in Changchun (2201xx), some elsewhere.
+    local = sum(m.id_number.startswith("2201") for m in Member.objects.all())
+    assert 0.6 * N < local < N
+    linked = Member.objects.exclude(family_head=None).select_related("family_head")
+    assert linked.count() == N // 50
+    for m in linked:
+        assert m.family_head.family_head_id is None
+        assert m.gender != m.family_head.gender
+
+
+def test_occupations_follow_the_employer(demo):
+    assert not Member.objects.filter(occupation="cdc").exclude(
+        unit__name__contains="疾病预防控制中心").exists()
+    medical = Member.objects.filter(occupation="medical")
+    in_health = medical.filter(unit__uscc__startswith="12").exclude(unit__name__contains="学")
+    assert medical.exists() and in_health.count() >= 0.8 * medical.count()
+
+
+def test_one_login_per_role_at_different_nodes(demo):
+    staff = {u.username: u for u in User.objects.select_related("union")}
+    assert set(staff) == {"clerk", "reviewer", "finance", "admin", "auditor", "superuser"}
+    for username in ("clerk", "reviewer", "finance", "admin", "auditor"):
+        user = staff[username]
+        assert user.role == username
+        assert user.check_password(generator.DEMO_PASSWORD)
+        assert not user.is_superuser and not user.is_staff
+    assert staff["clerk"].union.level == "grassroots"
+    assert staff["reviewer"].union.level == "district"
+    assert staff["clerk"].union.parent_id == staff["reviewer"].union_id
+    assert {staff[u].union.level for u in ("finance", "admin", "auditor")} == {"city"}
+    superuser = staff["superuser"]
+    assert superuser.is_superuser and superuser.is_staff and superuser.union is None
+    assert superuser.check_password(generator.DEMO_PASSWORD)
+    # The clerk has members to work with, and sees fewer than the reviewer.
+    logins = {row.username: row for row in generator.logins()}
+    assert 0 < logins["clerk"].scope_members < logins["reviewer"].scope_members < N
+    assert logins["admin"].scope_members == N
+
+
+def test_same_seed_same_city_other_seed_other_city(demo):
+    first = _snapshot()
+    _wipe()
+    generator.generate(members=N, seed=7)
+    assert _snapshot() == first
+    _wipe()
+    generator.generate(members=N, seed=8)
+    other = _snapshot()
+    assert other["members"] != first["members"]
+    assert other["units"] != first["units"]
+
+
+def test_command_generates_then_rerun_is_a_no_op(db, capsys):
+    assert command.run(_args()) == 0
+    out = capsys.readouterr().out
+    assert "已生成" in out and generator.DEMO_PASSWORD in out and "clerk" in out
+    before = _snapshot()
+    assert command.run(_args(members=99)) == 0
+    out = capsys.readouterr().out
+    assert "已有演示数据" in out and "clerk" in out
+    assert _snapshot() == before
+    assert Member.objects.count() == 40
+
+
+def test_command_reset_regenerates(transactional_db, capsys):
+    # Outside a test transaction: PostgreSQL cannot TRUNCATE with pending FK checks.
+    assert command.run(_args()) == 0
+    assert command.run(_args(members=60, reset=True)) == 0
+    assert Member.objects.count() == 60
+    assert User.objects.filter(username="clerk").count() == 1
+
+
+def test_command_leaves_other_data_alone(tree, capsys):
+    assert command.run(_args()) == 1
+    assert "非演示数据" in capsys.readouterr().out
+    assert Member.objects.count() == 0
+    assert Union.objects.count() == len(tree)
+
+
+def test_command_refuses_a_city_without_members(db, capsys):
+    assert command.run(_args(members=0)) == 2
+    assert not Union.objects.exists()
