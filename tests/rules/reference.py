@@ -315,3 +315,61 @@ def _outcome(f, event: Row):
         amount = f.fracture.major if site == "major" else f.fracture.other
         return money(amount), f"fracture:{site}", None, None
     raise Ineligible("no_covered_outcome")
+
+
+# --------------------------------------------------------------- plumbing for the tests
+
+MEMBER_TYPES = {
+    "member_id": "string", "birth_date": "date32", "gender": "string", "status": "string",
+    "occupation": "string", "family_id": "string",
+}  # fmt: skip
+EVENT_TYPES = {
+    "event_id": "string", "member_id": "string", "benefit": "string", "event_date": "date32",
+    "out_of_pocket": "money", "total_cost": "money", "admit_date": "date32", "days": "int32",
+    "diagnosis": "string", "outcome": "string", "disability_grade": "int32",
+    "fracture_site": "string", "work_related": "bool", "loss_amount": "money",
+    "certificate_no": "string", "on_duty": "bool", "relation": "string",
+    "relative_id": "string", "co_resident": "bool",
+}  # fmt: skip
+ENROLMENT_TYPES = {
+    "member_id": "string", "period_start": "date32", "period_end": "date32",
+    "first_enrolled": "date32",
+}  # fmt: skip
+PRIOR_TYPES = {**EVENT_TYPES, "paid": "money"}
+
+
+def arrow_table(rows: list[Row], types: dict[str, str]):
+    """Rows as a pyarrow table with the engine's input types (missing keys → null)."""
+    import pyarrow as pa
+
+    kinds = {
+        "string": pa.string(), "date32": pa.date32(), "int32": pa.int32(),
+        "bool": pa.bool_(), "money": pa.decimal128(18, 2),
+    }  # fmt: skip
+    schema = pa.schema([(name, kinds[t]) for name, t in types.items()])
+    columns = {name: [r.get(name) for r in rows] for name in types}
+    return pa.table(columns, schema=schema)
+
+
+# Columns both evaluators must agree on, row by row. ``rate`` is compared only where the
+# schema defines it unambiguously (bracket bands and percent formulas).
+AGREE = ("event_id", "payable", "status", "reason", "raw_amount", "cap", "cap_room", "grade")
+
+
+def disagreements(engine_rows: list[Row], reference_rows: list[Row], limit: int = 5) -> list:
+    """Differences as (event_id, column, engine value, reference value), at most ``limit``."""
+    found = []
+    if [r["event_id"] for r in engine_rows] != [r["event_id"] for r in reference_rows]:
+        return [("<order>", "event_id", len(engine_rows), len(reference_rows))]
+    for got, want in zip(engine_rows, reference_rows, strict=True):
+        for column in AGREE:
+            a, b = got.get(column), want.get(column)
+            if column == "reason":
+                a, b = a or "", b or ""
+            if want["status"] == "ineligible" and column in ("raw_amount", "cap_room"):
+                continue
+            if a != b:
+                found.append((want["event_id"], column, a, b))
+                if len(found) >= limit:
+                    return found
+    return found
