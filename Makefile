@@ -24,7 +24,8 @@ demo: setup
 test: setup
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
-	HUZHU_TEST_DB=postgresql $(BIN)/python -m pytest -m "not browser and not spark and not engine"
+	# The Django suite again, on a real PostgreSQL server the tests start and stop.
+	HUZHU_TEST_DB=postgresql $(BIN)/python -m pytest tests/app
 
 lint: setup
 	$(BIN)/ruff check .
