@@ -139,10 +139,10 @@ def page_members(
     *,
     after: int | None = None,
     before: int | None = None,
-    size: int = PAGE_SIZE,
+    size: int | None = None,
 ) -> Page:
     """One keyset page of ``qs`` (ordered by -id): ``after`` goes older, ``before`` newer."""
-    size = max(1, min(size, MAX_PAGE_SIZE))
+    size = max(1, min(size or PAGE_SIZE, MAX_PAGE_SIZE))
     qs = qs.select_related("unit", "union")
     if before is not None:
         rows = list(qs.filter(id__gt=before).order_by("id")[: size + 1])

@@ -30,6 +30,7 @@ class UnitChoiceField(forms.ModelChoiceField):
 
 class MemberForm(forms.ModelForm):
     id_number = forms.CharField(label="身份证号", max_length=30)
+    phone = forms.CharField(label="手机号", max_length=20, required=False)
     bank_account = forms.CharField(label="银行账号", max_length=40, required=False)
     family_head_id_number = forms.CharField(
         label="家庭关联会员身份证号", max_length=30, required=False,
@@ -49,7 +50,6 @@ class MemberForm(forms.ModelForm):
             queryset=scoped_units(user).select_related("union").order_by("name", "id"),
             empty_label="请选择单位",
         )
-        self.fields["phone"].required = False
         editing = self.instance.pk is not None
         if editing:
             # The full number is never put in the page; leaving it blank keeps it.
