@@ -144,3 +144,8 @@ def test_user_without_a_union_sees_nothing(client, people):
     assert "会员" in body and "甲一会员" not in body and "乙一会员" not in body
     assert client.get(reverse("member-detail", args=[people["a1"].id])).status_code == 404
     assert client.get("/api/members").json()["items"] == []
+
+
+def test_filter_by_foreign_unit_does_not_show_its_name(login, people, units):
+    body = page(login("clerk_a1"), unit=units["b1"].id)
+    assert "乙区建筑工程有限公司" not in body

@@ -15,8 +15,13 @@ from huzhu.audit import log
 from huzhu.audit.models import AuditEntry
 from huzhu.members.export import export_members
 from huzhu.members.models import Member
-from huzhu.members.search import MemberQuery, int_param, page_members, search_members
-from huzhu.orgs.models import Unit
+from huzhu.members.search import (
+    MemberQuery,
+    int_param,
+    page_members,
+    scoped_units,
+    search_members,
+)
 from huzhu.orgs.scope import can_see_full_id, get_scoped_or_404, scoped_unions
 from huzhu.web.access import write_required
 from huzhu.web.forms import MemberForm, snapshot
@@ -42,7 +47,8 @@ def member_list(request: HttpRequest) -> HttpResponse:
         "occupations": Member.Occupation.choices,
         "union": scoped_unions(request.user).filter(pk=query.union_id).first()
         if query.union_id else None,
-        "unit": Unit.objects.filter(pk=query.unit_id).first() if query.unit_id else None,
+        "unit": scoped_units(request.user).filter(pk=query.unit_id).first()
+        if query.unit_id else None,
     }
     template = "web/members/_results.html" if request.htmx else "web/members/list.html"
     return render(request, template, context)
