@@ -1,0 +1,93 @@
+"""The input contract of the engine: tables, columns, types, allowed values.
+
+Types are given as Ibis type strings; the DuckDB type is derived from them. Money is
+decimal(18,2); IDs are strings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+MONEY = "decimal(18,2)"
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str                     # ibis dtype string
+    required: bool = False        # column must be present in the file
+    not_null: bool = False        # every row must have a value
+    choices: tuple[str, ...] = ()
+    non_negative: bool = False
+    range: tuple[int, int] | None = None
+
+
+MEMBER_COLUMNS = (
+    Column("member_id", "string", required=True, not_null=True),
+    Column("birth_date", "date", required=True, not_null=True),
+    Column("gender", "string", required=True, not_null=True, choices=("M", "F")),
+    Column("status", "string", required=True, not_null=True,
+           choices=("active", "retired", "left")),
+    Column("occupation", "string", choices=("medical", "cdc", "other")),
+    Column("family_id", "string"),
+)
+
+EVENT_COLUMNS = (
+    Column("event_id", "string", required=True, not_null=True),
+    Column("member_id", "string", required=True, not_null=True),
+    Column("benefit", "string", required=True, not_null=True),
+    Column("event_date", "date", required=True, not_null=True),
+    Column("out_of_pocket", MONEY, non_negative=True),
+    Column("total_cost", MONEY, non_negative=True),
+    Column("admit_date", "date"),
+    Column("days", "int32", non_negative=True),
+    Column("diagnosis", "string"),
+    Column("outcome", "string", choices=("death", "disability", "fracture", "none")),
+    Column("disability_grade", "int32", range=(1, 10)),
+    Column("fracture_site", "string", choices=("major", "other")),
+    Column("work_related", "boolean"),
+    Column("loss_amount", MONEY, non_negative=True),
+    Column("certificate_no", "string"),
+    Column("on_duty", "boolean"),
+    Column("relation", "string", choices=("self", "parent", "spouse", "child", "other")),
+    Column("relative_id", "string"),
+    Column("co_resident", "boolean"),
+)
+
+ENROLMENT_COLUMNS = (
+    Column("member_id", "string", required=True, not_null=True),
+    Column("period_start", "date", required=True, not_null=True),
+    Column("period_end", "date", required=True, not_null=True),
+    Column("first_enrolled", "date", required=True, not_null=True),
+)
+
+PRIOR_COLUMNS = (
+    *EVENT_COLUMNS,
+    Column("paid", MONEY, required=True, not_null=True, non_negative=True),
+)
+
+TABLES: dict[str, tuple[Column, ...]] = {
+    "members": MEMBER_COLUMNS,
+    "events": EVENT_COLUMNS,
+    "enrolments": ENROLMENT_COLUMNS,
+    "prior": PRIOR_COLUMNS,
+}
+
+# Names of the (typed, validated) tables the compiled plan reads.
+TABLE_NAMES = {name: f"hz_{name}" for name in TABLES}
+
+
+def ibis_schema(table: str):
+    import ibis
+
+    return ibis.schema({c.name: c.type for c in TABLES[table]})
+
+
+def duckdb_type(ibis_type: str) -> str:
+    return {
+        "string": "VARCHAR",
+        "date": "DATE",
+        "int32": "INTEGER",
+        "boolean": "BOOLEAN",
+        MONEY: "DECIMAL(18,2)",
+    }[ibis_type]

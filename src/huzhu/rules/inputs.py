@@ -1,0 +1,244 @@
+"""Typing and validating the engine's inputs inside DuckDB, vectorised.
+
+Every input (a CSV/Parquet file or an Arrow table) becomes a typed temp table named as
+in :data:`~huzhu.rules.columns.TABLE_NAMES`. One pass computes the typed columns and a
+``_bad`` flag per row; only when some row is bad does a slower second pass find the
+first offending rows, columns and values for the error message. Nothing is computed on
+bad input.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+
+from huzhu.rules.columns import MONEY, TABLE_NAMES, TABLES, Column, duckdb_type
+from huzhu.rules.errors import InputError
+
+TRUE_WORDS = ("true", "t", "1", "yes", "y", "是")
+FALSE_WORDS = ("false", "f", "0", "no", "n", "否")
+LABELS = {"members": "会员", "events": "事件", "enrolments": "参保记录", "prior": "已给付记录"}
+MAX_REPORTED = 10
+
+
+@dataclass
+class Source:
+    """Where an input comes from: a file path or an Arrow table (``label`` names it)."""
+
+    label: str
+    relation: str          # SQL table expression to read from
+    is_csv: bool = False
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _lit(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def file_source(con: duckdb.DuckDBPyConnection, path: str | os.PathLike) -> Source:
+    text = os.fspath(path)
+    if not os.path.isfile(text):
+        raise InputError([(text, None, None, "文件不存在")])
+    lower = text.lower()
+    if lower.endswith(".parquet") or lower.endswith(".pq"):
+        return Source(text, f"read_parquet({_lit(text)})")
+    if lower.endswith(".csv") or lower.endswith(".txt") or lower.endswith(".csv.gz"):
+        return Source(
+            text,
+            f"read_csv({_lit(text)}, all_varchar=true, header=true, auto_detect=true)",
+            is_csv=True,
+        )
+    raise InputError([(text, None, None, "只支持 .csv 或 .parquet 文件")])
+
+
+def arrow_source(con: duckdb.DuckDBPyConnection, kind: str, table: Any) -> Source:
+    name = f"_src_{kind}"
+    con.register(name, table)
+    return Source(f"{LABELS[kind]}表（{kind}）", _q(name))
+
+
+def _typed(col: Column, src_type: str | None) -> str:
+    target = duckdb_type(col.type)
+    if src_type is None:
+        return f"CAST(NULL AS {target})"
+    ref = _q(col.actual)  # type: ignore[attr-defined]
+    if src_type != "VARCHAR":
+        if col.type == "boolean" and src_type != "BOOLEAN":
+            ref = f"CAST({ref} AS VARCHAR)"
+        elif src_type == target or col.type == "string":
+            return f"CAST({ref} AS {target})"
+        else:
+            return f"TRY_CAST({ref} AS {target})"
+    clean = f"NULLIF(trim({ref}), '')"
+    if col.type == "string":
+        return clean
+    if col.type == "boolean":
+        low = f"lower(trim({ref}))"
+        trues = ", ".join(_lit(w) for w in TRUE_WORDS)
+        falses = ", ".join(_lit(w) for w in FALSE_WORDS)
+        return f"(CASE WHEN {low} IN ({trues}) THEN true WHEN {low} IN ({falses}) THEN false END)"
+    if col.type == MONEY:
+        clean = f"replace({clean}, ',', '')"
+    return f"TRY_CAST({clean} AS {target})"
+
+
+def _checks(col: Column, src_type: str | None, typed: str,
+            benefits: list[str] | None) -> list[tuple[str, str]]:
+    """(condition that marks a bad row, Chinese message) for one column."""
+    out: list[tuple[str, str]] = []
+    if src_type is None:
+        return out
+    raw = _q(col.actual)  # type: ignore[attr-defined]
+    present = f"NULLIF(trim(CAST({raw} AS VARCHAR)), '') IS NOT NULL"
+    if col.not_null:
+        out.append((f"NOT ({present})", "不能为空"))
+    what = {"date": "日期（应为 YYYY-MM-DD）", "int32": "整数", "boolean": "是/否（true/false）",
+            MONEY: "金额"}.get(col.type)
+    if what:
+        out.append((f"({present}) AND {typed} IS NULL", f"不是有效的{what}"))
+    if col.type == MONEY:
+        exact = f"TRY_CAST(replace(trim(CAST({raw} AS VARCHAR)), ',', '') AS DECIMAL(38,10))"
+        out.append((f"{typed} IS NOT NULL AND {exact} <> {typed}", "金额最多两位小数（分）"))
+    if col.non_negative:
+        out.append((f"{typed} < 0", "不能为负数"))
+    if col.range:
+        lo, hi = col.range
+        out.append((f"{typed} NOT BETWEEN {lo} AND {hi}", f"应在 {lo} 到 {hi} 之间"))
+    if col.choices:
+        allowed = ", ".join(_lit(c) for c in col.choices)
+        out.append((f"{typed} NOT IN ({allowed})", f"取值无效，应为 {'/'.join(col.choices)}"))
+    if col.name == "benefit" and benefits is not None:
+        allowed = ", ".join(_lit(c) for c in benefits)
+        out.append((f"{typed} NOT IN ({allowed})",
+                    f"未知的保障项目，本政策只有 {'/'.join(benefits)}"))
+    return out
+
+
+def load_input(con: duckdb.DuckDBPyConnection, kind: str, source: Source | None,
+               benefits: list[str] | None = None) -> int:
+    """Create the typed table for ``kind`` from ``source`` (an empty one when None).
+
+    Returns the number of rows; raises :class:`InputError` on any bad row, naming the
+    file, row, column and value.
+    """
+    spec = TABLES[kind]
+    target = TABLE_NAMES[kind]
+    if source is None:
+        cols = ", ".join(f"{_q(c.name)} {duckdb_type(c.type)}" for c in spec)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {target} ({cols})")
+        return 0
+    try:
+        described = con.execute(f"DESCRIBE SELECT * FROM {source.relation}").fetchall()
+    except duckdb.Error as exc:
+        raise InputError([(source.label, None, None, f"无法读取：{_short(exc)}")]) from None
+    actual = {str(name).strip().lstrip("\ufeff").lower(): (str(name), str(typ))
+              for name, typ, *_ in described}
+    missing = [c.name for c in spec if c.required and c.name not in actual]
+    if missing:
+        raise InputError([(source.label, None, m, "缺少必需的列") for m in missing])
+
+    selects, checks = [], []
+    for col in spec:
+        name, src_type = actual.get(col.name, (None, None))
+        col_ = _Bound(col, name)
+        typed = _typed(col_, src_type)
+        selects.append(f"{typed} AS {_q(col.name)}")
+        checks += [(col.name, cond, msg) for cond, msg in _checks(col_, src_type, typed, benefits)]
+    bad = " OR ".join(f"coalesce({cond}, false)" for _, cond, _ in checks) or "false"
+    try:
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {target} AS "
+            f"SELECT {', '.join(selects)}, ({bad}) AS _bad FROM {source.relation}"
+        )
+        n_rows, n_bad = con.execute(
+            f"SELECT count(*), count(*) FILTER (WHERE _bad) FROM {target}"
+        ).fetchone()
+    except duckdb.Error as exc:
+        raise InputError([(source.label, None, None, f"无法读取：{_short(exc)}")]) from None
+    errors: list[tuple[str, int | None, str | None, str]] = []
+    if n_bad:
+        errors += _explain_bad_rows(con, source, checks)
+    key = {"events": "event_id", "prior": "event_id", "members": "member_id"}.get(kind)
+    if key and not errors:
+        dupes = con.execute(
+            f"SELECT count(*) - count(DISTINCT {_q(key)}) FROM {target}"
+        ).fetchone()[0]
+        if dupes:
+            errors += _explain_duplicates(con, source, target, key)
+    if kind == "enrolments" and not errors:
+        rows = con.execute(
+            f"SELECT rowid FROM {target} WHERE period_start > period_end "
+            f"ORDER BY rowid LIMIT {MAX_REPORTED}"
+        ).fetchall()
+        errors += [(source.label, _row(source, r[0]), "period_end",
+                    "互助期结束日期早于开始日期") for r in rows]
+    if errors:
+        con.execute(f"DROP TABLE IF EXISTS {target}")
+        raise InputError(errors)
+    con.execute(f"ALTER TABLE {target} DROP COLUMN _bad")
+    return int(n_rows)
+
+
+class _Bound(Column):
+    """A column spec plus the name it has in this particular file."""
+
+    def __init__(self, col: Column, actual: str | None):
+        super().__init__(col.name, col.type, col.required, col.not_null, col.choices,
+                         col.non_negative, col.range)
+        object.__setattr__(self, "actual", actual)
+
+
+def _row(source: Source, rowid: int) -> int:
+    # CSV: the line in the file (the header is line 1), as a clerk sees it in Excel.
+    return rowid + 2 if source.is_csv else rowid + 1
+
+
+def _explain_bad_rows(con: duckdb.DuckDBPyConnection, source: Source,
+                      checks: list[tuple[str, str, str]]) -> list:
+    """Second, ordered pass: which rows and columns are bad, and with what value."""
+    threads = con.execute("SELECT current_setting('threads')").fetchone()[0]
+    con.execute("SET threads TO 1")  # one thread keeps file order for row numbers
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _hz_raw AS SELECT * FROM {source.relation}")
+    finally:
+        con.execute(f"SET threads TO {int(threads)}")
+    errors = []
+    for column, cond, message in checks:
+        raw_col = next(c for c in con.execute("DESCRIBE _hz_raw").fetchall()
+                   if str(c[0]).strip().lstrip("\ufeff").lower() == column)[0]
+        rows = con.execute(
+            f"SELECT rowid, CAST({_q(raw_col)} AS VARCHAR) FROM _hz_raw "
+            f"WHERE coalesce({cond}, false) ORDER BY rowid LIMIT {MAX_REPORTED}"
+        ).fetchall()
+        for rowid, value in rows:
+            shown = "" if value is None else f"（值：{value!r}）"
+            errors.append((source.label, _row(source, rowid), column, message + shown))
+        if len(errors) >= MAX_REPORTED:
+            break
+    con.execute("DROP TABLE IF EXISTS _hz_raw")
+    errors.sort(key=lambda e: (e[1] or 0))
+    return errors[:MAX_REPORTED]
+
+
+def _explain_duplicates(con: duckdb.DuckDBPyConnection, source: Source, target: str,
+                        key: str) -> list:
+    rows = con.execute(
+        f"SELECT rowid, {_q(key)}, first_rowid FROM ("
+        f"  SELECT rowid, {_q(key)}, min(rowid) OVER (PARTITION BY {_q(key)}) AS first_rowid"
+        f"  FROM {target}) WHERE rowid > first_rowid ORDER BY rowid LIMIT {MAX_REPORTED}"
+    ).fetchall()
+    return [
+        (source.label, _row(source, rowid), key,
+         f"{key} {value!r} 重复（第一次出现在第 {_row(source, first)} 行）")
+        for rowid, value, first in rows
+    ]
+
+
+def _short(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0][:300]

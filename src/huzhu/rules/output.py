@@ -1,0 +1,157 @@
+"""The engine's output: one row per input event, in (event_date, event_id) order.
+
+Columns (``OUTPUT_COLUMNS``; the order is the order written by ``huzhu calc``):
+
+``event_id``, ``member_id``, ``benefit``, ``event_date``
+    Copied from the event.
+``payable`` — decimal(18,2)
+    The money to pay for this event, after eligibility and every cap. 0.00 when
+    ineligible or capped to nothing.
+``status`` — ``payable`` | ``capped`` | ``ineligible``
+    ``capped`` when a cap reduced the amount (also when it reduced it to 0.00).
+``reason`` — stable code (API; the reference evaluator compares it)
+    Ineligible rows: the first failing check (``unknown_member``,
+    ``status_not_eligible``, ``age_out_of_range``, ``gender_not_eligible``,
+    ``occupation_not_eligible``, ``outside_window``, ``not_enrolled``, ``waiting_period``,
+    ``relation_not_covered``, ``not_co_resident``, ``work_related``, ``not_on_duty``,
+    ``diagnosis_not_covered``, ``not_in_force``, ``missing_field``, ``below_threshold``,
+    ``below_deductible``, ``below_min_days``, ``no_covered_outcome``,
+    ``grade_not_covered``). Capped rows: the cap's code (``cap_per_event``,
+    ``cap_per_year``, ``cap_per_period``, ``cap_lifetime``, ``cap_per_family``,
+    ``cap_per_relative``, ``once_per_person``, ``once_per_relative``, … see
+    :mod:`huzhu.rules.schema`). Payable rows in a waiting period's reduced phase:
+    ``waiting_period_reduced``. A clean payable row: empty string.
+``reason_message`` — Chinese explanation of ``reason`` (empty for a clean row).
+``base`` — decimal(18,2)
+    The fact the money is computed from (out-of-pocket cost, loss, days), null for lump
+    sums, grade tables and accident outcomes.
+``band`` — text
+    The band label ``(10000,20000]`` (rate bands: the band containing the amount, after
+    any deductible), or ``death`` / ``disability`` / ``fracture:major`` /
+    ``fracture:other`` for accident outcomes.
+``rate`` — decimal(9,4): the band's rate (progressive: the marginal rate) or the
+    percentage of a ``percent`` formula.
+``grade`` — int: the disability grade used by a grade table.
+``raw_amount`` — decimal(18,2): the formula's amount before caps (after a waiting
+    period's reduction).
+``cap`` — code of the cap that bit last (null when none did).
+``cap_room`` — decimal(18,2): for a capped row, the room left under that cap before
+    this event; for a payable row, the smallest room of any money cap of the benefit
+    (null when it has none).
+
+For ineligible rows ``payable`` is 0.00 and ``band``, ``rate``, ``grade``,
+``raw_amount``, ``cap``, ``cap_room`` are null; ``base`` still shows the event's base fact
+when the formula in force has a numeric base.
+"""
+
+from __future__ import annotations
+
+OUTPUT_COLUMNS: list[str] = [
+    "event_id",
+    "member_id",
+    "benefit",
+    "event_date",
+    "payable",
+    "status",
+    "reason",
+    "reason_message",
+    "base",
+    "band",
+    "rate",
+    "grade",
+    "raw_amount",
+    "cap",
+    "cap_room",
+]
+
+OUTPUT_TYPES: dict[str, str] = {
+    "event_id": "string",
+    "member_id": "string",
+    "benefit": "string",
+    "event_date": "date",
+    "payable": "decimal(18,2)",
+    "status": "string",
+    "reason": "string",
+    "reason_message": "string",
+    "base": "decimal(18,2)",
+    "band": "string",
+    "rate": "decimal(9,4)",
+    "grade": "int32",
+    "raw_amount": "decimal(18,2)",
+    "cap": "string",
+    "cap_room": "decimal(18,2)",
+}
+
+STATUSES = ("payable", "capped", "ineligible")
+
+REASON_MESSAGES: dict[str, str] = {
+    "unknown_member": "会员不存在",
+    "status_not_eligible": "会员状态不符合条件",
+    "age_out_of_range": "年龄不在保障范围内",
+    "gender_not_eligible": "性别不符合条件",
+    "occupation_not_eligible": "职业不符合条件",
+    "outside_window": "事件日期不在保障期内",
+    "not_enrolled": "事件日期不在参保互助期内",
+    "waiting_period": "处于等待期内",
+    "relation_not_covered": "亲属关系不在保障范围内",
+    "not_co_resident": "亲属未与会员共同生活",
+    "work_related": "属于工伤，不予补贴",
+    "not_on_duty": "非因公发生",
+    "diagnosis_not_covered": "诊断不在保障病种范围内",
+    "not_in_force": "事件日期时本项目尚未生效",
+    "missing_field": "缺少必需的信息",
+    "below_threshold": "未达到起付标准",
+    "below_deductible": "未超过免赔额",
+    "below_min_days": "住院天数未达到给付起始天数",
+    "no_covered_outcome": "伤害结果不在给付范围内",
+    "grade_not_covered": "伤残等级不在给付表内",
+    "waiting_period_reduced": "处于等待期减额给付阶段",
+}
+
+FIELD_LABELS: dict[str, str] = {
+    "out_of_pocket": "医保报销后个人现金支付金额",
+    "total_cost": "医疗总费用",
+    "loss_amount": "损失金额",
+    "days": "住院天数",
+    "diagnosis": "诊断编码",
+    "outcome": "伤害结果",
+    "disability_grade": "伤残等级",
+    "fracture_site": "骨折部位",
+    "certificate_no": "火灾事故认定书编号",
+    "relation": "亲属关系",
+    "relative_id": "亲属编号",
+    "admit_date": "入院日期",
+    "work_related": "是否工伤",
+    "on_duty": "是否因公",
+    "co_resident": "是否共同生活",
+}
+
+CAP_MESSAGES: dict[str, str] = {
+    "cap_per_event": "超过单次给付上限",
+    "cap_per_year": "超过每人每年累计上限",
+    "cap_per_period": "超过每人每互助期累计上限",
+    "cap_lifetime": "超过每人终身累计上限",
+    "cap_per_family": "超过每个家庭累计上限",
+    "cap_per_family_year": "超过每个家庭每年累计上限",
+    "cap_per_family_period": "超过每个家庭每互助期累计上限",
+    "cap_per_relative": "超过每位亲属累计上限",
+    "once_per_person": "每人限给付一次，已给付过",
+    "once_per_relative": "每位亲属限给付一次，已给付过",
+    "once_per_family": "每个家庭限给付一次，已给付过",
+}
+
+
+def cap_message(code: str, amount: object | None, times: int | None) -> str:
+    """Chinese message for a capped row, naming the limit."""
+    base = CAP_MESSAGES.get(code)
+    if base is None:
+        base = f"超过上限（{code}）"
+    if amount is not None and "限给付" not in base:
+        return f"{base}（{amount} 元）"
+    if times is not None and times > 1:
+        return f"{base}（{times} 次）"
+    return base
+
+
+def missing_message(field: str) -> str:
+    return f"缺少必需的信息：{FIELD_LABELS.get(field, field)}（{field}）"
