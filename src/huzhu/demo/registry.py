@@ -237,8 +237,7 @@ class _MemberMaker:
     def _bank_account(self) -> str:
         rng = self.rng
         while True:
-            body = rng.choice(names.BANK_BINS) + "".join(
-                str(rng.randrange(10)) for _ in range(12))
+            body = rng.choice(names.BANK_BINS) + f"{rng.randrange(10**12):012d}"
             account = body + _luhn_check(body)
             if account not in self.accounts:
                 self.accounts.add(account)
