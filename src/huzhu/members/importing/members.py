@@ -12,14 +12,16 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import partial
 
+from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
 from huzhu import crypto
-from huzhu.audit.log import record_many
 from huzhu.audit.models import AuditEntry
 from huzhu.members.idcard import IdNumberError, parse_id_number
+from huzhu.members.importing.audit_rows import AuditRows
 from huzhu.members.importing.cells import (
     OCCUPATION_VALUES,
     STATUS_VALUES,
@@ -216,6 +218,26 @@ class ErrorSink:
                 self.kept.append(err)
 
 
+class RowCache:
+    """The rows the first pass found valid, kept so the second need not re-read and
+    re-check the file — up to a limit (about 0.5 KB a row), past which it re-reads."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.rows: list[MemberRow] | None = []
+
+    def add(self, row: MemberRow) -> None:
+        if self.rows is not None:
+            self.rows.append(row)
+            if len(self.rows) > self.limit:
+                self.rows = None
+
+    def valid(self, bad_rows: set[int]) -> Iterator[MemberRow]:
+        for row in self.rows or ():
+            if row.row not in bad_rows:
+                yield row
+
+
 def _data_rows(rows: Iterator[tuple[int, list[Cell]]]) -> Iterator[tuple[int, list[Cell]]]:
     for row, cells in rows:
         if any(c is not None and c != "" and (not isinstance(c, str) or c.strip())
@@ -224,7 +246,8 @@ def _data_rows(rows: Iterator[tuple[int, list[Cell]]]) -> Iterator[tuple[int, li
 
 
 def validate(rows: Iterator[tuple[int, list[Cell]]], validator: MemberRowValidator,
-             scope: ImportScope, sink: ErrorSink, progress: Progress) -> int:
+             scope: ImportScope, sink: ErrorSink, progress: Progress,
+             cache: RowCache) -> int:
     """First pass: every row, duplicates in the file, members of other unions, family
     links. Returns the number of data rows."""
     header_of = validator.m.headers.get
@@ -240,6 +263,7 @@ def validate(rows: Iterator[tuple[int, list[Cell]]], validator: MemberRowValidat
             errors.append(RowError(validator.file, row, header_of("id_number", ""),
                                    f"身份证号与第{first}行重复"))
         elif parsed is not None:
+            cache.add(parsed)
             if parsed.family_id:
                 family_refs.append((row, parsed.family_id))
             if scope.prefix is not None:
@@ -319,6 +343,10 @@ class MemberLoader:
         self.outcome = outcome
         self.now = timezone.now()
         self.family: list[tuple[str, str, bool]] = []  # (hash, head hash, was unchanged)
+        self.audit = AuditRows(scope.actor)
+        # Bind the keys once: settings lookups cost more than the hash itself.
+        self.seal = partial(crypto.seal, field_key=settings.HUZHU_FIELD_KEY)
+        self.index = partial(crypto.blind_index, index_key=settings.HUZHU_INDEX_KEY)
         table = connection.ops.quote_name(Member._meta.db_table)
         q = connection.ops.quote_name
         self.insert_columns = (
@@ -357,9 +385,10 @@ class MemberLoader:
         progress("importing", done)
 
     def _flush(self, batch: list[MemberRow]) -> None:
-        hashes = [crypto.blind_index(r.id_number) for r in batch]
+        index = self.index
+        hashes = [index(r.id_number) for r in batch]
         existing = _existing(hashes)
-        inserts, updates, audit = [], [], []
+        inserts, updates = [], []
         created_hashes: dict[str, MemberRow] = {}
         for r, h in zip(batch, hashes, strict=True):
             old = existing.get(h)
@@ -374,10 +403,10 @@ class MemberLoader:
                     params, fields = changed
                     updates.append(params)
                     self.outcome.updated += 1
-                    audit.append(self._audit(AuditEntry.Action.MEMBER_UPDATED, old["id"], r,
-                                             {"fields": fields, "row": r.row}))
+                    self._audit(AuditEntry.Action.MEMBER_UPDATED, old["id"], r,
+                                {"fields": fields, "row": r.row})
             if r.family_id:
-                self.family.append((h, crypto.blind_index(r.family_id),
+                self.family.append((h, index(r.family_id),
                                     old is not None and changed is None))
         with connection.cursor() as cursor:
             if inserts:
@@ -387,15 +416,14 @@ class MemberLoader:
         if created_hashes:
             for h, member_id in _ids(list(created_hashes)).items():
                 r = created_hashes[h]
-                audit.append(self._audit(AuditEntry.Action.MEMBER_CREATED, member_id, r,
-                                         {"row": r.row}))
+                self._audit(AuditEntry.Action.MEMBER_CREATED, member_id, r, {"row": r.row})
             self.outcome.created += len(created_hashes)
-        record_many(audit, batch_size=WRITE_BATCH)
+        self.audit.flush()
 
     def _insert_params(self, r: MemberRow, h: str) -> tuple:
-        bank_sealed, bank_hash, bank_last4 = _bank(r.bank_account)
+        bank_sealed, bank_hash, bank_last4 = self._bank(r.bank_account)
         return (
-            r.name, crypto.seal(r.id_number), h, r.id_number[-4:], self.date(r.birth_date),
+            r.name, self.seal(r.id_number), h, r.id_number[-4:], self.date(r.birth_date),
             r.gender, r.phone or "", r.unit_id, r.union_id, self.date(r.joined_on),
             r.status or Member.Status.ACTIVE, r.occupation or Member.Occupation.OTHER,
             bank_sealed, bank_hash, bank_last4, self.stamp, self.stamp,
@@ -414,9 +442,9 @@ class MemberLoader:
         fields = [f for f in UPDATABLE if new[f] != old[f]]
         bank = (old["bank_account_sealed"], old["bank_account_hash"], old["bank_last4"])
         if r.bank_account is not None:
-            new_hash = crypto.blind_index("bank:" + r.bank_account)
+            new_hash = self.index("bank:" + r.bank_account)
             if new_hash != old["bank_account_hash"]:
-                bank = _bank(r.bank_account)
+                bank = self._bank(r.bank_account)
                 fields.append("bank_account")
         if not fields:
             return None
@@ -424,19 +452,21 @@ class MemberLoader:
         values[UPDATABLE.index("joined_on")] = self.date(new["joined_on"])
         return (*values, *bank, self.stamp, old["id"]), fields
 
-    def _audit(self, action: str, member_id: int, r: MemberRow, changes: dict) -> AuditEntry:
-        return AuditEntry(
-            actor=self.scope.actor, action=action, object_type="member",
-            object_id=str(member_id), union_path=self.units.union_paths.get(r.union_id, ""),
-            summary=f"导入文件 {self.file} 第{r.row}行：{r.name}",
-            changes={"file": self.file, **changes},
-        )
+    def _bank(self, account: str | None) -> tuple[bytes | None, str | None, str]:
+        if not account:
+            return None, None, ""
+        return self.seal(account), self.index("bank:" + account), account[-4:]
+
+    def _audit(self, action: str, member_id: int, r: MemberRow, changes: dict) -> None:
+        self.audit.add(action, "member", member_id, self.units.union_paths.get(r.union_id, ""),
+                       f"导入文件 {self.file} 第{r.row}行：{r.name}",
+                       {"file": self.file, **changes})
 
     def _link_families(self) -> None:
         if not self.family:
             return
         ids = _ids(list({h for pair in self.family for h in pair[:2]}), with_family=True)
-        updates, audit = [], []
+        updates = []
         for member_hash, head_hash, was_unchanged in self.family:
             member_id, current_head = ids[member_hash]
             head_id = ids[head_hash][0]
@@ -445,13 +475,10 @@ class MemberLoader:
                 if was_unchanged:
                     self.outcome.unchanged -= 1
                     self.outcome.updated += 1
-                    audit.append(AuditEntry(
-                        actor=self.scope.actor, action=AuditEntry.Action.MEMBER_UPDATED,
-                        object_type="member", object_id=str(member_id),
-                        summary=f"导入文件 {self.file}：更新家庭关联",
-                        changes={"file": self.file, "fields": ["family_head"]},
-                    ))
-        record_many(audit)
+                    self.audit.add(AuditEntry.Action.MEMBER_UPDATED, "member", member_id, "",
+                                   f"导入文件 {self.file}：更新家庭关联",
+                                   {"file": self.file, "fields": ["family_head"]})
+        self.audit.flush()
         if updates:
             table = connection.ops.quote_name(Member._meta.db_table)
             with connection.cursor() as cursor:
@@ -459,12 +486,6 @@ class MemberLoader:
                     f"UPDATE {table} SET family_head_id = %s, updated_at = %s WHERE id = %s",
                     updates,
                 )
-
-
-def _bank(account: str | None) -> tuple[bytes | None, str | None, str]:
-    if not account:
-        return None, None, ""
-    return crypto.seal(account), crypto.blind_index("bank:" + account), account[-4:]
 
 
 def _existing(hashes: list[str]) -> dict[str, dict]:
