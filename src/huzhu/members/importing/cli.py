@@ -33,18 +33,12 @@ def run_import(*, kind: str, path: Path, valid_only: bool, errors_out: Path | No
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), console=console, transient=False) as bar:
         tasks: dict[str, int] = {}
-        totals: dict[str, int | None] = {"validating": None, "importing": None}
 
-        def progress(phase: str, done: int) -> None:
+        def progress(phase: str, done: int, total: int | None) -> None:
             if phase not in tasks:
-                if phase == "importing":
-                    totals["importing"] = done_rows["validating"]
-                tasks[phase] = bar.add_task(f"{PHASES[phase]} {path.name}",
-                                            total=totals[phase])
-            done_rows[phase] = done
-            bar.update(tasks[phase], completed=done)
+                tasks[phase] = bar.add_task(f"{PHASES[phase]} {path.name}", total=total)
+            bar.update(tasks[phase], completed=done, total=total)
 
-        done_rows = {"validating": 0, "importing": 0}
         outcome = import_file(kind, path, user=user, valid_only=valid_only, progress=progress)
         if "validating" in tasks:
             bar.update(tasks["validating"], total=outcome.total_rows,

@@ -274,11 +274,11 @@ def validate(rows: Iterator[tuple[int, list[Cell]]], validator: MemberRowValidat
         if errors:
             sink.add(errors)
         if not total % PROGRESS_EVERY:
-            progress("validating", total)
+            progress("validating", total, None)
     if pending:
         sink.add(_out_of_scope(pending, validator, scope))
     sink.add(_family_errors(family_refs, first_row_of, validator, scope, sink.bad_rows))
-    progress("validating", total)
+    progress("validating", total, None)
     return total
 
 
@@ -368,7 +368,7 @@ class MemberLoader:
         self.date = connection.ops.adapt_datefield_value
         self.stamp = connection.ops.adapt_datetimefield_value(self.now)
 
-    def load(self, rows: Iterable[MemberRow], progress: Progress) -> None:
+    def load(self, rows: Iterable[MemberRow], progress: Progress, total: int) -> None:
         batch: list[MemberRow] = []
         done = 0
         for parsed in rows:
@@ -377,12 +377,12 @@ class MemberLoader:
                 self._flush(batch)
                 done += len(batch)
                 batch = []
-                progress("importing", done)
+                progress("importing", done, total)
         if batch:
             self._flush(batch)
             done += len(batch)
         self._link_families()
-        progress("importing", done)
+        progress("importing", done, total)
 
     def _flush(self, batch: list[MemberRow]) -> None:
         index = self.index

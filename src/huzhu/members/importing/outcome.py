@@ -7,11 +7,12 @@ from dataclasses import dataclass, field
 
 from huzhu.members.importing.errors import RowError
 
-# progress(phase, rows_done): phase is "validating" or "importing".
-Progress = Callable[[str, int], None]
+# progress(phase, rows_done, rows_total): phase is "validating" (total not yet known:
+# None) or "importing" (total = the rows being written).
+Progress = Callable[[str, int, int | None], None]
 
 
-def no_progress(phase: str, done: int) -> None:
+def no_progress(phase: str, done: int, total: int | None) -> None:
     return None
 
 

@@ -72,10 +72,12 @@ def _members(path: Path, name: str, scope: ImportScope, sink: member_import.Erro
         again = open_table(path, name)
         find_header("members", name, again.rows)
         rows = member_import.valid_rows(again.rows, validator, sink.bad_rows)
+    to_write = outcome.total_rows - len(sink.bad_rows)
+    progress("importing", 0, to_write)  # announced before the transaction holds the lock
     _roomy_sqlite_cache()
     with transaction.atomic():
         loader = member_import.MemberLoader(name, mapping, validator.units, scope, outcome)
-        loader.load(rows, progress)
+        loader.load(rows, progress, to_write)
         _record_job(AuditEntry.Action.MEMBER_IMPORTED, scope, outcome, sink.count)
     outcome.imported = True
 

@@ -136,7 +136,7 @@ def import_units(rows: Iterator[tuple[int, list[Cell]]], validator: UnitRowValid
                 good[parsed.uscc] = parsed
         sink.add(errors)
         if not outcome.total_rows % 1000:
-            progress("validating", outcome.total_rows)
+            progress("validating", outcome.total_rows, None)
     existing = {u.uscc: u for u in Unit.objects.filter(uscc__in=list(good)).select_related(
         "union")} if good else {}
     for uscc, unit in existing.items():
@@ -144,13 +144,14 @@ def import_units(rows: Iterator[tuple[int, list[Cell]]], validator: UnitRowValid
             sink.add([validator._err(good[uscc].row, "uscc",
                                      "该统一社会信用代码的单位已由其他工会登记，不在您的管辖范围内")])
             del good[uscc]
-    progress("validating", outcome.total_rows)
+    progress("validating", outcome.total_rows, None)
     if sink.count and not outcome.valid_only:
         return
+    progress("importing", 0, len(good))
     with write():
         _load(good, existing, validator.file, scope, outcome)
     outcome.imported = True
-    progress("importing", len(good))
+    progress("importing", len(good), len(good))
 
 
 def _load(good: dict[str, UnitRow], existing: dict[str, Unit], file_name: str,
