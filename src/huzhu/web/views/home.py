@@ -32,12 +32,14 @@ def home(request: HttpRequest) -> HttpResponse:
         by_union[union_id] += n
     statuses = [(label, by_status.get(value, 0), value) for value, label in Member.Status.choices]
     total = sum(by_status.values())
+    spread = _spread(user, by_union)
     return render(request, "web/home.html", {
         "union_count": scoped_unions(user).count(),
         "unit_count": scoped_by_ids(user, Unit.objects.all()).count(),
         "member_total": total,
         "statuses": statuses,
-        "spread": _spread(user, by_union),
+        "spread": spread,
+        "spread_max": max((n for _, n in spread), default=0),
     })
 
 
