@@ -185,3 +185,14 @@ def test_command_leaves_other_data_alone(tree, capsys):
 def test_command_refuses_a_city_without_members(db, capsys):
     assert command.run(_args(members=0)) == 2
     assert not Union.objects.exists()
+
+
+def test_public_bodies_are_named_as_in_life(demo):
+    from huzhu.demo.registry import _chinese_number
+
+    assert [_chinese_number(n) for n in (1, 9, 10, 11, 20, 39)] == [
+        "一", "九", "十", "十一", "二十", "三十九"]
+    # District bodies carry the city's name; county-level cities' bodies do not.
+    assert Unit.objects.filter(name="长春市朝阳区人民医院").exists()
+    assert Unit.objects.filter(name="德惠市人民医院").exists()
+    assert not Unit.objects.filter(name__regex=r"第[0-9]+中学").exists()

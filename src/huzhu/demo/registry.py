@@ -57,9 +57,9 @@ def _grassroots_plan(rng: random.Random, district: str, streets: list[str],
     """About 20 grassroots unions: joint unions of streets, a hospital, the CDC, schools,
     and enterprise unions."""
     plan = [(f"{district}{street}联合工会", "joint") for street in streets[:6]]
-    plan.append((f"{names.CITY_NAME}{district}人民医院工会", "hospital"))
-    plan.append((f"{names.CITY_NAME}{district}中医院工会", "hospital"))
-    plan.append((f"{names.CITY_NAME}{district}疾病预防控制中心工会", "cdc"))
+    plan.append((f"{_official(district)}人民医院工会", "hospital"))
+    plan.append((f"{_official(district)}中医院工会", "hospital"))
+    plan.append((f"{_official(district)}疾病预防控制中心工会", "cdc"))
     plan.append((f"{district}教育系统联合工会", "school"))
     while len(plan) < 20:
         company = _company_name(rng)
@@ -67,6 +67,19 @@ def _grassroots_plan(rng: random.Random, district: str, streets: list[str],
             taken.add(company)
             plan.append((f"{company}工会", "enterprise"))
     return plan
+
+
+def _official(district: str) -> str:
+    """How a public body of the district is named: 长春市朝阳区…, but 德惠市… (county level)."""
+    return f"{names.CITY_NAME}{district}" if district.endswith("区") else district
+
+
+def _chinese_number(n: int) -> str:
+    digits = "零一二三四五六七八九"
+    if n < 10:
+        return digits[n]
+    tens, ones = divmod(n, 10)
+    return (digits[tens] if tens > 1 else "") + "十" + (digits[ones] if ones else "")
 
 
 def _company_name(rng: random.Random) -> str:
@@ -111,9 +124,10 @@ def _units_of(rng: random.Random, union: Union, kind: str, district: str,
     if kind == "cdc":
         return [(base, "cdc")]
     if kind == "school":
-        schools = [f"{names.CITY_NAME}{district}第{n}中学" for n in
-                   rng.sample(range(1, 40), 5)]
-        schools += [f"{names.CITY_NAME}{district}实验小学", f"{names.CITY_NAME}{district}幼儿园"]
+        place = _official(district)
+        numbers = sorted(rng.sample(range(1, 40), 5))
+        schools = [f"{place}第{_chinese_number(n)}中学" for n in numbers]
+        schools += [f"{place}实验小学", f"{place}第一幼儿园"]
         return [(s, "school") for s in schools]
     if kind == "enterprise":
         branches = rng.sample(names.BRANCH_SUFFIXES, rng.randint(1, 5))
