@@ -47,6 +47,7 @@ class UnitRowValidator:
     def __init__(self, file_name: str, mapping: Mapping, scope: ImportScope) -> None:
         self.file = file_name
         self.m = mapping
+        self.last_uscc: str | None = None
         unions = Union.objects.all()
         if scope.user is not None:
             unions = scoped(scope.user, unions, union_field="")
@@ -76,8 +77,10 @@ class UnitRowValidator:
             errors.append(self._err(row, "confirm_check", str(exc)))
 
         uscc = None
+        self.last_uscc = None  # for duplicates, even when another cell of the row failed
         try:
             uscc = parse_uscc(text(self._cell(cells, "uscc")))
+            self.last_uscc = uscc.value
             if not uscc.check_ok and not confirmed:
                 errors.append(self._err(
                     row, "uscc",
@@ -124,16 +127,16 @@ def import_units(rows: Iterator[tuple[int, list[Cell]]], validator: UnitRowValid
     """Validate every row; then, through ``write`` (a context manager for the
     transaction, or None when nothing may be written), create and update."""
     good: dict[str, UnitRow] = {}
+    first_row_of: dict[str, int] = {}
     for row, cells in _data_rows(rows):
         outcome.total_rows += 1
         parsed, errors = validator(row, cells)
-        if parsed is not None:
-            first = good.get(parsed.uscc)
-            if first is not None:
-                errors.append(validator._err(row, "uscc",
-                                             f"统一社会信用代码与第{first.row}行重复"))
-            else:
-                good[parsed.uscc] = parsed
+        uscc = validator.last_uscc
+        first = first_row_of.setdefault(uscc, row) if uscc else row
+        if first != row:
+            errors.append(validator._err(row, "uscc", f"统一社会信用代码与第{first}行重复"))
+        elif parsed is not None:
+            good[parsed.uscc] = parsed
         sink.add(errors)
         if not outcome.total_rows % 1000:
             progress("validating", outcome.total_rows, None)
