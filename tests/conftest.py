@@ -42,11 +42,12 @@ def missing(reason: str) -> None:
 # ---------------------------------------------------------------- PostgreSQL server
 
 def find_pg_bin() -> Path | None:
-    """The directory holding initdb and pg_ctl: $HUZHU_PG_BIN, PATH, then Debian's
-    /usr/lib/postgresql/<version>/bin (newest version first)."""
+    """The directory holding initdb and pg_ctl: $HUZHU_PG_BIN when set (and then only
+    it), else PATH, then Debian's /usr/lib/postgresql/<version>/bin (newest first)."""
     candidates: list[Path] = []
     if os.environ.get("HUZHU_PG_BIN"):
         candidates.append(Path(os.environ["HUZHU_PG_BIN"]))
+        return _pg_bin_among(candidates)
     on_path = shutil.which("pg_ctl")
     if on_path:
         candidates.append(Path(on_path).resolve().parent)
@@ -54,6 +55,10 @@ def find_pg_bin() -> Path | None:
                     key=lambda p: int(Path(p).parent.name) if Path(p).parent.name.isdigit()
                     else 0, reverse=True)
     candidates += [Path(p) for p in debian]
+    return _pg_bin_among(candidates)
+
+
+def _pg_bin_among(candidates: list[Path]) -> Path | None:
     for directory in candidates:
         if (directory / "pg_ctl").is_file() and (directory / "initdb").is_file():
             return directory
@@ -136,7 +141,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if kind == "postgresql" and in_ci() and find_pg_bin() is None:
         raise pytest.UsageError(
             "CI=true and HUZHU_TEST_DB=postgresql, but no PostgreSQL server binaries were "
-            "found (initdb/pg_ctl in $HUZHU_PG_BIN, PATH or /usr/lib/postgresql/*/bin); "
+            "found (initdb/pg_ctl in $HUZHU_PG_BIN, or PATH and /usr/lib/postgresql/*/bin); "
             "install the Debian package 'postgresql'."
         )
     try:

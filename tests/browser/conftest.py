@@ -23,8 +23,11 @@ SCREENSHOTS = Path.cwd() / "var" / "screenshots"
 
 
 def find_chromium() -> str | None:
-    for candidate in (os.environ.get("HUZHU_CHROMIUM"), "/usr/bin/chromium",
-                      shutil.which("chromium"), shutil.which("chromium-browser")):
+    """$HUZHU_CHROMIUM when set (and then only it), else Debian's chromium."""
+    configured = os.environ.get("HUZHU_CHROMIUM")
+    candidates = [configured] if configured else [
+        "/usr/bin/chromium", shutil.which("chromium"), shutil.which("chromium-browser")]
+    for candidate in candidates:
         if candidate and Path(candidate).is_file() and os.access(candidate, os.X_OK):
             return candidate
     return None
