@@ -413,6 +413,10 @@ def build(policy: Policy, tables: dict[str, ir.Table] | None = None,
         (t._reason.isnull(), ibis.coalesce(t._raw, _money(0))),
         else_=_money(0),
     ).cast(D2))
+    # Windows sort their whole input: keep only what the caps and the output need.
+    t = t.select("event_id", "member_id", "benefit", "event_date", "outcome", "relative_id",
+                 "_prior", "_year", "_fam", "_cov_start", "_reason", "_missing", "_base",
+                 "_band", "_rate", "_grade", "_raw", "_reduced", "_a0")
     t, stages = _apply_caps(policy, t)
     return _finish(policy, t, stages)
 
@@ -443,16 +447,26 @@ def _apply_caps(policy: Policy, t: ir.Table) -> tuple[ir.Table, list[_Stage]]:
                 order = [t._prior.desc(), t.event_date, t.event_id]
                 w = ibis.window(group_by=_cap_keys(cap, t), order_by=order, rows=(None, 0))
                 if cap.amount is not None:
-                    before = a.sum().over(w) - a
+                    # the running sum gets its own projection so DuckDB computes one window
+                    t = t.mutate(_cum=a.sum().over(w))
+                    a = t[f"_a{n}"]
+                    mine = (t.benefit == benefit.code) & (t._prior == 0)
+                    before = t._cum - a
                     room_all = ibis.greatest(_money(cap.amount) - before, _money(0)).cast(D2)
                     room = ibis.cases((mine, room_all), else_=ibis.null(D2))
                     new = ibis.cases((mine, ibis.least(a, room_all)), else_=a)
                 else:
                     paid = ibis.cases((a > _money(0), 1), else_=0)
-                    count_before = paid.sum().over(w) - paid
+                    t = t.mutate(_cum=paid.sum().over(w))
+                    a = t[f"_a{n}"]
+                    mine = (t.benefit == benefit.code) & (t._prior == 0)
+                    paid = ibis.cases((a > _money(0), 1), else_=0)
+                    count_before = t._cum - paid
                     room = ibis.null(D2)
                     new = ibis.cases((mine & (count_before >= cap.times), _money(0)), else_=a)
             t = t.mutate(**{f"_a{n + 1}": new.cast(D2), f"_r{n + 1}": room.cast(D2)})
+            if "_cum" in t.columns:
+                t = t.drop("_cum")
             stages.append(_Stage(benefit.code, cap, f"_a{n}", f"_a{n + 1}", f"_r{n + 1}"))
             n += 1
     t = t.mutate(_pay=t[f"_a{n}"])

@@ -95,15 +95,17 @@ def _checks(col: Column, src_type: str | None, typed: str,
     if src_type is None:
         return out
     raw = _q(col.actual)  # type: ignore[attr-defined]
-    present = f"NULLIF(trim(CAST({raw} AS VARCHAR)), '') IS NOT NULL"
+    textual = src_type == "VARCHAR"
+    present = f"NULLIF(trim({raw}), '') IS NOT NULL" if textual else f"{raw} IS NOT NULL"
     if col.not_null:
         out.append((f"NOT ({present})", "不能为空"))
     what = {"date": "日期（应为 YYYY-MM-DD）", "int32": "整数", "boolean": "是/否（true/false）",
             MONEY: "金额"}.get(col.type)
     if what:
         out.append((f"({present}) AND {typed} IS NULL", f"不是有效的{what}"))
-    if col.type == MONEY:
-        exact = f"TRY_CAST(replace(trim(CAST({raw} AS VARCHAR)), ',', '') AS DECIMAL(38,10))"
+    if col.type == MONEY and not _exact_money(src_type):
+        exact = (f"TRY_CAST(replace(trim({raw}), ',', '') AS DECIMAL(38,10))" if textual
+                 else f"TRY_CAST({raw} AS DECIMAL(38,10))")
         out.append((f"{typed} IS NOT NULL AND {exact} <> {typed}", "金额最多两位小数（分）"))
     if col.non_negative:
         out.append((f"{typed} < 0", "不能为负数"))
@@ -118,6 +120,17 @@ def _checks(col: Column, src_type: str | None, typed: str,
         out.append((f"{typed} NOT IN ({allowed})",
                     f"未知的保障项目，本政策只有 {'/'.join(benefits)}"))
     return out
+
+
+def _exact_money(src_type: str) -> bool:
+    """Source types that always fit decimal(18,2) without rounding."""
+    if src_type in ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT",
+                    "UINTEGER"):
+        return True
+    if src_type.startswith("DECIMAL("):
+        width, scale = (int(x) for x in src_type[8:-1].split(","))
+        return scale <= 2 and width - scale <= 16
+    return False
 
 
 def load_input(con: duckdb.DuckDBPyConnection, kind: str, source: Source | None,
