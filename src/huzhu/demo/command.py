@@ -63,8 +63,8 @@ def _print_logins(console, generator) -> None:
     for login in generator.logins():
         table.add_row(login.username, login.role, login.union, f"{login.scope_members:,}")
     console.print(table)
-    console.print("网页：http://127.0.0.1:8000/ （运行 huzhu serve 启动）；"
-                  "Django 管理后台：http://127.0.0.1:8000/admin/ （superuser）")
+    console.print("网页：http://127.0.0.1:8000/ （由 huzhu serve 或 make demo 启动）")
+    console.print("Django 管理后台：http://127.0.0.1:8000/admin/ （superuser 账号）")
 
 
 class _RichProgress:
