@@ -37,6 +37,8 @@ def main() -> int:
     OUT.mkdir(parents=True)
     os.environ["HUZHU_VAR_DIR"] = str(OUT / "var")
     os.environ.pop("DATABASE_URL", None)
+    # Production runs without DEBUG; with it Django also formats every query for its log.
+    os.environ.setdefault("HUZHU_DEBUG", "0")
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
     from huzhu.config import setup_django
 
@@ -113,7 +115,7 @@ def _run(label: str, path: Path) -> dict:
     cpu = time.process_time()
     started = time.perf_counter()
 
-    def progress(phase: str, done: int) -> None:
+    def progress(phase: str, done: int, total: int | None) -> None:
         phases.setdefault(phase, time.perf_counter())
 
     outcome = import_file("members", path, progress=progress)

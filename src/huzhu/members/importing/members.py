@@ -488,27 +488,34 @@ class MemberLoader:
                 )
 
 
+_EXISTING = ("id", "id_number_hash", *UPDATABLE, "bank_account_sealed", "bank_account_hash",
+             "bank_last4")
+
+
+def _select_by_hash(columns: tuple[str, ...], hashes: list[str]) -> Iterator[tuple]:
+    """Rows for these blind indexes, a chunk per statement, in raw SQL: the ORM's
+    per-parameter preparation of a 900-item IN list costs more than the query."""
+    q = connection.ops.quote_name
+    head = (f"SELECT {', '.join(q(c) for c in columns)} FROM {q(Member._meta.db_table)} "
+            f"WHERE {q('id_number_hash')} IN ")
+    with connection.cursor() as cursor:
+        for i in range(0, len(hashes), LOOKUP_CHUNK):
+            chunk = hashes[i:i + LOOKUP_CHUNK]
+            cursor.execute(head + f"({', '.join(['%s'] * len(chunk))})", chunk)
+            yield from cursor.fetchall()
+
+
 def _existing(hashes: list[str]) -> dict[str, dict]:
-    found: dict[str, dict] = {}
-    for i in range(0, len(hashes), LOOKUP_CHUNK):
-        for row in Member.objects.filter(id_number_hash__in=hashes[i:i + LOOKUP_CHUNK]).values(
-            "id", "id_number_hash", *UPDATABLE,
-            "bank_account_sealed", "bank_account_hash", "bank_last4",
-        ):
-            found[row["id_number_hash"]] = row
-    return found
+    """Current values; both backends' drivers hand dates back as ``datetime.date``."""
+    return {row[1]: dict(zip(_EXISTING, row, strict=True))
+            for row in _select_by_hash(_EXISTING, hashes)}
 
 
 def _ids(hashes: list[str], with_family: bool = False) -> dict:
-    found: dict = {}
-    for i in range(0, len(hashes), LOOKUP_CHUNK):
-        qs = Member.objects.filter(id_number_hash__in=hashes[i:i + LOOKUP_CHUNK])
-        if with_family:
-            for h, pk, head in qs.values_list("id_number_hash", "id", "family_head_id"):
-                found[h] = (pk, head)
-        else:
-            found.update(qs.values_list("id_number_hash", "id"))
-    return found
+    if with_family:
+        return {h: (pk, head) for h, pk, head in
+                _select_by_hash(("id_number_hash", "id", "family_head_id"), hashes)}
+    return dict(_select_by_hash(("id_number_hash", "id"), hashes))
 
 
 def valid_rows(rows: Iterator[tuple[int, list[Cell]]], validator: MemberRowValidator,
