@@ -183,3 +183,19 @@ def test_units_upload(client, users, tree):
     upload(client, content, name="units.csv", kind="units")
     job = ImportJob.objects.get()
     assert job.status == "done" and job.created_count == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_database_queue_and_worker_run_the_job(client, users, units, settings):
+    """The production path: the page enqueues into django-tasks-db, the worker runs it."""
+    from django.core.management import call_command
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    login(client, users["clerk_a1"])
+    upload(client, csv_bytes(units))
+    job = ImportJob.objects.get()
+    assert job.status == "pending" and Member.objects.count() == 0
+    call_command("db_worker", batch=True, no_startup_delay=True, reload=False, verbosity=0)
+    job.refresh_from_db()
+    assert job.status == "done" and job.created_count == 2 and job.finished_at is not None
+    assert Member.objects.count() == 2
