@@ -143,7 +143,9 @@ def page_members(
 ) -> Page:
     """One keyset page of ``qs`` (ordered by -id): ``after`` goes older, ``before`` newer."""
     size = max(1, min(size or PAGE_SIZE, MAX_PAGE_SIZE))
-    qs = qs.select_related("unit", "union")
+    # Prefetch, not select_related: with a join SQLite sorts whole joined rows of the
+    # scope before LIMIT (300 ms for a district of a million-member city, not 3 ms).
+    qs = qs.prefetch_related("unit", "union")
     if before is not None:
         rows = list(qs.filter(id__gt=before).order_by("id")[: size + 1])
         has_newer = len(rows) > size

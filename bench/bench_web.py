@@ -1,0 +1,194 @@
+"""Member list and search queries at a million members, as the web pages run them.
+
+Builds a throwaway SQLite database (1 city, 10 districts, 200 grassroots unions, 2,000
+units, N members) under bench/out/web/, then times each query the member list can
+issue — per scope (city admin, district reviewer, grassroots clerk) and per search kind —
+and prints a table. The sensitive columns hold random bytes: sealing does not change how
+the queries run, and it would make the set-up take minutes.
+
+    .venv/bin/python bench/bench_web.py [--members 1000000] [--repeat 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import secrets
+import statistics
+import sys
+import time
+from pathlib import Path
+
+OUT = Path(__file__).resolve().parent / "out" / "web"
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"  # noqa: E501
+GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华玉兰萍红娥玲芬燕彬鹏辉斌建国建华志强海燕"  # noqa: E501
+
+
+def setup_django(members: int) -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
+    db_file = OUT / f"members-{members}.sqlite3"
+    os.environ["HUZHU_VAR_DIR"] = str(OUT)
+    os.environ["DATABASE_URL"] = f"sqlite:///{db_file}"
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "huzhu.config.settings")
+    import django
+
+    django.setup()
+
+
+def build(members: int) -> None:
+    from django.core.management import call_command
+    from django.db import connection
+
+    from huzhu.members.models import Member
+    from huzhu.orgs.models import Union, Unit, User
+    from huzhu.orgs.uscc import make_uscc
+
+    call_command("migrate", verbosity=0)
+    if Member.objects.count() >= members:
+        return
+    rng = random.Random(7)
+    city = Union.objects.create(code="C", name="基准市总工会", level="city")
+    grassroots = []
+    for d in range(10):
+        district = Union.objects.create(code=f"D{d:02d}", name=f"第{d + 1}区总工会",
+                                        level="district", parent=city)
+        for g in range(20):
+            grassroots.append(Union.objects.create(
+                code=f"G{d:02d}{g:02d}", name=f"第{d + 1}区第{g + 1}基层工会",
+                level="grassroots", parent=district))
+    units = Unit.objects.bulk_create([
+        Unit(name=f"基准单位{i:04d}有限公司", uscc=make_uscc(f"91220101MA{i:07d}"),
+             union=grassroots[i % len(grassroots)])
+        for i in range(2000)
+    ])
+    User.objects.create_user("b_admin", password="x", role="admin", union=city)
+    User.objects.create_user("b_reviewer", password="x", role="reviewer",
+                             union=grassroots[0].parent)
+    User.objects.create_user("b_clerk", password="x", role="clerk", union=grassroots[0])
+    sql = (
+        "INSERT INTO members_member (name, id_number_sealed, id_number_hash, id_last4, "
+        "birth_date, gender, phone, unit_id, union_id, joined_on, status, occupation, "
+        "bank_last4, created_at, updated_at) VALUES "
+        "(?, ?, ?, ?, '1980-01-01', 'M', ?, ?, ?, NULL, ?, 'other', '', "
+        "'2024-01-01', '2024-01-01')"
+    )
+    statuses = ["active"] * 8 + ["retired", "left"]
+    started = time.perf_counter()
+    with connection.cursor() as cursor:
+        batch = []
+        for i in range(members):
+            unit = units[rng.randrange(len(units))]
+            name = rng.choice(SURNAMES) + "".join(rng.choices(GIVEN, k=rng.choice((1, 2))))
+            batch.append((
+                name, secrets.token_bytes(40), f"{i:064x}", f"{rng.randrange(10000):04d}",
+                f"1{rng.randrange(3, 10)}{rng.randrange(10**9):09d}", unit.id, unit.union_id,
+                rng.choice(statuses),
+            ))
+            if len(batch) == 20000:
+                cursor.executemany(sql, batch)
+                batch.clear()
+        if batch:
+            cursor.executemany(sql, batch)
+        cursor.execute("ANALYZE")
+    print(f"built {members:,} members in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+
+
+# Indexes this bench shows the registry needs (proposed for the members migrations).
+PROPOSED_INDEXES = {
+    "bench_member_union_status": "members_member (union_id, status)",
+    "bench_member_union_occupation": "members_member (union_id, occupation)",
+    "bench_member_occupation": "members_member (occupation, id)",
+}
+
+
+def set_proposed_indexes(enabled: bool) -> None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        for name, target in PROPOSED_INDEXES.items():
+            if enabled:
+                cursor.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {target}")
+            else:
+                cursor.execute(f"DROP INDEX IF EXISTS {name}")
+        cursor.execute("ANALYZE")
+
+
+def cases():
+    from huzhu.members.models import Member
+    from huzhu.members.search import MemberQuery, page_members, search_members
+    from huzhu.orgs.models import User
+
+    some = Member.objects.order_by("id")[500]
+    users = {u.username: u for u in User.objects.filter(username__startswith="b_")}
+
+    def listing(username, **params):
+        def run():
+            query = MemberQuery.from_params({k: str(v) for k, v in params.items()})
+            after = params.get("after")
+            return len(page_members(search_members(users[username], query), after=after).items)
+        return run
+
+    deep = Member.objects.order_by("id")[1000].id
+    return [
+        ("city admin, newest page", listing("b_admin")),
+        ("city admin, deep page (after=…)", listing("b_admin", after=deep)),
+        ("district reviewer, newest page", listing("b_reviewer")),
+        ("grassroots clerk, newest page", listing("b_clerk")),
+        ("grassroots clerk, deep page", listing("b_clerk", after=deep)),
+        ("city admin, name prefix 张", listing("b_admin", q="张")),
+        ("city admin, name prefix 张伟", listing("b_admin", q="张伟")),
+        ("district reviewer, name prefix 张", listing("b_reviewer", q="张")),
+        ("grassroots clerk, name prefix 欧", listing("b_clerk", q="欧")),
+        ("city admin, phone", listing("b_admin", q=some.phone)),
+        ("city admin, last 4 of ID", listing("b_admin", q=some.id_last4)),
+        ("district reviewer, last 4 of ID", listing("b_reviewer", q=some.id_last4)),
+        ("city admin, status=left", listing("b_admin", status="left")),
+        ("district reviewer, status=left", listing("b_reviewer", status="left")),
+        ("city admin, unit filter", listing("b_admin", unit=some.unit_id)),
+        ("city admin, occupation=medical (none)", listing("b_admin", occupation="medical")),
+        ("district reviewer, occupation=medical", listing("b_reviewer", occupation="medical")),
+    ]
+
+
+def home_counts():
+    from django.test import Client
+
+    client = Client()
+    client.login(username="b_admin", password="x")
+
+    def run():
+        assert client.get("/").status_code == 200
+        return 0
+    return run
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--members", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--proposed-indexes", action="store_true",
+                        help="add the indexes proposed for the members table first")
+    args = parser.parse_args()
+    setup_django(args.members)
+    build(args.members)
+    set_proposed_indexes(args.proposed_indexes)
+    rows = [*cases(), ("home page (full request, city admin)", home_counts())]
+    indexes = "with" if args.proposed_indexes else "without"
+    print(f"\nmember queries, {args.members:,} members, SQLite, {indexes} the proposed "
+          f"indexes, median of {args.repeat} runs\n")
+    print(f"{'query':<42} {'rows':>5} {'median ms':>10} {'max ms':>8}")
+    print("-" * 68)
+    for label, run in rows:
+        run()  # warm the page cache once
+        times = []
+        for _ in range(args.repeat):
+            started = time.perf_counter()
+            n = run()
+            times.append((time.perf_counter() - started) * 1000)
+        print(f"{label:<42} {n:>5} {statistics.median(times):>10.1f} {max(times):>8.1f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
