@@ -264,3 +264,13 @@ def test_family_link_must_be_a_member_in_scope(as_user, make_member, units):
     data = _form(units, family_head_id_number=head.id_number)
     assert client.post(reverse("member-create"), data).status_code == 302
     assert Member.find_by_id_number(data["id_number"]).family_head == head
+
+
+def test_export_link_carries_the_current_filters(as_user, make_member):
+    member = make_member("a1", name="张三")
+    params = {"q": "张", "status": "active", "after": member.id + 1}
+    body = listed(as_user("clerk_a1").get(reverse("member-list"), params,
+                                          HTTP_HX_REQUEST="true"))
+    link = body.split('id="member-export" href="', 1)[1].split('"', 1)[0]
+    assert link.startswith(reverse("member-export") + "?")
+    assert "status=active" in link and "q=%E5%BC%A0" in link and "after" not in link
