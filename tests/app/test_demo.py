@@ -196,3 +196,11 @@ def test_public_bodies_are_named_as_in_life(demo):
     assert Unit.objects.filter(name="长春市朝阳区人民医院").exists()
     assert Unit.objects.filter(name="德惠市人民医院").exists()
     assert not Unit.objects.filter(name__regex=r"第[0-9]+中学").exists()
+
+
+def test_huzhu_demo_through_the_command_line(db, capsys):
+    from huzhu.cli import main
+
+    assert main(["demo", "--members", "25", "--seed", "3"]) == 0
+    assert Member.objects.count() == 25
+    assert "huzhu-demo-2026" in capsys.readouterr().out
