@@ -120,7 +120,8 @@ def start_postgres(bin_dir: Path) -> PostgresServer:
         except KeyError:
             raise RuntimeError("以 root 运行时需要系统用户 postgres 来启动 PostgreSQL") from None
         run_as = "postgres"
-    base = Path(tempfile.mkdtemp(prefix="huzhu-pg-"))
+    # The postgres user must reach the directory: $TMPDIR may sit under /root.
+    base = Path(tempfile.mkdtemp(prefix="huzhu-pg-", dir="/tmp" if run_as else None))
     if run_as:
         shutil.chown(base, user=run_as)
     server = PostgresServer(bin_dir=bin_dir, base=base, port=_free_port(), run_as=run_as)
