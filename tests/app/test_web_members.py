@@ -274,3 +274,10 @@ def test_export_link_carries_the_current_filters(as_user, make_member):
     link = body.split('id="member-export" href="', 1)[1].split('"', 1)[0]
     assert link.startswith(reverse("member-export") + "?")
     assert "status=active" in link and "q=%E5%BC%A0" in link and "after" not in link
+
+
+def test_unit_filter_drop_down_lists_only_units_in_scope(as_user, units):
+    body = listed(as_user("reviewer_da").get(reverse("member-list")))
+    select = body.split('id="member-unit"', 1)[1].split("</select>", 1)[0]
+    assert "长春一汽零部件有限公司" in select and "甲区第二医院" in select
+    assert "乙区建筑工程有限公司" not in select

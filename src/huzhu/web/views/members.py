@@ -49,9 +49,20 @@ def member_list(request: HttpRequest) -> HttpResponse:
         if query.union_id else None,
         "unit": scoped_units(request.user).filter(pk=query.unit_id).first()
         if query.unit_id else None,
+        "unit_choices": _unit_choices(request.user),
     }
     template = "web/members/_results.html" if request.htmx else "web/members/list.html"
     return render(request, template, context)
+
+
+UNIT_SELECT_LIMIT = 300
+
+
+def _unit_choices(user) -> list:
+    """Units for the filter's drop-down, when there are few enough to list (a clerk's)."""
+    units = list(scoped_units(user).order_by("name", "id")
+                 .values_list("id", "name")[: UNIT_SELECT_LIMIT + 1])
+    return units if len(units) <= UNIT_SELECT_LIMIT else []
 
 
 @login_required
