@@ -281,3 +281,17 @@ def test_unit_filter_drop_down_lists_only_units_in_scope(as_user, units):
     select = body.split('id="member-unit"', 1)[1].split("</select>", 1)[0]
     assert "长春一汽零部件有限公司" in select and "甲区第二医院" in select
     assert "乙区建筑工程有限公司" not in select
+
+
+def test_revealed_number_is_not_cached(as_user, make_member):
+    member = make_member("a1")
+    response = as_user("admin_city").post(reverse("member-reveal", args=[member.id, "id_number"]))
+    assert "no-store" in response["Cache-Control"] or "no-cache" in response["Cache-Control"]
+
+
+def test_detail_lists_family_members_in_scope(as_user, make_member):
+    head = make_member("a1", name="户主")
+    make_member("a2", name="家属甲二", family_head=head)
+    make_member("b1", name="家属乙一", family_head=head)
+    body = listed(as_user("reviewer_da").get(reverse("member-detail", args=[head.id])))
+    assert "家属甲二" in body and "家属乙一" not in body

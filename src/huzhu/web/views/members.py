@@ -9,6 +9,7 @@ from django.db import transaction
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from huzhu.audit import log
@@ -22,7 +23,7 @@ from huzhu.members.search import (
     scoped_units,
     search_members,
 )
-from huzhu.orgs.scope import can_see_full_id, get_scoped_or_404, scoped_unions
+from huzhu.orgs.scope import can_see_full_id, get_scoped_or_404, scoped_by_ids, scoped_unions
 from huzhu.web.access import write_required
 from huzhu.web.forms import MemberForm, snapshot
 
@@ -68,10 +69,11 @@ def _unit_choices(user) -> list:
 @login_required
 def member_detail(request: HttpRequest, member_id: int) -> HttpResponse:
     member = _member_or_404(request, member_id)
-    family = list(member.family_members.filter(union_id=member.union_id)[:20])
+    family = list(scoped_by_ids(request.user, member.family_members.all())[:20])
     return render(request, "web/members/detail.html", {"member": member, "family": family})
 
 
+@never_cache
 @require_POST
 @login_required
 def reveal(request: HttpRequest, member_id: int, field: str) -> HttpResponse:
@@ -121,6 +123,7 @@ def member_edit(request: HttpRequest, member_id: int) -> HttpResponse:
     return render(request, "web/members/form.html", {"form": form, "member": member})
 
 
+@never_cache
 @login_required
 def member_export(request: HttpRequest) -> FileResponse:
     query = MemberQuery.from_params(request.GET)
