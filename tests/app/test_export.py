@@ -85,3 +85,10 @@ def test_writer_counts_rows_in_order(make_member):
     sheet = openpyxl.load_workbook(io.BytesIO(buffer.getvalue())).active
     assert [r[0] for r in sheet.iter_rows(min_row=2, values_only=True)] == [
         "会员0", "会员1", "会员2"]
+
+
+def test_export_audit_names_the_unit_filter(client, users, units, member):
+    client.login(username="clerk_a1", password=PASSWORD)
+    download(client, unit=units["a1"].id)
+    entry = AuditEntry.objects.get(action=AuditEntry.Action.MEMBER_EXPORTED)
+    assert "单位=长春一汽零部件有限公司" in entry.summary

@@ -65,7 +65,7 @@ class MemberQuery:
     def is_empty(self) -> bool:
         return not (self.q or self.status or self.occupation or self.union_id or self.unit_id)
 
-    def describe(self) -> str:
+    def describe(self, union_name: str = "", unit_name: str = "") -> str:
         """A short Chinese description for audit summaries (never the full ID)."""
         parts = []
         if self.q:
@@ -76,9 +76,9 @@ class MemberQuery:
         if self.occupation:
             parts.append(f"职业={Member.Occupation(self.occupation).label}")
         if self.union_id:
-            parts.append(f"工会#{self.union_id}")
+            parts.append(f"工会={union_name or '#' + str(self.union_id)}")
         if self.unit_id:
-            parts.append(f"单位#{self.unit_id}")
+            parts.append(f"单位={unit_name or '#' + str(self.unit_id)}")
         return "，".join(parts) or "全部"
 
 

@@ -41,15 +41,16 @@ def member_list(request: HttpRequest) -> HttpResponse:
         after=int_param(request.GET.get("after")),
         before=int_param(request.GET.get("before")),
     )
+    union = scoped_unions(request.user).filter(pk=query.union_id).first()
+    unit = scoped_units(request.user).filter(pk=query.unit_id).first()
     context = {
         "query": query,
+        "described": query.describe(union.name if union else "", unit.name if unit else ""),
         "page": page,
         "statuses": Member.Status.choices,
         "occupations": Member.Occupation.choices,
-        "union": scoped_unions(request.user).filter(pk=query.union_id).first()
-        if query.union_id else None,
-        "unit": scoped_units(request.user).filter(pk=query.unit_id).first()
-        if query.unit_id else None,
+        "union": union,
+        "unit": unit,
         "unit_choices": _unit_choices(request.user),
     }
     template = "web/members/_results.html" if request.htmx else "web/members/list.html"
@@ -129,12 +130,15 @@ def member_export(request: HttpRequest) -> FileResponse:
     query = MemberQuery.from_params(request.GET)
     full = can_see_full_id(request.user)
     handle, rows = export_members(search_members(request.user, query), full=full)
+    union = scoped_unions(request.user).filter(pk=query.union_id).first()
+    unit = scoped_units(request.user).filter(pk=query.unit_id).first()
+    described = query.describe(union.name if union else "", unit.name if unit else "")
     log.record(
         request.user, AuditEntry.Action.MEMBER_EXPORTED,
         union_path=request.user.union.path if request.user.union_id else "/",
-        summary=f"导出会员名单（{query.describe()}）{rows} 条"
+        summary=f"导出会员名单（{described}）{rows} 条"
         + ("，含完整证件号" if full else "，证件号已脱敏"),
-        changes={"rows": rows, "full_numbers": full, "filter": query.describe()},
+        changes={"rows": rows, "full_numbers": full, "filter": described},
     )
     name = f"会员名单-{timezone.localtime():%Y%m%d-%H%M}.xlsx"
     return FileResponse(handle, as_attachment=True, filename=name)
