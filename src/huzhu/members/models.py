@@ -69,6 +69,10 @@ class Member(models.Model):
             models.Index(fields=["id_last4"]),
             models.Index(fields=["unit", "id"]),
             models.Index(fields=["status", "id"]),
+            # Home-page counts and the occupation filter at a million members.
+            models.Index(fields=["union", "status"]),
+            models.Index(fields=["union", "occupation"]),
+            models.Index(fields=["occupation", "id"]),
         ]
 
     def __str__(self) -> str:
