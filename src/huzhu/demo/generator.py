@@ -22,7 +22,7 @@ DEMO_PASSWORD = registry.DEMO_PASSWORD
 
 
 def demo_exists() -> bool:
-    """The demo is there once its staff logins are: they are made last."""
+    """Generation is one transaction: the city union and the superuser exist together."""
     return (Union.objects.filter(code=names.CITY_CODE, name=names.CITY_UNION_NAME).exists()
             and User.objects.filter(username="superuser").exists())
 

@@ -356,7 +356,7 @@ def link_families(ctx: DemoContext) -> int:
 
 # ---------------------------------------------------------------- staff
 
-# username → (role, where: "city" / "district" / "grassroots", shown role description)
+# username → (role, the level of the node the login belongs to)
 STAFF = {
     "clerk": (User.Role.CLERK, "grassroots"),
     "reviewer": (User.Role.REVIEWER, "district"),
