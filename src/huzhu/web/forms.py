@@ -51,6 +51,9 @@ class MemberForm(forms.ModelForm):
             queryset=scoped_units(user).select_related("union").order_by("name", "id"),
             empty_label="请选择单位",
         )
+        # The ID number identifies the member: ask for it right after the name.
+        self.order_fields(["name", "id_number", "phone", "unit", "joined_on", "status",
+                           "occupation", "bank_account", "family_head_id_number"])
         editing = self.instance.pk is not None
         if editing:
             # The full number is never put in the page; leaving it blank keeps it.
