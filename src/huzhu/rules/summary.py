@@ -40,7 +40,7 @@ def eligibility_lines(b: Benefit) -> list[str]:
         w = e.waiting
         text = f"等待期：首次参保后 {w.no_pay_days} 天内不给付"
         if w.reduced_days:
-            text += f"，{w.reduced_days} 天内按 {w.reduced_rate * 100:g}% 给付"
+            text += f"，{w.reduced_days} 天内按 {(w.reduced_rate * 100).normalize():f}% 给付"
         lines.append(text)
     if e.relation:
         lines.append("亲属关系：" + "、".join(e.relation))
@@ -70,9 +70,9 @@ def formula_lines(b: Benefit) -> list[str]:
             if f.deductible is not None:
                 head += f"，免赔 {f.deductible} 元"
             lines.append(head)
-            lines += [f"  {band.label}：{band.rate * 100:g}%" for band in f.bands]
+            lines += [f"  {band.label}：{(band.rate * 100).normalize():f}%" for band in f.bands]
         elif isinstance(f, PercentFormula):
-            lines.append(f"{prefix}{b.effective_base(f)} 的 {f.rate * 100:g}%")
+            lines.append(f"{prefix}{b.effective_base(f)} 的 {(f.rate * 100).normalize():f}%")
         elif isinstance(f, PerDayFormula):
             text = f"{prefix}每天 {f.amount} 元，自第 {f.from_day} 天起"
             if f.max_days:
