@@ -177,8 +177,9 @@ def test_fifth_relative_hits_family_cap():
 
 
 def test_relative_once_relation_and_co_residence():
-    rows = _batch(GD, [DOCTOR], [relative("a", "p1"), relative("b", "p1", date="2020-04-01"),
-                                 relative("c", "x", "other"), relative("d", "y", co_resident=False)])
+    events = [relative("a", "p1"), relative("b", "p1", date="2020-04-01"),
+              relative("c", "x", "other"), relative("d", "y", co_resident=False)]
+    rows = _batch(GD, [DOCTOR], events)
     assert rows["a"]["payable"] == D("5000.00")
     assert rows["b"]["reason"] == "once_per_relative"
     assert rows["c"]["reason"] == "relation_not_covered"

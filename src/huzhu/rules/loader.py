@@ -81,8 +81,15 @@ def policy_from_dict(data: Any, source: str = "<dict>") -> Policy:
         return Policy.model_validate(data)
     except ValidationError as exc:
         raise PolicyError(
-            [(source, _yaml_path(err["loc"]), _message(err)) for err in exc.errors()]
+            [(source, _yaml_path(_loc(err)), _message(err)) for err in exc.errors()]
         ) from None
+
+
+def _loc(err: dict[str, Any]) -> tuple[Any, ...]:
+    # A bad formula kind is reported at the formula; point at its `kind` key instead.
+    if err.get("type") in ("union_tag_invalid", "union_tag_not_found"):
+        return (*err["loc"], "kind")
+    return tuple(err["loc"])
 
 
 def _yaml_path(loc: tuple[Any, ...]) -> str:

@@ -1,0 +1,112 @@
+"""Policy files: validation errors name the file, the YAML path and the problem."""
+
+from __future__ import annotations
+
+import copy
+from decimal import Decimal
+
+import pytest
+import yaml
+
+from huzhu.rules import PolicyError, load_policy, policy_from_dict, shipped_policy_names
+from huzhu.rules.loader import _DecimalLoader, resolve_policy_path
+
+
+def changchun() -> dict:
+    path = resolve_policy_path("changchun-2023")
+    return yaml.load(path.read_text(encoding="utf-8"), Loader=_DecimalLoader)
+
+
+def errors_of(data: dict) -> list[tuple[str, str, str]]:
+    with pytest.raises(PolicyError) as info:
+        policy_from_dict(data, source="test.yaml")
+    return info.value.errors
+
+
+def test_all_shipped_policies_load():
+    assert set(shipped_policy_names()) >= {"changchun-2023", "guangdong-covid-2020",
+                                           "ningshan-2024", "yongding-2020"}
+    for name in shipped_policy_names():
+        assert load_policy(name).benefits
+
+
+def test_rates_are_exact_decimals():
+    bands = load_policy("changchun-2023").benefit("hospital").formula.bands
+    assert [b.rate for b in bands][:2] == [Decimal("0.0150"), Decimal("0.0200")]
+    assert bands[-1].upto is None and bands[-1].label == "(300000,+∞)"
+
+
+def test_overlapping_bands_named_by_row():
+    data = changchun()
+    data["benefits"][0]["formula"]["bands"][2]["above"] = 15000
+    [(file, path, message)] = errors_of(data)
+    assert file == "test.yaml"
+    assert path == "benefits[0].formula.bands"
+    assert "第 2 档" in message and "第 3 档" in message and "重叠" in message
+
+
+def test_gap_between_bands():
+    data = changchun()
+    data["benefits"][0]["formula"]["bands"][1]["upto"] = 19000
+    [(_, _, message)] = errors_of(data)
+    assert "空档" in message
+
+
+def test_unknown_key_with_its_path():
+    data = changchun()
+    data["benefits"][2]["eligibility"]["colour"] = "red"
+    [(_, path, message)] = errors_of(data)
+    assert path == "benefits[2].eligibility.colour"
+    assert "未知的键" in message
+
+
+def test_cap_without_period():
+    data = changchun()
+    data["benefits"][0]["caps"] = [{"per": "member", "amount": 50000}]
+    [(_, path, message)] = errors_of(data)
+    assert path == "benefits[0].caps[0]"
+    assert "period" in message
+
+
+def test_unknown_base_and_formula_kind():
+    data = changchun()
+    data["benefits"][0]["base"] = "salary"
+    data["benefits"][2]["formula"]["kind"] = "magic"
+    paths = {path for _, path, _ in errors_of(data)}
+    assert paths == {"benefits[0].base", "benefits[2].formula.kind"}
+
+
+def test_grade_table_with_gap():
+    data = changchun()
+    disability = data["benefits"][1]["formula"]["disability"]
+    del disability[4]  # grade 5
+    [(_, path, message)] = errors_of(data)
+    assert path == "benefits[1].formula.disability"
+    assert "缺少等级 5" in message
+
+
+def test_wrong_type_and_too_many_decimals():
+    data = changchun()
+    data["benefits"][0]["formula"]["threshold"] = "five thousand"
+    data["benefits"][2]["caps"][0]["amount"] = Decimal("10000.005")
+    paths = {path for _, path, _ in errors_of(data)}
+    assert paths == {"benefits[0].formula.threshold", "benefits[2].caps[0].amount"}
+
+
+def test_waiting_period_refused_on_accidents():
+    data = copy.deepcopy(changchun())
+    data["benefits"][1]["eligibility"].update(
+        enrolment=True, waiting={"no_pay_days": 30})
+    [(_, path, message)] = errors_of(data)
+    assert path == "benefits[1]"
+    assert "意外不设等待期" in message
+
+
+def test_yaml_file_errors_name_the_file(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("code: x\nname: [unclosed\n", encoding="utf-8")
+    with pytest.raises(PolicyError) as info:
+        load_policy(bad)
+    assert str(bad) in str(info.value)
+    with pytest.raises(PolicyError):
+        load_policy("no-such-policy")
