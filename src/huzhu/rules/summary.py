@@ -106,7 +106,10 @@ def cap_lines(b: Benefit) -> list[str]:
 
 
 def print_policy(policy: Policy, console: Console | None = None) -> None:
-    console = console or Console()
+    if console is None:
+        console = Console()
+        if not console.is_terminal:  # piped or captured: do not squeeze Chinese text
+            console = Console(width=200)
     console.print(f"[bold]{policy.name}[/bold]  ({policy.code} 版本 {policy.version})")
     if policy.issuer:
         console.print(f"发布：{policy.issuer}")

@@ -1,0 +1,93 @@
+"""``huzhu calc``: output files, and bad input refused with file/row/column, nothing written."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from huzhu.cli import main
+
+MEMBERS = "member_id,birth_date,gender,status\nm1,1980-05-01,M,active\nm2,1990-01-01,F,active\n"
+HEADER = "event_id,member_id,benefit,event_date,out_of_pocket\n"
+EVENTS = HEADER + "e1,m1,hospital,2023-01-05,5000.30\ne2,m2,hospital,2023-02-01,10000.25\n"
+
+
+def write(tmp: Path, name: str, text: str) -> str:
+    path = tmp / name
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def calc(tmp: Path, events: str, out: str = "out.csv", members: str = MEMBERS,
+         extra: list[str] = ()) -> tuple[int, Path]:
+    args = ["calc", "--policy", "changchun-2023", "--members", write(tmp, "members.csv", members),
+            "--events", write(tmp, "events.csv", events), "--out", str(tmp / out), "--quiet",
+            *extra]
+    return main(args), tmp / out
+
+
+def test_csv_output(tmp_path):
+    code, out = calc(tmp_path, EVENTS)
+    assert code == 0
+    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    assert [(r["event_id"], r["payable"], r["status"]) for r in rows] == [
+        ("e1", "75.00", "payable"), ("e2", "200.01", "payable")]
+    assert rows[1]["band"] == "(10000,20000]" and rows[1]["rate"] == "0.0200"
+
+
+def test_parquet_output_and_prior(tmp_path):
+    prior = write(tmp_path, "prior.csv",
+                  HEADER.strip() + ",paid\np1,m1,hospital,2023-01-01,,49950.00\n")
+    code, out = calc(tmp_path, EVENTS, "out.parquet", extra=["--prior", prior])
+    assert code == 0
+    table = pq.read_table(out)
+    rows = {r["event_id"]: r for r in table.to_pylist()}
+    assert str(rows["e1"]["payable"]) == "50.00" and rows["e1"]["reason"] == "cap_per_year"
+    assert "p1" not in rows
+
+
+@pytest.mark.parametrize(("events", "row", "column", "words"), [
+    (HEADER + "e1,m1,dental,2023-01-05,100\n", 2, "benefit", "未知的保障项目"),
+    (HEADER + "e1,m1,hospital,2023-13-05,100\n", 2, "event_date", "日期"),
+    (HEADER + "e1,m1,hospital,2023-01-05,12abc\n", 2, "out_of_pocket", "金额"),
+    (HEADER + "e1,m1,hospital,2023-01-05,100\ne2,m1,hospital,2023-01-05,-5\n", 3,
+     "out_of_pocket", "负数"),
+    (HEADER + "e1,m1,hospital,2023-01-05,100.005\n", 2, "out_of_pocket", "两位小数"),
+    (HEADER + "e1,m1,hospital,2023-01-05,100\ne1,m2,hospital,2023-01-06,100\n", 3,
+     "event_id", "重复"),
+    ("event_id,member_id,event_date\ne1,m1,2023-01-05\n", None, "benefit", "缺少必需的列"),
+])
+def test_bad_input_is_refused(tmp_path, capsys, events, row, column, words):
+    code, out = calc(tmp_path, events)
+    assert code != 0
+    assert not out.exists()
+    assert not list(tmp_path.glob(".out.csv*"))
+    err = capsys.readouterr().err
+    assert "events.csv" in err
+    assert f"列 {column}" in err
+    assert words in err
+    if row is not None:
+        assert f"第 {row} 行" in err
+
+
+def test_bad_member_file(tmp_path, capsys):
+    members = MEMBERS + "m3,1990-01-01,X,active\n"
+    code, out = calc(tmp_path, EVENTS, members=members)
+    assert code != 0 and not out.exists()
+    err = capsys.readouterr().err
+    assert "members.csv" in err and "第 4 行" in err and "列 gender" in err
+
+
+def test_existing_output_is_kept_on_error(tmp_path):
+    (tmp_path / "out.csv").write_text("old", encoding="utf-8")
+    code, out = calc(tmp_path, HEADER + "e1,m1,dental,2023-01-05,100\n")
+    assert code != 0
+    assert out.read_text(encoding="utf-8") == "old"
+
+
+def test_policy_check_command(capsys):
+    assert main(["policy", "check", "guangdong-covid-2020"]) == 0
+    assert "医护疾控人员因公感染救助金" in capsys.readouterr().out
