@@ -95,7 +95,7 @@ def evaluate(policy: Policy, members: pa.Table, events: pa.Table,
                            ).to_arrow_table()
         from huzhu.rules.spark import run_on_spark
 
-        typed = {kind: con.execute(f"SELECT * FROM {TABLE_NAMES[kind]}").to_arrow_table()
+        typed = {kind: con.sql(f"SELECT * FROM {TABLE_NAMES[kind]}").to_arrow_table()
                  for kind in TABLES}
         sql = compiled_sql(policy, "pyspark", with_prior=with_prior)
         return run_on_spark(sql, typed, spark_session)
