@@ -29,7 +29,27 @@ class UnitChoiceField(forms.ModelChoiceField):
         return f"{obj.name}（{obj.union.name}）"
 
 
-class MemberForm(forms.ModelForm):
+class BootstrapFormMixin:
+    """Bootstrap classes and stable ids on every widget; ``is-invalid`` on fields in error."""
+
+    def style_widgets(self) -> None:
+        for name, field in self.fields.items():
+            if isinstance(field, forms.BooleanField):
+                field.widget.attrs.setdefault("class", "form-check-input")
+                continue
+            css = "form-select" if isinstance(field.widget, forms.Select) else "form-control"
+            field.widget.attrs.setdefault("class", css)
+            field.widget.attrs.setdefault("id", f"id_{name}")
+
+    def full_clean(self) -> None:
+        super().full_clean()
+        for name in self.errors:
+            if name in self.fields:
+                widget = self.fields[name].widget
+                widget.attrs["class"] = widget.attrs.get("class", "") + " is-invalid"
+
+
+class MemberForm(BootstrapFormMixin, forms.ModelForm):
     id_number = forms.CharField(label="身份证号", max_length=30)
     phone = forms.CharField(label="手机号", max_length=20, required=False)
     bank_account = forms.CharField(label="银行账号", max_length=40, required=False)
@@ -69,17 +89,7 @@ class MemberForm(forms.ModelForm):
                 self.fields["family_head_id_number"].help_text = (
                     f"当前：{self.instance.family_head.name}；留空表示不修改，填“无”表示解除"
                 )
-        for name, field in self.fields.items():
-            css = "form-select" if isinstance(field.widget, forms.Select) else "form-control"
-            field.widget.attrs.setdefault("class", css)
-            field.widget.attrs.setdefault("id", f"id_{name}")
-
-    def full_clean(self) -> None:
-        super().full_clean()
-        for name in self.errors:
-            if name in self.fields:
-                widget = self.fields[name].widget
-                widget.attrs["class"] = widget.attrs.get("class", "") + " is-invalid"
+        self.style_widgets()
 
     def clean_name(self) -> str:
         name = re.sub(r"\s+", "", self.cleaned_data["name"])
@@ -199,7 +209,7 @@ def _bank_hash(value: str) -> str:
     return crypto.blind_index("bank:" + value)
 
 
-class UnitForm(forms.ModelForm):
+class UnitForm(BootstrapFormMixin, forms.ModelForm):
     """A unit (单位): a USCC whose check character fails needs an explicit confirmation,
     because some genuine codes issued before 2016 fail it."""
 
@@ -219,20 +229,7 @@ class UnitForm(forms.ModelForm):
         self.fields["union"].empty_label = "请选择基层工会"
         self.fields["uscc"].max_length = 30
         self.fields["uscc"].widget.attrs["maxlength"] = 30
-        for name, field in self.fields.items():
-            if isinstance(field, forms.BooleanField):
-                field.widget.attrs.setdefault("class", "form-check-input")
-                continue
-            css = "form-select" if isinstance(field.widget, forms.Select) else "form-control"
-            field.widget.attrs.setdefault("class", css)
-            field.widget.attrs.setdefault("id", f"id_{name}")
-
-    def full_clean(self) -> None:
-        super().full_clean()
-        for name in self.errors:
-            if name in self.fields:
-                widget = self.fields[name].widget
-                widget.attrs["class"] = widget.attrs.get("class", "") + " is-invalid"
+        self.style_widgets()
 
     def clean_name(self) -> str:
         name = self.cleaned_data["name"].strip()
