@@ -190,3 +190,10 @@ def test_admin_site_for_superusers(client, tree, make_member):
         assert client.get(url).status_code == 200, url
     body = client.get("/admin/members/member/").content.decode()
     assert member.id_number_masked in body and member.id_number not in body
+
+
+def test_home_page_offers_a_member_search(client, users):
+    client.force_login(users["clerk_a1"])
+    page = client.get("/").content.decode()
+    assert 'id="home-member-search"' in page
+    assert 'action="/members/"' in page
