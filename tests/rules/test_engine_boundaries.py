@@ -265,3 +265,40 @@ def test_dates_given_as_date_objects():
     row = evaluate_claim(CC, {**MEMBER, "birth_date": dt.date(1980, 5, 1)},
                          {**hospital("8000"), "event_date": dt.date(2023, 6, 1)})
     assert row["payable"] == D("120.00")
+
+
+def _caps_policy(caps: list[dict]):
+    from huzhu.rules import policy_from_dict
+
+    return policy_from_dict({"code": "order", "name": "上限顺序", "benefits": [
+        {"code": "b", "name": "补助", "formula": {"kind": "lump_sum", "amount": 800},
+         "caps": caps}]})
+
+
+def test_caps_apply_in_nesting_order_not_written_order():
+    """Per event first, then member-year, then family for life, whatever the file says;
+    the named cap is the first written one whose room is the smallest."""
+    caps = [
+        {"per": "family", "period": "lifetime", "amount": 1500},
+        {"per": "member", "period": "year", "amount": 1000},
+        {"per": "event", "amount": 300},
+    ]
+    people = [{"member_id": m, "birth_date": "1980-01-01", "gender": "M",
+               "status": "active", "family_id": "f"} for m in ("m1", "m2")]
+    events = [{"event_id": f"e{i}", "member_id": m, "benefit": "b",
+               "event_date": f"2021-03-0{i}"}
+              for i, m in enumerate(["m1", "m1", "m1", "m1", "m2", "m2", "m2"], start=1)]
+    results = []
+    for order in (caps, caps[::-1], [caps[1], caps[2], caps[0]]):
+        rows = _batch(_caps_policy(order), people, events)
+        results.append([(rows[e]["payable"], rows[e]["reason"], rows[e]["cap_room"])
+                        for e in sorted(rows)])
+    money = [[p for p, _, _ in r] for r in results]
+    assert money[0] == money[1] == money[2] == [
+        D("300.00"), D("300.00"), D("300.00"), D("100.00"), D("300.00"), D("200.00"),
+        D("0.00")]
+    # e4: the member's year has 100 left (family 600); e6: the family has 200 left;
+    # e7: the family is used up while m2 still has 500 of the year.
+    assert results[0][3] == (D("100.00"), "cap_per_year", D("100.00"))
+    assert results[0][5] == (D("200.00"), "cap_per_family", D("200.00"))
+    assert results[0][6] == (D("0.00"), "cap_per_family", D("0.00"))

@@ -110,3 +110,35 @@ def test_yaml_file_errors_name_the_file(tmp_path):
     assert str(bad) in str(info.value)
     with pytest.raises(PolicyError):
         load_policy("no-such-policy")
+
+
+@pytest.mark.parametrize(("first", "second"), [
+    ({"per": "member", "period": "year", "amount": 50000},
+     {"per": "member", "period": "period", "amount": 30000}),
+    ({"per": "relative", "period": "lifetime", "times": 1},
+     {"per": "member", "period": "lifetime", "amount": 20000}),
+    ({"per": "family", "period": "year", "amount": 80000},
+     {"per": "member", "period": "period", "amount": 30000}),
+])
+def test_caps_that_do_not_nest_are_refused(first, second):
+    """Year vs period or member vs relative: no order of running sums pays what was
+    really left under both, so such a benefit is refused with the caps it names."""
+    data = changchun()
+    data["benefits"][0]["eligibility"] = {"enrolment": True}
+    data["benefits"][0]["caps"] = [{"per": "event", "amount": 9000}, first, second]
+    [(source, path, message)] = errors_of(data)
+    assert (source, path) == ("test.yaml", "benefits[0].caps")
+    assert "caps[1]" in message and "caps[2]" in message and "互不包含" in message
+
+
+def test_nested_caps_load_in_any_written_order():
+    data = changchun()
+    data["benefits"][0]["caps"] = [
+        {"per": "family", "period": "lifetime", "amount": 90000},
+        {"per": "member", "period": "lifetime", "times": 3},
+        {"per": "event", "amount": 9000},
+        {"per": "member", "period": "year", "amount": 50000},
+    ]
+    caps = policy_from_dict(data).benefits[0].caps
+    assert [c.cap_code for c in caps] == ["cap_per_family", "times_per_person", "cap_per_event",
+                                         "cap_per_year"]

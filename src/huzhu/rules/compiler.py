@@ -38,6 +38,7 @@ from huzhu.rules.schema import (
     PercentFormula,
     PerDayFormula,
     Policy,
+    nesting_order,
 )
 
 D2 = "decimal(18,2)"
@@ -425,16 +426,28 @@ def build(policy: Policy, tables: dict[str, ir.Table] | None = None,
 class _Stage:
     benefit: str
     cap: Cap
+    written: int
+    """Index of the cap in the benefit's ``caps`` as written (the naming tie-break)."""
     before: str
     after: str
     room: str
+    """Room column: money left (null where a per-event cap does not apply); for a
+    ``times`` cap 0 once used up, else null (no limit)."""
+
+
+def _cap_window(cap: Cap, t: ir.Table) -> Any:
+    order = [t._prior.desc(), t.event_date, t.event_id]
+    return ibis.window(group_by=_cap_keys(cap, t), order_by=order, rows=(None, 0))
 
 
 def _apply_caps(policy: Policy, t: ir.Table) -> tuple[ir.Table, list[_Stage]]:
+    """Caps in the canonical nesting order (schema docstring, section 3): each stage a
+    running sum over the previous stage's amounts, exact because the groups nest."""
     stages: list[_Stage] = []
     n = 0
     for benefit in policy.benefits:
-        for cap in benefit.caps:
+        for cap in nesting_order(benefit.caps):
+            written = next(i for i, c in enumerate(benefit.caps) if c is cap)
             a = t[f"_a{n}"]
             mine = (t.benefit == benefit.code) & (t._prior == 0)
             if cap.per == "event":
@@ -444,33 +457,82 @@ def _apply_caps(policy: Policy, t: ir.Table) -> tuple[ir.Table, list[_Stage]]:
                 room = ibis.cases((applies, _money(cap.amount)), else_=ibis.null(D2))
                 new = ibis.cases((applies, ibis.least(a, _money(cap.amount))), else_=a)
             else:
-                order = [t._prior.desc(), t.event_date, t.event_id]
-                w = ibis.window(group_by=_cap_keys(cap, t), order_by=order, rows=(None, 0))
-                if cap.amount is not None:
-                    # the running sum gets its own projection so DuckDB computes one window
-                    t = t.mutate(_cum=a.sum().over(w))
-                    a = t[f"_a{n}"]
-                    mine = (t.benefit == benefit.code) & (t._prior == 0)
-                    before = t._cum - a
-                    room_all = ibis.greatest(_money(cap.amount) - before, _money(0)).cast(D2)
-                    room = ibis.cases((mine, room_all), else_=ibis.null(D2))
-                    new = ibis.cases((mine, ibis.least(a, room_all)), else_=a)
-                else:
-                    paid = ibis.cases((a > _money(0), 1), else_=0)
-                    t = t.mutate(_cum=paid.sum().over(w))
-                    a = t[f"_a{n}"]
-                    mine = (t.benefit == benefit.code) & (t._prior == 0)
-                    paid = ibis.cases((a > _money(0), 1), else_=0)
-                    count_before = t._cum - paid
-                    room = ibis.null(D2)
-                    new = ibis.cases((mine & (count_before >= cap.times), _money(0)), else_=a)
+                # the running sum gets its own projection so DuckDB computes one window
+                t = t.mutate(_cum=_used(cap, a).sum().over(_cap_window(cap, t)))
+                a = t[f"_a{n}"]
+                mine = (t.benefit == benefit.code) & (t._prior == 0)
+                room = ibis.cases((mine, _room(cap, t._cum - _used(cap, a))),
+                                  else_=ibis.null(D2))
+                new = ibis.cases((mine, ibis.least(a, room)), else_=a)
             t = t.mutate(**{f"_a{n + 1}": new.cast(D2), f"_r{n + 1}": room.cast(D2)})
             if "_cum" in t.columns:
                 t = t.drop("_cum")
-            stages.append(_Stage(benefit.code, cap, f"_a{n}", f"_a{n + 1}", f"_r{n + 1}"))
+            stages.append(_Stage(benefit.code, cap, written, f"_a{n}", f"_a{n + 1}",
+                                 f"_r{n + 1}"))
             n += 1
     t = t.mutate(_pay=t[f"_a{n}"])
-    return t, stages
+    return _final_rooms(t, stages)
+
+
+def _used(cap: Cap, amount: ir.Value) -> ir.Value:
+    """What a row uses of ``cap``: its money, or 1 if it is paid at all (times caps)."""
+    if cap.amount is not None:
+        return amount
+    return ibis.cases((amount > _money(0), 1), else_=0)
+
+
+def _room(cap: Cap, used_before: ir.Value) -> ir.Value:
+    if cap.amount is not None:
+        return ibis.greatest(_money(cap.amount) - used_before, _money(0)).cast(D2)
+    return ibis.cases((used_before >= cap.times, _money(0)), else_=ibis.null(D2))
+
+
+def _final_rooms(t: ir.Table, stages: list[_Stage]) -> tuple[ir.Table, list[_Stage]]:
+    """Point each group cap's room at what was left of it given the FINAL payables.
+
+    A stage's own room was computed from its input amounts; for the widest group cap of
+    a benefit that is the same thing (its output is final, and once it binds both are
+    0), and per-event rooms are pointwise. The narrower group caps are recomputed with a
+    running sum of ``_pay`` (cumulative sum minus the current row).
+    """
+    redo = []
+    for code in dict.fromkeys(s.benefit for s in stages):
+        grouped = [s for s in stages if s.benefit == code and s.cap.per != "event"]
+        redo += grouped[:-1]
+    if not redo:
+        return t, stages
+    t = t.mutate(**{f"_u{s.room}": _used(s.cap, t._pay).sum().over(_cap_window(s.cap, t))
+                    for s in redo})
+    mine = {s.room: (t.benefit == s.benefit) & (t._prior == 0) for s in redo}
+    t = t.mutate(**{
+        s.room: ibis.cases(
+            (mine[s.room], _room(s.cap, t[f"_u{s.room}"] - _used(s.cap, t._pay))),
+            else_=ibis.null(D2),
+        ).cast(D2)
+        for s in redo
+    })
+    return t.drop(*[f"_u{s.room}" for s in redo]), stages
+
+
+def _named_cap(mine: list[_Stage], t: ir.Table) -> list[tuple[ir.BooleanValue, _Stage]]:
+    """(condition, stage) for each cap: it is the one named on the row.
+
+    The reference scan (caps in written order, a cap whose room is below the running
+    amount lowers it and is named) names the first written cap whose room equals the
+    smallest room, when that room is below raw. Null rooms do not limit.
+    """
+    by_written = sorted(mine, key=lambda s: s.written)
+    out = []
+    for k, s in enumerate(by_written):
+        room = t[s.room]
+        cond = room.notnull() & (room < t._a0)
+        for j, other in enumerate(by_written):
+            if j == k:
+                continue
+            r = t[other.room]
+            cond = cond & (r.isnull() | ((r > room) if j < k else (r >= room)))
+        out.append((_ok(cond), s))
+    return out
 
 
 def _finish(policy: Policy, t: ir.Table, stages: list[_Stage]) -> ir.Table:
@@ -481,17 +543,14 @@ def _finish(policy: Policy, t: ir.Table, stages: list[_Stage]) -> ir.Table:
         mine = [s for s in stages if s.benefit == benefit.code]
         if not mine:
             continue
-        bit = [(t[s.after] < t[s.before], s) for s in reversed(mine)]
+        named = _named_cap(mine, t)
         cap_codes[benefit.code] = _cases(
-            [(cond, ibis.literal(s.cap.cap_code)) for cond, s in bit], ibis.null("string")
+            [(cond, ibis.literal(s.cap.cap_code)) for cond, s in named], ibis.null("string")
         )
         money_rooms = [t[s.room] for s in mine if s.cap.amount is not None]
         tightest = (ibis.least(*money_rooms) if len(money_rooms) > 1
                     else money_rooms[0] if money_rooms else ibis.null(D2))
-        cap_rooms[benefit.code] = _cases(
-            [(cond, t[s.room] if s.cap.amount is not None else _money(0)) for cond, s in bit],
-            tightest,
-        )
+        cap_rooms[benefit.code] = _cases([(cond, t[s.room]) for cond, s in named], tightest)
         cap_list += [(benefit.code, s.cap) for s in mine]
     t = t.mutate(
         _cap=_by_benefit(t, cap_codes, "string"),

@@ -86,27 +86,51 @@ Evaluation of one event (the engine and any reference must agree on all of this)
    amount is multiplied by ``reduced_rate`` and rounded half-up again; the row's reason
    is ``waiting_period_reduced`` (status stays ``payable`` unless a cap bites).
 
-3. Caps are applied one after another **in the order they are written** in the policy.
-   Every cap is per benefit. Stage k starts from the amount a(k−1) of stage k−1 (a(0) =
-   raw) and, for money caps::
+3. Caps. Every cap is per benefit and limits what is actually *paid*: with events in
+   the order (prior payouts first, then event_date, then event_id)::
 
-       room_i = max(0, amount − Σ a(k−1)_j over earlier rows j of the same group)
-       a(k)_i = min(a(k−1)_i, room_i)
+       payable_i = min(raw_i, room_i of every cap of the benefit)
+       room_i    = max(0, amount − Σ payable_j over earlier rows j of the cap's group)
 
-   For ``times`` caps: a(k)_i = 0 when the number of earlier rows j of the group with
-   a(k−1)_j > 0 is >= times, else a(k−1)_i. "Earlier" is the order (prior payouts
-   first, then event_date, then event_id); prior payouts count with their ``paid`` at
-   every stage. ``per: event`` caps are just min(a, amount) (room = amount), and are
-   skipped for rows whose outcome is in ``unless_outcome``. Groups:
+   where a prior payout counts with its ``paid``. A ``times`` cap has room 0 once the
+   number of earlier rows of its group with payable (or ``paid``) > 0 is >= times, else
+   no limit. ``per: event`` caps have room = amount, and do not apply to rows whose
+   outcome is in ``unless_outcome``. So a batch pays the same money as its events one
+   at a time, each with the earlier payouts passed as prior payouts. Groups:
    ``member`` × ``year`` = (member_id, calendar year of event_date); ``member`` ×
    ``period`` = (member_id, covering enrolment period_start); ``member`` × ``lifetime``
    = member_id; ``family`` = coalesce(family_id, member_id) of the member (+ year or
-   period); ``relative`` = (coalesce(family_id, member_id), relative_id).
+   period); ``relative`` = (coalesce(family_id, member_id), relative_id) (+ year or
+   period).
 
-   Output: ``payable`` = last stage; ``cap`` = code of the last stage that reduced the
-   amount (``capped`` status, reason = that code, ``cap_room`` = that stage's room, 0 for
-   a times cap); otherwise status ``payable`` and ``cap_room`` = the smallest room of
-   any money cap (null when the benefit has none).
+   Nesting (checked when the policy is loaded): the caps of one benefit must nest —
+   for any two, every group of one lies inside a group of the other. Per event lies
+   inside everything; member and relative inside family; year and period inside
+   lifetime. Member vs relative and year vs period do not nest, and a benefit with such
+   a pair is refused (``PolicyError`` at ``benefits[i].caps``), because no fixed order of
+   running sums pays what the rule above says for them.
+
+   How the engine computes it: caps are applied in the canonical nesting order, NOT the
+   written order — per-event caps first (pointwise min), then group caps from the
+   narrowest to the widest: per relative or per member per year / per period → per
+   relative or per member for life → per family per year / per period → per family for
+   life (caps with the same group keep their written order; see
+   :func:`nesting_order`). Stage k starts from the amounts a(k−1) of stage k−1
+   (a(0) = raw) and computes ``a(k)_i = min(a(k−1)_i, max(0, amount − Σ a(k−1)_j))``
+   over earlier rows j of its group (a ``times`` stage zeroes a row once ``times``
+   earlier rows have a(k−1) > 0). For nested groups this is exact: a stage only lowers
+   a row below its input when its group is used up, and then every later row of every
+   narrower group inside it pays 0 anyway.
+
+   Output: ``payable`` = the last stage. Which cap is named is decided from the rooms
+   recomputed from the final payables (the rule above): the caps are scanned in the
+   order they are *written*, the running amount starting at raw, and a cap whose room is
+   below the running amount lowers it and becomes the named cap. That is: the named cap
+   is the first written cap whose room equals the smallest room, provided that room is
+   below raw (a ``times`` cap that is used up counts as room 0). The row is then
+   ``capped`` with reason = that cap's code and ``cap_room`` = its room (0 for a times
+   cap); otherwise status ``payable`` and ``cap_room`` = the smallest room of any money
+   cap that applies (null when the benefit has none).
 
 Cap codes (the ``reason`` of a capped row) default from ``per``/``period``:
 ``cap_per_event``, ``cap_per_year``, ``cap_per_period``, ``cap_lifetime``,
@@ -525,6 +549,41 @@ class Cap(_Model):
             return base if self.period == "lifetime" else f"{base}_{self.period}"
         return _CAP_NAMES[(self.per, self.period)]
 
+    def within(self, other: Cap) -> bool:
+        """Every group of this cap lies inside one group of ``other`` (same benefit)."""
+        if self.per == "event":
+            return True
+        if other.per == "event":
+            return False
+        who = self.per == other.per or other.per == "family"
+        when = self.period == other.period or other.period == "lifetime"
+        return who and when
+
+    @property
+    def nesting_rank(self) -> tuple[int, int]:
+        """Sort key putting narrower groups first (see "Caps" in the module docstring)."""
+        if self.per == "event":
+            return (0, 0)
+        return (2 if self.per == "family" else 1, 1 if self.period == "lifetime" else 0)
+
+
+def nesting_order(caps: list[Cap]) -> list[Cap]:
+    """The caps in the order they are applied: per-event caps, then group caps from the
+    narrowest group to the widest; caps with the same group keep their written order."""
+    return sorted(caps, key=lambda c: c.nesting_rank)
+
+
+def _check_nested(caps: list[Cap]) -> None:
+    for i, a in enumerate(caps):
+        for j, b in enumerate(caps[i + 1:], start=i + 1):
+            if not (a.within(b) or b.within(a)):
+                raise ValueError(
+                    f"上限 caps[{i}]（{a.cap_code}）与 caps[{j}]（{b.cap_code}）的统计范围"
+                    "互不包含（例如每年与每互助期、每人与每位亲属），先扣哪一个会改变给付金额；"
+                    "同一项目的上限必须一层套一层（每次 ⊂ 每人/每位亲属 ⊂ 每个家庭，"
+                    "每年或每互助期 ⊂ 终身），请删去其中一个"
+                )
+
 
 # ---------------------------------------------------------------- benefit & policy
 
@@ -551,6 +610,12 @@ class Benefit(_Model):
     formulas: list[Formula] | None = None
     """Dated versions; each needs ``effective_from`` except possibly the first."""
     caps: list[Cap] = Field(default_factory=list)
+
+    @field_validator("caps")
+    @classmethod
+    def _nested(cls, caps: list[Cap]) -> list[Cap]:
+        _check_nested(caps)
+        return caps
 
     @model_validator(mode="after")
     def _check(self) -> Benefit:

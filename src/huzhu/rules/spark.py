@@ -30,7 +30,10 @@ def run_on_spark(sql: str, typed: dict[str, pa.Table], session: Any = None) -> p
     """Register the typed input tables as temp views and run the plan's Spark SQL."""
     spark = session or local_session()
     for kind, table in typed.items():
-        spark.createDataFrame(table.to_pandas(), schema=_spark_schema(table)) \
+        # An Arrow table always travels as Arrow (PySpark >= 4), whatever the caller's
+        # session says about Arrow transfer; through pandas a nullable int would arrive
+        # as a float.
+        spark.createDataFrame(table, schema=_spark_schema(table)) \
             .createOrReplaceTempView(TABLE_NAMES[kind])
     result = spark.sql(sql)
     if hasattr(result, "toArrow"):
