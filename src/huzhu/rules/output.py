@@ -34,10 +34,13 @@ Columns (``OUTPUT_COLUMNS``; the order is the order written by ``huzhu calc``):
 ``grade`` — int: the disability grade used by a grade table.
 ``raw_amount`` — decimal(18,2): the formula's amount before caps (after a waiting
     period's reduction).
-``cap`` — code of the cap that bit last (null when none did).
+``cap`` — code of the cap that bit (null when none did): the first cap, in the order
+    written in the policy, whose room is the smallest, when that room is below
+    ``raw_amount`` (a used-up ``times`` cap has room 0). Rooms are what was left given
+    the amounts actually paid (see :mod:`huzhu.rules.schema`, section 3).
 ``cap_room`` — decimal(18,2): for a capped row, the room left under that cap before
-    this event; for a payable row, the smallest room of any money cap of the benefit
-    (null when it has none).
+    this event given what was actually paid (0 for a times cap); for a payable row, the
+    smallest room of any money cap of the benefit that applies (null when none).
 
 For ineligible rows ``payable`` is 0.00 and ``band``, ``rate``, ``grade``,
 ``raw_amount``, ``cap``, ``cap_room`` are null; ``base`` still shows the event's base fact
