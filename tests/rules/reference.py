@@ -229,7 +229,9 @@ def _check_eligible(benefit: Benefit, event: Row, member: Row | None, period) ->
     if formula.kind == "outcome":
         needed.append("outcome")
     for field in needed:
-        if event.get(field) is None:
+        # The input contract reads a blank text cell as missing, like an empty CSV cell.
+        value = event.get(field)
+        if value is None or (isinstance(value, str) and not value.strip()):
             raise Ineligible("missing_field")
     if formula.kind == "outcome":
         outcome = event.get("outcome")
