@@ -32,7 +32,7 @@ def record(
 
 
 def record_many(entries: Iterable[AuditEntry], batch_size: int = 5000) -> None:
-    """Bulk append (imports): one INSERT per batch, never per row."""
+    """Bulk append of a few thousand entries (a million: :class:`huzhu.audit.bulk.AuditRows`)."""
     AuditEntry.objects.bulk_create(entries, batch_size=batch_size)
 
 

@@ -19,9 +19,9 @@ from django.db import connection
 from django.utils import timezone
 
 from huzhu import crypto
+from huzhu.audit.bulk import AuditRows
 from huzhu.audit.models import AuditEntry
 from huzhu.members.idcard import IdNumberError, parse_id_number
-from huzhu.members.importing.audit_rows import AuditRows
 from huzhu.members.importing.cells import (
     OCCUPATION_VALUES,
     STATUS_VALUES,

@@ -1,4 +1,4 @@
-"""Per-row audit entries for a large import, written as one statement per batch.
+"""Audit entries for bulk work (imports of a million rows), one statement per batch.
 
 ``audit.log.record_many`` goes through ``bulk_create``, which on SQLite is capped at
 999 bound parameters (about 120 entries a statement) and prepares every field of every
