@@ -22,6 +22,7 @@ from pathlib import Path
 
 OUT = Path(__file__).resolve().parent / "out" / "web"
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"  # noqa: E501
+LAST4_PROBE = "0042"  # what a clerk types; the search hashes it like the stored column
 GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华玉兰萍红娥玲芬燕彬鹏辉斌建国建华志强海燕"  # noqa: E501
 
 
@@ -40,6 +41,7 @@ def build(members: int) -> None:
     from django.core.management import call_command
     from django.db import connection
 
+    from huzhu import crypto
     from huzhu.members.models import Member
     from huzhu.orgs.models import Union, Unit, User
     from huzhu.orgs.uscc import make_uscc
@@ -47,6 +49,7 @@ def build(members: int) -> None:
     call_command("migrate", verbosity=0)
     if Member.objects.count() >= members:
         return
+    last4 = [crypto.last4_index(f"{n:04d}") for n in range(10000)]
     rng = random.Random(7)
     city = Union.objects.create(code="C", name="基准市总工会", level="city")
     grassroots = []
@@ -67,7 +70,7 @@ def build(members: int) -> None:
                              union=grassroots[0].parent)
     User.objects.create_user("b_clerk", password="x", role="clerk", union=grassroots[0])
     sql = (
-        "INSERT INTO members_member (name, id_number_sealed, id_number_hash, id_last4, "
+        "INSERT INTO members_member (name, id_number_sealed, id_number_hash, id_last4_index, "
         "birth_date, gender, phone, unit_id, union_id, joined_on, status, occupation, "
         "bank_last4, created_at, updated_at) VALUES "
         "(?, ?, ?, ?, '1980-01-01', 'M', ?, ?, ?, NULL, ?, 'other', '', "
@@ -81,7 +84,7 @@ def build(members: int) -> None:
             unit = units[rng.randrange(len(units))]
             name = rng.choice(SURNAMES) + "".join(rng.choices(GIVEN, k=rng.choice((1, 2))))
             batch.append((
-                name, secrets.token_bytes(40), f"{i:064x}", f"{rng.randrange(10000):04d}",
+                name, secrets.token_bytes(40), f"{i:064x}", last4[rng.randrange(10000)],
                 f"1{rng.randrange(3, 10)}{rng.randrange(10**9):09d}", unit.id, unit.union_id,
                 rng.choice(statuses),
             ))
@@ -141,8 +144,8 @@ def cases():
         ("district reviewer, name prefix 张", listing("b_reviewer", q="张")),
         ("grassroots clerk, name prefix 欧", listing("b_clerk", q="欧")),
         ("city admin, phone", listing("b_admin", q=some.phone)),
-        ("city admin, last 4 of ID", listing("b_admin", q=some.id_last4)),
-        ("district reviewer, last 4 of ID", listing("b_reviewer", q=some.id_last4)),
+        ("city admin, last 4 of ID", listing("b_admin", q=LAST4_PROBE)),
+        ("district reviewer, last 4 of ID", listing("b_reviewer", q=LAST4_PROBE)),
         ("city admin, status=left", listing("b_admin", status="left")),
         ("district reviewer, status=left", listing("b_reviewer", status="left")),
         ("city admin, unit filter", listing("b_admin", unit=some.unit_id)),

@@ -67,6 +67,15 @@ def blind_index(value: str, index_key: str | None = None) -> str:
     return hmac.new(_index_key(key), value.encode(), hashlib.sha256).hexdigest()
 
 
+def last4_index(id_number: str, index_key: str | None = None) -> str:
+    """Keyed hash of an ID number's last four characters, for "search by last four".
+
+    Stored instead of the digits: with the birth date (kept in clear for the engine) and a
+    region code, the plain last four would narrow an ID number to a few thousand guesses.
+    """
+    return blind_index("last4:" + id_number.strip().upper()[-4:], index_key)
+
+
 def mask_id_number(id_number: str) -> str:
     """110101********1234: region and last four, birth date hidden."""
     if len(id_number) < 10:

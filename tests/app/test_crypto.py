@@ -64,3 +64,10 @@ def test_database_holds_no_plaintext_id_or_bank_account(make_member, tmp_path):
             rows = repr(cursor.fetchall())
         assert number not in rows and "6222020200112233445" not in rows
         assert "王五" in rows
+
+
+def test_last_four_are_stored_as_a_keyed_hash(make_member):
+    member = make_member(name="赵六")
+    number = member.id_number
+    assert member.id_last4_index == crypto.last4_index(number[-4:].lower())
+    assert crypto.last4_index(number, index_key="A" * 43 + "=") != member.id_last4_index

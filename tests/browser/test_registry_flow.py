@@ -43,7 +43,7 @@ def test_login_search_and_open_member(page, demo_city, screenshot):
     screenshot(page, "member-list-clerk")
 
     # Search by the last four digits of the ID number, as a clerk does on the phone.
-    page.fill("#member-search", member.id_last4)
+    page.fill("#member-search", member.id_number[-4:])
     page.click("#member-search-submit")
     row = page.locator(f"#member-row-{member.pk}")
     row.wait_for()

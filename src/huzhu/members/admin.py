@@ -14,7 +14,7 @@ class MemberAdmin(admin.ModelAdmin):
     list_display = ("name", "id_number_masked", "gender", "birth_date", "phone", "unit",
                     "union", "status", "occupation")
     list_filter = ("status", "occupation", "gender")
-    search_fields = ("name", "=phone", "=id_last4")
+    search_fields = ("name", "=phone")
     raw_id_fields = ("unit", "family_head")
     list_select_related = ("unit", "union")
     readonly_fields = ("id_number_masked", "bank_account_masked", "birth_date", "gender",

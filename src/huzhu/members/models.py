@@ -31,7 +31,7 @@ class Member(models.Model):
     name = models.CharField("姓名", max_length=50)
     id_number_sealed = models.BinaryField("身份证号（密文）", editable=False)
     id_number_hash = models.CharField(max_length=64, unique=True, editable=False)
-    id_last4 = models.CharField("身份证号后四位", max_length=4, editable=False)
+    id_last4_index = models.CharField(max_length=64, editable=False)  # crypto.last4_index
     birth_date = models.DateField("出生日期", editable=False)
     gender = models.CharField("性别", max_length=1, choices=Gender.choices, editable=False)
     phone = models.CharField("手机号", max_length=11, blank=True)
@@ -66,7 +66,7 @@ class Member(models.Model):
             models.Index(fields=["union", "id"]),
             models.Index(fields=["name"]),
             models.Index(fields=["phone"]),
-            models.Index(fields=["id_last4"]),
+            models.Index(fields=["id_last4_index"]),
             models.Index(fields=["unit", "id"]),
             models.Index(fields=["status", "id"]),
             # Home-page counts and the occupation filter at a million members.
@@ -82,7 +82,7 @@ class Member(models.Model):
     def set_id_number(self, value: str) -> None:
         self.id_number_sealed = crypto.seal(value)
         self.id_number_hash = crypto.blind_index(value)
-        self.id_last4 = value[-4:]
+        self.id_last4_index = crypto.last4_index(value)
 
     def set_bank_account(self, value: str | None) -> None:
         if not value:

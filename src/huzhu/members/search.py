@@ -107,7 +107,7 @@ def search_members(user: User, query: MemberQuery) -> QuerySet[Member]:
     elif kind == "phone":
         qs = qs.filter(phone=text)
     elif kind == "id_last4":
-        qs = qs.filter(id_last4=text.upper())
+        qs = qs.filter(id_last4_index=crypto.last4_index(text))
     elif kind == "name":
         # A range, not LIKE: SQLite's LIKE is case-insensitive and skips the index.
         qs = qs.filter(name__gte=query.q, name__lt=query.q + "\uffff")

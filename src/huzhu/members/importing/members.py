@@ -350,7 +350,7 @@ class MemberLoader:
         table = connection.ops.quote_name(Member._meta.db_table)
         q = connection.ops.quote_name
         self.insert_columns = (
-            "name", "id_number_sealed", "id_number_hash", "id_last4", "birth_date", "gender",
+            "name", "id_number_sealed", "id_number_hash", "id_last4_index", "birth_date", "gender",
             "phone", "unit_id", "union_id", "joined_on", "status", "occupation",
             "bank_account_sealed", "bank_account_hash", "bank_last4",
             "created_at", "updated_at",
@@ -423,7 +423,8 @@ class MemberLoader:
     def _insert_params(self, r: MemberRow, h: str) -> tuple:
         bank_sealed, bank_hash, bank_last4 = self._bank(r.bank_account)
         return (
-            r.name, self.seal(r.id_number), h, r.id_number[-4:], self.date(r.birth_date),
+            r.name, self.seal(r.id_number), h, crypto.last4_index(r.id_number),
+            self.date(r.birth_date),
             r.gender, r.phone or "", r.unit_id, r.union_id, self.date(r.joined_on),
             r.status or Member.Status.ACTIVE, r.occupation or Member.Occupation.OTHER,
             bank_sealed, bank_hash, bank_last4, self.stamp, self.stamp,
