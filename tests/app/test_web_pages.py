@@ -108,6 +108,13 @@ def test_union_tree_and_children_fragment(as_user, tree):
     assert "<html" not in fragment
 
 
+def test_a_single_root_opens_its_children_on_load(as_user, tree):
+    body = as_user("admin_city").get(reverse("union-tree")).content.decode()
+    children_url = reverse("union-children", args=[tree["city"].id])
+    assert f'hx-get="{children_url}" hx-trigger="load"' in body
+    assert "展开（2）" not in body  # no button for what opens by itself
+
+
 def test_union_children_outside_scope_is_404(as_user, tree):
     client = as_user("reviewer_da")
     assert client.get(reverse("union-children", args=[tree["db"].id])).status_code == 404

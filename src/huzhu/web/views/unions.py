@@ -23,7 +23,9 @@ def tree(request: HttpRequest) -> HttpResponse:
         roots = _with_counts(scoped_unions(user).filter(pk=user.union_id))
     else:
         roots = _with_counts(scoped_unions(user).filter(parent=None))
-    return render(request, "web/unions/tree.html", {"nodes": roots})
+    # A single root opens one level at once: the first thing anyone wants is its children.
+    expand = {roots[0].pk} if len(roots) == 1 else set()
+    return render(request, "web/unions/tree.html", {"nodes": roots, "expand": expand})
 
 
 @login_required
