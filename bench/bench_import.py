@@ -109,7 +109,7 @@ def _write_csv(path: Path, rows: int, usccs: list[str], rnd: random.Random,
 
 
 def _run(label: str, path: Path) -> dict:
-    from huzhu.members.importing.service import import_file
+    from huzhu.imports.service import import_file
 
     phases: dict[str, float] = {}
     cpu = time.process_time()

@@ -119,8 +119,9 @@ def set_proposed_indexes(enabled: bool) -> None:
 
 def cases():
     from huzhu.members.models import Member
-    from huzhu.members.search import MemberQuery, page_members, search_members
+    from huzhu.members.search import MemberQuery, search_members
     from huzhu.orgs.models import User
+    from huzhu.web.paging import keyset_page
 
     some = Member.objects.order_by("id")[500]
     users = {u.username: u for u in User.objects.filter(username__startswith="b_")}
@@ -129,7 +130,9 @@ def cases():
         def run():
             query = MemberQuery.from_params({k: str(v) for k, v in params.items()})
             after = params.get("after")
-            return len(page_members(search_members(users[username], query), after=after).items)
+            # What the list view runs: the page and its total ("共 N 条").
+            qs = search_members(users[username], query).prefetch_related("unit", "union")
+            return len(keyset_page(qs, after=after, count=True).items)
         return run
 
     deep = Member.objects.order_by("id")[1000].id

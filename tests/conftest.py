@@ -214,3 +214,8 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, h
         del connections["default"]  # a wrapper made earlier still speaks SQLite
     except AttributeError:
         pass
+
+
+# The Django fixtures (a small union tree, units, members, one user per role) for every
+# app's tests; the engine suite never asks for them.
+pytest_plugins = ["tests.fixtures"]

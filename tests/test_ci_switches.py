@@ -24,7 +24,7 @@ def child_pytest(*args: str, **env: str) -> subprocess.CompletedProcess:
     )
 
 
-PG_TEST = ("tests/app/test_database.py", "-k", "requested_database")
+PG_TEST = ("tests/web/test_database.py", "-k", "requested_database")
 BROWSER_TEST = ("tests/browser/test_registry_flow.py", "-k", "admin_home")
 
 

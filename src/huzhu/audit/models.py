@@ -13,6 +13,13 @@ class AuditEntryQuerySet(models.QuerySet):
     def delete(self):
         raise PermissionError("审计日志只能追加，不能删除")
 
+    def visible_to(self, user) -> AuditEntryQuerySet:
+        """Entries about objects in the user's subtree."""
+        from huzhu.orgs.scope import union_path
+
+        prefix = union_path(user)
+        return self if prefix is None else self.filter(union_path__startswith=prefix)
+
 
 class AuditEntry(models.Model):
     class Action(models.TextChoices):

@@ -35,8 +35,10 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_tasks",
     "django_tasks_db",
+    "ninja",  # its static files: Swagger UI without a CDN
     "huzhu.audit",
     "huzhu.orgs",
+    "huzhu.imports",
     "huzhu.members",
     "huzhu.web",
 ]

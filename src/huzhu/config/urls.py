@@ -1,8 +1,12 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, register_converter
 
-from huzhu.api.routes import api
+from huzhu.web.params import IdConverter
+
+register_converter(IdConverter, "id")
+
+from huzhu.config.api import api  # noqa: E402  (its routes use the converter)
 
 admin.site.site_header = "职工互助保障系统 · 管理后台"
 admin.site.site_title = "互助保障管理后台"
@@ -13,6 +17,9 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("api/", api.urls),
-    path("imports/", include("huzhu.members.urls", namespace="imports")),
+    path("imports/", include("huzhu.imports.urls")),
+    path("members/", include("huzhu.members.urls")),
+    path("audit/", include("huzhu.audit.urls")),
+    path("", include("huzhu.orgs.urls")),
     path("", include("huzhu.web.urls")),
 ]

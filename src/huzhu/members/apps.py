@@ -4,3 +4,9 @@ from django.apps import AppConfig
 class MembersConfig(AppConfig):
     name = "huzhu.members"
     verbose_name = "会员"
+
+    def ready(self) -> None:
+        from huzhu.imports import kinds
+        from huzhu.members.importing import KIND
+
+        kinds.register(KIND)

@@ -1,13 +1,14 @@
 from django.urls import path
 
-from huzhu.members import views_import
+from huzhu.members import views
 
-app_name = "imports"
+app_name = "members"
 
 urlpatterns = [
-    path("", views_import.new_import, name="new"),
-    path("template/<str:kind>.xlsx", views_import.template, name="template"),
-    path("<int:job_id>/", views_import.detail, name="detail"),
-    path("<int:job_id>/progress/", views_import.progress, name="progress"),
-    path("<int:job_id>/errors.xlsx", views_import.errors_xlsx, name="errors"),
+    path("", views.member_list, name="list"),
+    path("new/", views.member_create, name="create"),
+    path("export.xlsx", views.member_export, name="export"),
+    path("<id:member_id>/", views.member_detail, name="detail"),
+    path("<id:member_id>/edit/", views.member_edit, name="edit"),
+    path("<id:member_id>/reveal/<str:field>/", views.reveal, name="reveal"),
 ]

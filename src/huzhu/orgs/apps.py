@@ -4,3 +4,9 @@ from django.apps import AppConfig
 class OrgsConfig(AppConfig):
     name = "huzhu.orgs"
     verbose_name = "工会组织"
+
+    def ready(self) -> None:
+        from huzhu.imports import kinds
+        from huzhu.orgs.importing import KIND
+
+        kinds.register(KIND)

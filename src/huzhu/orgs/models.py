@@ -6,6 +6,13 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 
 
+class UnionQuerySet(models.QuerySet):
+    def visible_to(self, user) -> UnionQuerySet:
+        from huzhu.orgs.scope import scoped
+
+        return scoped(user, self, union_field="")
+
+
 class Union(models.Model):
     """A node of the union tree: province → city → district → grassroots."""
 
@@ -24,6 +31,8 @@ class Union(models.Model):
     )
     # Materialised path of ids ("/1/7/42/"): a subtree is one indexed prefix scan.
     path = models.CharField(max_length=255, db_index=True, editable=False, default="")
+
+    objects = UnionQuerySet.as_manager()
 
     class Meta:
         verbose_name = "工会"
@@ -49,6 +58,13 @@ class Union(models.Model):
         return [by_id[i] for i in ids if i in by_id]
 
 
+class UnitQuerySet(models.QuerySet):
+    def visible_to(self, user) -> UnitQuerySet:
+        from huzhu.orgs.scope import scoped_by_ids
+
+        return scoped_by_ids(user, self)
+
+
 class Unit(models.Model):
     """An employer (单位) whose staff are members of a grassroots union."""
 
@@ -67,6 +83,8 @@ class Unit(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = UnitQuerySet.as_manager()
+
     class Meta:
         verbose_name = "单位"
         verbose_name_plural = "单位"
@@ -75,6 +93,13 @@ class Unit(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def move_to(self, union: Union) -> int:
+        """Put the unit under another grassroots union; its members follow, because they
+        carry their unit's union for the scope filter. Returns how many members moved."""
+        self.union = union
+        self.save(update_fields=["union", "updated_at"])
+        return self.members.exclude(union=union).update(union=union)
 
 
 class User(AbstractUser):

@@ -84,3 +84,16 @@ def scoped_by_ids(user: User, queryset: QuerySet, union_field: str = "union") ->
     if ids is None:
         return queryset
     return queryset.filter(**{f"{union_field}_id__in": ids})
+
+
+def subtree_ids_in_scope(user: User, union_id: int) -> list[int]:
+    """Ids of ``union_id``'s subtree that the user may see (none if it is outside)."""
+    node = Union.objects.filter(pk=union_id).only("path").first()
+    if node is None:
+        return []
+    ids = Union.objects.filter(path__startswith=node.path).values_list("id", flat=True)
+    allowed = scope_union_ids(user)
+    if allowed is None:
+        return list(ids)
+    allowed_set = set(allowed)
+    return [i for i in ids if i in allowed_set]

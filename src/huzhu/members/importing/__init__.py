@@ -1,6 +1,76 @@
-"""Import units and members from xlsx/csv: read, map columns, validate, load, report.
+"""The members file of the import (会员名单): columns, the two passes, registration.
 
-Public entry point: :func:`huzhu.members.importing.service.import_file`; the web app
-runs it through :mod:`huzhu.members.importing.jobs`, the command line through
-:mod:`huzhu.members.importing.cli`.
+The first pass (:mod:`.rows`) validates every row and remembers only row numbers and ID
+numbers, so memory stays flat at a million rows; the second (:mod:`.loader`), run only
+when nothing is refused or the user chose "valid rows only", writes in one transaction.
 """
+
+from __future__ import annotations
+
+from huzhu.audit.models import AuditEntry
+from huzhu.imports.columns import Column, ColumnSet
+from huzhu.imports.kinds import ImportKind
+from huzhu.imports.service import ImportRun, roomy_sqlite_cache
+
+# Valid rows kept between the passes (~0.5 KB each); larger files are read twice.
+KEEP_ROWS_IN_MEMORY = 1_200_000
+
+MEMBER_COLUMNS = ColumnSet((
+    Column("name", "姓名", ("姓名", "会员姓名", "职工姓名", "name"), required=True),
+    Column("id_number", "身份证号", ("身份证号", "身份证号码", "公民身份号码", "证件号码",
+                                     "id_number", "id number", "idnumber"), required=True),
+    Column("phone", "手机号", ("手机号", "手机号码", "手机", "联系电话", "phone", "mobile")),
+    Column("unit_uscc", "单位统一社会信用代码", ("单位统一社会信用代码", "统一社会信用代码",
+                                              "单位信用代码", "unit_uscc", "uscc")),
+    Column("unit_name", "单位名称", ("单位名称", "单位", "工作单位", "unit_name", "unit")),
+    Column("joined_on", "入会日期", ("入会日期", "入会时间", "joined_on", "joined")),
+    Column("status", "状态", ("状态", "会员状态", "人员状态", "status")),
+    Column("occupation", "职业类别", ("职业类别", "职业", "人员类别", "occupation")),
+    Column("family_id_number", "家庭关联身份证号", (
+        "家庭关联身份证号", "家庭关联会员身份证号", "关联会员身份证号", "户主身份证号",
+        "family_id_number", "family_id",
+    )),
+    Column("bank_account", "银行账号", ("银行账号", "银行卡号", "银行帐号", "bank_account")),
+), one_of=(("unit_uscc", "unit_name"),))
+
+EXAMPLE = ("张伟", "11010519491231002X", "13800138000", "91110000MA0000000H", "",
+           "2020-01-01", "在职", "其他", "", "6222020200112233445")
+
+
+def run(job: ImportRun) -> None:
+    from django.db import transaction
+
+    from huzhu.members.importing.loader import MemberLoader
+    from huzhu.members.importing.rows import (
+        MemberRowValidator,
+        RowCache,
+        UnitIndex,
+        valid_rows,
+        validate,
+    )
+
+    table, mapping = job.open()
+    validator = MemberRowValidator(job.file_name, mapping, UnitIndex.load(job.scope))
+    cache = RowCache(KEEP_ROWS_IN_MEMORY)
+    job.outcome.total_rows = validate(table.rows, validator, job.scope, job.sink,
+                                      job.progress, cache)
+    job.require_rows()
+    if job.sink.count and not job.outcome.valid_only:
+        return
+    if cache.rows is not None:
+        rows = cache.valid(job.sink.bad_rows)
+    else:
+        again, _ = job.open()
+        rows = valid_rows(again.rows, validator, job.sink.bad_rows)
+    to_write = job.outcome.total_rows - len(job.sink.bad_rows)
+    job.progress("importing", 0, to_write)  # announced before the transaction holds the lock
+    roomy_sqlite_cache()
+    with transaction.atomic():
+        loader = MemberLoader(job.file_name, mapping, validator.units, job.scope, job.outcome)
+        loader.load(rows, job.progress, to_write)
+        job.record(AuditEntry.Action.MEMBER_IMPORTED)
+    job.outcome.imported = True
+
+
+KIND = ImportKind(code="members", label="会员", columns=MEMBER_COLUMNS, run=run,
+                  example=EXAMPLE, result_url="members:list", order=20)

@@ -1,0 +1,30 @@
+"""The audit log, for admins and auditors, limited to their subtree."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from huzhu.audit.models import AuditEntry
+from huzhu.orgs.access import audit_reader_required
+from huzhu.web.paging import keyset_page
+from huzhu.web.params import id_param
+
+
+@audit_reader_required
+def audit_log(request: HttpRequest) -> HttpResponse:
+    qs = AuditEntry.objects.visible_to(request.user).select_related("actor")
+    action = request.GET.get("action", "")
+    if action in AuditEntry.Action.values:
+        qs = qs.filter(action=action)
+    object_id = request.GET.get("object", "").strip()[:64]
+    if object_id:
+        qs = qs.filter(object_id=object_id)
+    page = keyset_page(qs, after=id_param(request.GET, "after"),
+                       before=id_param(request.GET, "before"), count=True)
+    return render(request, "audit/log.html", {
+        "page": page,
+        "actions": AuditEntry.Action.choices,
+        "action": action,
+        "object_id": object_id,
+    })

@@ -1,0 +1,101 @@
+"""Turn one spreadsheet cell into a Python value, or say in Chinese why it cannot be one.
+
+Cells come from CSV as text and from Excel as text, numbers or dates; the converters
+accept both, because clerks do not control how Excel typed a column.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from huzhu.imports.reading import Cell
+
+
+class CellError(ValueError):
+    """A cell value that cannot be used; the message is for the user."""
+
+
+_DATE_SEPARATORS = re.compile(r"[./年月]")
+_EXCEL_EPOCH = dt.date(1899, 12, 30)
+
+STATUS_VALUES = {
+    "在职": "active", "在岗": "active", "active": "active",
+    "退休": "retired", "retired": "retired",
+    "离会": "left", "离职": "left", "left": "left",
+}
+OCCUPATION_VALUES = {
+    "医务人员": "medical", "医务": "medical", "医护人员": "medical", "medical": "medical",
+    "疾控人员": "cdc", "疾控": "cdc", "cdc": "cdc",
+    "其他": "other", "其它": "other", "other": "other",
+}
+YES_VALUES = {"是", "确认", "yes", "y", "true", "1", "√"}
+NO_VALUES = {"", "否", "no", "n", "false", "0"}
+
+
+def text(cell: Cell) -> str:
+    """The cell as trimmed text; whole numbers lose Excel's trailing ".0"."""
+    if cell is None:
+        return ""
+    if isinstance(cell, str):
+        return cell.strip()
+    if isinstance(cell, float) and cell.is_integer():
+        return str(int(cell))
+    return str(cell).strip()
+
+
+def digits_text(cell: Cell, what: str) -> str:
+    """A long digit string (ID number, bank account) that Excel must have kept as text.
+
+    Excel stores numbers as doubles: beyond 15 digits the tail is already lost, so a
+    numeric cell cannot be trusted and the clerk must retype it as text.
+    """
+    if isinstance(cell, float | int) and not isinstance(cell, bool):
+        if abs(cell) >= 1e15:
+            raise CellError(
+                f"{what}在 Excel 中被存成了数字，15位以后的数字已丢失；"
+                f"请把该列设为“文本”格式后重新录入"
+            )
+        return text(cell)
+    return text(cell).replace(" ", "")
+
+
+def parse_date(cell: Cell, what: str) -> dt.date:
+    if isinstance(cell, dt.datetime):
+        return cell.date()
+    if isinstance(cell, dt.date):
+        return cell
+    if isinstance(cell, float | int) and not isinstance(cell, bool):
+        # An Excel serial date that reached us as a plain number.
+        if 1 <= cell < 2958466:
+            return _EXCEL_EPOCH + dt.timedelta(days=int(cell))
+        raise CellError(f"{what}“{text(cell)}”不是有效日期")
+    raw = text(cell)
+    value = _DATE_SEPARATORS.sub("-", raw.rstrip("日").split(" ")[0].split("T")[0])
+    try:
+        if value.isdigit() and len(value) == 8:
+            return dt.date(int(value[:4]), int(value[4:6]), int(value[6:]))
+        year, month, day = (int(p) for p in value.split("-"))
+        return dt.date(year, month, day)
+    except ValueError:
+        raise CellError(
+            f"{what}“{raw}”不是有效日期，请写成 2024-03-01 这样的格式"
+        ) from None
+
+
+def parse_choice(cell: Cell, what: str, values: dict[str, str]) -> str:
+    raw = text(cell)
+    try:
+        return values[raw.lower()]
+    except KeyError:
+        allowed = "、".join(k for k in values if not k.isascii())
+        raise CellError(f"{what}“{raw}”无法识别，应为：{allowed}") from None
+
+
+def parse_yes(cell: Cell, what: str) -> bool:
+    raw = text(cell).lower()
+    if raw in YES_VALUES:
+        return True
+    if raw in NO_VALUES:
+        return False
+    raise CellError(f"{what}“{text(cell)}”无法识别，请填“是”或留空")
