@@ -6,11 +6,13 @@ import re
 from typing import Any
 
 from django import forms
+from django.utils import timezone
 
 from huzhu import crypto
 from huzhu.members.idcard import IdNumberError, parse_id_number
 from huzhu.members.models import Member
 from huzhu.members.phone import PhoneError, parse_mobile
+from huzhu.members.registration import registration_problems
 from huzhu.orgs.models import Unit, User
 from huzhu.web.forms import BootstrapFormMixin
 
@@ -129,6 +131,18 @@ class MemberForm(BootstrapFormMixin, forms.ModelForm):
         if head.pk == self.instance.pk and head.pk is not None:
             raise forms.ValidationError("不能关联会员本人")
         return head
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        parsed = getattr(self, "_parsed_id", None)
+        birth = parsed.birth_date if parsed is not None else self.instance.birth_date
+        for field, message in registration_problems(
+                birth=birth if self.instance.pk or parsed else None,
+                status=data.get("status"), joined_on=data.get("joined_on"),
+                today=timezone.localdate()):
+            if field not in self.errors:
+                self.add_error(field if field in self.fields else None, message)
+        return data
 
     def save(self, commit: bool = True) -> Member:
         member: Member = super().save(commit=False)

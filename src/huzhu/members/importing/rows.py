@@ -25,6 +25,7 @@ from huzhu.imports.scope import ImportScope
 from huzhu.members.idcard import IdNumberError, parse_id_number
 from huzhu.members.models import Member
 from huzhu.members.phone import PhoneError, parse_mobile
+from huzhu.members.registration import registration_problems
 from huzhu.orgs.models import Unit
 
 LOOKUP_CHUNK = 900  # SQLite's default limit is 999 bound parameters per statement
@@ -125,16 +126,15 @@ class MemberRowValidator:
         if text(raw):
             try:
                 joined_on = parse_date(raw, "入会日期")
-                if joined_on > self.today:
-                    errors.append(self._err(row, "joined_on", "入会日期不能晚于今天"))
-                elif birth is not None and joined_on < birth:
-                    errors.append(self._err(row, "joined_on", "入会日期早于出生日期"))
             except CellError as exc:
                 errors.append(self._err(row, "joined_on", str(exc)))
 
         status = self._choice(row, cells, "status", "状态", STATUS_VALUES, errors)
         occupation = self._choice(row, cells, "occupation", "职业类别", OCCUPATION_VALUES,
                                   errors)
+        for field_name, message in registration_problems(
+                birth=birth, status=status, joined_on=joined_on, today=self.today):
+            errors.append(self._err(row, field_name, message))
 
         family_id = None
         try:
