@@ -74,3 +74,15 @@ def users(tree) -> dict[str, User]:
             username=username, password=PASSWORD, role=role, union=tree[node]
         )
     return made
+
+
+def search_members(client, q: str, **filters):
+    """Search the member list as the page does: the text is POSTed, and the list is then
+    shown at ``?s=<token>`` (the text itself never goes into a URL)."""
+    from django.urls import reverse
+
+    data = {"q": q, **{k: str(v) for k, v in filters.items()}}
+    posted = client.post(reverse("members:list"), data)
+    assert posted.status_code == 302, posted
+    assert not q or q not in posted.url
+    return client.get(posted.url)

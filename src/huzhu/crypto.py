@@ -77,10 +77,17 @@ def last4_index(id_number: str, index_key: str | None = None) -> str:
 
 
 def mask_id_number(id_number: str) -> str:
-    """110101********1234: region and last four, birth date hidden."""
-    if len(id_number) < 10:
+    """11**************34: the province and the last two characters only.
+
+    The old mask kept the region code and the last four: with the birth date shown next
+    to it, that was the whole number. Now the county, the birth date and two of the
+    sequence digits are hidden, so even with the age, the unit's city and a last-four
+    search, several thousand numbers remain possible (and a search by full number, the
+    way to test them, is audited and limited per day).
+    """
+    if len(id_number) < 6:
         return "*" * len(id_number)
-    return id_number[:6] + "*" * (len(id_number) - 10) + id_number[-4:]
+    return id_number[:2] + "*" * (len(id_number) - 4) + id_number[-2:]
 
 
 def mask_bank_account(account: str) -> str:

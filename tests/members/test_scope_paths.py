@@ -12,7 +12,8 @@ import openpyxl
 import pytest
 from django.urls import reverse
 
-from tests.fixtures import PASSWORD
+from huzhu.members.models import MemberExport
+from tests.fixtures import PASSWORD, search_members
 
 
 @pytest.fixture
@@ -34,8 +35,9 @@ def login(client, users):
     return as_
 
 
-def page(client, **params) -> str:
-    response = client.get(reverse("members:list"), params)
+def page(client, q: str = "", **params) -> str:
+    response = (search_members(client, q, **params) if q
+                else client.get(reverse("members:list"), params))
     assert response.status_code == 200
     return response.content.decode()
 
@@ -104,14 +106,22 @@ def test_unit_pages_are_scoped(login, people, units):
     assert client.get(reverse("orgs:unit-detail", args=[units["a1"].id])).status_code == 200
 
 
-def _exported_names(client, **params) -> list[str]:
-    response = client.get(reverse("members:export"), params)
+def _exported_names(client, q: str = "") -> list[str]:
+    data = {}
+    if q:
+        listed = search_members(client, q)
+        data["s"] = listed.context["token"]
+    assert client.post(reverse("members:export"), data).status_code == 302
+    job = MemberExport.objects.latest("id")
+    response = client.post(reverse("members:export-download", args=[job.pk]))
     assert response.status_code == 200
     sheet = openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content))).active
     return [row[0] for row in sheet.iter_rows(min_row=2, values_only=True)]
 
 
-def test_export_is_scoped(login, people):
+def test_export_is_scoped(login, people, settings, tmp_path):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+    settings.UPLOAD_ROOT = tmp_path
     assert _exported_names(login("clerk_a1")) == ["甲一会员"]
     assert sorted(_exported_names(login("reviewer_da"))) == ["甲一会员", "甲二会员"]
     assert _exported_names(login("reviewer_da"), q=people["b1"].id_number) == []
@@ -121,8 +131,13 @@ def test_api_list_is_scoped(login, people):
     client = login("clerk_a1")
     names = [m["name"] for m in client.get("/api/members").json()["items"]]
     assert names == ["甲一会员"]
+    assert client.get("/api/members", {"q": "乙一"}).json()["items"] == []
     for q in ("乙一", people["b1"].phone, people["b1"].id_number[-4:], people["b1"].id_number):
-        assert client.get("/api/members", {"q": q}).json()["items"] == []
+        found = client.post("/api/members/search", {"q": q}, content_type="application/json")
+        assert found.status_code == 200 and found.json()["items"] == [], q
+    own = client.post("/api/members/search", {"q": people["a1"].id_number},
+                      content_type="application/json").json()["items"]
+    assert [m["name"] for m in own] == ["甲一会员"]
     names = {m["name"] for m in login("reviewer_da").get("/api/members").json()["items"]}
     assert names == {"甲一会员", "甲二会员"}
 

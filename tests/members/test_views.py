@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from urllib.parse import parse_qs, urlparse
 
 import pytest
 from django.urls import reverse
@@ -10,7 +11,7 @@ from django.urls import reverse
 from huzhu.audit.models import AuditEntry
 from huzhu.members.idcard import make_id_number
 from huzhu.members.models import Member
-from tests.fixtures import PASSWORD
+from tests.fixtures import PASSWORD, search_members
 
 
 @pytest.fixture
@@ -31,16 +32,15 @@ def test_search_by_name_prefix_phone_last4_and_full_id(as_user, make_member):
     zhang = make_member("a1", name="张三丰", phone="13800138000")
     make_member("a1", name="李四", phone="13900139000")
     client = as_user("clerk_a1")
-    url = reverse("members:list")
-    body = listed(client.get(url, {"q": "张"}))
+    body = listed(search_members(client, "张"))
     assert "张三丰" in body and "李四" not in body
-    body = listed(client.get(url, {"q": "13800138000"}))
+    body = listed(search_members(client, "13800138000"))
     assert "张三丰" in body and "李四" not in body
-    body = listed(client.get(url, {"q": zhang.id_number[-4:]}))
+    body = listed(search_members(client, zhang.id_number[-4:]))
     assert "张三丰" in body
-    body = listed(client.get(url, {"q": zhang.id_number}))
+    body = listed(search_members(client, zhang.id_number))
     assert "张三丰" in body and "李四" not in body
-    body = listed(client.get(url, {"q": zhang.id_number.lower()}))
+    body = listed(search_members(client, zhang.id_number.lower()))
     assert "张三丰" in body
 
 
@@ -72,8 +72,8 @@ def test_no_results_and_empty_states(as_user, make_member, units):
     body = listed(client.get(reverse("members:list")))
     assert "暂无会员" in body
     make_member("a1", name="张三")
-    body = listed(client.get(reverse("members:list"), {"q": "欧阳"}))
-    assert "没有符合条件的会员" in body
+    body = listed(search_members(client, "欧阳"))
+    assert "没有符合条件的会员" in body and "姓名以“欧阳”开头" in body
 
 
 def test_keyset_pages_cover_every_member_once(as_user, make_member, monkeypatch):
@@ -266,14 +266,20 @@ def test_family_link_must_be_a_member_in_scope(as_user, make_member, units):
     assert Member.find_by_id_number(data["id_number"]).family_head == head
 
 
-def test_export_link_carries_the_current_filters(as_user, make_member):
+def test_export_form_carries_the_current_filters_and_token(as_user, make_member):
     member = make_member("a1", name="张三")
-    params = {"q": "张", "status": "active", "after": member.id + 1}
-    body = listed(as_user("clerk_a1").get(reverse("members:list"), params,
-                                          HTTP_HX_REQUEST="true"))
-    link = body.split('id="member-export" href="', 1)[1].split('"', 1)[0]
-    assert link.startswith(reverse("members:export") + "?")
-    assert "status=active" in link and "q=%E5%BC%A0" in link and "after" not in link
+    client = as_user("clerk_a1")
+    response = client.post(reverse("members:list"), {"q": "张", "status": "active"},
+                           HTTP_HX_REQUEST="true")
+    body = listed(response)
+    pushed = parse_qs(urlparse(response["HX-Push-Url"]).query)
+    assert pushed["status"] == ["active"] and "q" not in pushed
+    assert "%E5%BC%A0" not in response["HX-Push-Url"]
+    form = body.split('id="member-export-form"', 1)[1].split("</form>", 1)[0]
+    token = pushed["s"][0]
+    assert f'name="s" value="{token}"' in form and 'name="status" value="active"' in form
+    assert "name=\"after\"" not in form and "value=\"张\"" not in form
+    assert member.name in body
 
 
 def test_unit_filter_drop_down_lists_only_units_in_scope(as_user, units):

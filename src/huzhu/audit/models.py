@@ -29,9 +29,18 @@ class AuditEntry(models.Model):
         MEMBER_EXPORTED = "member.exported", "导出会员"
         ID_VIEWED = "member.id_viewed", "查看完整证件号"
         BANK_VIEWED = "member.bank_viewed", "查看完整银行账号"
+        MEMBER_SEARCHED = "member.searched", "按证件号查询会员"
+        EXPORT_DOWNLOADED = "member.export_downloaded", "下载导出文件"
+        DUPLICATE_REFUSED = "registry.duplicate_refused", "重复登记被拒"
+        TRANSFER_REQUESTED = "member.transfer_requested", "申请转会"
+        TRANSFER_ACCEPTED = "member.transfer_accepted", "同意转会"
+        TRANSFER_DECLINED = "member.transfer_declined", "拒绝转会"
+        SECURITY_ALERT = "security.alert", "安全提醒"
         UNIT_CREATED = "unit.created", "新增单位"
         UNIT_UPDATED = "unit.updated", "修改单位"
         UNIT_IMPORTED = "unit.imported", "导入单位"
+        ADMIN_CHANGED = "admin.changed", "管理后台修改"
+        ADMIN_DELETED = "admin.deleted", "管理后台删除"
 
     at = models.DateTimeField("时间", auto_now_add=True, db_index=True)
     actor = models.ForeignKey(
@@ -52,6 +61,8 @@ class AuditEntry(models.Model):
         verbose_name = "审计日志"
         verbose_name_plural = "审计日志"
         ordering = ["-at", "-id"]
+        # A user's entries of one kind today: the daily limits on lookups by number.
+        indexes = [models.Index(fields=["actor", "action", "at"], name="audit_actor_action_at")]
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.get_action_display()} {self.summary}"

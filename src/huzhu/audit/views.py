@@ -24,6 +24,7 @@ def audit_log(request: HttpRequest) -> HttpResponse:
                        before=id_param(request.GET, "before"), count=True)
     return render(request, "audit/log.html", {
         "page": page,
+        "params": request.GET,
         "actions": AuditEntry.Action.choices,
         "action": action,
         "object_id": object_id,

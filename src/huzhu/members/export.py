@@ -1,41 +1,47 @@
-"""Export a member list to xlsx, in constant memory.
+"""Write a member list to xlsx, in constant memory.
 
 xlsxwriter's ``constant_memory`` mode flushes each row to disk as it is written, and
 the queryset is read in chunks, so a million-member export holds only a chunk at a time.
-ID numbers and bank accounts are masked unless the caller says the user may see them
-(and then the caller audits the export).
+A masked export (for roles that may not see full numbers) shows the masked ID number
+and the age instead of the birth date: the birth date is exactly the part of the ID
+number the mask hides.
 """
 
 from __future__ import annotations
 
-import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import IO
 
 import xlsxwriter
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from huzhu import crypto
 from huzhu.members.models import Member
 
 # Excel's sheet limit is 1,048,576 rows including the header.
 MAX_ROWS = 1_048_575
+PROGRESS_EVERY = 2000
 
-COLUMNS = [
-    ("姓名", 10), ("身份证号", 22), ("性别", 6), ("出生日期", 12), ("手机号", 14),
-    ("单位", 30), ("统一社会信用代码", 22), ("基层工会", 24), ("入会日期", 12),
-    ("状态", 8), ("职业类别", 10), ("银行账号", 24),
-]
+_HEAD = [("姓名", 10), ("身份证号", 22), ("性别", 6)]
+_TAIL = [("手机号", 14), ("单位", 30), ("统一社会信用代码", 22), ("基层工会", 24),
+         ("入会日期", 12), ("状态", 8), ("职业类别", 10), ("银行账号", 24)]
+FULL_COLUMNS = [*_HEAD, ("出生日期", 12), *_TAIL]
+MASKED_COLUMNS = [*_HEAD, ("年龄", 6), *_TAIL]
 
 
-def member_row(member: Member, *, full: bool) -> list[str]:
+def columns(full: bool) -> list[tuple[str, int]]:
+    return FULL_COLUMNS if full else MASKED_COLUMNS
+
+
+def member_row(member: Member, *, full: bool, year: int) -> list[str]:
     id_number = member.id_number
     bank = member.bank_account
     return [
         member.name,
         id_number if full else crypto.mask_id_number(id_number),
         member.get_gender_display(),
-        member.birth_date.isoformat() if member.birth_date else "",
+        member.birth_date.isoformat() if full else str(year - member.birth_date.year),
         member.phone,
         member.unit.name,
         member.unit.uscc,
@@ -47,32 +53,32 @@ def member_row(member: Member, *, full: bool) -> list[str]:
     ]
 
 
-def write_members_xlsx(members: Iterable[Member], target: str | IO[bytes], *,
-                       full: bool) -> int:
+def write_members_xlsx(members: Iterable[Member], target: str | IO[bytes], *, full: bool,
+                       progress: Callable[[int], None] | None = None) -> int:
     """Write ``members`` to ``target`` (a path or a binary file); return the row count."""
-    workbook = xlsxwriter.Workbook(target, {"constant_memory": True})
+    # No formulas from data: a name or file written "=…" stays text.
+    workbook = xlsxwriter.Workbook(target, {"constant_memory": True,
+                                            "strings_to_formulas": False})
     sheet = workbook.add_worksheet("会员名单")
     header = workbook.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1})
-    for col, (title, width) in enumerate(COLUMNS):
+    for col, (title, width) in enumerate(columns(full)):
         sheet.set_column(col, col, width)
         sheet.write_string(0, col, title, header)
     sheet.freeze_panes(1, 0)
+    year = timezone.localdate().year
     rows = 0
     for member in members:
         if rows >= MAX_ROWS:
             break
         rows += 1
         # write_string everywhere: ID and account numbers must never become numbers.
-        for col, value in enumerate(member_row(member, full=full)):
+        for col, value in enumerate(member_row(member, full=full, year=year)):
             sheet.write_string(rows, col, value)
+        if progress is not None and not rows % PROGRESS_EVERY:
+            progress(rows)
     workbook.close()
     return rows
 
 
-def export_members(qs: QuerySet[Member], *, full: bool) -> tuple[IO[bytes], int]:
-    """Export ``qs`` to a temporary file; return it rewound, with the row count."""
-    handle = tempfile.TemporaryFile(suffix=".xlsx")
-    members = qs.select_related("unit", "union").iterator(chunk_size=2000)
-    rows = write_members_xlsx(members, handle, full=full)
-    handle.seek(0)
-    return handle, rows
+def export_queryset(qs: QuerySet[Member]) -> Iterable[Member]:
+    return qs.select_related("unit", "union").iterator(chunk_size=2000)

@@ -120,6 +120,70 @@ class Member(models.Model):
     def bank_account_masked(self) -> str:
         return crypto.mask_bank_account(self.bank_account) if self.bank_account_sealed else ""
 
+    @property
+    def age_this_year(self) -> int:
+        """Age by birth year, shown to roles that may not see the birth date: an age that
+        ticked over on the birthday would give the birth date away within a year."""
+        from django.utils import timezone
+
+        return timezone.localdate().year - self.birth_date.year
+
     @classmethod
     def find_by_id_number(cls, id_number: str) -> Member | None:
         return cls.objects.filter(id_number_hash=crypto.blind_index(id_number)).first()
+
+
+class MemberExportQuerySet(models.QuerySet):
+    def visible_to(self, user) -> MemberExportQuerySet:
+        """A file of members is for the one who asked for it."""
+        return self.filter(user=user)
+
+
+class MemberExport(models.Model):
+    """A member list written to xlsx by the background worker (a city is a million rows).
+
+    The search text, which may be an ID number, is kept sealed; the file is deleted once
+    downloaded, or a day after it was made (``huzhu manage housekeeping``).
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "排队中"
+        RUNNING = "running", "生成中"
+        DONE = "done", "可下载"
+        DOWNLOADED = "downloaded", "已下载"
+        EXPIRED = "expired", "已过期"
+        FAILED = "failed", "失败"
+
+    user = models.ForeignKey("orgs.User", verbose_name="操作人", on_delete=models.PROTECT,
+                             related_name="member_exports")
+    union = models.ForeignKey(Union, verbose_name="工会", null=True, blank=True,
+                              on_delete=models.PROTECT, related_name="member_exports")
+    filters = models.JSONField("筛选条件", default=dict, blank=True)
+    query_sealed = models.BinaryField("搜索内容（密文）", null=True, editable=False)
+    described = models.CharField("筛选说明", max_length=300, blank=True)
+    full_numbers = models.BooleanField("含完整号码", default=False)
+    purpose = models.CharField("用途", max_length=200, blank=True)
+    status = models.CharField("状态", max_length=12, choices=Status.choices,
+                              default=Status.PENDING)
+    total_rows = models.PositiveIntegerField("总行数", null=True, blank=True)
+    written_rows = models.PositiveIntegerField("已写入", default=0)
+    file_path = models.CharField(max_length=500, blank=True, editable=False)
+    message = models.CharField("说明", max_length=500, blank=True)
+    created_at = models.DateTimeField("提交时间", auto_now_add=True)
+    finished_at = models.DateTimeField("完成时间", null=True, blank=True)
+    downloaded_at = models.DateTimeField("下载时间", null=True, blank=True)
+
+    objects = MemberExportQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "会员导出"
+        verbose_name_plural = "会员导出"
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["user", "id"], name="members_export_user_id")]
+
+    def __str__(self) -> str:
+        return f"会员导出 #{self.pk}（{self.described}）"
+
+    @property
+    def running(self) -> bool:
+        return self.status in {self.Status.PENDING, self.Status.RUNNING}

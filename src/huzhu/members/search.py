@@ -3,8 +3,7 @@
 One query builder for the web list, the API and the xlsx export, so the three always
 agree on who is visible. Everything here is written to stay fast at a million members:
 scope is ``union_id IN (...)`` (no join), a name is a prefix range (an index range scan
-on SQLite and PostgreSQL alike), and pages are keyset pages on the id, never OFFSET and
-never COUNT.
+on SQLite and PostgreSQL alike), and pages are keyset pages on the id, never OFFSET.
 """
 
 from __future__ import annotations
@@ -41,11 +40,14 @@ class MemberQuery:
     unit_id: int | None = None
 
     @classmethod
-    def from_params(cls, params: Mapping[str, str]) -> MemberQuery:
+    def from_params(cls, params: Mapping[str, str], q: str | None = None) -> MemberQuery:
+        """Filters from ``params``; the text from ``q`` when given (the web keeps it out
+        of the URL), else from ``params["q"]``."""
         status = params.get("status", "")
         occupation = params.get("occupation", "")
+        text = params.get("q") if q is None else q
         return cls(
-            q=(params.get("q") or "").strip()[:50],
+            q=(text or "").strip()[:50],
             status=status if status in Member.Status.values else "",
             occupation=occupation if occupation in Member.Occupation.values else "",
             union_id=id_param(params, "union"),
@@ -63,6 +65,17 @@ class MemberQuery:
         if _LAST4.fullmatch(q):
             return "id_last4"
         return "name" if q else ""
+
+    @property
+    def by_number(self) -> bool:
+        """A search that could confirm or complete someone's ID number (rate-limited)."""
+        return self.kind in ("id_number", "id_last4")
+
+    def filters(self) -> dict[str, str]:
+        """The filters as query-string parameters (the text is not one of them)."""
+        values = {"status": self.status, "occupation": self.occupation,
+                  "union": self.union_id, "unit": self.unit_id}
+        return {k: str(v) for k, v in values.items() if v}
 
     def is_empty(self) -> bool:
         return not (self.q or self.status or self.occupation or self.union_id or self.unit_id)

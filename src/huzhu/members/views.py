@@ -5,16 +5,17 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
-from django.utils import timezone
+from django.urls import reverse
+from django.utils.http import urlencode
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from huzhu.audit import log
 from huzhu.audit.models import AuditEntry
+from huzhu.members import lookups, saved_search
 from huzhu.members.access import get_member_for_user
-from huzhu.members.export import export_members
 from huzhu.members.forms import MemberForm, snapshot
 from huzhu.members.models import Member
 from huzhu.members.search import MemberQuery, search_members
@@ -27,7 +28,55 @@ from huzhu.web.params import id_param
 
 @login_required
 def member_list(request: HttpRequest) -> HttpResponse:
-    query = MemberQuery.from_params(request.GET)
+    """The list; a search posts its text, which then travels as a session token."""
+    if request.method == "POST":
+        return _posted_search(request)
+    token = request.GET.get("s", "")
+    text = saved_search.recall(request, token) if token else ""
+    query = MemberQuery.from_params(request.GET, q=text or "")
+    context = _list_context(request, query, expired=bool(token) and text is None)
+    template = "members/_results.html" if request.htmx else "members/list.html"
+    return render(request, template, context)
+
+
+def _posted_search(request: HttpRequest) -> HttpResponse:
+    query = MemberQuery.from_params(request.POST)
+    params = query.filters()
+    refused = ""
+    if query.q:
+        params["s"] = saved_search.remember(request, query.q)
+        if query.by_number:
+            try:
+                lookups.check(request.user, lookups.SEARCH)
+            except lookups.LookupLimitReached as exc:
+                refused = str(exc)
+    url = reverse("members:list") + (f"?{urlencode(params)}" if params else "")
+    if not request.htmx:
+        if refused:
+            messages.error(request, refused)
+            return redirect("members:list")
+        _spend_number_search(request, query)
+        return redirect(url)
+    if refused:
+        response = render(request, "members/_refused.html", {"message": refused})
+    else:
+        context = _list_context(request, query, token=params.get("s", ""))
+        _spend_number_search(request, query, found=context["page"].total)
+        response = render(request, "members/_results.html", context)
+    response["HX-Push-Url"] = url  # the address bar shows the token, never the text
+    return response
+
+
+def _spend_number_search(request: HttpRequest, query: MemberQuery,
+                         found: int | None = None) -> None:
+    if query.by_number:
+        shown = "" if found is None else f"，结果 {found} 条"
+        lookups.spend(request.user, lookups.SEARCH, f"{query.describe()}{shown}",
+                      {"kind": query.kind})
+
+
+def _list_context(request: HttpRequest, query: MemberQuery, *, expired: bool = False,
+                  token: str = "") -> dict:
     # Prefetch, not select_related: with a join SQLite sorts whole joined rows of the
     # scope before LIMIT (300 ms for a district of a million-member city, not 3 ms).
     page = keyset_page(
@@ -37,8 +86,14 @@ def member_list(request: HttpRequest) -> HttpResponse:
     )
     union = Union.objects.visible_to(request.user).filter(pk=query.union_id).first()
     unit = Unit.objects.visible_to(request.user).filter(pk=query.unit_id).first()
-    context = {
+    token = token or request.GET.get("s", "")
+    params = QueryDict(mutable=True)
+    params.update({**query.filters(), **({"s": token} if token else {})})
+    return {
         "query": query,
+        "params": params,
+        "token": token,
+        "expired": expired,
         "described": query.describe(union.name if union else "", unit.name if unit else ""),
         "page": page,
         "statuses": Member.Status.choices,
@@ -46,9 +101,8 @@ def member_list(request: HttpRequest) -> HttpResponse:
         "union": union,
         "unit": unit,
         "unit_choices": _unit_choices(request.user),
+        "full_numbers": can_see_full_id(request.user),
     }
-    template = "members/_results.html" if request.htmx else "members/list.html"
-    return render(request, template, context)
 
 
 UNIT_SELECT_LIMIT = 300
@@ -116,23 +170,3 @@ def member_edit(request: HttpRequest, member_id: int) -> HttpResponse:
         messages.success(request, "已保存" if changes else "没有修改")
         return redirect("members:detail", member_id=member.pk)
     return render(request, "members/form.html", {"form": form, "member": member})
-
-
-@never_cache
-@login_required
-def member_export(request: HttpRequest) -> FileResponse:
-    query = MemberQuery.from_params(request.GET)
-    full = can_see_full_id(request.user)
-    handle, rows = export_members(search_members(request.user, query), full=full)
-    union = Union.objects.visible_to(request.user).filter(pk=query.union_id).first()
-    unit = Unit.objects.visible_to(request.user).filter(pk=query.unit_id).first()
-    described = query.describe(union.name if union else "", unit.name if unit else "")
-    log.record(
-        request.user, AuditEntry.Action.MEMBER_EXPORTED,
-        union_path=request.user.union.path if request.user.union_id else "/",
-        summary=f"导出会员名单（{described}）{rows} 条"
-        + ("，含完整证件号" if full else "，证件号已脱敏"),
-        changes={"rows": rows, "full_numbers": full, "filter": described},
-    )
-    name = f"会员名单-{timezone.localtime():%Y%m%d-%H%M}.xlsx"
-    return FileResponse(handle, as_attachment=True, filename=name)

@@ -8,7 +8,8 @@ from ninja import Router, Schema
 from huzhu.orgs.access import get_union_for_user, get_unit_for_user
 from huzhu.orgs.models import Union, Unit
 from huzhu.orgs.search import search_units
-from huzhu.web.paging import MAX_PAGE_SIZE, PAGE_SIZE, keyset_page
+from huzhu.web.paging import PAGE_SIZE, keyset_page
+from huzhu.web.params import ApiId, PageSize, PathId
 
 router = Router()
 
@@ -43,7 +44,7 @@ class UnitPage(Schema):
 
 
 @router.get("/unions", response=list[UnionOut], tags=["工会"], summary="工会（某节点的下级）")
-def list_unions(request: HttpRequest, parent: int | None = None):
+def list_unions(request: HttpRequest, parent: ApiId | None = None):
     """Without ``parent``: the user's own node (or the roots); with it: its children."""
     qs = Union.objects.visible_to(request.user)
     if parent is not None:
@@ -54,18 +55,18 @@ def list_unions(request: HttpRequest, parent: int | None = None):
 
 
 @router.get("/unions/{union_id}", response=UnionOut, tags=["工会"], summary="工会详情")
-def union_detail(request: HttpRequest, union_id: int):
+def union_detail(request: HttpRequest, union_id: PathId):
     return get_union_for_user(request.user, union_id)
 
 
 @router.get("/units", response=UnitPage, tags=["单位"], summary="单位列表")
-def list_units(request: HttpRequest, q: str = "", union: int | None = None,
-               after: int | None = None, limit: int = PAGE_SIZE):
+def list_units(request: HttpRequest, q: str = "", union: ApiId | None = None,
+               after: ApiId | None = None, limit: PageSize = PAGE_SIZE):
     page = keyset_page(search_units(request.user, q, union).select_related("union"),
-                       after=after, size=min(limit, MAX_PAGE_SIZE))
+                       after=after, size=limit)
     return {"items": page.items, "next_after": page.next_after}
 
 
 @router.get("/units/{unit_id}", response=UnitOut, tags=["单位"], summary="单位详情")
-def unit_detail(request: HttpRequest, unit_id: int):
+def unit_detail(request: HttpRequest, unit_id: PathId):
     return get_unit_for_user(request.user, unit_id)

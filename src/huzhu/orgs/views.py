@@ -52,7 +52,7 @@ def unit_list(request: HttpRequest) -> HttpResponse:
     page = keyset_page(qs, after=id_param(request.GET, "after"),
                        before=id_param(request.GET, "before"), count=True)
     union = Union.objects.visible_to(request.user).filter(pk=union_id).first()
-    context = {"page": page, "q": q, "union": union}
+    context = {"page": page, "q": q, "union": union, "params": request.GET}
     template = "orgs/_unit_results.html" if request.htmx else "orgs/unit_list.html"
     return render(request, template, context)
 

@@ -9,11 +9,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from typing import Annotated
 
 from django.core.exceptions import BadRequest
+from ninja import Path
+from pydantic import Field
 
 MAX_ID = 2**63 - 1
 _DIGITS = re.compile(r"[0-9]{1,19}")
+
+# The API's ids: out of range is a 422 from validation, never a database overflow.
+ApiId = Annotated[int, Field(ge=1, le=MAX_ID)]
+PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
+PageSize = Annotated[int, Field(ge=1, le=200)]
 
 
 def parse_id(value: str | None) -> int | None:
