@@ -13,7 +13,7 @@ from django.db import connection
 from huzhu.audit.models import AuditEntry
 from huzhu.imports.service import import_file
 from huzhu.members.idcard import make_id_number
-from huzhu.members.models import Member
+from huzhu.members.models import Member, TransferRequest
 
 ID1 = make_id_number("220102", dt.date(1980, 1, 2), 11)
 ID2 = make_id_number("220102", dt.date(1990, 5, 6), 22)
@@ -206,14 +206,54 @@ def test_clerk_cannot_import_into_another_unions_unit(tmp_path, units, users):
     assert Member.objects.count() == 0
 
 
-def test_clerk_cannot_move_a_member_of_another_union(tmp_path, units, users):
+def test_another_unions_member_becomes_a_transfer_request_not_a_move(tmp_path, units,
+                                                                      users):
     import_file("members", write_csv(tmp_path / "b.csv", HEADER_ZH[:4],
                                      [["张伟", ID1, "13800138000", units["b1"].uscc]]))
-    outcome = import_file("members", write_csv(tmp_path / "a.csv", HEADER_ZH[:4],
-                                               [["张伟", ID1, "13800138000", units["a1"].uscc]]),
+    rows = [["张伟", ID1, "13800138000", units["a1"].uscc],
+            ["李娜", ID2, "13900139000", units["a1"].uscc]]
+    outcome = import_file("members", write_csv(tmp_path / "a.csv", HEADER_ZH[:4], rows),
                           user=users["clerk_a1"])
-    assert not outcome.imported and outcome.errors[0].column == "身份证号"
-    assert Member.find_by_id_number(ID1).union_id == units["b1"].union_id
+    assert outcome.imported and outcome.created == 1 and outcome.updated == 0
+    assert outcome.transfers == 1 and outcome.transfer_rows == [2]
+    assert "转会申请" in outcome.summary() and units["b1"].name not in outcome.summary()
+    moved = Member.find_by_id_number(ID1)
+    assert moved.union_id == units["b1"].union_id and moved.phone == "13800138000"
+    request = TransferRequest.objects.get()
+    assert request.member == moved and request.to_unit == units["a1"]
+    assert request.requested_by == users["clerk_a1"] and request.state == "pending"
+    refusals = AuditEntry.objects.filter(action=AuditEntry.Action.DUPLICATE_REFUSED)
+    assert refusals.count() == 1
+    # the same file again: no second request
+    import_file("members", write_csv(tmp_path / "a.csv", HEADER_ZH[:4], rows),
+                user=users["clerk_a1"])
+    assert TransferRequest.objects.count() == 1
+
+
+def test_another_unions_members_are_not_disclosed_while_the_file_has_errors(
+        tmp_path, units, users):
+    import_file("members", write_csv(tmp_path / "b.csv", HEADER_ZH[:4],
+                                     [["张伟", ID1, "13800138000", units["b1"].uscc]]))
+    rows = [["张伟", ID1, "13800138000", units["a1"].uscc],
+            ["", ID2, "13900139000", units["a1"].uscc]]  # no name: an error
+    outcome = import_file("members", write_csv(tmp_path / "a.csv", HEADER_ZH[:4], rows),
+                          user=users["clerk_a1"])
+    assert not outcome.imported and [e.row for e in outcome.errors] == [3]
+    assert outcome.transfers == 0 and TransferRequest.objects.count() == 0
+
+
+def test_past_the_daily_limit_a_file_with_other_unions_members_is_refused_whole(
+        tmp_path, units, users, settings):
+    settings.HUZHU_DUPLICATE_REFUSALS_PER_DAY = 1
+    others = [[f"乙{i}", make_id_number("220102", dt.date(1980, 2, 1 + i), 50 + i), "",
+               units["b1"].uscc] for i in range(2)]
+    import_file("members", write_csv(tmp_path / "b.csv", HEADER_ZH[:4], others))
+    mine = [[name, number, phone, units["a1"].uscc] for name, number, phone, _ in others]
+    outcome = import_file("members", write_csv(tmp_path / "a.csv", HEADER_ZH[:4], mine),
+                          user=users["clerk_a1"])
+    assert not outcome.imported and outcome.errors[0].row == 0
+    assert "已达上限" in outcome.errors[0].message
+    assert TransferRequest.objects.count() == 0
 
 
 def test_missing_required_column_is_one_clear_error(tmp_path, units):

@@ -200,8 +200,9 @@ def test_create_refuses_duplicate_id_number(as_user, make_member, units):
     response = as_user("clerk_a1").post(reverse("members:create"),
                                         _form(units, id_number=existing.id_number))
     assert response.status_code == 200
-    assert "已登记为会员" in response.content.decode()
-    assert "乙区" not in response.content.decode()  # no hint where the other member is
+    body = response.content.decode()
+    assert "已有该职工的会员记录" in body and "申请转会" in body
+    assert "乙区" not in body and "王五" not in body  # no hint where the other member is
     assert Member.objects.count() == 1
 
 

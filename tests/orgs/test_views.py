@@ -51,8 +51,13 @@ def test_malformed_and_duplicate_uscc_refused(clerk, tree, units):
     assert "应为18位" in body
     body = clerk.post(reverse("orgs:unit-create"),
                       _data(tree, uscc=units["b1"].uscc)).content.decode()
-    assert "已登记" in body
+    assert "已有该单位的登记记录" in body and "乙区建筑工程有限公司" not in body
+    body = clerk.post(reverse("orgs:unit-create"),
+                      _data(tree, uscc=units["a1"].uscc)).content.decode()
+    assert "已登记为单位“长春一汽零部件有限公司”" in body  # in scope: say which
     assert Unit.objects.count() == 3
+    refused = AuditEntry.objects.get(action=AuditEntry.Action.DUPLICATE_REFUSED)
+    assert refused.actor.username == "clerk_a1" and units["b1"].uscc not in refused.summary
 
 
 def test_union_must_be_grassroots_in_scope(clerk, tree):

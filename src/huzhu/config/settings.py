@@ -133,6 +133,6 @@ LOGGING = {
 
 # Per user and day: searches by ID number (full or last four), and refusals because a
 # number is already registered elsewhere. Past either, the next one is refused and the
-# admins are alerted (huzhu.members.lookups).
+# admins are alerted (huzhu.audit.limits).
 HUZHU_NUMBER_SEARCHES_PER_DAY = int(os.environ.get("HUZHU_NUMBER_SEARCHES_PER_DAY", 200))
 HUZHU_DUPLICATE_REFUSALS_PER_DAY = int(os.environ.get("HUZHU_DUPLICATE_REFUSALS_PER_DAY", 10))

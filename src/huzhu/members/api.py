@@ -8,7 +8,7 @@ from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 from ninja.errors import HttpError
 
-from huzhu.members import lookups
+from huzhu.audit import limits
 from huzhu.members.access import get_member_for_user
 from huzhu.members.models import Member
 from huzhu.members.search import MemberQuery, search_members
@@ -112,12 +112,12 @@ def search(request: HttpRequest, body: MemberSearch):
     query = _query(body)
     if query.by_number:
         try:
-            lookups.check(request.user, lookups.SEARCH)
-        except lookups.LookupLimitReached as exc:
+            limits.check(request.user, limits.SEARCH)
+        except limits.LookupLimitReached as exc:
             raise HttpError(429, str(exc)) from None
     page = _page(request, query, body)
     if query.by_number:
-        lookups.spend(request.user, lookups.SEARCH,
+        limits.spend(request.user, limits.SEARCH,
                       f"{query.describe()}（接口），结果 {len(page['items'])} 条",
                       {"kind": query.kind, "api": True})
     return page

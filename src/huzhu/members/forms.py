@@ -9,6 +9,8 @@ from django import forms
 from django.utils import timezone
 
 from huzhu import crypto
+from huzhu.audit import limits
+from huzhu.members import transfers
 from huzhu.members.idcard import IdNumberError, parse_id_number
 from huzhu.members.models import Member
 from huzhu.members.phone import PhoneError, parse_mobile
@@ -35,6 +37,10 @@ class MemberForm(BootstrapFormMixin, forms.ModelForm):
     family_head_id_number = forms.CharField(
         label="家庭关联会员身份证号", max_length=30, required=False,
         help_text="亲属随该会员参加保障时填写（须为已登记会员）",
+    )
+    request_transfer = forms.BooleanField(
+        label="申请转会", required=False,
+        help_text="该职工已在其他工会登记时勾选：向其原所属工会发出转会申请，对方同意后转入所选单位",
     )
 
     class Meta:
@@ -66,8 +72,10 @@ class MemberForm(BootstrapFormMixin, forms.ModelForm):
                 )
             if self.instance.family_head_id:
                 self.fields["family_head_id_number"].help_text = (
-                    f"当前：{self.instance.family_head.name}；留空表示不修改，填“无”表示解除"
+                    f"当前：{self._family_head_shown()}；留空表示不修改，填“无”表示解除"
                 )
+            del self.fields["request_transfer"]
+        self.transfer_target: Member | None = None
         self.style_widgets()
 
     def clean_name(self) -> str:
@@ -86,10 +94,25 @@ class MemberForm(BootstrapFormMixin, forms.ModelForm):
             raise forms.ValidationError(str(exc)) from None
         existing = Member.find_by_id_number(parsed.value)
         if existing is not None and existing.pk != self.instance.pk:
-            # Say it exists without revealing where, if that member is out of scope.
-            raise forms.ValidationError("该身份证号已登记为会员，不能重复登记")
+            if Member.objects.visible_to(self.user).filter(pk=existing.pk).exists():
+                raise forms.ValidationError(
+                    f"该身份证号已登记为会员“{existing.name}”，请在会员列表中找到后修改")
+            if self.instance.pk is None and self.data.get("request_transfer"):
+                self.transfer_target = existing  # the view files the request instead
+            else:
+                raise forms.ValidationError(self._refuse("id_number"))
         self._parsed_id = parsed
         return parsed.value
+
+    def _refuse(self, field: str) -> str:
+        what, message = {"id_number": ("身份证号", transfers.ID_ELSEWHERE),
+                         "bank_account": ("银行账号", transfers.BANK_ELSEWHERE)}[field]
+        return limits.refuse_elsewhere(self.user, what, "会员表单", message)
+
+    def _family_head_shown(self) -> str:
+        head = self.instance.family_head
+        visible = Member.objects.visible_to(self.user).filter(pk=head.pk).exists()
+        return head.name if visible else "其他工会的会员"
 
     def clean_phone(self) -> str:
         raw = self.cleaned_data.get("phone", "")
@@ -106,11 +129,13 @@ class MemberForm(BootstrapFormMixin, forms.ModelForm):
             return ""
         if not _BANK_ACCOUNT.fullmatch(value):
             raise forms.ValidationError("银行账号应为12至30位数字")
-        existing = Member.objects.filter(
+        holder = Member.objects.filter(
             bank_account_hash=_bank_hash(value)
-        ).exclude(pk=self.instance.pk).exists()
-        if existing:
-            raise forms.ValidationError("该银行账号已被其他会员使用")
+        ).exclude(pk=self.instance.pk).first()
+        if holder is not None:
+            if Member.objects.visible_to(self.user).filter(pk=holder.pk).exists():
+                raise forms.ValidationError(f"该银行账号已登记在会员“{holder.name}”名下")
+            raise forms.ValidationError(self._refuse("bank_account"))
         return value
 
     def clean_family_head_id_number(self) -> Member | str | None:

@@ -187,3 +187,59 @@ class MemberExport(models.Model):
     @property
     def running(self) -> bool:
         return self.status in {self.Status.PENDING, self.Status.RUNNING}
+
+
+class TransferRequestQuerySet(models.QuerySet):
+    def incoming(self, user) -> TransferRequestQuerySet:
+        """Requests for members in the user's subtree: theirs to accept or decline."""
+        return self.filter(member__in=Member.objects.visible_to(user))
+
+    def outgoing(self, user) -> TransferRequestQuerySet:
+        """Requests made into the user's subtree (by them or their colleagues)."""
+        from huzhu.orgs.scope import scoped
+
+        return scoped(user, self, "to_unit__union")
+
+
+class TransferRequest(models.Model):
+    """A clerk asks for a member registered under another union to move to one of their
+    units. The member's own union decides; until then the asking side learns nothing
+    about the member beyond what it typed."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "待确认"
+        ACCEPTED = "accepted", "已同意"
+        DECLINED = "declined", "已拒绝"
+
+    member = models.ForeignKey(Member, verbose_name="会员", on_delete=models.CASCADE,
+                               related_name="transfer_requests")
+    to_unit = models.ForeignKey(Unit, verbose_name="调入单位", on_delete=models.PROTECT,
+                                related_name="transfer_requests")
+    name_given = models.CharField("申请时填写的姓名", max_length=50)
+    reason = models.CharField("说明", max_length=200, blank=True)
+    requested_by = models.ForeignKey("orgs.User", verbose_name="申请人", on_delete=models.PROTECT,
+                                     related_name="transfer_requests")
+    requested_at = models.DateTimeField("申请时间", auto_now_add=True)
+    state = models.CharField("状态", max_length=10, choices=State.choices,
+                             default=State.PENDING)
+    decided_by = models.ForeignKey("orgs.User", verbose_name="处理人", null=True, blank=True,
+                                   on_delete=models.PROTECT, related_name="+")
+    decided_at = models.DateTimeField("处理时间", null=True, blank=True)
+    decision_note = models.CharField("处理意见", max_length=200, blank=True)
+
+    objects = TransferRequestQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "转会申请"
+        verbose_name_plural = "转会申请"
+        ordering = ["-id"]
+        constraints = [
+            # One open request per member and target unit: a re-sent form or a re-run
+            # import does not pile up requests.
+            models.UniqueConstraint(fields=["member", "to_unit"],
+                                    condition=models.Q(state="pending"),
+                                    name="members_one_open_transfer"),
+        ]
+
+    def __str__(self) -> str:
+        return f"转会申请 #{self.pk}（{self.name_given} → {self.to_unit}）"

@@ -12,9 +12,9 @@ from django.utils.http import urlencode
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from huzhu.audit import log
+from huzhu.audit import limits, log
 from huzhu.audit.models import AuditEntry
-from huzhu.members import lookups, saved_search
+from huzhu.members import saved_search, transfers
 from huzhu.members.access import get_member_for_user
 from huzhu.members.forms import MemberForm, snapshot
 from huzhu.members.models import Member
@@ -47,8 +47,8 @@ def _posted_search(request: HttpRequest) -> HttpResponse:
         params["s"] = saved_search.remember(request, query.q)
         if query.by_number:
             try:
-                lookups.check(request.user, lookups.SEARCH)
-            except lookups.LookupLimitReached as exc:
+                limits.check(request.user, limits.SEARCH)
+            except limits.LookupLimitReached as exc:
                 refused = str(exc)
     url = reverse("members:list") + (f"?{urlencode(params)}" if params else "")
     if not request.htmx:
@@ -71,7 +71,7 @@ def _spend_number_search(request: HttpRequest, query: MemberQuery,
                          found: int | None = None) -> None:
     if query.by_number:
         shown = "" if found is None else f"，结果 {found} 条"
-        lookups.spend(request.user, lookups.SEARCH, f"{query.describe()}{shown}",
+        limits.spend(request.user, limits.SEARCH, f"{query.describe()}{shown}",
                       {"kind": query.kind})
 
 
@@ -146,6 +146,12 @@ def member_create(request: HttpRequest) -> HttpResponse:
     form = MemberForm(request.POST or None, user=request.user,
                       initial={"unit": unit_id} if unit_id else None)
     if request.method == "POST" and form.is_valid():
+        if form.transfer_target is not None:
+            transfers.request_transfer(
+                request.user, form.transfer_target, form.cleaned_data["unit"],
+                name_given=form.cleaned_data["name"])
+            messages.success(request, "已向该职工原所属工会发出转会申请，对方同意后即转入所选单位")
+            return redirect("members:transfers")
         with transaction.atomic():
             member = form.save()
             log.record(request.user, AuditEntry.Action.MEMBER_CREATED, member,

@@ -7,9 +7,13 @@ from typing import Any
 
 from django import forms
 
+from huzhu.audit import limits
 from huzhu.orgs.models import Union, Unit, User
 from huzhu.orgs.uscc import UsccError, parse_uscc
 from huzhu.web.forms import BootstrapFormMixin
+
+USCC_ELSEWHERE = ("该统一社会信用代码无法登记：已有该单位的登记记录。"
+                  "如该单位需调整所属工会，请联系上级工会办理")
 
 
 class UnitForm(BootstrapFormMixin, forms.ModelForm):
@@ -28,6 +32,7 @@ class UnitForm(BootstrapFormMixin, forms.ModelForm):
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         grassroots = Union.objects.visible_to(user).filter(level=Union.Level.GRASSROOTS)
+        self.user = user
         self.fields["union"].queryset = grassroots.order_by("code", "id")
         self.fields["union"].empty_label = "请选择基层工会"
         self.fields["uscc"].max_length = 30
@@ -45,8 +50,12 @@ class UnitForm(BootstrapFormMixin, forms.ModelForm):
             parsed = parse_uscc(self.cleaned_data.get("uscc", ""))
         except UsccError as exc:
             raise forms.ValidationError(str(exc)) from None
-        if Unit.objects.filter(uscc=parsed.value).exclude(pk=self.instance.pk).exists():
-            raise forms.ValidationError("该统一社会信用代码已登记，不能重复登记")
+        holder = Unit.objects.filter(uscc=parsed.value).exclude(pk=self.instance.pk).first()
+        if holder is not None:
+            if Unit.objects.visible_to(self.user).filter(pk=holder.pk).exists():
+                raise forms.ValidationError(f"该统一社会信用代码已登记为单位“{holder.name}”")
+            raise forms.ValidationError(limits.refuse_elsewhere(
+                self.user, "统一社会信用代码", "单位表单", USCC_ELSEWHERE))
         self._uscc = parsed
         return parsed.value
 

@@ -52,24 +52,65 @@ def run(job: ImportRun) -> None:
     table, mapping = job.open()
     validator = MemberRowValidator(job.file_name, mapping, UnitIndex.load(job.scope))
     cache = RowCache(KEEP_ROWS_IN_MEMORY)
+    foreign: dict = {}
     job.outcome.total_rows = validate(table.rows, validator, job.scope, job.sink,
-                                      job.progress, cache)
+                                      job.progress, cache, foreign)
     job.require_rows()
     if job.sink.count and not job.outcome.valid_only:
-        return
+        return  # nothing is said about other unions' members until the file is clean
+    _check_transfer_allowance(job, foreign)
+    skip = job.sink.bad_rows | set(foreign)
     if cache.rows is not None:
-        rows = cache.valid(job.sink.bad_rows)
+        rows = cache.valid(skip)
     else:
         again, _ = job.open()
-        rows = valid_rows(again.rows, validator, job.sink.bad_rows)
-    to_write = job.outcome.total_rows - len(job.sink.bad_rows)
+        rows = valid_rows(again.rows, validator, skip)
+    to_write = job.outcome.total_rows - len(skip)
     job.progress("importing", 0, to_write)  # announced before the transaction holds the lock
     roomy_sqlite_cache()
     with transaction.atomic():
         loader = MemberLoader(job.file_name, mapping, validator.units, job.scope, job.outcome)
         loader.load(rows, job.progress, to_write)
+        _request_transfers(job, foreign)
         job.record(AuditEntry.Action.MEMBER_IMPORTED)
     job.outcome.imported = True
+
+
+def _check_transfer_allowance(job: ImportRun, foreign: dict) -> None:
+    """Rows of other unions' members each tell the clerk a number is registered: they
+    count against the daily limit, and past it the file is refused as a whole (without
+    saying which rows)."""
+    from huzhu.audit import limits
+    from huzhu.imports.errors import ImportFileError
+
+    if not foreign:
+        return
+    try:
+        limits.check(job.scope.user, limits.DUPLICATE, needed=len(foreign))
+    except limits.LookupLimitReached as exc:
+        raise ImportFileError(job.file_name, f"本文件有{len(foreign)}行的身份证号已有其他工会的"
+                                             f"会员记录。{exc}") from None
+
+
+def _request_transfers(job: ImportRun, foreign: dict) -> None:
+    from huzhu.audit import limits
+    from huzhu.members.models import Member
+    from huzhu.members.transfers import request_transfer
+    from huzhu.orgs.models import Unit
+
+    if not foreign:
+        return
+    members = Member.objects.in_bulk([f.member_id for f in foreign.values()])
+    units = Unit.objects.select_related("union").in_bulk(
+        {f.unit_id for f in foreign.values()})
+    for row in sorted(foreign.values(), key=lambda f: f.row):
+        request_transfer(job.scope.user, members[row.member_id], units[row.unit_id],
+                         name_given=row.name, reason=f"导入文件 {job.file_name} 第{row.row}行")
+    limits.spend(job.scope.user, limits.DUPLICATE,
+                 f"导入文件 {job.file_name}：身份证号已在其他工会登记，已申请转会",
+                 {"what": "身份证号", "where": "导入"}, count=len(foreign))
+    job.outcome.transfers = len(foreign)
+    job.outcome.transfer_rows = sorted(foreign)
 
 
 KIND = ImportKind(code="members", label="会员", columns=MEMBER_COLUMNS, run=run,

@@ -218,15 +218,26 @@ class RowCache:
                 yield row
 
 
+@dataclass(frozen=True, slots=True)
+class ForeignRow:
+    """A row whose ID number is registered under another union: not an error, not
+    imported, but a transfer request to that union once the file is clean."""
+
+    row: int
+    member_id: int
+    unit_id: int
+    name: str
+
+
 def validate(rows: Iterator[tuple[int, list[Cell]]], validator: MemberRowValidator,
              scope: ImportScope, sink: ErrorSink, progress: Progress,
-             cache: RowCache) -> int:
-    """First pass: every row, duplicates in the file, members of other unions, family
-    links. Returns the number of data rows."""
+             cache: RowCache, foreign: dict[int, ForeignRow]) -> int:
+    """First pass: every row, duplicates in the file, members of other unions (into
+    ``foreign``), family links. Returns the number of data rows."""
     header_of = validator.m.headers.get
     first_row_of: dict[str, int] = {}
     family_refs: list[tuple[int, str]] = []
-    pending: list[tuple[str, int]] = []  # (blind index, row) awaiting the registry check
+    pending: list[tuple[str, MemberRow]] = []  # awaiting the registry check
     total = 0
     for row, cells in data_rows(rows):
         total += 1
@@ -240,37 +251,36 @@ def validate(rows: Iterator[tuple[int, list[Cell]]], validator: MemberRowValidat
             if parsed.family_id:
                 family_refs.append((row, parsed.family_id))
             if scope.prefix is not None:
-                pending.append((crypto.blind_index(parsed.id_number), row))
+                pending.append((crypto.blind_index(parsed.id_number), parsed))
                 if len(pending) >= LOOKUP_CHUNK:
-                    sink.add(_out_of_scope(pending, validator, scope))
+                    foreign.update(_out_of_scope(pending, scope))
                     pending = []
         if errors:
             sink.add(errors)
         if not total % PROGRESS_EVERY:
             progress("validating", total, None)
     if pending:
-        sink.add(_out_of_scope(pending, validator, scope))
-    sink.add(_family_errors(family_refs, first_row_of, validator, scope, sink.bad_rows))
+        foreign.update(_out_of_scope(pending, scope))
+    sink.add(_family_errors(family_refs, first_row_of, validator, scope,
+                            sink.bad_rows, set(foreign)))
     progress("validating", total, None)
     return total
 
 
-def _out_of_scope(pending: list[tuple[str, int]], validator: MemberRowValidator,
-                  scope: ImportScope) -> list[RowError]:
+def _out_of_scope(pending: list[tuple[str, MemberRow]],
+                  scope: ImportScope) -> dict[int, ForeignRow]:
     rows = dict(pending)
     found = Member.objects.filter(id_number_hash__in=list(rows)).values_list(
-        "id_number_hash", "union__path")
-    return [
-        RowError(validator.file, rows[h], validator.m.headers.get("id_number", ""),
-                 "该身份证号的会员已在其他工会登记，不在您的管辖范围内，无法通过导入修改")
-        for h, path in found if not scope.covers(path)
-    ]
+        "id_number_hash", "union__path", "id")
+    return {rows[h].row: ForeignRow(rows[h].row, member_id, rows[h].unit_id, rows[h].name)
+            for h, path, member_id in found if not scope.covers(path)}
 
 
 def _family_errors(refs: list[tuple[int, str]], first_row_of: dict[str, int],
                    validator: MemberRowValidator, scope: ImportScope,
-                   bad_rows: set[int]) -> list[RowError]:
-    """A family link must point at a good row of this file or a member in scope."""
+                   bad_rows: set[int], foreign_rows: set[int]) -> list[RowError]:
+    """A family link must point at a good row of this file or a member in scope (not at
+    a row of another union's member, which is only asked for)."""
     header = validator.m.headers.get("family_id_number", "")
     outside = [(row, fid) for row, fid in refs if fid not in first_row_of]
     in_registry = _registered(scope, {crypto.blind_index(fid) for _, fid in outside})
@@ -279,8 +289,11 @@ def _family_errors(refs: list[tuple[int, str]], first_row_of: dict[str, int],
                  "未找到家庭关联身份证号对应的会员（须在本文件中，或已在您管辖范围内登记）")
         for row, fid in outside if crypto.blind_index(fid) not in in_registry
     ]
-    bad = set(bad_rows) | {e.row for e in errors}
     inside = [(row, first_row_of[fid]) for row, fid in refs if fid in first_row_of]
+    errors += [RowError(validator.file, row, header,
+                        f"家庭关联的会员（第{target}行）须待转会完成后才能关联")
+               for row, target in inside if target in foreign_rows]
+    bad = set(bad_rows) | {e.row for e in errors}
     changed = True
     while changed:  # a link to a row that failed fails too, down a chain of links
         changed = False

@@ -15,7 +15,6 @@ from django.utils import timezone
 
 from huzhu.audit import log
 from huzhu.audit.models import AuditEntry
-from huzhu.orgs.models import User
 
 SEARCH = AuditEntry.Action.MEMBER_SEARCHED
 DUPLICATE = AuditEntry.Action.DUPLICATE_REFUSED
@@ -36,16 +35,16 @@ def _today_start() -> dt.datetime:
     return timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-def used_today(user: User, action: str) -> int:
+def used_today(user, action: str) -> int:
     return AuditEntry.objects.filter(actor=user, action=action,
                                      at__gte=_today_start()).count()
 
 
-def _union_path(user: User) -> str:
+def _union_path(user) -> str:
     return user.union.path if user.union_id else "/"
 
 
-def check(user: User, action: str, needed: int = 1) -> None:
+def check(user, action: str, needed: int = 1) -> None:
     """Raise :class:`LookupLimitReached` when ``needed`` more would pass today's limit."""
     allowed = limit(action)
     if used_today(user, action) + needed <= allowed:
@@ -56,7 +55,7 @@ def check(user: User, action: str, needed: int = 1) -> None:
         "已通知管理员；如确有需要，请联系管理员。")
 
 
-def spend(user: User, action: str, summary: str, changes: dict | None = None,
+def spend(user, action: str, summary: str, changes: dict | None = None,
           count: int = 1) -> None:
     """Record ``count`` uses (one audit entry each: the entries are the counter)."""
     for _ in range(count):
@@ -64,7 +63,7 @@ def spend(user: User, action: str, summary: str, changes: dict | None = None,
                    changes=changes or {})
 
 
-def _alert_once(user: User, action: str, allowed: int) -> None:
+def _alert_once(user, action: str, allowed: int) -> None:
     already = AuditEntry.objects.filter(
         actor=user, action=AuditEntry.Action.SECURITY_ALERT, at__gte=_today_start(),
         changes__limit=action).exists()
@@ -72,3 +71,16 @@ def _alert_once(user: User, action: str, allowed: int) -> None:
         log.record(user, AuditEntry.Action.SECURITY_ALERT, None, union_path=_union_path(user),
                    summary=f"{user}今天{_WHAT[action]}的次数达到上限（{allowed}次），后续操作已被拒绝",
                    changes={"limit": action, "allowed": allowed})
+
+
+def refuse_elsewhere(user, what: str, where: str, message: str, count: int = 1) -> str:
+    """Count ``count`` refusals of a number (``what``: 身份证号, 银行账号 …) registered
+    outside the user's scope and return ``message``, the one neutral text to show; past
+    the daily limit, the limit's message instead."""
+    try:
+        check(user, DUPLICATE, needed=count)
+    except LookupLimitReached as exc:
+        return str(exc)
+    spend(user, DUPLICATE, f"{where}：{what}已在其他工会登记，未予登记",
+          {"what": what, "where": where}, count=count)
+    return message
