@@ -163,7 +163,8 @@ def test_reimport_updates_changed_fields_and_creates_no_duplicates(tmp_path, uni
     fang = Member.find_by_id_number(ID3)
     assert fang.unit_id == units["a2"].pk and fang.union_id == units["a2"].union_id
     updated = AuditEntry.objects.filter(action="member.updated", object_id=str(fang.pk)).get()
-    assert updated.changes["fields"] == ["unit_id", "union_id"]
+    assert updated.changes["unit"] == [units["a1"].name, units["a2"].name]
+    assert "fields" not in updated.changes and "union_id" not in updated.changes
 
 
 def test_empty_cells_do_not_wipe_registry_values(tmp_path, units):

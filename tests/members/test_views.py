@@ -302,3 +302,33 @@ def test_detail_lists_family_members_in_scope(as_user, make_member):
     make_member("b1", name="家属乙一", family_head=head)
     body = listed(as_user("reviewer_da").get(reverse("members:detail", args=[head.id])))
     assert "家属甲二" in body and "家属乙一" not in body
+
+
+def test_a_family_head_of_another_union_stays_unnamed(as_user, make_member):
+    head = make_member("b1", name="乙区户主")
+    relative = make_member("a1", name="甲区家属", family_head=head)
+    client = as_user("clerk_a1")
+    body = listed(client.get(reverse("members:detail", args=[relative.id])))
+    assert "乙区户主" not in body and "其他工会的会员" in body
+    form = listed(client.get(reverse("members:edit", args=[relative.id])))
+    assert "乙区户主" not in form
+    api = client.get(f"/api/members/{relative.id}").json()
+    assert api["family_head_id"] is None
+
+
+def test_join_date_in_the_future_and_an_underage_active_member_are_refused(as_user, units):
+    import datetime as _dt
+
+    from django.utils import timezone
+
+    client = as_user("clerk_a1")
+    tomorrow = (timezone.localdate() + _dt.timedelta(days=1)).isoformat()
+    body = listed(client.post(reverse("members:create"), _form(units, joined_on=tomorrow)))
+    assert "入会日期不能晚于今天" in body
+    child = make_id_number("220102", timezone.localdate().replace(year=timezone.localdate()
+                                                                    .year - 6), 124)
+    body = listed(client.post(reverse("members:create"),
+                              _form(units, id_number=child, joined_on="")))
+    error = body.split('id="error-id_number">', 1)[1].split("<", 1)[0]
+    assert "未满16周岁" in error and child[6:14] not in error
+    assert Member.objects.count() == 0

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from huzhu.audit import log
-from huzhu.audit.models import AuditEntry
+from huzhu.audit.admin_mixins import AuditedAdmin
 from huzhu.members.models import Member
 
 
 @admin.register(Member)
-class MemberAdmin(admin.ModelAdmin):
+class MemberAdmin(AuditedAdmin):
     list_display = ("name", "id_number_masked", "gender", "birth_date", "phone", "unit",
                     "union", "status", "occupation")
     list_filter = ("status", "occupation", "gender")
@@ -39,7 +38,3 @@ class MemberAdmin(admin.ModelAdmin):
     def save_model(self, request, obj: Member, form, change: bool) -> None:
         obj.union = obj.unit.union  # the scope column follows the unit
         super().save_model(request, obj, form, change)
-        if change and form.changed_data:
-            log.record(request.user, AuditEntry.Action.MEMBER_UPDATED, obj,
-                       summary=f"管理后台修改会员“{obj.name}”",
-                       changes={field: "已修改" for field in form.changed_data})

@@ -17,7 +17,7 @@ from huzhu.audit.models import AuditEntry
 from huzhu.members import saved_search, transfers
 from huzhu.members.access import get_member_for_user
 from huzhu.members.forms import MemberForm, snapshot
-from huzhu.members.models import Member
+from huzhu.members.models import Member, TransferRequest
 from huzhu.members.search import MemberQuery, search_members
 from huzhu.orgs.access import write_required
 from huzhu.orgs.models import Union, Unit
@@ -35,6 +35,9 @@ def member_list(request: HttpRequest) -> HttpResponse:
     text = saved_search.recall(request, token) if token else ""
     query = MemberQuery.from_params(request.GET, q=text or "")
     context = _list_context(request, query, expired=bool(token) and text is None)
+    if not request.htmx:
+        context["pending_transfers"] = TransferRequest.objects.incoming(request.user).filter(
+            state=TransferRequest.State.PENDING).count()
     template = "members/_results.html" if request.htmx else "members/list.html"
     return render(request, template, context)
 
@@ -119,7 +122,13 @@ def _unit_choices(user) -> list:
 def member_detail(request: HttpRequest, member_id: int) -> HttpResponse:
     member = get_member_for_user(request.user, member_id)
     family = list(member.family_members.visible_to(request.user)[:20])
-    return render(request, "members/detail.html", {"member": member, "family": family})
+    # A family head of another union stays unnamed: the link would tell who they are.
+    head_visible = member.family_head_id is not None and Member.objects.visible_to(
+        request.user).filter(pk=member.family_head_id).exists()
+    return render(request, "members/detail.html", {
+        "member": member, "family": family, "head_visible": head_visible,
+        "incoming_transfers": member.transfer_requests.filter(state="pending").count(),
+    })
 
 
 @never_cache

@@ -197,21 +197,24 @@ def _load(good: dict[str, UnitRow], existing: dict[str, Unit], file_name: str,
                 address=r.address or "",
             ))
             continue
-        changed = []
+        changed: dict[str, list] = {}
         for field in FIELDS:
             new = getattr(r, field)
             if new is None:
                 continue  # empty optional cell: keep what the registry has
-            if getattr(unit, field) != new:
+            old = getattr(unit, field)
+            if old != new:
                 if field == "union_id":
                     moved[unit.pk] = new
+                    changed["union"] = [unit.union.name, _union_name(new)]
+                else:
+                    changed[field] = [old, new]
                 setattr(unit, field, new)
-                changed.append(field)
         if changed:
             unit.updated_at = now
             updates.append(unit)
             audit.append(_audit(AuditEntry.Action.UNIT_UPDATED, unit.pk, r, file_name, scope,
-                                {"fields": changed}))
+                                changed))
         else:
             outcome.unchanged += 1
     created = Unit.objects.bulk_create(creates, batch_size=500)
@@ -231,6 +234,10 @@ def _load(good: dict[str, UnitRow], existing: dict[str, Unit], file_name: str,
     outcome.created += len(created)
     outcome.updated += len(updates)
     record_many(audit)
+
+
+def _union_name(union_id: int) -> str:
+    return Union.objects.filter(pk=union_id).values_list("name", flat=True).first() or ""
 
 
 def _audit(action: str, unit_id: int, r: UnitRow, file_name: str, scope: ImportScope,

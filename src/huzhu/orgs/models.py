@@ -46,8 +46,16 @@ class Union(models.Model):
         super().save(*args, **kwargs)
         path = (self.parent.path if self.parent else "/") + f"{self.pk}/"
         if path != self.path:
-            self.path = path
+            old, self.path = self.path, path
             type(self).objects.filter(pk=self.pk).update(path=path)
+            if old:
+                # Moved under another parent: the whole subtree's paths follow, or its
+                # staff would lose (or gain) the wrong members.
+                from django.db.models import Value
+                from django.db.models.functions import Concat, Substr
+
+                type(self).objects.filter(path__startswith=old).exclude(pk=self.pk).update(
+                    path=Concat(Value(path), Substr("path", len(old) + 1)))
 
     def subtree(self) -> models.QuerySet[Union]:
         return Union.objects.filter(path__startswith=self.path)

@@ -8,9 +8,12 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 
+from huzhu.audit.models import AuditEntry
 from huzhu.members.models import Member
 from huzhu.orgs.models import Union, Unit
+from huzhu.orgs.scope import can_read_audit_log
 
 
 @login_required
@@ -33,6 +36,7 @@ def home(request: HttpRequest) -> HttpResponse:
     total = sum(by_status.values())
     spread = _spread(user, by_union)
     return render(request, "web/home.html", {
+        "alerts": _security_alerts(user),
         "union_count": Union.objects.visible_to(user).count(),
         "unit_count": Unit.objects.visible_to(user).count(),
         "member_total": total,
@@ -57,3 +61,12 @@ def _spread(user, by_union: Counter[int]) -> list[tuple[Union, int]]:
         totals.append((node, n))
     totals.sort(key=lambda t: (-t[1], t[0].path))
     return totals[:20]
+
+
+def _security_alerts(user) -> int:
+    """Today's security alerts in the user's subtree, for the admins who act on them."""
+    if not can_read_audit_log(user):
+        return 0
+    since = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+    return AuditEntry.objects.visible_to(user).filter(
+        action=AuditEntry.Action.SECURITY_ALERT, at__gte=since).count()

@@ -26,6 +26,7 @@ WRITE_BATCH = 5000
 
 # Fields an import may change on an existing member (never the ID number itself).
 UPDATABLE = ("name", "phone", "unit_id", "union_id", "joined_on", "status", "occupation")
+_AUDIT_KEY = {"unit_id": "unit"}  # the key the member form's audit entries use
 
 
 class MemberLoader:
@@ -97,11 +98,11 @@ class MemberLoader:
                 if changed is None:
                     self.outcome.unchanged += 1
                 else:
-                    params, fields = changed
+                    params, diff = changed
                     updates.append(params)
                     self.outcome.updated += 1
                     self._audit(AuditEntry.Action.MEMBER_UPDATED, old["id"], r,
-                                {"fields": fields, "row": r.row})
+                                {"row": r.row, **diff})
             if r.family_id:
                 self.family.append((h, index(r.family_id),
                                     old is not None and changed is None))
@@ -127,7 +128,9 @@ class MemberLoader:
             bank_sealed, bank_hash, bank_last4, self.stamp, self.stamp,
         )
 
-    def _update_params(self, r: MemberRow, old: dict) -> tuple[tuple, list[str]] | None:
+    def _update_params(self, r: MemberRow, old: dict) -> tuple[tuple, dict] | None:
+        """The UPDATE's parameters and the audit's {field: [old, new]}, or None if the row
+        changes nothing."""
         new = {
             "name": r.name,
             "phone": r.phone if r.phone is not None else old["phone"],
@@ -137,18 +140,33 @@ class MemberLoader:
             "status": r.status or old["status"],
             "occupation": r.occupation or old["occupation"],
         }
-        fields = [f for f in UPDATABLE if new[f] != old[f]]
+        diff = {_AUDIT_KEY.get(f, f): [self._shown(f, old[f]), self._shown(f, new[f])]
+                for f in UPDATABLE if f != "union_id" and new[f] != old[f]}
         bank = (old["bank_account_sealed"], old["bank_account_hash"], old["bank_last4"])
         if r.bank_account is not None:
             new_hash = self.index("bank:" + r.bank_account)
             if new_hash != old["bank_account_hash"]:
                 bank = self._bank(r.bank_account)
-                fields.append("bank_account")
-        if not fields:
+                diff["bank_account"] = "已修改"  # never the number itself
+        if not diff and new["union_id"] == old["union_id"]:
             return None
         values = [new[f] for f in UPDATABLE]
         values[UPDATABLE.index("joined_on")] = self.date(new["joined_on"])
-        return (*values, *bank, self.stamp, old["id"]), fields
+        return (*values, *bank, self.stamp, old["id"]), diff
+
+    def _shown(self, field: str, value):
+        """A value as the member form's audit entries write it (names and labels)."""
+        if value is None or value == "":
+            return None
+        if field == "unit_id":
+            return self.units.names.get(value, f"#{value}")
+        if field == "status":
+            return Member.Status(value).label
+        if field == "occupation":
+            return Member.Occupation(value).label
+        if field == "joined_on":
+            return value.isoformat()
+        return value
 
     def _bank(self, account: str | None) -> tuple[bytes | None, str | None, str]:
         if not account:
@@ -175,7 +193,7 @@ class MemberLoader:
                     self.outcome.updated += 1
                     self.audit.add(AuditEntry.Action.MEMBER_UPDATED, "member", member_id, "",
                                    f"导入文件 {self.file}：更新家庭关联",
-                                   {"file": self.file, "fields": ["family_head"]})
+                                   {"file": self.file, "family_head": "已修改"})
         self.audit.flush()
         if updates:
             table = connection.ops.quote_name(Member._meta.db_table)

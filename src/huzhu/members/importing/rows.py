@@ -58,6 +58,7 @@ class UnitIndex:
     by_uscc: dict[str, tuple[int, int]] = field(default_factory=dict)
     by_name: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
     union_paths: dict[int, str] = field(default_factory=dict)
+    names: dict[int, str] = field(default_factory=dict)
 
     @classmethod
     def load(cls, scope: ImportScope) -> UnitIndex:
@@ -69,6 +70,7 @@ class UnitIndex:
             index.by_uscc[uscc] = (unit_id, union_id)
             index.by_name.setdefault(name.strip(), []).append((unit_id, union_id))
             index.union_paths[union_id] = path
+            index.names[unit_id] = name
         return index
 
 
