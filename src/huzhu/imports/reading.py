@@ -208,8 +208,9 @@ def _excel_rows(path: Path, name: str, position: list[float],
         sheet = workbook.get_sheet_by_index(0)
     except ImportFileError:
         raise
-    except Exception as exc:  # calamine raises its own error types for broken files
-        raise ImportFileError(name, f"无法读取 Excel 文件（文件可能已损坏）：{exc}") from None
+    except Exception:  # calamine's own error types; their English text may quote a cell
+        raise ImportFileError(name, "无法读取 Excel 文件（文件可能已损坏），"
+                                    "请在 Excel 中打开后另存为 .xlsx 再上传") from None
     except BaseException as exc:
         # A Rust panic inside calamine arrives as pyo3's PanicException, which is not an
         # Exception; it is a broken file all the same.
