@@ -86,3 +86,76 @@ def lie_about_size(path: Path, part: str, declared: int) -> Path:
     data[central + 24:central + 28] = declared.to_bytes(4, "little")
     path.write_bytes(bytes(data))
     return path
+
+
+# ---------------------------------------------------------------- legacy .xls (BIFF8 in OLE)
+
+def xls_label(row: int, col: int, text: str) -> bytes:
+    data = text.encode("utf-16-le")
+    return _record(0x0204, row.to_bytes(2, "little") + col.to_bytes(2, "little") + b"\0\0"
+                   + len(text).to_bytes(2, "little") + b"\x01" + data)
+
+
+def xls_number(row: int, col: int, value: float) -> bytes:
+    import struct
+
+    return _record(0x0203, struct.pack("<HHHd", row, col, 0, value))
+
+
+def xls_dimensions(first_row: int, last_row: int, first_col: int, last_col: int) -> bytes:
+    import struct
+
+    return _record(0x0200, struct.pack("<IIHHH", first_row, last_row + 1, first_col,
+                                       last_col + 1, 0))
+
+
+def write_xls(path: Path, cells: list[bytes]) -> Path:
+    """One worksheet holding ``cells`` (records from the helpers above), the smallest
+    workbook calamine reads: globals (BOF, BOUNDSHEET, EOF), the sheet, an OLE wrapper."""
+    import struct
+
+    bof_globals = _record(0x0809, struct.pack("<HHHHII", 0x0600, 0x0005, 0x0DBB, 0x07CC, 0, 6))
+    bof_sheet = _record(0x0809, struct.pack("<HHHHII", 0x0600, 0x0010, 0x0DBB, 0x07CC, 0, 6))
+    codepage = _record(0x0042, struct.pack("<H", 1200))
+    name = b"Sheet1"
+
+    def boundsheet(pos: int) -> bytes:
+        return _record(0x0085, struct.pack("<IBBBB", pos, 0, 0, len(name), 0) + name)
+
+    eof = _record(0x000A, b"")
+    head = bof_globals + codepage
+    sheet_at = len(head) + len(boundsheet(0)) + len(eof)
+    stream = head + boundsheet(sheet_at) + eof + bof_sheet + b"".join(cells) + eof
+    stream += b"\0" * max(0, 4096 - len(stream))  # past the mini-stream cutoff
+    path.write_bytes(_ole(stream))
+    return path
+
+
+def _record(kind: int, data: bytes) -> bytes:
+    return kind.to_bytes(2, "little") + len(data).to_bytes(2, "little") + data
+
+
+def _ole(stream: bytes) -> bytes:
+    """A version-3 compound file: FAT in sector 0, directory in 1, the stream from 2."""
+    import struct
+
+    end, free, fat_sector = 0xFFFFFFFE, 0xFFFFFFFF, 0xFFFFFFFD
+    stream += b"\0" * (-len(stream) % 512)
+    count = len(stream) // 512
+    assert count + 2 <= 128, "one FAT sector maps 128 sectors"
+    fat = [fat_sector, end] + [3 + i for i in range(count - 1)] + [end]
+    fat += [free] * (128 - len(fat))
+    header = (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 16
+              + struct.pack("<HHHHH", 0x3E, 3, 0xFFFE, 9, 6) + b"\0" * 6
+              + struct.pack("<IIIIIIIII", 0, 1, 1, 0, 4096, end, 0, end, 0)
+              + struct.pack("<I", 0) + struct.pack("<I", free) * 108)
+
+    def entry(name: str, kind: int, child: int, start: int, size: int) -> bytes:
+        encoded = (name + "\0").encode("utf-16-le") if name else b""
+        return (encoded.ljust(64, b"\0") + struct.pack("<HBB", len(encoded), kind, 1)
+                + struct.pack("<III", free, free, child) + b"\0" * 36
+                + struct.pack("<IQ", start, size))
+
+    directory = (entry("Root Entry", 5, 1, end, 0) + entry("Workbook", 2, free, 2, len(stream))
+                 + entry("", 0, free, free, 0) * 2)
+    return header + struct.pack("<128I", *fat) + directory + stream

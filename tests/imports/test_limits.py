@@ -220,3 +220,32 @@ def test_csv_rows_bound_from_settings(tmp_path, settings):
     path = tmp_path / "rows.csv"
     path.write_text("name,id_number\n" + "a,b\n" * 30, encoding="utf-8")
     assert "超过 20 行" in csv_refusal(path, {"HUZHU_IMPORT_MAX_ROWS": 20}, settings)
+
+
+# ---------------------------------------------------------------- legacy .xls
+
+def test_member_xls_still_imports(tmp_path, units):
+    from huzhu.members.idcard import make_id_number
+
+    number = make_id_number("220102", __import__("datetime").date(1980, 1, 2), 11)
+    cells = [bombs.xls_label(0, 0, "姓名"), bombs.xls_label(0, 1, "身份证号"),
+             bombs.xls_label(0, 2, "单位统一社会信用代码"), bombs.xls_label(1, 0, "张伟"),
+             bombs.xls_label(1, 1, number), bombs.xls_label(1, 2, units["a1"].uscc)]
+    outcome = import_file("members", bombs.write_xls(tmp_path / "m.xls", cells))
+    assert outcome.errors == [] and outcome.created == 1
+
+
+@pytest.mark.parametrize(("cells", "words"), [
+    # Within the .xls format, but 256 columns wide: a 537 MB rectangle.
+    ([bombs.xls_number(0, 0, 1), bombs.xls_number(65535, 255, 1)], "第 256 列（IV 列）"),
+    # Column 65535: calamine asks for 137 GB and aborts (the child, not this process).
+    ([bombs.xls_number(0, 0, 1), bombs.xls_number(65535, 65535, 1)], "无法读取 Excel 文件"),
+    # One DIMENSIONS record claiming 4 billion rows: calamine reserves them up front.
+    ([bombs.xls_dimensions(0, 0xFFFFFFFE, 0, 0xFFFE), bombs.xls_number(0, 0, 1)],
+     "无法读取 Excel 文件"),
+], ids=["wide", "far-column", "dimensions"])
+def test_xls_bombs_are_refused_without_taking_the_worker_down(tmp_path, db, cells, words):
+    start = time.monotonic()
+    outcome = import_file("members", bombs.write_xls(tmp_path / "b.xls", cells))
+    assert not outcome.imported and words in outcome.errors[0].message
+    assert time.monotonic() - start < 10
