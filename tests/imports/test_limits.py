@@ -164,6 +164,24 @@ def test_a_row_split_across_chunks_is_still_counted(tmp_path, monkeypatch):
     assert (stats.rows, stats.cells, stats.max_row, stats.max_column) == (29, 87, 29, 3)
 
 
+def test_the_sheet_checked_is_the_one_calamine_reads_first(tmp_path):
+    # A decoy <sheet> inside a comment points at a small part; calamine skips comments.
+    decoy = bombs.WORKBOOK.replace("<sheets>", '<sheets><!-- <sheet name="x" sheetId="9" '
+                                   'r:id="rId9"/> -->')
+    path = bombs.write_xlsx(tmp_path / "decoy.xlsx", [bombs.inline_row(1, ["x"] * 11).encode()],
+                            extra={"xl/worksheets/small.xml": b"<worksheet/>"})
+    with zipfile.ZipFile(path) as book:
+        parts = {n: book.read(n) for n in book.namelist()}
+    parts["xl/workbook.xml"] = decoy.encode()
+    parts["xl/_rels/workbook.xml.rels"] = bombs.WORKBOOK_RELS.replace(
+        "</Relationships>", '<Relationship Id="rId9" Type="x" Target="worksheets/small.xml"/>'
+        "</Relationships>").encode()
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as book:
+        for name, data in parts.items():
+            book.writestr(name, data)
+    assert "第 11 列" in refused(path)
+
+
 def test_total_unpacked_size_counts_every_part(tmp_path):
     filler = {"xl/media/filler.bin": os.urandom(3 << 20)}  # incompressible, ratio 1
     path = bombs.write_xlsx(tmp_path / "big.xlsx", [b""], extra=filler)

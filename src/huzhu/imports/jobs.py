@@ -168,7 +168,8 @@ class Heartbeat:
 
     def beat(self) -> None:
         with open_private(self.path):
-            pass  # opening with O_TRUNC sets the modification time
+            pass
+        os.utime(self.path)  # the modification time is the beat
 
     def _run(self) -> None:
         while not self.stopped.wait(self.interval):

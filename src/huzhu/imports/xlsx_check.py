@@ -87,6 +87,7 @@ _DIMENSION = re.compile(
     rb"""<(?:[\w.-]+:)?dimension\s[^>]*?(?<=\s)ref\s*=\s*["']([^"']*)["']""")
 _REF = re.compile(rb"([A-Za-z]*)([0-9]*)")
 # workbook.xml and its relationships
+_COMMENT = re.compile(rb"<!--.*?-->", re.DOTALL)
 _SHEET = re.compile(rb"<(?:[\w.-]+:)?sheet\s[^>]*>")
 _SHEET_RID = re.compile(rb"""\s(?:r|relationships):id\s*=\s*["']([^"']*)["']""")
 _RELATIONSHIP = re.compile(rb"<(?:[\w.-]+:)?Relationship\s[^>]*>")
@@ -269,7 +270,9 @@ def _read_whole(fh: BinaryIO, parts: dict[str, zipfile.ZipInfo], part: str, name
 
 
 def _first_sheet_path(workbook: bytes, rels: bytes, name: str) -> str:
-    """The part calamine opens as sheet 0: the first ``<sheet>``'s relationship target."""
+    """The part calamine opens as sheet 0: the first ``<sheet>``'s relationship target.
+    Comments go first: calamine's XML reader skips a ``<sheet>`` written inside one."""
+    workbook, rels = _COMMENT.sub(b"", workbook), _COMMENT.sub(b"", rels)
     sheet = _SHEET.search(workbook)
     rid = _SHEET_RID.search(sheet.group(0)) if sheet else None
     if rid is None:
