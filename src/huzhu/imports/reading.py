@@ -120,13 +120,21 @@ def _csv_rows(path: Path, name: str, encoding: str, size: int, position: list[fl
                 if not row_number & 1023:
                     position[0] = raw.tell() / size
                 if row_number > limits.max_rows or len(cells) > limits.max_columns:
-                    check_shape(name, limits, rows=row_number, columns=len(cells),
-                                what=f"文件（第{row_number}行）")
+                    raise _too_large(name, row_number, len(cells), limits)
                 yield row_number, cells
         except csv.Error as exc:
             raise ImportFileError(name, _csv_problem(row_number + 1, exc),
                                   row=row_number + 1) from None
         position[0] = 1.0
+
+
+def _too_large(name: str, row: int, columns: int, limits: ImportLimits) -> ImportFileError:
+    if row > limits.max_rows:
+        return ImportFileError(name, f"文件超过 {limits.max_rows:,} 行，无法导入；"
+                                     "请拆分为多个文件", row=row)
+    return ImportFileError(
+        name, f"第{row}行有 {columns:,} 列，超过上限 {limits.max_columns} 列；"
+        "请删除多余的列（包括看似空白的列）后重新另存为 CSV", row=row)
 
 
 def _csv_problem(row: int, exc: csv.Error) -> str:

@@ -49,10 +49,13 @@ def check_xls(path: Path, name: str, limits: ImportLimits) -> list[tuple[int, in
     except subprocess.TimeoutExpired:
         raise ImportFileError(name, f"Excel 文件在 {CHILD_SECONDS} 秒内未能读完，"
                                     "文件可能已损坏或过大，请另存为 .xlsx 后重新上传") from None
-    if done.returncode != 0:
+    try:
+        if done.returncode != 0:
+            raise ValueError(done.returncode)
+        shapes = [(int(rows), int(columns)) for rows, columns in json.loads(done.stdout)]
+    except (ValueError, TypeError):
         raise ImportFileError(name, "无法读取 Excel 文件（文件已损坏，或解开后过大），"
-                                    "请在 Excel 中打开后另存为 .xlsx 再上传")
-    shapes = [tuple(s) for s in json.loads(done.stdout)]
+                                    "请在 Excel 中打开后另存为 .xlsx 再上传") from None
     total = 0
     for i, (rows, columns) in enumerate(shapes, 1):
         # calamine holds every sheet in memory, not only the first.
