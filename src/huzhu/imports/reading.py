@@ -170,7 +170,9 @@ def _decoded_lines(raw: io.BufferedReader, name: str, encoding: str) -> Iterator
         ) from None
 
 
-def _bounded(readline, empty, name: str) -> Iterator:
+def _bounded(readline, empty: bytes | str, name: str) -> Iterator:
+    """Lines from ``readline`` (bytes or text), each read at most MAX_LINE_BYTES + 1 long,
+    so that a file without newlines is refused instead of read into memory whole."""
     line_number = 0
     while True:
         line = readline(MAX_LINE_BYTES + 1)
