@@ -120,7 +120,7 @@ def test_scope_clerk_cannot_import_into_another_union(client, users, units):
     upload(client, content)
     job = ImportJob.objects.get()
     assert job.status == "failed" and Member.objects.count() == 0
-    assert job.errors[0]["message"] == f"未找到统一社会信用代码为 {units['b1'].uscc} 的单位"
+    assert job.errors[0]["message"] == f"未找到统一社会信用代码为“{units['b1'].uscc}”的单位"
 
 
 def test_other_unions_clerk_cannot_see_the_job(client, users, units):

@@ -70,7 +70,7 @@ def test_unit_in_another_scope_reads_as_unknown_union(tmp_path, tree, users):
     rows = [["乙区单位", GOOD, "G021", "", "", "", ""]]
     outcome = import_file("units", write_csv(tmp_path / "u.csv", HEADER, rows),
                           user=users["clerk_a1"])
-    assert [e.message for e in outcome.errors] == ["未找到编码为 G021 的工会"]
+    assert [e.message for e in outcome.errors] == ["未找到编码为“G021”的工会"]
 
 
 def test_reimport_moves_unit_and_its_members(tmp_path, units, make_member):
@@ -125,7 +125,7 @@ def test_command_line_exit_codes_and_error_report(tmp_path, tree, capsys):
     report = tmp_path / "report.xlsx"
     assert _cli(["units", str(bad), "--errors-out", str(report)]) == 1
     err = capsys.readouterr().err
-    assert "未找到编码为 NOPE 的工会" in err and "未导入任何数据" in err
+    assert "未找到编码为“NOPE”的工会" in err and "未导入任何数据" in err
     rows = list(openpyxl.load_workbook(report).active.iter_rows(values_only=True))
     assert rows[1][:3] == ("bad.csv", 2, "基层工会编码")
     assert _cli(["units", str(bad), "--as", "nobody"]) == 2

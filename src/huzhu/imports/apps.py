@@ -4,3 +4,6 @@ from django.apps import AppConfig
 class ImportsConfig(AppConfig):
     name = "huzhu.imports"
     verbose_name = "导入"
+
+    def ready(self) -> None:
+        from huzhu.imports import signals  # noqa: F401  (connects the receivers)

@@ -2,6 +2,10 @@
 
 Cells come from CSV as text and from Excel as text, numbers or dates; the converters
 accept both, because clerks do not control how Excel typed a column.
+
+A message may quote a cell only through :func:`quote`: a clerk who pasted ID numbers or
+bank accounts into the wrong column must not find them copied into error messages, the
+job's stored errors and the error report (a phone or date check used to repeat the cell).
 """
 
 from __future__ import annotations
@@ -17,6 +21,11 @@ class CellError(ValueError):
 
 
 _DATE_SEPARATORS = re.compile(r"[./年月]")
+# Six digits or more, also written in groups of four or more ("6222 0202 0011 2233",
+# "6222-0202-…"), with an ID number's final X; a date's 2024-03-01 is left readable.
+_DIGIT_RUN = re.compile(r"\d{4,}(?:[\s\-]+\d{4,})+[xX]?|\d{6,}[xX]?")
+_MASK = re.compile(r"＊＊＊（\d+位）")
+QUOTE_CHARS = 20
 _EXCEL_EPOCH = dt.date(1899, 12, 30)
 
 STATUS_VALUES = {
@@ -31,6 +40,20 @@ OCCUPATION_VALUES = {
 }
 YES_VALUES = {"是", "确认", "yes", "y", "true", "1", "√"}
 NO_VALUES = {"", "否", "no", "n", "false", "0"}
+
+
+def quote(cell: Cell) -> str:
+    """The cell in “quotes” as a message may show it: every run of six digits or more
+    masked (“＊＊＊（18位）”, so the clerk still sees its length), cut after a few words."""
+    raw = text(cell)
+    masked = _DIGIT_RUN.sub(lambda m: f"＊＊＊（{sum(c.isalnum() for c in m.group())}位）", raw)
+    if len(masked) > QUOTE_CHARS:
+        cut = QUOTE_CHARS
+        for token in _MASK.finditer(masked):  # never cut a mask in two
+            if token.start() < cut < token.end():
+                cut = token.start()
+        masked = masked[:cut] + "……"
+    return f"“{masked}”"
 
 
 def text(cell: Cell) -> str:
@@ -69,7 +92,7 @@ def parse_date(cell: Cell, what: str) -> dt.date:
         # An Excel serial date that reached us as a plain number.
         if 1 <= cell < 2958466:
             return _EXCEL_EPOCH + dt.timedelta(days=int(cell))
-        raise CellError(f"{what}“{text(cell)}”不是有效日期")
+        raise CellError(f"{what}{quote(cell)}不是有效日期")
     raw = text(cell)
     value = _DATE_SEPARATORS.sub("-", raw.rstrip("日").split(" ")[0].split("T")[0])
     try:
@@ -79,7 +102,7 @@ def parse_date(cell: Cell, what: str) -> dt.date:
         return dt.date(year, month, day)
     except ValueError:
         raise CellError(
-            f"{what}“{raw}”不是有效日期，请写成 2024-03-01 这样的格式"
+            f"{what}{quote(raw)}不是有效日期，请写成 2024-03-01 这样的格式"
         ) from None
 
 
@@ -89,7 +112,7 @@ def parse_choice(cell: Cell, what: str, values: dict[str, str]) -> str:
         return values[raw.lower()]
     except KeyError:
         allowed = "、".join(k for k in values if not k.isascii())
-        raise CellError(f"{what}“{raw}”无法识别，应为：{allowed}") from None
+        raise CellError(f"{what}{quote(raw)}无法识别，应为：{allowed}") from None
 
 
 def parse_yes(cell: Cell, what: str) -> bool:
@@ -98,4 +121,4 @@ def parse_yes(cell: Cell, what: str) -> bool:
         return True
     if raw in NO_VALUES:
         return False
-    raise CellError(f"{what}“{text(cell)}”无法识别，请填“是”或留空")
+    raise CellError(f"{what}{quote(cell)}无法识别，请填“是”或留空")

@@ -35,10 +35,15 @@ REPORT_HEADERS = ("文件", "行号", "列", "错误说明")
 
 def write_report(errors: list[RowError], target: Path | object, *,
                  total_errors: int | None = None) -> None:
-    """Write the error report as xlsx to a path or a binary file object."""
+    """Write the error report as xlsx to a path or a binary file object.
+
+    File names and messages are text even when they start with = + - @ (an upload named
+    ``=1+1.csv`` must not become a formula in the clerk's Excel).
+    """
     import xlsxwriter
 
-    options = {"constant_memory": True, "in_memory": not isinstance(target, Path)}
+    options = {"constant_memory": True, "in_memory": not isinstance(target, Path),
+               "strings_to_formulas": False, "strings_to_urls": False}
     book = xlsxwriter.Workbook(str(target) if isinstance(target, Path) else target, options)
     sheet = book.add_worksheet("错误报告")
     bold = book.add_format({"bold": True, "bg_color": "#F2F2F2"})

@@ -3,13 +3,21 @@ django-tasks-db worker (``huzhu manage db_worker``) runs :func:`run_import_job`.
 
 Live progress goes to a small JSON file next to the upload rather than to the job row:
 the import holds one transaction for its whole second pass, and on SQLite no other
-connection can write (and no reader can see an uncommitted update) until it ends.
+connection can write (and no reader can see an uncommitted update) until it ends. For the
+same reason the worker proves it is alive with a heartbeat file beside it, touched every
+few seconds by a thread: a job whose heartbeat has gone stale belongs to a worker that
+died, and :mod:`huzhu.imports.housekeeping` fails it and deletes its files.
+
+Every file here holds personal data (uploads hold plaintext ID numbers): the folder is
+0700 and each file 0600 from the moment it exists.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -24,18 +32,32 @@ from huzhu.imports.service import import_file
 
 SHOWN_ERRORS = 200
 PROGRESS_INTERVAL_S = 0.5
+HEARTBEAT_SECONDS = 5  # HUZHU_IMPORT_HEARTBEAT_SECONDS
+STALE_SECONDS = 120  # HUZHU_IMPORT_STALE_SECONDS: calamine may hold the GIL ~10 s
+INTERRUPTED = "后台处理中断，未写入任何数据，请重新上传"
+PRIVATE_FILE = 0o600
+PRIVATE_DIR = 0o700
 
 
 def jobs_dir() -> Path:
     path = Path(settings.UPLOAD_ROOT) / "imports"
-    path.mkdir(parents=True, exist_ok=True)
+    path.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
+    if path.stat().st_mode & 0o777 != PRIVATE_DIR:  # made earlier, or under another umask
+        path.chmod(PRIVATE_DIR)
     return path
+
+
+def open_private(path: Path, mode: str = "wb"):
+    """Create ``path`` readable by this user only; it never exists with wider rights."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE)
+    os.fchmod(fd, PRIVATE_FILE)  # O_CREAT's mode is masked by the umask; an old file kept its
+    return os.fdopen(fd, mode)
 
 
 def store_upload(uploaded, suffix: str) -> Path:
     """Write an uploaded file under UPLOAD_ROOT with a name nobody can guess."""
     target = jobs_dir() / f"{uuid.uuid4().hex}{suffix}"
-    with target.open("wb") as fh:
+    with open_private(target) as fh:
         for chunk in uploaded.chunks():
             fh.write(chunk)
     return target
@@ -54,6 +76,107 @@ def create_job(*, kind: str, uploaded, user, valid_only: bool) -> ImportJob:
 
 def progress_path(job: ImportJob) -> Path:
     return jobs_dir() / f"job-{job.pk}.progress.json"
+
+
+def heartbeat_path(job: ImportJob) -> Path:
+    return jobs_dir() / f"job-{job.pk}.alive"
+
+
+def report_path(job: ImportJob) -> Path:
+    return jobs_dir() / f"job-{job.pk}-errors.xlsx"
+
+
+def job_files(job: ImportJob) -> list[Path]:
+    """Every file a job may have left on disk."""
+    named = [Path(p) for p in (job.stored_path, job.error_report_path) if p]
+    return [*named, progress_path(job), progress_path(job).with_suffix(".tmp"),
+            heartbeat_path(job)]
+
+
+def delete_files(paths: list[Path]) -> int:
+    deleted = 0
+    for path in paths:
+        try:
+            path.unlink()
+            deleted += 1
+        except FileNotFoundError:
+            pass
+    return deleted
+
+
+def stale_after() -> dt.timedelta:
+    return dt.timedelta(seconds=getattr(settings, "HUZHU_IMPORT_STALE_SECONDS", STALE_SECONDS))
+
+
+def last_sign_of_life(job: ImportJob) -> dt.datetime | None:
+    """The heartbeat's time, or the start if the first beat is not written yet."""
+    try:
+        beat = dt.datetime.fromtimestamp(heartbeat_path(job).stat().st_mtime, tz=dt.UTC)
+    except OSError:
+        beat = None
+    times = [t for t in (beat, job.started_at) if t is not None]
+    return max(times) if times else None
+
+
+def is_stuck(job: ImportJob, now: dt.datetime | None = None) -> bool:
+    """A job a worker took (validating, importing) whose worker no longer shows life.
+    A pending job is not stuck: the queue keeps it for the next worker."""
+    if job.status not in (ImportJob.Status.VALIDATING, ImportJob.Status.IMPORTING):
+        return False
+    seen = last_sign_of_life(job)
+    return seen is not None and (now or timezone.now()) - seen > stale_after()
+
+
+def fail_interrupted(job: ImportJob) -> bool:
+    """Mark a stuck job failed and delete its files; False if it moved on meanwhile."""
+    changed = ImportJob.objects.filter(
+        pk=job.pk, status__in=[ImportJob.Status.VALIDATING, ImportJob.Status.IMPORTING],
+    ).update(status=ImportJob.Status.FAILED, message=INTERRUPTED, finished_at=timezone.now(),
+             stored_path="")
+    if changed:
+        delete_files([p for p in job_files(job) if str(p) != job.error_report_path])
+    return bool(changed)
+
+
+def recover_if_stuck(job: ImportJob) -> ImportJob:
+    """For the job page: one stat() to tell a dead worker's job from a slow one."""
+    if job.running and is_stuck(job) and fail_interrupted(job):
+        job.refresh_from_db()
+    return job
+
+
+class Heartbeat:
+    """Touches the job's heartbeat file every few seconds from a daemon thread, for as
+    long as the import runs; the file goes when it ends."""
+
+    def __init__(self, job: ImportJob) -> None:
+        self.path = heartbeat_path(job)
+        self.interval = getattr(settings, "HUZHU_IMPORT_HEARTBEAT_SECONDS", HEARTBEAT_SECONDS)
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._run, name=f"heartbeat-{job.pk}",
+                                       daemon=True)
+
+    def __enter__(self) -> Heartbeat:
+        self.beat()
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stopped.set()
+        self.thread.join(timeout=self.interval + 1)
+        self.path.unlink(missing_ok=True)
+
+    def beat(self) -> None:
+        with open_private(self.path):
+            pass
+        os.utime(self.path)  # the modification time is the beat
+
+    def _run(self) -> None:
+        while not self.stopped.wait(self.interval):
+            try:
+                self.beat()
+            except OSError:
+                pass  # a full disk must not kill the import; the sweep may then fail it
 
 
 def live_progress(job: ImportJob) -> dict:
@@ -75,7 +198,8 @@ class _ProgressFile:
             return
         self.last = now
         tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"phase": phase, "done": done, "total": total}))
+        with open_private(tmp, "w") as fh:
+            fh.write(json.dumps({"phase": phase, "done": done, "total": total}))
         os.replace(tmp, self.path)  # readers never see half a file
 
     def remove(self) -> None:
@@ -92,21 +216,23 @@ def run_import_job(job_id: int) -> dict:
     job = ImportJob.objects.select_related("user__union").get(pk=job_id)
     progress = _ProgressFile(job)
     try:
-        outcome = import_file(job.kind, Path(job.stored_path), user=job.user,
-                              file_name=job.file_name, valid_only=job.valid_only,
-                              progress=_phase_tracking(job, progress))
-    except Exception as exc:
+        with Heartbeat(job):
+            outcome = import_file(job.kind, Path(job.stored_path), user=job.user,
+                                  file_name=job.file_name, valid_only=job.valid_only,
+                                  progress=_phase_tracking(job, progress))
+    except Exception:
+        # The exception's text may quote the file; the log has it, the page does not.
         _finish(job, status=ImportJob.Status.FAILED,
-                message=f"导入出错，未写入任何数据：{exc}"[:500])
+                message="导入出错，未写入任何数据；请联系系统管理员查看日志")
         raise
     finally:
         progress.remove()
         Path(job.stored_path).unlink(missing_ok=True)  # it holds plaintext ID numbers
     report = ""
     if outcome.errors:
-        report_path = jobs_dir() / f"job-{job.pk}-errors.xlsx"
-        write_report(outcome.errors, report_path, total_errors=outcome.error_count)
-        report = str(report_path)
+        report = str(report_path(job))
+        with open_private(Path(report)) as fh:
+            write_report(outcome.errors, fh, total_errors=outcome.error_count)
     _finish(
         job,
         status=ImportJob.Status.DONE if outcome.imported else ImportJob.Status.FAILED,
@@ -134,6 +260,7 @@ def _phase_tracking(job: ImportJob, progress: _ProgressFile):
 
 def _finish(job: ImportJob, **fields) -> None:
     fields["finished_at"] = timezone.now()
+    fields["stored_path"] = ""  # the upload is deleted: nothing for the sweep to look for
     ImportJob.objects.filter(pk=job.pk).update(**fields)
 
 

@@ -70,13 +70,13 @@ def new_import(request: HttpRequest) -> HttpResponse:
 
 @write_required
 def detail(request: HttpRequest, job_id: int) -> HttpResponse:
-    job = _job(request, job_id)
+    job = jobs.recover_if_stuck(_job(request, job_id))
     return render(request, "imports/detail.html", _progress_context(job))
 
 
 @write_required
 def progress(request: HttpRequest, job_id: int) -> HttpResponse:
-    job = _job(request, job_id)
+    job = jobs.recover_if_stuck(_job(request, job_id))
     return render(request, "imports/progress.html", _progress_context(job))
 
 

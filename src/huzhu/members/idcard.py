@@ -46,7 +46,11 @@ def check_character(first17: str) -> str:
 
 
 def parse_id_number(raw: str, *, today: dt.date | None = None) -> IdNumber:
-    """Validate and normalise an ID number; raises :class:`IdNumberError` with the reason."""
+    """Validate and normalise an ID number; raises :class:`IdNumberError` with the reason.
+
+    The reasons never quote digits of the number (nor the check character it should
+    have): they reach error reports and pages shown to staff who may not know it.
+    """
     value = (raw or "").strip().replace(" ", "").upper()
     if not value:
         raise IdNumberError("身份证号不能为空")
@@ -57,17 +61,17 @@ def parse_id_number(raw: str, *, today: dt.date | None = None) -> IdNumber:
     if not value[:17].isdigit() or not (value[17].isdigit() or value[17] == "X"):
         raise IdNumberError("身份证号前17位应为数字，最后一位为数字或X")
     if value[:2] not in PROVINCE_CODES:
-        raise IdNumberError(f"身份证号地址码的省级代码 {value[:2]} 不存在")
+        raise IdNumberError("身份证号前两位（省级地址码）不存在")
     try:
         birth = dt.date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
     except ValueError:
-        raise IdNumberError(f"身份证号中的出生日期 {value[6:14]} 不是有效日期") from None
+        raise IdNumberError("身份证号第7至14位（出生日期）不是有效日期") from None
     today = today or dt.date.today()
     if birth > today or birth.year < 1900:
-        raise IdNumberError(f"身份证号中的出生日期 {birth.isoformat()} 不合理")
+        raise IdNumberError("身份证号中的出生日期不合理（晚于今天或早于1900年）")
     expected = check_character(value[:17])
     if value[17] != expected:
-        raise IdNumberError(f"身份证号校验位错误：最后一位应为 {expected}")
+        raise IdNumberError("身份证号校验位错误（最后一位与前17位不符），请核对号码")
     gender = "M" if int(value[16]) % 2 == 1 else "F"
     return IdNumber(value=value, birth_date=birth, gender=gender)
 

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from huzhu.audit.log import record_many
 from huzhu.audit.models import AuditEntry
-from huzhu.imports.cells import CellError, parse_yes, text
+from huzhu.imports.cells import CellError, parse_yes, quote, text
 from huzhu.imports.columns import Column, ColumnSet, Mapping
 from huzhu.imports.errors import ErrorSink, RowError
 from huzhu.imports.kinds import ImportKind
@@ -111,16 +111,16 @@ class UnitRowValidator:
         else:
             union = self.unions.get(code)
             if union is None:
-                errors.append(self._err(row, "union_code", f"未找到编码为 {code} 的工会"))
+                errors.append(self._err(row, "union_code", f"未找到编码为{quote(code)}的工会"))
             elif union[1] != Union.Level.GRASSROOTS:
                 errors.append(self._err(row, "union_code",
-                                        f"编码 {code} 不是基层工会，单位只能登记在基层工会下"))
+                                        f"编码{quote(code)}不是基层工会，单位只能登记在基层工会下"))
 
         contact_name = self._optional(row, cells, "contact_name", 50, errors)
         contact_phone = self._optional(row, cells, "contact_phone", 20, errors)
         if contact_phone and not _PHONE.fullmatch(contact_phone):
             errors.append(self._err(row, "contact_phone",
-                                    f"联系电话“{contact_phone}”格式不对，应为手机号或座机号"))
+                                    f"联系电话{quote(contact_phone)}格式不对，应为手机号或座机号"))
         address = self._optional(row, cells, "address", 200, errors)
         if errors:
             return None, errors

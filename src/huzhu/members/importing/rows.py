@@ -15,6 +15,7 @@ from huzhu.imports.cells import (
     digits_text,
     parse_choice,
     parse_date,
+    quote,
     text,
 )
 from huzhu.imports.columns import Mapping
@@ -27,6 +28,7 @@ from huzhu.members.models import Member
 from huzhu.members.phone import PhoneError, parse_mobile
 from huzhu.members.registration import registration_problems
 from huzhu.orgs.models import Unit
+from huzhu.orgs.uscc import UsccError, parse_uscc
 
 LOOKUP_CHUNK = 900  # SQLite's default limit is 999 bound parameters per statement
 PROGRESS_EVERY = 5000
@@ -170,7 +172,7 @@ class MemberRowValidator:
             if found is None:
                 # Unknown and out-of-scope read the same: no disclosure of other unions.
                 errors.append(self._err(row, "unit_uscc",
-                                        f"未找到统一社会信用代码为 {uscc} 的单位"))
+                                        f"未找到统一社会信用代码为{_shown_uscc(uscc)}的单位"))
             return found
         name = " ".join(text(self._cell(cells, "unit_name")).split())
         field = "unit_name" if self.m.has("unit_name") else "unit_uscc"
@@ -180,11 +182,11 @@ class MemberRowValidator:
             return None
         matches = self.units.by_name.get(name, [])
         if not matches:
-            errors.append(self._err(row, field, f"未找到名称为“{name}”的单位"))
+            errors.append(self._err(row, field, f"未找到名称为{quote(name)}的单位"))
             return None
         if len(matches) > 1:
-            errors.append(self._err(row, field,
-                                    f"名称为“{name}”的单位有{len(matches)}个，请改用统一社会信用代码"))
+            errors.append(self._err(row, field, f"名称为{quote(name)}的单位有{len(matches)}个，"
+                                                "请改用统一社会信用代码"))
             return None
         return matches[0]
 
@@ -198,6 +200,24 @@ class MemberRowValidator:
         except CellError as exc:
             errors.append(self._err(row, field, str(exc)))
             return None
+
+
+def _shown_uscc(value: str) -> str:
+    """A well-formed credit code is public and helps the clerk find the row: shown as it
+    is. Anything else (an ID number or bank account in the wrong column) is masked."""
+    try:
+        well_formed = parse_uscc(value).check_ok and not value.isdigit()
+    except UsccError:
+        well_formed = False
+    return f"“{value}”" if well_formed and not _is_id_number(value) else quote(value)
+
+
+def _is_id_number(value: str) -> bool:
+    try:
+        parse_id_number(value)
+    except IdNumberError:
+        return False
+    return True
 
 
 class RowCache:
