@@ -1,6 +1,7 @@
 """Django settings for huzhu.
 
 SQLite under ``var/`` by default; PostgreSQL (or any database) via ``DATABASE_URL``.
+Debug mode is off unless ``HUZHU_DEBUG=1`` (``make demo`` sets it).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from pathlib import Path
 import dj_database_url
 import xstatic.pkg.bootstrap
 
+from huzhu.config import env
 from huzhu.config.secrets import load_secrets
 
 BASE_DIR = Path(__file__).resolve().parent.parent  # src/huzhu
@@ -21,8 +23,8 @@ SECRET_KEY = _secrets["DJANGO_SECRET_KEY"]
 HUZHU_FIELD_KEY = _secrets["HUZHU_FIELD_KEY"]
 HUZHU_INDEX_KEY = _secrets["HUZHU_INDEX_KEY"]
 
-DEBUG = os.environ.get("HUZHU_DEBUG", "1") == "1"
-ALLOWED_HOSTS = os.environ.get("HUZHU_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
+DEBUG = env.debug()
+ALLOWED_HOSTS = env.csv_list("HUZHU_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
