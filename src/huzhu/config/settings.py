@@ -1,7 +1,8 @@
 """Django settings for huzhu.
 
 SQLite under ``var/`` by default; PostgreSQL (or any database) via ``DATABASE_URL``.
-Debug mode is off unless ``HUZHU_DEBUG=1`` (``make demo`` sets it).
+Debug mode is off unless ``HUZHU_DEBUG=1`` (``make demo`` sets it). Keys come from the
+environment or a key file outside ``var/`` (see :mod:`huzhu.config.secrets`).
 """
 
 from __future__ import annotations
@@ -13,10 +14,12 @@ import dj_database_url
 import xstatic.pkg.bootstrap
 
 from huzhu.config import env
+from huzhu.config.filemodes import private_dir, private_sqlite
 from huzhu.config.secrets import load_secrets
 
 BASE_DIR = Path(__file__).resolve().parent.parent  # src/huzhu
-VAR_DIR = Path(os.environ.get("HUZHU_VAR_DIR", Path.cwd() / "var")).resolve()
+VAR_DIR = env.var_dir()
+private_dir(VAR_DIR)  # database, uploads and exports: owner only
 
 _secrets = load_secrets(VAR_DIR)
 SECRET_KEY = _secrets["DJANGO_SECRET_KEY"]
@@ -85,7 +88,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         ),
         "transaction_mode": "IMMEDIATE",
     }
-    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    private_sqlite(DATABASES["default"]["NAME"])
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "orgs.User"
