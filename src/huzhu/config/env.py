@@ -28,3 +28,15 @@ def var_dir() -> Path:
 def csv_list(name: str, default: str = "") -> list[str]:
     """A comma-separated environment variable as a list, blanks dropped."""
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+def seconds(name: str, default: int) -> int:
+    """A whole number of seconds (0 or more) from the environment."""
+    from django.core.exceptions import ImproperlyConfigured
+
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit():
+        raise ImproperlyConfigured(f"{name} 应为秒数（非负整数），而不是“{raw}”")
+    return int(raw)

@@ -128,6 +128,29 @@ TASKS = {
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the cookie-less header in base.html
 X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"  # a member's URL never leaves the site
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+CSRF_TRUSTED_ORIGINS = env.csv_list("HUZHU_CSRF_TRUSTED_ORIGINS")  # e.g. https://huzhu.example.cn
+
+# HTTPS in production (HUZHU_HTTPS=1): cookies only over TLS, HTTP redirected, and HSTS.
+HUZHU_HTTPS = env.flag("HUZHU_HTTPS")
+if HUZHU_HTTPS:
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = True
+    SECURE_HSTS_SECONDS = env.seconds("HUZHU_HSTS_SECONDS", 365 * 24 * 3600)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    # Preloading is a promise to browsers that is slow to take back: only on request.
+    SECURE_HSTS_PRELOAD = env.flag("HUZHU_HSTS_PRELOAD")
+    if not SECURE_HSTS_PRELOAD:
+        SILENCED_SYSTEM_CHECKS = ["security.W021"]  # "no preload": a decision, not an oversight
+# Behind a reverse proxy that terminates TLS (HUZHU_BEHIND_PROXY=1): believe its
+# X-Forwarded-Proto, and take the client address from its X-Forwarded-For. Only when every
+# request comes through that proxy: otherwise a client could claim either.
+HUZHU_BEHIND_PROXY = env.flag("HUZHU_BEHIND_PROXY")
+if HUZHU_BEHIND_PROXY:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 LOGGING = {
     "version": 1,
