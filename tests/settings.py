@@ -14,3 +14,6 @@ for _name, _value in new_keys().items():
     os.environ.setdefault(_name, _value)
 
 from huzhu.config.settings import *  # noqa: E402, F403
+
+AUTHENTICATION_BACKENDS = ["tests.auth.LockoutBackend",
+                           "django.contrib.auth.backends.ModelBackend"]

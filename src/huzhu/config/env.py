@@ -30,13 +30,13 @@ def csv_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
-def seconds(name: str, default: int) -> int:
-    """A whole number of seconds (0 or more) from the environment."""
+def number(name: str, default: int) -> int:
+    """A whole number (0 or more) from the environment, e.g. seconds or minutes."""
     from django.core.exceptions import ImproperlyConfigured
 
     raw = os.environ.get(name, "").strip()
     if not raw:
         return default
     if not raw.isdigit():
-        raise ImproperlyConfigured(f"{name} 应为秒数（非负整数），而不是“{raw}”")
+        raise ImproperlyConfigured(f"{name} 应为非负整数，而不是“{raw}”")
     return int(raw)

@@ -8,6 +8,7 @@ environment or a key file outside ``var/`` (see :mod:`huzhu.config.secrets`).
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -46,6 +47,7 @@ INSTALLED_APPS = [
     "huzhu.imports",
     "huzhu.members",
     "huzhu.web",
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -59,6 +61,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "axes.middleware.AxesMiddleware",  # turns a lockout into the Chinese lockout page
 ]
 
 ROOT_URLCONF = "huzhu.config.urls"
@@ -97,10 +100,33 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
+_VALIDATORS = "django.contrib.auth.password_validation"
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
-    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": f"{_VALIDATORS}.UserAttributeSimilarityValidator",
+     "OPTIONS": {"user_attributes": ("username", "display_name", "first_name", "last_name",
+                                     "email")}},
+    {"NAME": "huzhu.orgs.passwords.ChineseMinimumLengthValidator",
+     "OPTIONS": {"min_length": 10}},
+    {"NAME": f"{_VALIDATORS}.CommonPasswordValidator"},
+    {"NAME": f"{_VALIDATORS}.NumericPasswordValidator"},
+    {"NAME": "huzhu.orgs.passwords.LettersAndDigitsValidator"},
 ]
+
+# Login lockout (django-axes): 5 failures for one username from one address lock that
+# pair for 15 minutes; another address, or another user, may still log in. Failures,
+# lockouts and logins are in the audit log (huzhu.audit.logins); unlock early with
+# ``huzhu manage axes_reset_username NAME``.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out pair
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = timedelta(minutes=max(1, env.number("HUZHU_LOCKOUT_MINUTES", 15)))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "huzhu.orgs.logins.client_ip"
+AXES_LOCKOUT_CALLABLE = "huzhu.orgs.logins.lockout_response"
+AXES_DISABLE_ACCESS_LOG = True  # successful logins are in the audit log already
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
@@ -148,7 +174,7 @@ if HUZHU_HTTPS:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_SSL_REDIRECT = True
-    SECURE_HSTS_SECONDS = env.seconds("HUZHU_HSTS_SECONDS", 365 * 24 * 3600)
+    SECURE_HSTS_SECONDS = env.number("HUZHU_HSTS_SECONDS", 365 * 24 * 3600)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     # Preloading is a promise to browsers that is slow to take back: only on request.
     SECURE_HSTS_PRELOAD = env.flag("HUZHU_HSTS_PRELOAD")
