@@ -228,3 +228,18 @@ def test_serve_without_keys_refuses_to_start(tmp_path):
                              env=environ, cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert refused.returncode == 2
     assert "缺少密钥" in refused.stderr and "Traceback" not in refused.stderr
+
+
+def test_children_do_not_outlive_a_killed_serve(started):
+    process, output, _ = started()
+    output.wait_for(lambda lines: any(STARTED.search(line) for line in lines), timeout=30,
+                    what="the worker")
+    children = _descendants(process.pid)
+    assert any("db_worker" in _cmdline(pid) for pid in children)
+    process.kill()  # SIGKILL: no chance to stop anything itself
+    process.wait()
+    deadline = time.monotonic() + 40
+    while time.monotonic() < deadline and any(_alive(pid) for pid in children):
+        time.sleep(0.2)
+    left = [pid for pid in children if _alive(pid)]
+    assert not left, [(pid, _cmdline(pid)) for pid in left]
