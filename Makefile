@@ -17,9 +17,11 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
+# The demo runs in debug mode (error pages with details, keys generated on first use);
+# production leaves HUZHU_DEBUG unset: see the README, "Running in production".
 demo: setup
-	$(BIN)/huzhu demo
-	$(BIN)/huzhu serve
+	HUZHU_DEBUG=1 $(BIN)/huzhu demo
+	HUZHU_DEBUG=1 $(BIN)/huzhu serve
 
 test: setup
 	$(BIN)/ruff check .

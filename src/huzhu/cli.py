@@ -36,13 +36,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if argv and argv[0] == "manage":
-        # Django parses its own arguments; hand them over untouched.
-        from huzhu.config.manage import run_django
+    from huzhu.config.secrets import KeysError
 
-        return run_django(argv[1:])
-    args = build_parser().parse_args(argv)
-    return int(args._module.run(args) or 0)
+    try:
+        if argv and argv[0] == "manage":
+            # Django parses its own arguments; hand them over untouched.
+            from huzhu.config.manage import run_django
+
+            return run_django(argv[1:])
+        args = build_parser().parse_args(argv)
+        return int(args._module.run(args) or 0)
+    except KeysError as exc:
+        # A configuration mistake, not a bug: the message says what to do.
+        print(f"huzhu：{exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -76,9 +76,11 @@ def _a_days_work(ctx, tmp_path) -> None:
 
 
 def _visible_english(page) -> list[str]:
+    """English words in what the page says; numbers and what users typed (the audit
+    log's summaries hold typed usernames and file names: class data-text) are not UI."""
     text = page.evaluate("""() => {
         const clone = document.body.cloneNode(true);
-        clone.querySelectorAll('code, script, style, .masked').forEach(e => e.remove());
+        clone.querySelectorAll('code, script, style, .masked, .data-text').forEach(e => e.remove());
         return clone.innerText;
     }""")
     words = re.findall(r"[A-Za-z]{3,}", text)

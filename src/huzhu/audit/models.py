@@ -41,6 +41,9 @@ class AuditEntry(models.Model):
         UNIT_IMPORTED = "unit.imported", "导入单位"
         ADMIN_CHANGED = "admin.changed", "管理后台修改"
         ADMIN_DELETED = "admin.deleted", "管理后台删除"
+        LOGGED_IN = "auth.logged_in", "登录成功"
+        LOGIN_FAILED = "auth.login_failed", "登录失败"
+        LOCKED_OUT = "auth.locked_out", "登录锁定"
 
     at = models.DateTimeField("时间", auto_now_add=True, db_index=True)
     actor = models.ForeignKey(

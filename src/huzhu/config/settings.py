@@ -1,28 +1,34 @@
 """Django settings for huzhu.
 
 SQLite under ``var/`` by default; PostgreSQL (or any database) via ``DATABASE_URL``.
+Debug mode is off unless ``HUZHU_DEBUG=1`` (``make demo`` sets it). Keys come from the
+environment or a key file outside ``var/`` (see :mod:`huzhu.config.secrets`).
 """
 
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
 import xstatic.pkg.bootstrap
 
+from huzhu.config import env
+from huzhu.config.filemodes import private_dir, private_sqlite
 from huzhu.config.secrets import load_secrets
 
 BASE_DIR = Path(__file__).resolve().parent.parent  # src/huzhu
-VAR_DIR = Path(os.environ.get("HUZHU_VAR_DIR", Path.cwd() / "var")).resolve()
+VAR_DIR = env.var_dir()
+private_dir(VAR_DIR)  # database, uploads and exports: owner only
 
 _secrets = load_secrets(VAR_DIR)
 SECRET_KEY = _secrets["DJANGO_SECRET_KEY"]
 HUZHU_FIELD_KEY = _secrets["HUZHU_FIELD_KEY"]
 HUZHU_INDEX_KEY = _secrets["HUZHU_INDEX_KEY"]
 
-DEBUG = os.environ.get("HUZHU_DEBUG", "1") == "1"
-ALLOWED_HOSTS = os.environ.get("HUZHU_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
+DEBUG = env.debug()
+ALLOWED_HOSTS = env.csv_list("HUZHU_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -41,10 +47,12 @@ INSTALLED_APPS = [
     "huzhu.imports",
     "huzhu.members",
     "huzhu.web",
+    "axes",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",  # static files from the app, any server
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -53,6 +61,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "axes.middleware.AxesMiddleware",  # turns a lockout into the Chinese lockout page
 ]
 
 ROOT_URLCONF = "huzhu.config.urls"
@@ -83,7 +92,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         ),
         "transaction_mode": "IMMEDIATE",
     }
-    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    private_sqlite(DATABASES["default"]["NAME"])
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "orgs.User"
@@ -91,10 +100,33 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
+_VALIDATORS = "django.contrib.auth.password_validation"
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
-    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": f"{_VALIDATORS}.UserAttributeSimilarityValidator",
+     "OPTIONS": {"user_attributes": ("username", "display_name", "first_name", "last_name",
+                                     "email")}},
+    {"NAME": "huzhu.orgs.passwords.ChineseMinimumLengthValidator",
+     "OPTIONS": {"min_length": 10}},
+    {"NAME": f"{_VALIDATORS}.CommonPasswordValidator"},
+    {"NAME": f"{_VALIDATORS}.NumericPasswordValidator"},
+    {"NAME": "huzhu.orgs.passwords.LettersAndDigitsValidator"},
 ]
+
+# Login lockout (django-axes): 5 failures for one username from one address lock that
+# pair for 15 minutes; another address, or another user, may still log in. Failures,
+# lockouts and logins are in the audit log (huzhu.audit.logins); unlock early with
+# ``huzhu manage axes_reset_username NAME``.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out pair
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = timedelta(minutes=max(1, env.number("HUZHU_LOCKOUT_MINUTES", 15)))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "huzhu.orgs.logins.client_ip"
+AXES_LOCKOUT_CALLABLE = "huzhu.orgs.logins.lockout_response"
+AXES_DISABLE_ACCESS_LOG = True  # successful logins are in the audit log already
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
@@ -105,8 +137,16 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT = VAR_DIR / "static"  # huzhu serve runs collectstatic into it at every start
+STATIC_ROOT.mkdir(exist_ok=True)  # WhiteNoise warns about a missing one
 STATICFILES_DIRS = [("bootstrap", xstatic.pkg.bootstrap.BASE_DIR)]  # no CDN, no npm
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Compressed copies (gzip) beside each file; not the manifest (hashed names) storage,
+    # under which any page rendered before a collectstatic would fail.
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = DEBUG  # in debug, straight from the packages: no collect needed
 
 MEDIA_ROOT = VAR_DIR / "media"  # outside the web root; files are served by views only
 UPLOAD_ROOT = VAR_DIR / "uploads"
@@ -123,6 +163,29 @@ TASKS = {
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the cookie-less header in base.html
 X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"  # a member's URL never leaves the site
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+CSRF_TRUSTED_ORIGINS = env.csv_list("HUZHU_CSRF_TRUSTED_ORIGINS")  # e.g. https://huzhu.example.cn
+
+# HTTPS in production (HUZHU_HTTPS=1): cookies only over TLS, HTTP redirected, and HSTS.
+HUZHU_HTTPS = env.flag("HUZHU_HTTPS")
+if HUZHU_HTTPS:
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = True
+    SECURE_HSTS_SECONDS = env.number("HUZHU_HSTS_SECONDS", 365 * 24 * 3600)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    # Preloading is a promise to browsers that is slow to take back: only on request.
+    SECURE_HSTS_PRELOAD = env.flag("HUZHU_HSTS_PRELOAD")
+    if not SECURE_HSTS_PRELOAD:
+        SILENCED_SYSTEM_CHECKS = ["security.W021"]  # "no preload": a decision, not an oversight
+# Behind a reverse proxy that terminates TLS (HUZHU_BEHIND_PROXY=1): believe its
+# X-Forwarded-Proto, and take the client address from its X-Forwarded-For. Only when every
+# request comes through that proxy: otherwise a client could claim either.
+HUZHU_BEHIND_PROXY = env.flag("HUZHU_BEHIND_PROXY")
+if HUZHU_BEHIND_PROXY:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 LOGGING = {
     "version": 1,

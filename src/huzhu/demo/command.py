@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import time
 
 
@@ -24,6 +25,8 @@ def run(args: argparse.Namespace) -> int:
     if args.members < 1:
         console.print("[red]--members 至少为 1[/red]")
         return 2
+    # Demo data needs no precious keys: on a fresh machine, make development ones.
+    os.environ.setdefault("HUZHU_GENERATE_KEYS", "1")
     setup_django()
     from django.core.management import call_command
 
