@@ -16,7 +16,7 @@ import yaml
 from pydantic import ValidationError
 
 from huzhu.rules.errors import PolicyError
-from huzhu.rules.schema import FORMULA_KINDS, Policy
+from huzhu.rules.schema import FORMULA_KINDS, PathError, Policy
 
 _MESSAGES = {
     "extra_forbidden": "未知的键（拼写错误？）",
@@ -89,6 +89,10 @@ def _loc(err: dict[str, Any]) -> tuple[Any, ...]:
     # A bad formula kind is reported at the formula; point at its `kind` key instead.
     if err.get("type") in ("union_tag_invalid", "union_tag_not_found"):
         return (*err["loc"], "kind")
+    # A check run by an enclosing object names the key below it that is wrong.
+    cause = (err.get("ctx") or {}).get("error")
+    if isinstance(cause, PathError):
+        return (*err["loc"], *cause.path)
     return tuple(err["loc"])
 
 
