@@ -18,7 +18,9 @@ What the files hold (columns are the calc input contract, see ``huzhu.rules``):
   special diseases, accidents (death / disability grade / fracture site / none,
   some work-related), fires (loss, certificate number, a few missing), COVID-19 staff
   (on duty or not) and their relatives (relation, relative id, co-resident; some
-  families with more than four relatives, some relatives claimed twice), deaths and
+  families with more than four relatives, some relatives claimed twice; most claim
+  through a staff member with an earlier covid_staff event, a few through one without,
+  which the prerequisite refuses), deaths and
   graded work injuries (condolence).
   Event dates lie in 2020–2024. With more than one policy selected each event also
   carries ``policy`` and a file ``events-<policy>.parquet`` per policy is written.
@@ -256,7 +258,9 @@ def make_events(
     slots = [(p, b, k) for p in policies for b, k in CATALOGUE[p].items()]
     weights = np.array([POLICY_WEIGHTS[p] * k.weight for p, _b, k in slots])
     slot = rng.choice(len(slots), size=m, p=weights / weights.sum())
-    kind_names = sorted({k.name for _p, _b, k in slots})
+    # A relative's claim is drawn against the staff members' own infections, so staff
+    # events come first.
+    kind_names = sorted({k.name for _p, _b, k in slots}, key=lambda n: (n == "covid_relative", n))
     kind_of_slot = np.array([kind_names.index(k.name) for _p, _b, k in slots])
     kind = kind_of_slot[slot]
 
@@ -302,6 +306,8 @@ class _EventBuilder:
         self.codes: dict[str, tuple[tuple[str, ...], np.ndarray]] = {}
         self.flags: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self.text: dict[str, pa.Array] = {}
+        self.infected = (np.array([], np.int64), np.array([], np.int64))
+        """(member index, date) of every covid_staff event, for the relatives' claims."""
 
     # --- shared pieces
 
@@ -430,6 +436,7 @@ class _EventBuilder:
         staff = where & (self.rng.random(self.m) < 0.92)
         self._pick(staff, self.staff)
         self._covid_dates(where)
+        self.infected = (self.member[staff], self.date[staff])
         k = int(where.sum())
         self._flag("on_duty", where, self.rng.random(k) < 0.85)
         self._code("relation", where, (*RELATIONS, "self"), len(RELATIONS))
@@ -438,11 +445,29 @@ class _EventBuilder:
     def covid_relative(self, where: np.ndarray) -> None:
         k = int(where.sum())
         # A small pool of staff, so several have five or more infected relatives and the
-        # per-family cap is reached.
-        if self.staff.size:
+        # per-family cap is reached. Most are staff confirmed infected themselves (a
+        # covid_staff event), and their relatives fall ill within a month after; a few
+        # claim through staff never infected, or before the staff member's date.
+        self._covid_dates(where)
+        staff_ids, staff_days = self.infected
+        if staff_ids.size:
+            first: dict[int, int] = {}
+            for member, day in zip(staff_ids.tolist(), staff_days.tolist(), strict=True):
+                first[member] = min(day, first.get(member, day))
+            pool = np.array(sorted(first))[: max(1, min(len(first), k // 2))]
+            pick = pool[self.rng.integers(0, pool.size, size=k)]
+            after = np.array([first[m] for m in pick.tolist()]) + self.rng.integers(0, 31, k)
+            rows = np.flatnonzero(where)
+            follows = self.rng.random(k) < 0.85
+            self.member[rows] = pick
+            self.date[rows[follows]] = after[follows]
+            strangers = self.rng.random(k) < 0.05
+            if self.staff.size and strangers.any():
+                self.member[rows[strangers]] = self.staff[
+                    self.rng.integers(0, self.staff.size, int(strangers.sum()))]
+        elif self.staff.size:
             pool = self.staff[: max(1, min(self.staff.size, k // 2))]
             self.member[where] = pool[self.rng.integers(0, pool.size, size=k)]
-        self._covid_dates(where)
         relation = self.rng.choice(4, size=k, p=[0.35, 0.3, 0.3, 0.05])
         self._code("relation", where, RELATIONS, relation)
         # Relative ids repeat within a staff member's family (one spouse, two parents,
