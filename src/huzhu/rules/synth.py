@@ -7,7 +7,8 @@ What the files hold (columns are the calc input contract, see ``huzhu.rules``):
 - ``members.parquet``: ``member_id`` (``M00000001`` …), ``birth_date`` (ages 18–65 in
   full years on ``AS_OF``), ``gender`` (M/F), ``status`` (active; a few percent
   ``retired`` among those over 50; some ``left``), ``occupation`` (medical, cdc, other),
-  ``family_id`` (some members share one: couples who are both members).
+  ``family_id`` (some members share one: couples who are both members), ``union``
+  (one of ten district unions; not an engine input, used by ``huzhu simulate``).
 - ``enrolments.parquet``: one row per member and calendar-year period 2019–2024 for the
   premium schemes; ``first_enrolled`` is the day the member first joined (so waiting
   periods bite for the newly enrolled), the first period starts that day.
@@ -113,6 +114,8 @@ DEATH_DX = ("I21.9", "C34.9", "I61.9", "V89.2", "J18.9")
 OUTCOMES = ("death", "disability", "fracture", "none")
 RELATIONS = ("parent", "spouse", "child", "other")
 FIRE_PREFIX = ("长公消火认字", "宁公消火认字", "永公消火认字")
+UNIONS = tuple(f"{d}总工会" for d in ("南关区", "宽城区", "朝阳区", "二道区", "绿园区", "双阳区",
+                                      "九台区", "农安县", "榆树市", "德惠市"))
 
 Progress = Callable[[str], None]
 
@@ -206,6 +209,9 @@ def make_members(rng: np.random.Generator, n: int) -> pa.Table:
             "status": pa.array(status, pa.string()),
             "occupation": pa.array(occupation, pa.string()),
             "family_id": _ids("F", family + 1, 8),
+            # Not an engine input (calc ignores it): the district union, for the
+            # per-union figures of ``huzhu simulate``.
+            "union": pc.take(pa.array(UNIONS), pa.array(rng.integers(0, len(UNIONS), n))),
         }
     )
 
