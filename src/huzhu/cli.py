@@ -17,6 +17,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "import": ("huzhu.imports.commands", "从 xlsx/csv 导入单位或会员"),
     "calc": ("huzhu.rules.commands.calc", "按政策文件批量计算给付金额"),
     "policy": ("huzhu.rules.commands.policy", "检查并汇总政策文件"),
+    "simulate": ("huzhu.rules.commands.simulate", "改革测算：现行政策与改革方案的给付对比"),
     "synth": ("huzhu.rules.commands.synth", "生成确定性的合成会员与事件数据（Parquet）"),
     "manage": ("huzhu.config.manage", "运行 Django 管理命令（migrate、createsuperuser …）"),
 }

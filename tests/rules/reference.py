@@ -10,6 +10,19 @@ order after all prior payouts; each cap's room is its amount minus what was actu
 ``times`` cap counts earlier events of its group that were actually paid (> 0). So
 evaluating a batch gives the same money as evaluating its events one at a time with
 the earlier ones passed as prior payouts — the invariant DESIGN.md asks for.
+
+Two rules of issue 8, from its text:
+
+- A prerequisite (``eligibility.requires: {benefit: X}``): "the same member has an event
+  of another benefit (X) dated on or before this event, among the events of the run or
+  the prior payouts; otherwise the row is ineligible" (``prerequisite_missing``; checked
+  after the diagnosis and before the formula's date). Whether X's event pays does not
+  matter.
+- Day caps (``{per: member, period: year, days: 180}``) "limit the paid days of per_day
+  benefits, consumed in event order like money caps": the ledger keeps the days paid
+  per group (prior payouts count their ``days_paid``); the days paid are the formula's
+  days cut to the room left, and the money is those days times the daily amount in
+  force at the event date (reduced in a waiting period's reduced phase).
 """
 
 from __future__ import annotations
@@ -55,18 +68,24 @@ def evaluate(
     for e in enrolments:
         enrol[e["member_id"]].append(e)
     codes = set(policy.benefit_codes)
+    events, prior = list(events), list(prior)
     ledger = _Ledger()
+    # Every dated event of every member and benefit, paid or not: what a prerequisite
+    # looks for.
+    for row in [*events, *prior]:
+        ledger.seen[(row["member_id"], row["benefit"])].append(row["event_date"])
     for p in prior:
         if p.get("benefit") not in codes:
             continue
         benefit = policy.benefit(p["benefit"])
         paid = Decimal(p.get("paid") or 0)
+        days = int(p.get("days_paid") or 0)
         member = by_id.get(p["member_id"])
         period = _covering(enrol.get(p["member_id"], []), p["event_date"])
         for cap in benefit.caps:
             key = _group(cap, benefit, p, member, period)
             if key is not None:
-                ledger.add(key, paid)
+                ledger.add(key, days if cap.days is not None else paid)
     out = []
     for event in sorted(events, key=lambda e: (e["event_date"], e["event_id"])):
         if event["benefit"] not in codes:
@@ -76,13 +95,15 @@ def evaluate(
 
 
 class _Ledger:
-    """Paid money and the number of paid events per cap group."""
+    """Paid money (or days, for day caps) and the number of paid events per cap group;
+    and the dates of every event per (member, benefit)."""
 
     def __init__(self) -> None:
         self.paid: dict[tuple, Decimal] = defaultdict(lambda: ZERO)
         self.count: dict[tuple, int] = defaultdict(int)
+        self.seen: dict[tuple[str, str], list[dt.date]] = defaultdict(list)
 
-    def add(self, key: tuple, amount: Decimal) -> None:
+    def add(self, key: tuple, amount: Decimal | int) -> None:
         self.paid[key] += amount
         if amount > 0:
             self.count[key] += 1
@@ -132,11 +153,14 @@ def _one(benefit: Benefit, event: Row, members: dict, enrol: dict, ledger: _Ledg
         "raw_amount": None,
         "cap": None,
         "cap_room": None,
+        "days_paid": None,
+        "days_left": None,
     }
     member = members.get(event["member_id"])
     period = _covering(enrol.get(event["member_id"], []), event["event_date"])
+    reduced_rate = None
     try:
-        _check_eligible(benefit, event, member, period)
+        _check_eligible(benefit, event, member, period, ledger)
         raw, band, rate, grade = _formula(benefit, event)
         reason = ""
         waiting = benefit.eligibility.waiting
@@ -147,10 +171,13 @@ def _one(benefit: Benefit, event: Row, members: dict, enrol: dict, ledger: _Ledg
             if start <= event["event_date"] < end:
                 raw = money(raw * waiting.reduced_rate)
                 reason = "waiting_period_reduced"
+                reduced_rate = waiting.reduced_rate
     except Ineligible as exc:
         row["reason"] = exc.reason
         return row
     row.update(band=band, rate=rate, grade=grade, raw_amount=raw)
+    if benefit.day_capped:
+        return _by_days(benefit, event, member, period, ledger, row, reason, reduced_rate)
     amount, bit, bit_room, rooms = raw, None, None, []
     keys = []
     for cap in benefit.caps:
@@ -182,7 +209,41 @@ def _one(benefit: Benefit, event: Row, members: dict, enrol: dict, ledger: _Ledg
     return row
 
 
-def _check_eligible(benefit: Benefit, event: Row, member: Row | None, period) -> None:
+def _by_days(benefit: Benefit, event: Row, member: Row | None, period, ledger: _Ledger,
+             row: Row, reason: str, reduced_rate: Decimal | None) -> Row:
+    """A benefit with day caps: the caps cut the days, and the days make the money."""
+    f = benefit.formula_at(event["event_date"])
+    days = _per_day_days(f, event)
+    paid_days, bit, rooms = days, None, []
+    keys = [_group(cap, benefit, event, member, period) for cap in benefit.caps]
+    for cap, key in zip(benefit.caps, keys, strict=True):
+        room = max(0, cap.days - int(ledger.paid[key])) if key is not None else cap.days
+        rooms.append(room)
+        if paid_days > room:
+            paid_days, bit = room, cap.cap_code
+    for key in keys:
+        if key is not None:
+            ledger.add(key, paid_days)
+    amount = money(f.amount * paid_days)
+    if reduced_rate is not None:
+        amount = money(amount * reduced_rate)
+    row.update(payable=amount, days_paid=paid_days, days_left=min(rooms) - paid_days)
+    if bit is not None:
+        row.update(status="capped", reason=bit, cap=bit)
+    else:
+        row.update(status="payable", reason=reason)
+    return row
+
+
+def _per_day_days(f, event: Row) -> int:
+    paid_days = int(event["days"]) - (f.from_day - 1)
+    if f.max_days is not None:
+        paid_days = min(paid_days, f.max_days)
+    return paid_days
+
+
+def _check_eligible(benefit: Benefit, event: Row, member: Row | None, period,
+                    ledger: _Ledger) -> None:
     el = benefit.eligibility
     day: dt.date = event["event_date"]
     if member is None:
@@ -219,6 +280,10 @@ def _check_eligible(benefit: Benefit, event: Row, member: Row | None, period) ->
     covered = el.diagnosis_at(day)
     if covered is not None and not _diagnosis_covered(event.get("diagnosis"), covered):
         raise Ineligible("diagnosis_not_covered")
+    if el.requires is not None:
+        dates = ledger.seen.get((event["member_id"], el.requires.benefit), [])
+        if not any(d <= day for d in dates):
+            raise Ineligible("prerequisite_missing")
     formula = benefit.formula_at(day)
     if formula is None:
         raise Ineligible("not_in_force")
@@ -257,9 +322,7 @@ def _formula(benefit: Benefit, event: Row):
     if f.kind == "bands":
         return _bands(f, Decimal(event[benefit.effective_base(f)]))
     if f.kind == "per_day":
-        paid_days = int(event["days"]) - (f.from_day - 1)
-        if f.max_days is not None:
-            paid_days = min(paid_days, f.max_days)
+        paid_days = _per_day_days(f, event)
         if paid_days < 1:
             raise Ineligible("below_min_days")
         return money(f.amount * paid_days), None, None, None
@@ -337,7 +400,7 @@ ENROLMENT_TYPES = {
     "member_id": "string", "period_start": "date32", "period_end": "date32",
     "first_enrolled": "date32",
 }  # fmt: skip
-PRIOR_TYPES = {**EVENT_TYPES, "paid": "money"}
+PRIOR_TYPES = {**EVENT_TYPES, "paid": "money", "days_paid": "int32"}
 
 
 def arrow_table(rows: list[Row], types: dict[str, str]):
@@ -355,7 +418,8 @@ def arrow_table(rows: list[Row], types: dict[str, str]):
 
 # Columns both evaluators must agree on, row by row. ``rate`` is compared only where the
 # schema defines it unambiguously (bracket bands and percent formulas).
-AGREE = ("event_id", "payable", "status", "reason", "raw_amount", "cap", "cap_room", "grade")
+AGREE = ("event_id", "payable", "status", "reason", "raw_amount", "cap", "cap_room", "grade",
+         "days_paid", "days_left")
 
 
 def disagreements(engine_rows: list[Row], reference_rows: list[Row], limit: int = 5) -> list:

@@ -38,6 +38,23 @@ def test_csv_output(tmp_path):
     assert rows[1]["band"] == "(10000,20000]" and rows[1]["rate"] == "0.0200"
 
 
+def test_minimal_columns(tmp_path):
+    code, out = calc(tmp_path, EVENTS, extra=["--columns", "minimal"])
+    assert code == 0
+    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    assert list(rows[0]) == ["event_id", "member_id", "benefit", "payable", "status", "reason"]
+    assert [(r["event_id"], r["payable"], r["reason"]) for r in rows] == [
+        ("e1", "75.00", ""), ("e2", "200.01", "")]
+
+
+def test_policy_check_shows_sources_and_reads_an_overlay(capsys):
+    assert main(["policy", "check", "ningshan-2024"]) == 0
+    text = capsys.readouterr().out
+    assert "at most 180 days a year" in text and "示例数值" in text and "内容哈希" in text
+    assert main(["policy", "check", "changchun-2023-reform"]) == 0
+    assert "3000.00" in capsys.readouterr().out
+
+
 def test_parquet_output_and_prior(tmp_path):
     prior = write(tmp_path, "prior.csv",
                   HEADER.strip() + ",paid\np1,m1,hospital,2023-01-01,,49950.00\n")

@@ -142,3 +142,97 @@ def test_nested_caps_load_in_any_written_order():
     caps = policy_from_dict(data).benefits[0].caps
     assert [c.cap_code for c in caps] == ["cap_per_family", "times_per_person", "cap_per_event",
                                          "cap_per_year"]
+
+
+def test_unless_outcome_only_on_per_event_caps():
+    data = changchun()
+    data["benefits"][1]["caps"] = [
+        {"per": "member", "period": "year", "amount": 5000, "unless_outcome": ["death"]}]
+    [(_, path, message)] = errors_of(data)
+    assert path == "benefits[1].caps[0].unless_outcome"
+    assert "per: event" in message
+    with pytest.raises(PolicyError) as info:
+        policy_from_dict(data, source="test.yaml")
+    assert "benefits[1].caps[0].unless_outcome" in str(info.value)
+
+
+def test_waiting_period_needs_enrolment():
+    data = changchun()
+    data["benefits"][0]["eligibility"]["waiting"] = {"no_pay_days": 30}
+    [(_, path, message)] = errors_of(data)
+    assert path == "benefits[0].eligibility.waiting"
+    assert "enrolment: true" in message
+    with pytest.raises(PolicyError) as info:
+        policy_from_dict(data, source="test.yaml")
+    assert "benefits[0].eligibility.waiting" in str(info.value)
+
+
+def test_prerequisite_must_name_another_benefit_of_the_policy():
+    data = changchun()
+    data["benefits"][2]["eligibility"]["requires"] = {"benefit": "dental"}
+    [(_, path, message)] = errors_of(data)
+    assert path == "benefits[2].eligibility.requires.benefit"
+    assert "dental" in message and "hospital" in message
+    data["benefits"][2]["eligibility"]["requires"] = {"benefit": "fire"}
+    [(_, path, _)] = errors_of(data)
+    assert path == "benefits[2].eligibility.requires.benefit"
+    data["benefits"][2]["eligibility"]["requires"] = {"benefit": "hospital"}
+    assert policy_from_dict(data).benefits[2].eligibility.requires.benefit == "hospital"
+
+
+def per_day_benefit(caps: list[dict]) -> dict:
+    return {"code": "policy", "name": "天数", "benefits": [
+        {"code": "stay", "name": "住院津贴", "formula": {"kind": "per_day", "amount": 40},
+         "caps": caps}]}
+
+
+def test_day_caps_are_written_like_count_caps():
+    caps = policy_from_dict(per_day_benefit([
+        {"per": "member", "period": "year", "days": 180},
+        {"per": "member", "period": "lifetime", "days": 1000}])).benefits[0].caps
+    assert [(c.cap_code, c.measure, c.limit) for c in caps] == [
+        ("days_per_year", "days", 180), ("days_lifetime", "days", 1000)]
+
+
+@pytest.mark.parametrize(("caps", "where", "words"), [
+    ([{"per": "event", "days": 30}], "benefits[0].caps[0].days", "max_days"),
+    ([{"per": "member", "period": "year", "days": 180},
+      {"per": "event", "amount": 500}], "benefits[0].caps[1]", "天数"),
+    ([{"per": "member", "period": "year", "days": 180, "amount": 500}], "benefits[0].caps[0]",
+     "之一"),
+])
+def test_day_caps_that_cannot_be_exact_are_refused(caps, where, words):
+    [(_, path, message)] = errors_of(per_day_benefit(caps))
+    assert path == where and words in message
+
+
+def test_day_caps_need_a_per_day_formula():
+    data = changchun()
+    data["benefits"][0]["caps"] = [{"per": "member", "period": "year", "days": 180}]
+    [(_, path, message)] = errors_of(data)
+    assert path == "benefits[0].caps[0].days" and "per_day" in message
+
+
+def test_source_and_illustrative_are_schema_fields():
+    policy = load_policy("ningshan-2024")
+    allowance = policy.benefit("hospital_allowance")
+    assert allowance.caps[0].source.startswith("DESIGN.md")
+    assert allowance.eligibility.waiting.illustrative is True
+    assert policy.benefit("critical_illness").formula.illustrative is False
+    data = changchun()
+    data["benefits"][0]["formula"]["illustrative"] = "maybe"
+    [(_, path, _)] = errors_of(data)
+    assert path == "benefits[0].formula.illustrative"
+
+
+def test_content_hash_follows_content_not_layout(tmp_path):
+    text = resolve_policy_path("changchun-2023").read_text(encoding="utf-8")
+    same = tmp_path / "same.yaml"
+    same.write_text("# a comment\n" + text.replace("version: \"2023.1\"",
+                                                  "version:   \"2023.1\""), encoding="utf-8")
+    base = load_policy("changchun-2023")
+    assert load_policy(same).content_hash == base.content_hash
+    assert len(base.content_hash) == 64
+    data = changchun()
+    data["benefits"][0]["caps"][0]["amount"] = 60000
+    assert policy_from_dict(data).content_hash != base.content_hash

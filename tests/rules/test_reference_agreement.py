@@ -163,6 +163,19 @@ def eligibility(draw: st.DrawFn, kind: str) -> dict[str, Any]:
 
 
 @st.composite
+def day_caps(draw: st.DrawFn, enrolment: bool, chained: bool) -> list[dict[str, Any]]:
+    """Group caps counted in days (a per_day benefit): one, or a nested chain of up to
+    three, written in any order. Small limits, so the days run out within a few stays."""
+    chains = [c for c in CHAINS if enrolment or all(p != "period" for _w, p in c)]
+    chain = draw(st.sampled_from(chains))
+    most = 3 if chained else 1
+    picked = sorted(draw(st.sets(st.integers(0, len(chain) - 1), min_size=1, max_size=most)))
+    out = [{"per": chain[i][0], "period": chain[i][1], "days": draw(st.integers(1, 60))}
+           for i in picked]
+    return draw(st.permutations(out)) if chained else out
+
+
+@st.composite
 def caps(draw: st.DrawFn, enrolment: bool, chained: bool) -> list[dict[str, Any]]:
     """An optional per-event cap, then group caps: one (``chained`` false) or a chain of
     up to three nested ones written in any order."""
@@ -208,18 +221,23 @@ def benefit(draw: st.DrawFn, code: str, chained: bool) -> dict[str, Any]:
         b["formulas"] = [formula, later]
     else:
         b["formula"] = formula
-    b["caps"] = draw(caps(b["eligibility"]["enrolment"], chained))
+    per_day = formula["kind"] == "per_day"
+    if per_day and draw(st.booleans()):
+        b["caps"] = draw(day_caps(b["eligibility"]["enrolment"], chained))
+    else:
+        b["caps"] = draw(caps(b["eligibility"]["enrolment"], chained))
     return b
 
 
 @st.composite
 def policies(draw: st.DrawFn, chained: bool):
     n = draw(st.integers(1, 2))
-    data = {
-        "code": "drawn",
-        "name": "随机政策",
-        "benefits": [draw(benefit(f"b{i}", chained)) for i in range(n)],
-    }
+    benefits = [draw(benefit(f"b{i}", chained)) for i in range(n)]
+    if n == 2:
+        # Prerequisites: b1 needs an event of b0 first, or b0 of b1, or each the other.
+        for i in draw(st.sampled_from([(), (1,), (0,), (0, 1)])):
+            benefits[i]["eligibility"]["requires"] = {"benefit": f"b{1 - i}"}
+    data = {"code": "drawn", "name": "随机政策", "benefits": benefits}
     return policy_from_dict(data, source="<hypothesis>")
 
 
@@ -295,10 +313,134 @@ def scenario(draw: st.DrawFn, chained: bool = False):
     prior = [
         {"event_id": f"P{i}", "member_id": draw(st.sampled_from(ids)),
          "benefit": draw(st.sampled_from(codes)), **draw(event_facts()),
-         "paid": draw(whole(0, 20_000))}
+         "paid": draw(whole(0, 20_000)), "days_paid": draw(st.integers(0, 30))}
         for i in range(draw(st.integers(0, 4)))
     ]  # fmt: skip
+    for row in prior:
+        # A payout of nothing may leave its days blank (the input contract allows it).
+        if row["paid"] == 0 and draw(st.booleans()):
+            row["days_paid"] = None
     return policy, people, draw(enrolments(ids)), events, prior
+
+
+# ------------------------------------------------- prerequisites and day caps, focused
+
+FOCUS_DAYS = (D(2020, 11, 1), D(2021, 2, 28))
+"""Four months around a new year: year caps reset, rate changes and prerequisites
+dated the same day collide often."""
+FOCUS_DATES = [D(2020, 11, 2), D(2020, 12, 1), D(2020, 12, 30), D(2020, 12, 31),
+               D(2021, 1, 1), D(2021, 1, 15), D(2021, 2, 1)]
+focus_dates = st.one_of(*[st.sampled_from(FOCUS_DATES)] * 3, st.dates(*FOCUS_DAYS))
+
+
+@st.composite
+def light_eligibility(draw: st.DrawFn, kind: str) -> dict[str, Any]:
+    """Few conditions, so most rows reach the rules under test."""
+    e: dict[str, Any] = {"enrolment": draw(st.booleans())}
+    if draw(st.integers(0, 3)) == 0:
+        e["status"] = ["active"]
+    if e["enrolment"] and kind == "illness" and draw(st.booleans()):
+        no_pay = draw(st.integers(0, 60))
+        e["waiting"] = {"no_pay_days": no_pay}
+        if draw(st.booleans()):
+            e["waiting"].update(reduced_days=no_pay + draw(st.integers(1, 200)),
+                                reduced_rate=draw(rates))
+    if draw(st.integers(0, 4)) == 0:
+        start = draw(focus_dates)
+        e["window"] = {"start": start, "end": start + dt.timedelta(days=draw(st.integers(0, 90)))}
+    return e
+
+
+@st.composite
+def per_day_versions(draw: st.DrawFn) -> dict[str, Any]:
+    """One daily rate, or a rate that changes on a drawn date (what a money cap of
+    days × rate gets wrong and a day cap gets right)."""
+    def version() -> dict[str, Any]:
+        f = {"kind": "per_day", "amount": draw(whole(0, 300)), "from_day": draw(st.integers(1, 4))}
+        if draw(st.integers(0, 2)) == 0:
+            f["max_days"] = draw(st.integers(1, 30))
+        return f
+
+    first = version()
+    if draw(st.booleans()):
+        return {"formula": first}
+    later = {**version(), "effective_from": draw(focus_dates)}
+    if draw(st.booleans()):
+        first["effective_from"] = draw(st.dates(FOCUS_DAYS[0], later["effective_from"]))
+        if first["effective_from"] == later["effective_from"]:
+            del first["effective_from"]
+    return {"formulas": [first, later]}
+
+
+@st.composite
+def focused_policies(draw: st.DrawFn):
+    """b0 any simple benefit; b1 a per_day benefit with day caps (a chain in any written
+    order), which may require b0; b2 may require b1 (a chain of prerequisites)."""
+    kind0 = draw(st.sampled_from(["illness", "relief"]))
+    b0: dict[str, Any] = {"code": "b0", "name": "前置项目", "kind": kind0,
+                          "eligibility": draw(light_eligibility(kind0))}
+    if draw(st.booleans()):
+        b0["formula"] = {"kind": "lump_sum", "amount": draw(whole(0, 30_000))}
+        if draw(st.booleans()):
+            b0["caps"] = [{"per": "member", "period": "lifetime", "times": 1}]
+    else:
+        b0.update(draw(per_day_versions()))
+    b1: dict[str, Any] = {"code": "b1", "name": "住院津贴", "kind": "illness",
+                          "eligibility": draw(light_eligibility("illness"))}
+    b1.update(draw(per_day_versions()))
+    b1["caps"] = draw(day_caps(b1["eligibility"]["enrolment"], chained=True))
+    benefits = [b0, b1]
+    if draw(st.booleans()):
+        b1["eligibility"]["requires"] = {"benefit": "b0"}
+    if draw(st.booleans()):
+        benefits.append({"code": "b2", "name": "亲属救助", "kind": "relief",
+                         "eligibility": {"requires": {"benefit": "b1"}},
+                         "formula": {"kind": "lump_sum", "amount": draw(whole(0, 5_000))}})
+    return policy_from_dict({"code": "focus", "name": "前置与天数", "benefits": benefits},
+                            source="<hypothesis>")
+
+
+@st.composite
+def focused_scenario(draw: st.DrawFn):
+    policy = draw(focused_policies())
+    ids = ["M1", "M2", "M3"][: draw(st.integers(1, 3))]
+    people = [{"member_id": m, "birth_date": D(1980, 1, 1), "gender": "F",
+               "status": draw(st.sampled_from(["active", "active", "active", "retired"])),
+               "occupation": "medical", "family_id": draw(st.sampled_from(["F1", None]))}
+              for m in ids]  # fmt: skip
+    enrolled = [{"member_id": m, "period_start": D(y, 1, 1), "period_end": D(y, 12, 31),
+                 "first_enrolled": draw(st.dates(D(2020, 6, 1), D(2020, 12, 1)))}
+                for m in ids for y in (2020, 2021) if draw(st.integers(0, 4))]  # fmt: skip
+    codes = policy.benefit_codes
+
+    def facts() -> dict[str, Any]:
+        return {"event_date": draw(focus_dates),
+                "days": None if draw(st.integers(0, 7)) == 0 else draw(st.integers(0, 45)),
+                "relative_id": draw(st.sampled_from(["R1", "R2"]))}
+
+    events = [{"event_id": f"E{n}", "member_id": draw(st.sampled_from([*ids, *ids, "M9"])),
+               "benefit": draw(st.sampled_from(codes)), **facts()}
+              for n in draw(st.lists(st.integers(1, 99), min_size=3, max_size=24, unique=True))]
+    prior = []
+    for i in range(draw(st.integers(0, 4))):
+        paid = draw(whole(0, 5_000))
+        prior.append({"event_id": f"P{i}", "member_id": draw(st.sampled_from(ids)),
+                      "benefit": draw(st.sampled_from(codes)), **facts(), "paid": paid,
+                      "days_paid": draw(st.integers(0, 40)) if paid or draw(st.booleans())
+                      else None})  # fmt: skip
+    return policy, people, enrolled, events, prior
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(focused_scenario())
+def test_prerequisites_and_day_caps_agree_with_the_reference(case) -> None:
+    """Issue 8's two rules against the reference, on every compared column: a benefit
+    due only after an event of another (also in a chain of two), and day caps of a
+    per_day benefit whose daily rate may change mid-year, after prior payouts' days."""
+    policy, people, enrolled, events, prior = case
+    got = run_engine(policy, people, events, enrolled, prior)
+    want = reference.evaluate(policy, people, events, enrolled, prior)
+    assert reference.disagreements(got, want) == []
 
 
 def run_engine(policy, people, events, enrolled, prior) -> list[dict[str, Any]]:
@@ -336,13 +478,19 @@ def test_nested_cap_chains_agree_on_every_column(case) -> None:
 @given(scenario(chained=True))
 def test_batch_equals_one_event_at_a_time(case) -> None:
     """DESIGN.md: the same events give the same money in a batch or one at a time (each
-    event alone, with every earlier payout passed as a prior payout)."""
+    event alone, with every earlier payout passed as a prior payout, days included).
+
+    A prerequisite looks at every event dated on or before, so the events later in the
+    batch on the same date go along as prior rows that paid nothing (they change no cap).
+    """
     policy, people, enrolled, events, prior = case
     batch = run_engine(policy, people, events, enrolled, prior)
     by_id = {e["event_id"]: e for e in events}
     paid = list(prior)
-    for row in batch:
+    for k, row in enumerate(batch):
         event = by_id[row["event_id"]]
-        (one,) = run_engine(policy, people, [event], enrolled, paid)
+        same_day = [{**by_id[later["event_id"]], "paid": Decimal("0.00"), "days_paid": 0}
+                    for later in batch[k + 1:] if later["event_date"] == row["event_date"]]
+        (one,) = run_engine(policy, people, [event], enrolled, paid + same_day)
         assert (one["payable"], one["status"]) == (row["payable"], row["status"]), row
-        paid.append({**event, "paid": row["payable"]})
+        paid.append({**event, "paid": row["payable"], "days_paid": row["days_paid"]})

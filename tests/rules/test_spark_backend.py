@@ -65,11 +65,14 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _prior(events: pa.Table) -> pa.Table:
-    """Every tenth event as a payout made before the run, paid a few hundred yuan."""
+    """Every tenth event as a payout made before the run, paid a few hundred yuan (and,
+    for benefits with day caps, a few days)."""
     rows = pa.array(range(0, events.num_rows, 10))
     prior = events.take(rows)
     paid = decimal_from_cents((pc.cast(rows, pa.int64()).to_numpy() * 1_234) % 90_000)
     prior = prior.append_column("paid", paid)
+    days = (pc.cast(rows, pa.int64()).to_numpy() * 7) % 60
+    prior = prior.append_column("days_paid", pa.array(days, pa.int32()))
     ids = pc.binary_join_element_wise("P", prior.column("event_id"), "")
     return prior.set_column(0, "event_id", ids)
 

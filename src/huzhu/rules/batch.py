@@ -14,10 +14,11 @@ from typing import TextIO
 
 import duckdb
 
-from huzhu.rules.engine import compiled_sql
 from huzhu.rules.errors import InputError
 from huzhu.rules.inputs import file_source, load_input
 from huzhu.rules.loader import load_policy
+from huzhu.rules.output import COLUMN_SETS
+from huzhu.rules.plans import compiled_sql
 
 
 class _Progress:
@@ -44,12 +45,15 @@ def _output_format(path: str) -> str:
 
 def run_calc(*, policy: str, members: str, events: str, enrolments: str | None = None,
              prior: str | None = None, out: str, threads: int | None = None,
-             progress: TextIO | None = None) -> dict:
-    """Compute ``events`` under ``policy`` and write ``out``.
+             columns: str = "full", progress: TextIO | None = None) -> dict:
+    """Compute ``events`` under ``policy`` and write ``out`` (``columns``: ``full`` or
+    ``minimal``, see :mod:`huzhu.rules.output`).
 
     Returns ``{status: (rows, payable total)}`` for Parquet output (empty for CSV).
     """
     log = _Progress(progress)
+    if columns not in COLUMN_SETS:
+        raise InputError([(out, None, None, f"未知的列集合 {columns!r}，应为 full 或 minimal")])
     fmt = _output_format(out)
     pol = load_policy(policy)
     log.step(f"政策 {pol.code}（{pol.name}）已加载，项目：{'、'.join(pol.benefit_codes)}")
@@ -66,10 +70,11 @@ def run_calc(*, policy: str, members: str, events: str, enrolments: str | None =
                            ("enrolments", enrolments), ("prior", prior)):
             source = file_source(con, path) if path else None
             rows = load_input(con, kind, source,
-                              benefits=pol.benefit_codes if kind in ("events", "prior") else None)
+                              benefits=pol.benefit_codes if kind in ("events", "prior") else None,
+                              day_capped=pol.day_capped_codes)
             if path:
                 log.step(f"读取并校验 {path}：{rows:,} 行")
-        sql = compiled_sql(pol, "duckdb", with_prior=prior is not None)
+        sql = compiled_sql(pol, "duckdb", with_prior=prior is not None, columns=columns)
         log.step("计算计划已编译")
         options = "FORMAT parquet, COMPRESSION zstd" if fmt == "parquet" else "FORMAT csv, HEADER"
         con.execute(f"COPY ({sql}) TO '{_esc(str(tmp))}' ({options})")

@@ -64,6 +64,8 @@ ENROLMENT_COLUMNS = (
 PRIOR_COLUMNS = (
     *EVENT_COLUMNS,
     Column("paid", MONEY, required=True, not_null=True, non_negative=True),
+    # The days a payout paid for; needed (when paid > 0) for benefits with day caps.
+    Column("days_paid", "int32", non_negative=True),
 )
 
 TABLES: dict[str, tuple[Column, ...]] = {

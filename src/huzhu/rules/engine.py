@@ -8,11 +8,8 @@ claim costs one small DuckDB query, not an Ibis compilation.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 import threading
 from decimal import Decimal, InvalidOperation
-from functools import lru_cache
 from typing import Any
 
 import duckdb
@@ -22,44 +19,17 @@ from huzhu.rules.columns import TABLE_NAMES, TABLES, duckdb_type
 from huzhu.rules.errors import InputError
 from huzhu.rules.inputs import arrow_source, load_input
 from huzhu.rules.output import OUTPUT_COLUMNS
+from huzhu.rules.plans import compiled_sql
 from huzhu.rules.schema import Policy
+
+__all__ = ["BACKENDS", "compiled_sql", "evaluate", "evaluate_claim", "policy_key"]
 
 BACKENDS = ("duckdb", "pyspark")
 
 
-_keys: dict[int, tuple[Policy, str]] = {}
-
-
 def policy_key(policy: Policy) -> str:
     """A content hash: two policies with the same rules share a compiled plan."""
-    hit = _keys.get(id(policy))
-    if hit is not None and hit[0] is policy:  # policies are frozen; id() reuse is checked
-        return hit[1]
-    text = json.dumps(policy.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
-    key = hashlib.sha256(text.encode()).hexdigest()[:16]
-    if len(_keys) > 256:
-        _keys.clear()
-    _keys[id(policy)] = (policy, key)
-    return key
-
-
-_plans: dict[str, Policy] = {}
-
-
-@lru_cache(maxsize=64)
-def _compiled_sql(key: str, dialect: str, with_prior: bool) -> str:
-    import ibis
-
-    from huzhu.rules.compiler import build
-
-    return str(ibis.to_sql(build(_plans[key], with_prior=with_prior), dialect=dialect))
-
-
-def compiled_sql(policy: Policy, dialect: str = "duckdb", *, with_prior: bool = True) -> str:
-    """The policy's plan as SQL in ``dialect`` over the ``hz_*`` tables (cached)."""
-    key = policy_key(policy)
-    _plans.setdefault(key, policy)
-    return _compiled_sql(key, dialect, with_prior)
+    return policy.content_hash[:16]
 
 
 def _prepare(con: duckdb.DuckDBPyConnection, policy: Policy, members: Any, events: Any,
@@ -73,13 +43,16 @@ def _prepare(con: duckdb.DuckDBPyConnection, policy: Policy, members: Any, event
         if not isinstance(table, pa.Table | pa.RecordBatchReader):
             raise InputError([(kind, None, None, "应为 pyarrow.Table")])
         load_input(con, kind, arrow_source(con, kind, table),
-                   benefits=codes if kind in ("events", "prior") else None)
+                   benefits=codes if kind in ("events", "prior") else None,
+                   day_capped=policy.day_capped_codes)
 
 
 def evaluate(policy: Policy, members: pa.Table, events: pa.Table,
              enrolments: pa.Table | None = None, prior: pa.Table | None = None,
-             *, backend: str = "duckdb", spark_session: Any = None) -> pa.Table:
-    """Compute every event under ``policy``; output columns as in :mod:`.output`.
+             *, backend: str = "duckdb", spark_session: Any = None,
+             columns: str = "full") -> pa.Table:
+    """Compute every event under ``policy``; output columns as in :mod:`.output`
+    (``columns="minimal"``: only ``MINIMAL_COLUMNS``).
 
     Raises :class:`InputError` on bad input (unknown benefit, missing column, bad date or
     amount, negative amount, duplicate event_id …).
@@ -91,13 +64,13 @@ def evaluate(policy: Policy, members: pa.Table, events: pa.Table,
         _prepare(con, policy, members, events, enrolments, prior)
         with_prior = prior is not None
         if backend == "duckdb":
-            return con.sql(compiled_sql(policy, "duckdb", with_prior=with_prior)
-                           ).to_arrow_table()
+            return con.sql(compiled_sql(policy, "duckdb", with_prior=with_prior,
+                                        columns=columns)).to_arrow_table()
         from huzhu.rules.spark import run_on_spark
 
         typed = {kind: con.sql(f"SELECT * FROM {TABLE_NAMES[kind]}").to_arrow_table()
                  for kind in TABLES}
-        sql = compiled_sql(policy, "pyspark", with_prior=with_prior)
+        sql = compiled_sql(policy, "pyspark", with_prior=with_prior, columns=columns)
         return run_on_spark(sql, typed, spark_session)
     finally:
         con.close()
@@ -126,7 +99,7 @@ class _ClaimRunner:
         key = (policy_key(policy), benefit, with_prior)
         name = self.prepared.get(key)
         if name is None:
-            only = policy.model_copy(update={"benefits": [policy.benefit(benefit)]})
+            only = _restricted(policy, benefit)
             name = f"hz_plan_{len(self.prepared)}"
             self.con.execute(f"PREPARE {name} AS {compiled_sql(only, with_prior=with_prior)}")
             self.prepared[key] = name
@@ -147,6 +120,17 @@ class _ClaimRunner:
                     con.execute(insert, row)
             self.rows[kind] = len(rows)
         return con.execute(f"EXECUTE {name}").fetchall()[0]
+
+
+def _restricted(policy: Policy, code: str) -> Policy:
+    """The policy cut down to one benefit (and the benefit it requires, if any): a
+    smaller plan for one claim that pays exactly what the whole policy would."""
+    keep = {code}
+    need = policy.benefit(code).eligibility.requires
+    if need is not None:
+        keep.add(need.benefit)
+    return policy.model_copy(update={"benefits": [b for b in policy.benefits
+                                                  if b.code in keep]})
 
 
 _local = threading.local()
@@ -212,6 +196,15 @@ def _claim_rows(kind: str, rows: list[dict]) -> list[tuple]:
             for i, row in enumerate(rows)]
 
 
+def _check_prior_days(policy: Policy, rows: list[tuple]) -> None:
+    names = [c.name for c in TABLES["prior"]]
+    benefit, paid, days = (names.index(n) for n in ("benefit", "paid", "days_paid"))
+    for i, row in enumerate(rows):
+        if row[benefit] in policy.day_capped_codes and row[paid] > 0 and row[days] is None:
+            raise InputError([(f"prior[{i}]", None, "days_paid",
+                               "按天数计上限的项目已给付金额大于 0 时须填写给付天数")])
+
+
 def evaluate_claim(policy: Policy, member: dict, event: dict,
                    enrolments: list[dict] = (), prior: list[dict] = ()) -> dict:
     """One event as a batch of one; returns the output row as a dict (Decimal money).
@@ -232,6 +225,7 @@ def evaluate_claim(policy: Policy, member: dict, event: dict,
         "enrolments": _claim_rows("enrolments", list(enrolments)),
         "prior": _claim_rows("prior", list(prior)),
     }
+    _check_prior_days(policy, tables["prior"])
     runner = _runner()
     row = runner.run(runner.statement(policy, event["benefit"], bool(prior)), tables)
     return dict(zip(OUTPUT_COLUMNS, row, strict=True))

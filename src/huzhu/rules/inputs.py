@@ -134,9 +134,11 @@ def _exact_money(src_type: str) -> bool:
 
 
 def load_input(con: duckdb.DuckDBPyConnection, kind: str, source: Source | None,
-               benefits: list[str] | None = None) -> int:
+               benefits: list[str] | None = None, day_capped: list[str] = ()) -> int:
     """Create the typed table for ``kind`` from ``source`` (an empty one when None).
 
+    ``benefits``: the benefit codes allowed (events, prior); ``day_capped``: benefits
+    whose prior payouts must say how many days they paid (``days_paid``, when paid > 0).
     Returns the number of rows; raises :class:`InputError` on any bad row, naming the
     file, row, column and value.
     """
@@ -156,13 +158,21 @@ def load_input(con: duckdb.DuckDBPyConnection, kind: str, source: Source | None,
     if missing:
         raise InputError([(source.label, None, m, "缺少必需的列") for m in missing])
 
-    selects, checks = [], []
+    selects, checks, typed_of = [], [], {}
     for col in spec:
         name, src_type = actual.get(col.name, (None, None))
         col_ = _Bound(col, name)
-        typed = _typed(col_, src_type)
+        typed = typed_of[col.name] = _typed(col_, src_type)
         selects.append(f"{typed} AS {_q(col.name)}")
         checks += [(col.name, cond, msg) for cond, msg in _checks(col_, src_type, typed, benefits)]
+    if kind == "prior" and day_capped:
+        codes = ", ".join(_lit(c) for c in day_capped)
+        checks.append((
+            "days_paid",
+            f"{typed_of['benefit']} IN ({codes}) AND {typed_of['paid']} > 0 "
+            f"AND {typed_of['days_paid']} IS NULL",
+            f"按天数计上限的项目（{'/'.join(day_capped)}）已给付金额大于 0 时须填写给付天数",
+        ))
     bad = " OR ".join(f"coalesce({cond}, false)" for _, cond, _ in checks) or "false"
     try:
         con.execute(
@@ -222,11 +232,13 @@ def _explain_bad_rows(con: duckdb.DuckDBPyConnection, source: Source,
     finally:
         con.execute(f"SET threads TO {int(threads)}")
     errors = []
+    raw_cols = {str(c[0]).strip().lstrip("\ufeff").lower(): str(c[0])
+                for c in con.execute("DESCRIBE _hz_raw").fetchall()}
     for column, cond, message in checks:
-        raw_col = next(c for c in con.execute("DESCRIBE _hz_raw").fetchall()
-                   if str(c[0]).strip().lstrip("\ufeff").lower() == column)[0]
+        # A check may name a column the file lacks (days_paid); it shows no value then.
+        shown_col = _q(raw_cols[column]) if column in raw_cols else "NULL"
         rows = con.execute(
-            f"SELECT rowid, CAST({_q(raw_col)} AS VARCHAR) FROM _hz_raw "
+            f"SELECT rowid, CAST({shown_col} AS VARCHAR) FROM _hz_raw "
             f"WHERE coalesce({cond}, false) ORDER BY rowid LIMIT {MAX_REPORTED}"
         ).fetchall()
         for rowid, value in rows:

@@ -16,7 +16,7 @@ import yaml
 from pydantic import ValidationError
 
 from huzhu.rules.errors import PolicyError
-from huzhu.rules.schema import FORMULA_KINDS, Policy
+from huzhu.rules.schema import FORMULA_KINDS, PathError, Policy
 
 _MESSAGES = {
     "extra_forbidden": "未知的键（拼写错误？）",
@@ -41,8 +41,17 @@ def shipped_policy_names() -> list[str]:
     return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml"))
 
 
+def shipped_reform_names() -> list[str]:
+    """Names of the sample reforms shipped in ``huzhu/policies/reforms``."""
+    folder = resources.files("huzhu") / "policies" / "reforms"
+    if not folder.is_dir():
+        return []
+    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml"))
+
+
 def resolve_policy_path(name_or_path: str | os.PathLike) -> Path:
-    """A shipped name (``changchun-2023``) or a path to a YAML file."""
+    """A shipped name (``changchun-2023``, or a sample reform's name) or a path to a YAML
+    file."""
     text = os.fspath(name_or_path)
     path = Path(text)
     if path.suffix in (".yaml", ".yml") or os.sep in text or path.exists():
@@ -51,13 +60,31 @@ def resolve_policy_path(name_or_path: str | os.PathLike) -> Path:
         return path
     shipped = resources.files("huzhu") / "policies" / f"{text}.yaml"
     if not shipped.is_file():
+        shipped = resources.files("huzhu") / "policies" / "reforms" / f"{text}.yaml"
+    if not shipped.is_file():
         names = "、".join(shipped_policy_names())
         raise PolicyError([(text, "", f"没有这个政策；已内置：{names}")])
     return Path(str(shipped))
 
 
 def load_policy(name_or_path: str | os.PathLike) -> Policy:
-    """Load and validate a shipped policy by name or a policy file by path."""
+    """Load and validate a shipped policy by name or a policy file by path. A reform
+    overlay (a file with ``reform_of``) is applied to the policy it names."""
+    return load_reform(name_or_path)
+
+
+def load_reform(name_or_path: str | os.PathLike, base: Policy | None = None) -> Policy:
+    """A policy file, or a reform overlay applied to ``base`` (default: the policy the
+    overlay names in ``reform_of``). A whole policy file ignores ``base``."""
+    path, data = _read_yaml(name_or_path)
+    from huzhu.rules.reform import is_overlay, load_overlay
+
+    if is_overlay(data):
+        return load_overlay(data, source=str(path), base=base)
+    return policy_from_dict(data, source=str(path))
+
+
+def _read_yaml(name_or_path: str | os.PathLike) -> tuple[Path, Any]:
     path = resolve_policy_path(name_or_path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -70,7 +97,7 @@ def load_policy(name_or_path: str | os.PathLike) -> Policy:
         where = f"第 {mark.line + 1} 行第 {mark.column + 1} 列" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
         raise PolicyError([(str(path), where, f"YAML 语法错误：{problem}")]) from None
-    return policy_from_dict(data, source=str(path))
+    return path, data
 
 
 def policy_from_dict(data: Any, source: str = "<dict>") -> Policy:
@@ -89,6 +116,10 @@ def _loc(err: dict[str, Any]) -> tuple[Any, ...]:
     # A bad formula kind is reported at the formula; point at its `kind` key instead.
     if err.get("type") in ("union_tag_invalid", "union_tag_not_found"):
         return (*err["loc"], "kind")
+    # A check run by an enclosing object names the key below it that is wrong.
+    cause = (err.get("ctx") or {}).get("error")
+    if isinstance(cause, PathError):
+        return (*err["loc"], *cause.path)
     return tuple(err["loc"])
 
 

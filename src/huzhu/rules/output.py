@@ -14,11 +14,15 @@ Columns (``OUTPUT_COLUMNS``; the order is the order written by ``huzhu calc``):
     ``status_not_eligible``, ``age_out_of_range``, ``gender_not_eligible``,
     ``occupation_not_eligible``, ``outside_window``, ``not_enrolled``, ``waiting_period``,
     ``relation_not_covered``, ``not_co_resident``, ``work_related``, ``not_on_duty``,
-    ``diagnosis_not_covered``, ``not_in_force``, ``missing_field``, ``below_threshold``,
+    ``diagnosis_not_covered``, ``prerequisite_missing`` (no event of the benefit named by
+    ``eligibility.requires`` for the member on or before the event date),
+    ``not_in_force``, ``missing_field``, ``below_threshold``,
     ``below_deductible``, ``below_min_days``, ``no_covered_outcome``,
-    ``grade_not_covered``). Capped rows: the cap's code (``cap_per_event``,
-    ``cap_per_year``, ``cap_per_period``, ``cap_lifetime``, ``cap_per_family``,
-    ``cap_per_relative``, ``once_per_person``, ``once_per_relative``, … see
+    ``grade_not_covered``; and, only in ``huzhu simulate`` where one policy lacks a
+    benefit the other has, ``benefit_not_in_policy``). Capped rows: the cap's code
+    (``cap_per_event``, ``cap_per_year``, ``cap_per_period``, ``cap_lifetime``,
+    ``cap_per_family``, ``cap_per_relative``, ``once_per_person``, ``once_per_relative``,
+    day caps ``days_per_year``, ``days_per_period``, ``days_lifetime``, … see
     :mod:`huzhu.rules.schema`). Payable rows in a waiting period's reduced phase:
     ``waiting_period_reduced``. A clean payable row: empty string.
 ``reason_message`` — Chinese explanation of ``reason`` (empty for a clean row).
@@ -40,11 +44,21 @@ Columns (``OUTPUT_COLUMNS``; the order is the order written by ``huzhu calc``):
     the amounts actually paid (see :mod:`huzhu.rules.schema`, section 3).
 ``cap_room`` — decimal(18,2): for a capped row, the room left under that cap before
     this event given what was actually paid (0 for a times cap); for a payable row, the
-    smallest room of any money cap of the benefit that applies (null when none).
+    smallest room of any money cap of the benefit that applies (null when none, and
+    always null for a benefit whose caps count days).
+``days_paid`` — int: for a benefit with day caps (``days: N``), the days this event is
+    paid for after those caps (``payable`` = days_paid × the daily amount in force at the
+    event date, reduced in a waiting period's reduced phase); null for other benefits.
+``days_left`` — int: for a benefit with day caps, the days left after this event under
+    the tightest of them (0 once used up); null for other benefits.
+
+``huzhu calc --columns minimal`` (and ``evaluate(..., columns="minimal")``) writes only
+``MINIMAL_COLUMNS``: ``event_id, member_id, benefit, payable, status, reason`` — the
+same values as the full output, in the same row order.
 
 For ineligible rows ``payable`` is 0.00 and ``band``, ``rate``, ``grade``,
-``raw_amount``, ``cap``, ``cap_room`` are null; ``base`` still shows the event's base fact
-when the formula in force has a numeric base.
+``raw_amount``, ``cap``, ``cap_room``, ``days_paid``, ``days_left`` are null; ``base``
+still shows the event's base fact when the formula in force has a numeric base.
 """
 
 from __future__ import annotations
@@ -65,7 +79,12 @@ OUTPUT_COLUMNS: list[str] = [
     "raw_amount",
     "cap",
     "cap_room",
+    "days_paid",
+    "days_left",
 ]
+
+MINIMAL_COLUMNS: list[str] = ["event_id", "member_id", "benefit", "payable", "status", "reason"]
+COLUMN_SETS: dict[str, list[str]] = {"full": OUTPUT_COLUMNS, "minimal": MINIMAL_COLUMNS}
 
 OUTPUT_TYPES: dict[str, str] = {
     "event_id": "string",
@@ -83,6 +102,8 @@ OUTPUT_TYPES: dict[str, str] = {
     "raw_amount": "decimal(18,2)",
     "cap": "string",
     "cap_room": "decimal(18,2)",
+    "days_paid": "int32",
+    "days_left": "int32",
 }
 
 STATUSES = ("payable", "capped", "ineligible")
@@ -101,6 +122,7 @@ REASON_MESSAGES: dict[str, str] = {
     "work_related": "属于工伤，不予补贴",
     "not_on_duty": "非因公发生",
     "diagnosis_not_covered": "诊断不在保障病种范围内",
+    "prerequisite_missing": "尚无前置项目的事件",
     "not_in_force": "事件日期时本项目尚未生效",
     "missing_field": "缺少必需的信息",
     "below_threshold": "未达到起付标准",
@@ -109,7 +131,14 @@ REASON_MESSAGES: dict[str, str] = {
     "no_covered_outcome": "伤害结果不在给付范围内",
     "grade_not_covered": "伤残等级不在给付表内",
     "waiting_period_reduced": "处于等待期减额给付阶段",
+    "benefit_not_in_policy": "本方案没有该保障项目",
 }
+
+# Stable order of the reason codes of ineligible rows (the engine carries them as small
+# integers through its windows and turns them into text only at the end).
+INELIGIBLE_REASONS: list[str] = [
+    code for code in REASON_MESSAGES if code != "waiting_period_reduced"
+]
 
 FIELD_LABELS: dict[str, str] = {
     "out_of_pocket": "医保报销后个人现金支付金额",
@@ -141,10 +170,20 @@ CAP_MESSAGES: dict[str, str] = {
     "once_per_person": "每人限给付一次，已给付过",
     "once_per_relative": "每位亲属限给付一次，已给付过",
     "once_per_family": "每个家庭限给付一次，已给付过",
+    "days_per_year": "超过每人每年累计给付天数上限",
+    "days_per_period": "超过每人每互助期累计给付天数上限",
+    "days_lifetime": "超过每人终身累计给付天数上限",
+    "days_per_family": "超过每个家庭累计给付天数上限",
+    "days_per_family_year": "超过每个家庭每年累计给付天数上限",
+    "days_per_family_period": "超过每个家庭每互助期累计给付天数上限",
+    "days_per_relative": "超过每位亲属累计给付天数上限",
+    "days_per_relative_year": "超过每位亲属每年累计给付天数上限",
+    "days_per_relative_period": "超过每位亲属每互助期累计给付天数上限",
 }
 
 
-def cap_message(code: str, amount: object | None, times: int | None) -> str:
+def cap_message(code: str, amount: object | None, times: int | None,
+                days: int | None = None) -> str:
     """Chinese message for a capped row, naming the limit."""
     base = CAP_MESSAGES.get(code)
     if base is None:
@@ -153,7 +192,15 @@ def cap_message(code: str, amount: object | None, times: int | None) -> str:
         return f"{base}（{amount} 元）"
     if times is not None and times > 1:
         return f"{base}（{times} 次）"
+    if days is not None:
+        return f"{base}（{days} 天）"
     return base
+
+
+def prerequisite_message(required_name: str, required_code: str) -> str:
+    """Default message of ``prerequisite_missing``: which benefit's event is missing."""
+    return (f"尚无前置项目「{required_name}」（{required_code}）的事件"
+            "（须为同一会员、日期不晚于本事件）")
 
 
 def missing_message(field: str) -> str:

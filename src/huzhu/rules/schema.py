@@ -143,9 +143,13 @@ Cap codes (the ``reason`` of a capped row) default from ``per``/``period``:
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import hashlib
+import json
+import operator
 import re
 from decimal import Decimal, InvalidOperation
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     AfterValidator,
@@ -157,7 +161,6 @@ from pydantic import (
     model_validator,
 )
 
-FORMULA_KINDS = ("bands", "per_day", "lump_sum", "grade_table", "percent", "outcome")
 MONEY_BASES = ("out_of_pocket", "total_cost", "loss_amount")
 BASES = (*MONEY_BASES, "days", "disability_grade")
 # Event fields a benefit may list in ``eligibility.required``.
@@ -173,6 +176,19 @@ Occupation = Literal["medical", "cdc", "other"]
 Relation = Literal["self", "parent", "spouse", "child", "other"]
 Outcome = Literal["death", "disability", "fracture", "none"]
 BenefitKind = Literal["illness", "accident", "property", "relief"]
+
+
+class PathError(ValueError):
+    """A validation error that knows where below the validated object it belongs.
+
+    The loader appends ``path`` to pydantic's location, so the message names the exact
+    YAML key (``benefits[1].eligibility.requires.benefit``) instead of the object that
+    happened to run the check.
+    """
+
+    def __init__(self, path: tuple[str | int, ...], message: str):
+        super().__init__(message)
+        self.path = path
 
 
 def _to_decimal(value: Any) -> Any:
@@ -228,8 +244,22 @@ def money_label(value: Decimal) -> str:
     return text
 
 
+def percent_label(rate: Decimal) -> str:
+    """``0.0150`` → ``1.5%``."""
+    return f"{(rate * 100).normalize():f}%"
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _Sourced(_Model):
+    """Where a rule comes from, as data (shown by ``huzhu policy check``)."""
+
+    source: str | None = None
+    """The document and clause this encodes, e.g. ``seed 003: 1年内累计最高5万元``."""
+    illustrative: bool = False
+    """``true``: the numbers are not from a published rule (placeholders to confirm)."""
 
 
 # ---------------------------------------------------------------- formulas
@@ -273,9 +303,19 @@ def _check_grade_rows(rows: list[GradeRow]) -> list[GradeRow]:
 GradeTable = Annotated[list[GradeRow], Field(min_length=1), AfterValidator(_check_grade_rows)]
 
 
-class _FormulaBase(_Model):
+class _FormulaBase(_Sourced):
+    """A formula kind is one subclass of this (plus one builder in the compiler)."""
+
     effective_from: dt.date | None = None
     """First event date this version applies to (dated versions under ``formulas``)."""
+
+    bases: ClassVar[tuple[str | None, ...]] = (None,)
+    """The ``base`` values the kind accepts (None: the benefit gives no base)."""
+    default_base: ClassVar[str | None] = None
+
+    def describe(self, base: str | None) -> list[str]:
+        """The formula in Chinese, one line per row (``huzhu policy check``)."""
+        raise NotImplementedError
 
 
 class BandsFormula(_FormulaBase):
@@ -286,6 +326,8 @@ class BandsFormula(_FormulaBase):
     threshold: Money | None = None
     deductible: Money | None = None
     bands: list[Band] = Field(min_length=1)
+
+    bases: ClassVar[tuple[str | None, ...]] = MONEY_BASES
 
     @field_validator("bands")
     @classmethod
@@ -313,6 +355,15 @@ class BandsFormula(_FormulaBase):
                 return band
         return None
 
+    def describe(self, base: str | None) -> list[str]:
+        mode = {"bracket": "全额按所在档比例", "progressive": "分段累进"}[self.mode]
+        head = f"按档（{mode}），基数 {base}"
+        if self.threshold is not None:
+            head += f"，超过 {self.threshold} 元才给付"
+        if self.deductible is not None:
+            head += f"，免赔 {self.deductible} 元"
+        return [head, *[f"  {b.label}：{percent_label(b.rate)}" for b in self.bands]]
+
 
 class PerDayFormula(_FormulaBase):
     """A daily allowance: pays from day ``from_day`` of a stay, at most ``max_days`` days."""
@@ -322,15 +373,33 @@ class PerDayFormula(_FormulaBase):
     from_day: int = Field(default=1, ge=1)
     max_days: int | None = Field(default=None, ge=1)
 
+    bases: ClassVar[tuple[str | None, ...]] = ("days",)
+    default_base: ClassVar[str | None] = "days"
+
+    def describe(self, base: str | None) -> list[str]:
+        text = f"每天 {self.amount} 元，自第 {self.from_day} 天起"
+        if self.max_days:
+            text += f"，每次最多 {self.max_days} 天"
+        return [text]
+
 
 class LumpSumFormula(_FormulaBase):
     kind: Literal["lump_sum"]
     amount: Money
 
+    def describe(self, base: str | None) -> list[str]:
+        return [f"定额 {self.amount} 元"]
+
 
 class GradeTableFormula(_FormulaBase):
     kind: Literal["grade_table"]
     grades: GradeTable
+
+    bases: ClassVar[tuple[str | None, ...]] = ("disability_grade",)
+    default_base: ClassVar[str | None] = "disability_grade"
+
+    def describe(self, base: str | None) -> list[str]:
+        return ["伤残等级表", *[f"  {row.grade} 级：{row.amount} 元" for row in self.grades]]
 
 
 class PercentFormula(_FormulaBase):
@@ -338,6 +407,11 @@ class PercentFormula(_FormulaBase):
 
     kind: Literal["percent"]
     rate: Rate
+
+    bases: ClassVar[tuple[str | None, ...]] = MONEY_BASES
+
+    def describe(self, base: str | None) -> list[str]:
+        return [f"{base} 的 {percent_label(self.rate)}"]
 
 
 class FractureAmounts(_Model):
@@ -360,10 +434,27 @@ class OutcomeFormula(_FormulaBase):
             raise ValueError("至少要规定 death、disability、fracture 之一")
         return self
 
+    def describe(self, base: str | None) -> list[str]:
+        lines = ["按伤害结果"]
+        if self.death is not None:
+            lines.append(f"  身故：{self.death} 元")
+        lines += [f"  伤残 {row.grade} 级：{row.amount} 元" for row in self.disability or []]
+        if self.fracture is not None:
+            f = self.fracture
+            lines.append(f"  骨折：主要部位 {f.major} 元，其他 {f.other} 元")
+        return lines
+
+
+# Every formula kind, in the order they are documented. A new kind is a new class here
+# (and a builder in ``compiler.FORMULA_BUILDERS``).
+FORMULA_CLASSES: tuple[type[_FormulaBase], ...] = (
+    BandsFormula, PerDayFormula, LumpSumFormula, GradeTableFormula, PercentFormula,
+    OutcomeFormula,
+)
+FORMULA_KINDS = tuple(c.model_fields["kind"].annotation.__args__[0] for c in FORMULA_CLASSES)
 
 Formula = Annotated[
-    BandsFormula | PerDayFormula | LumpSumFormula | GradeTableFormula | PercentFormula
-    | OutcomeFormula,
+    functools.reduce(operator.or_, FORMULA_CLASSES),  # type: ignore[valid-type]
     Field(discriminator="kind"),
 ]
 
@@ -396,7 +487,7 @@ class Window(_Model):
         return self
 
 
-class Waiting(_Model):
+class Waiting(_Sourced):
     """Waiting period after ``first_enrolled`` (illness only).
 
     No pay while event_date < first_enrolled + no_pay_days; then, if ``reduced_days`` is
@@ -416,7 +507,7 @@ class Waiting(_Model):
         return self
 
 
-class DatedCodes(_Model):
+class DatedCodes(_Sourced):
     """A diagnosis prefix list in force from ``effective_from`` on."""
 
     effective_from: dt.date
@@ -435,7 +526,20 @@ def _norm_code(code: str) -> str:
     return norm
 
 
-class Eligibility(_Model):
+class Prerequisite(_Sourced):
+    """This benefit is due only after an event of another benefit of the same member.
+
+    ``requires: {benefit: covid_staff}``: the member has an event of ``covid_staff`` dated
+    on or before this event, among the events of the run or the prior payouts, whether
+    or not that event itself pays. Otherwise the row is ``prerequisite_missing``.
+    """
+
+    benefit: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    message: str | None = None
+    """Chinese reason shown when the prerequisite is missing (default: names the benefit)."""
+
+
+class Eligibility(_Sourced):
     """Who and what is covered. Every field is optional; omitted means no condition."""
 
     status: list[Status] | None = None
@@ -456,6 +560,8 @@ class Eligibility(_Model):
     diagnosis: list[str] | None = None
     """ICD-10 prefixes; or use ``diagnosis_versions`` for dated lists (not both)."""
     diagnosis_versions: list[DatedCodes] | None = None
+    requires: Prerequisite | None = None
+    """Another benefit whose event must come first (see :class:`Prerequisite`)."""
     required: list[Literal[EVENT_FIELDS]] = Field(default_factory=list)  # type: ignore[valid-type]
     """Event fields that must be present (e.g. ``certificate_no``)."""
 
@@ -469,7 +575,7 @@ class Eligibility(_Model):
         if self.diagnosis is not None and self.diagnosis_versions is not None:
             raise ValueError("diagnosis 与 diagnosis_versions 只能二选一")
         if self.waiting is not None and not self.enrolment:
-            raise ValueError("等待期从首次参保日起算，需要 enrolment: true")
+            raise PathError(("waiting",), "等待期（waiting）从首次参保日起算，需要 enrolment: true")
         versions = self.diagnosis_versions or []
         for i in range(1, len(versions)):
             if versions[i].effective_from <= versions[i - 1].effective_from:
@@ -513,31 +619,54 @@ _CAP_NAMES = {
 _TIMES_WHO = {"member": "person", "family": "family", "relative": "relative"}
 
 
-class Cap(_Model):
-    """A limit on money (``amount``) or on the number of paid events (``times``)."""
+class Cap(_Sourced):
+    """A limit on money (``amount``), on the number of paid events (``times``) or on the
+    paid days of a ``per_day`` benefit (``days``)."""
 
     per: Literal["event", "member", "family", "relative"]
     period: Literal["year", "period", "lifetime"] | None = None
     amount: Money | None = None
     times: int | None = Field(default=None, ge=1)
+    days: int | None = Field(default=None, ge=1)
     unless_outcome: list[Outcome] = Field(default_factory=list)
-    """Rows whose outcome is listed are not limited by this cap (e.g. death)."""
+    """Rows whose outcome is listed are not limited by this cap (e.g. death); per-event
+    caps only."""
     code: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_]*$")
 
     @model_validator(mode="after")
     def _check(self) -> Cap:
-        if (self.amount is None) == (self.times is None):
-            raise ValueError("上限必须给出 amount（金额）或 times（次数）之一")
+        given = [k for k in ("amount", "times", "days") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError("上限必须给出 amount（金额）、times（次数）或 days（天数）之一")
         if self.per == "event":
             if self.period is not None:
                 raise ValueError("per: event 的上限不需要 period")
             if self.times is not None:
                 raise ValueError("per: event 的上限只能是金额")
+            if self.days is not None:
+                raise PathError(("days",), "每次的天数上限请写在公式的 max_days 里")
         elif self.period is None:
             raise ValueError(
                 f"per: {self.per} 的上限缺少 period（year、period 或 lifetime）"
             )
+        if self.unless_outcome and self.per != "event":
+            raise PathError(
+                ("unless_outcome",),
+                "unless_outcome 只适用于 per: event 的单次上限；累计上限对每个事件都适用",
+            )
         return self
+
+    @property
+    def measure(self) -> Literal["money", "times", "days"]:
+        """What the cap counts."""
+        if self.amount is not None:
+            return "money"
+        return "times" if self.times is not None else "days"
+
+    @property
+    def limit(self) -> Decimal | int:
+        """The cap's number: money, event count or days."""
+        return self.amount if self.amount is not None else (self.times or self.days)  # type: ignore[return-value]
 
     @property
     def cap_code(self) -> str:
@@ -547,7 +676,8 @@ class Cap(_Model):
             who = _TIMES_WHO[self.per]
             base = f"once_per_{who}" if self.times == 1 else f"times_per_{who}"
             return base if self.period == "lifetime" else f"{base}_{self.period}"
-        return _CAP_NAMES[(self.per, self.period)]
+        name = _CAP_NAMES[(self.per, self.period)]
+        return name.replace("cap_", "days_", 1) if self.days is not None else name
 
     def within(self, other: Cap) -> bool:
         """Every group of this cap lies inside one group of ``other`` (same benefit)."""
@@ -587,18 +717,8 @@ def _check_nested(caps: list[Cap]) -> None:
 
 # ---------------------------------------------------------------- benefit & policy
 
-_DEFAULT_BASE = {"per_day": "days", "grade_table": "disability_grade"}
-_ALLOWED_BASES: dict[str, tuple[str | None, ...]] = {
-    "bands": MONEY_BASES,
-    "percent": MONEY_BASES,
-    "per_day": ("days",),
-    "grade_table": ("disability_grade",),
-    "lump_sum": (None,),
-    "outcome": (None,),
-}
 
-
-class Benefit(_Model):
+class Benefit(_Sourced):
     code: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     name: str = Field(min_length=1)
     """Chinese name shown to staff and members (e.g. 住院医疗补贴)."""
@@ -631,8 +751,8 @@ class Benefit(_Model):
                 f.effective_from <= versions[i - 1].effective_from  # type: ignore[operator]
             ):
                 raise ValueError(f"formulas 第 {i + 1} 项的生效日期必须晚于第 {i} 项")
-            if self.effective_base(f) not in _ALLOWED_BASES[f.kind]:
-                allowed = [b for b in _ALLOWED_BASES[f.kind] if b] or ["（不填）"]
+            if self.effective_base(f) not in f.bases:
+                allowed = [b for b in f.bases if b] or ["（不填）"]
                 raise ValueError(
                     f"公式 {f.kind} 不能以 {self.base!r} 为基数，可选：{'、'.join(allowed)}"
                 )
@@ -645,7 +765,30 @@ class Benefit(_Model):
         for cap in self.caps:
             if cap.period == "period" and not self.eligibility.enrolment:
                 raise ValueError("按互助期计的上限需要 eligibility.enrolment: true")
+        self._check_day_caps()
+        if self.eligibility.requires is not None and self.eligibility.requires.benefit == self.code:
+            raise PathError(("eligibility", "requires", "benefit"),
+                            f"前置项目不能是本项目自己（{self.code}）")
         return self
+
+    def _check_day_caps(self) -> None:
+        # A day cap limits days, and the money follows from the days paid: mixing it with
+        # money or count caps would need two units in one running sum, so it is refused.
+        for j, cap in enumerate(self.caps):
+            if cap.days is None:
+                continue
+            if any(f.kind != "per_day" for f in self.versions):
+                raise PathError(("caps", j, "days"),
+                                "按天数计的上限只适用于按天给付（per_day）的项目")
+            mixed = [i for i, c in enumerate(self.caps) if c.days is None]
+            if mixed:
+                raise PathError(("caps", mixed[0]),
+                                "同一项目有按天数计的上限时，其他上限也须按天数计（days）")
+
+    @property
+    def day_capped(self) -> bool:
+        """True when the benefit's caps count paid days (``days``) instead of money."""
+        return any(c.days is not None for c in self.caps)
 
     @property
     def versions(self) -> list[BandsFormula | PerDayFormula | LumpSumFormula
@@ -657,7 +800,7 @@ class Benefit(_Model):
         formula = formula or self.versions[0]
         if self.base is not None:
             return self.base
-        return _DEFAULT_BASE.get(formula.kind)
+        return formula.default_base
 
     def formula_at(self, day: dt.date) -> Any:
         """The formula version in force on ``day`` (None before the first one)."""
@@ -675,6 +818,7 @@ class Policy(_Model):
     issuer: str | None = None
     premium_per_year: Money | None = None
     source: str | None = None
+    description: str | None = None
     benefits: list[Benefit] = Field(min_length=1)
 
     @field_validator("benefits")
@@ -685,6 +829,14 @@ class Policy(_Model):
             if b.code in seen:
                 raise ValueError(f"第 {i} 个项目的代码 {b.code} 重复")
             seen.add(b.code)
+        codes = [b.code for b in benefits]
+        for i, b in enumerate(benefits):
+            need = b.eligibility.requires
+            if need is not None and need.benefit not in codes:
+                raise PathError(
+                    (i, "eligibility", "requires", "benefit"),
+                    f"前置项目 {need.benefit!r} 不在本政策中，可选：{'、'.join(codes)}",
+                )
         return benefits
 
     def benefit(self, code: str) -> Benefit:
@@ -696,3 +848,32 @@ class Policy(_Model):
     @property
     def benefit_codes(self) -> list[str]:
         return [b.code for b in self.benefits]
+
+    @property
+    def day_capped_codes(self) -> list[str]:
+        return [b.code for b in self.benefits if b.day_capped]
+
+    @property
+    def content_hash(self) -> str:
+        """sha256 (hex) of the policy's canonical content: the validated model as JSON
+        with sorted keys (a YAML 1.2 document), so formatting and comments do not count
+        but every rule, number, ``source`` and ``illustrative`` flag does."""
+        # Not a cached_property: model_copy() would copy the cached value into a policy
+        # with other benefits. Frozen policies are remembered by identity instead.
+        hit = _HASHES.get(id(self))
+        if hit is not None and hit[0] is self:
+            return hit[1]
+        digest = hashlib.sha256(canonical_text(self).encode()).hexdigest()
+        if len(_HASHES) > 512:
+            _HASHES.clear()
+        _HASHES[id(self)] = (self, digest)
+        return digest
+
+
+_HASHES: dict[int, tuple[Policy, str]] = {}
+
+
+def canonical_text(policy: Policy) -> str:
+    """The canonical serialisation hashed by :attr:`Policy.content_hash`."""
+    data = policy.model_dump(mode="json")
+    return json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))

@@ -5,19 +5,14 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
-from huzhu.rules.schema import (
-    BandsFormula,
-    Benefit,
-    GradeTableFormula,
-    LumpSumFormula,
-    OutcomeFormula,
-    PercentFormula,
-    PerDayFormula,
-    Policy,
-)
+from huzhu.rules.schema import Benefit, Policy
 
 _STATUS = {"active": "在职", "retired": "退休", "left": "离会"}
-_MODE = {"bracket": "全额按所在档比例", "progressive": "分段累进"}
+
+
+def _marks(item: object) -> str:
+    """``（示例数值）`` for an illustrative parameter; its source is listed separately."""
+    return "（示例数值，待核实）" if getattr(item, "illustrative", False) else ""
 
 
 def eligibility_lines(b: Benefit) -> list[str]:
@@ -41,7 +36,7 @@ def eligibility_lines(b: Benefit) -> list[str]:
         text = f"等待期：首次参保后 {w.no_pay_days} 天内不给付"
         if w.reduced_days:
             text += f"，{w.reduced_days} 天内按 {(w.reduced_rate * 100).normalize():f}% 给付"
-        lines.append(text)
+        lines.append(text + _marks(w))
     if e.relation:
         lines.append("亲属关系：" + "、".join(e.relation))
     if e.co_resident:
@@ -53,7 +48,9 @@ def eligibility_lines(b: Benefit) -> list[str]:
     if e.diagnosis is not None:
         lines.append("诊断：" + "、".join(e.diagnosis))
     for v in e.diagnosis_versions or []:
-        lines.append(f"诊断（{v.effective_from} 起）：" + "、".join(v.codes))
+        lines.append(f"诊断（{v.effective_from} 起）：" + "、".join(v.codes) + _marks(v))
+    if e.requires is not None:
+        lines.append(f"前置：本人须先有 {e.requires.benefit} 事件（日期不晚于本事件）")
     if e.required:
         lines.append("必填：" + "、".join(e.required))
     return lines or ["无条件"]
@@ -63,45 +60,19 @@ def formula_lines(b: Benefit) -> list[str]:
     lines = []
     for f in b.versions:
         prefix = f"[{f.effective_from} 起] " if f.effective_from else ""
-        if isinstance(f, BandsFormula):
-            head = f"{prefix}按档（{_MODE[f.mode]}），基数 {b.effective_base(f)}"
-            if f.threshold is not None:
-                head += f"，超过 {f.threshold} 元才给付"
-            if f.deductible is not None:
-                head += f"，免赔 {f.deductible} 元"
-            lines.append(head)
-            lines += [f"  {band.label}：{(band.rate * 100).normalize():f}%" for band in f.bands]
-        elif isinstance(f, PercentFormula):
-            lines.append(f"{prefix}{b.effective_base(f)} 的 {(f.rate * 100).normalize():f}%")
-        elif isinstance(f, PerDayFormula):
-            text = f"{prefix}每天 {f.amount} 元，自第 {f.from_day} 天起"
-            if f.max_days:
-                text += f"，每次最多 {f.max_days} 天"
-            lines.append(text)
-        elif isinstance(f, LumpSumFormula):
-            lines.append(f"{prefix}定额 {f.amount} 元")
-        elif isinstance(f, GradeTableFormula):
-            lines.append(f"{prefix}伤残等级表")
-            lines += [f"  {row.grade} 级：{row.amount} 元" for row in f.grades]
-        elif isinstance(f, OutcomeFormula):
-            lines.append(f"{prefix}按伤害结果")
-            if f.death is not None:
-                lines.append(f"  身故：{f.death} 元")
-            for row in f.disability or []:
-                lines.append(f"  伤残 {row.grade} 级：{row.amount} 元")
-            if f.fracture is not None:
-                lines.append(f"  骨折：主要部位 {f.fracture.major} 元，其他 {f.fracture.other} 元")
+        first, *rest = f.describe(b.effective_base(f))
+        lines += [prefix + first + _marks(f), *rest]
     return lines
 
 
 def cap_lines(b: Benefit) -> list[str]:
     lines = []
     for c in b.caps:
-        limit = f"{c.amount} 元" if c.amount is not None else f"{c.times} 次"
-        text = f"{c.cap_code}：{limit}"
+        unit = {"money": "元", "times": "次", "days": "天"}[c.measure]
+        text = f"{c.cap_code}：{c.limit} {unit}"
         if c.unless_outcome:
             text += f"（{'、'.join(c.unless_outcome)} 除外）"
-        lines.append(text)
+        lines.append(text + _marks(c))
     return lines or ["无"]
 
 
@@ -115,11 +86,46 @@ def print_policy(policy: Policy, console: Console | None = None) -> None:
         console.print(f"发布：{policy.issuer}")
     if policy.premium_per_year is not None:
         console.print(f"会费：每人每年 {policy.premium_per_year} 元")
+    if policy.source:
+        console.print(f"依据：{policy.source}")
+    console.print(f"内容哈希：{policy.content_hash}")
     table = Table(show_lines=True)
     for title in ("项目", "名称", "保障条件", "计算方法", "上限（按顺序适用）"):
         table.add_column(title)
     for b in policy.benefits:
-        table.add_row(b.code, f"{b.name}\n({b.kind})", "\n".join(eligibility_lines(b)),
+        name = f"{b.name}\n({b.kind})" + ("\n示例数值，待核实" if b.illustrative else "")
+        table.add_row(b.code, name, "\n".join(eligibility_lines(b)),
                       "\n".join(formula_lines(b)), "\n".join(cap_lines(b)))
     console.print(table)
+    rows = source_rows(policy)
+    if rows:
+        sources = Table(title="依据（source）与示例数值（illustrative）")
+        for title in ("项目", "规则", "依据", "示例数值"):
+            sources.add_column(title)
+        for row in rows:
+            sources.add_row(*row)
+        console.print(sources)
     console.print("[green]校验通过[/green]")
+
+
+def source_rows(policy: Policy) -> list[tuple[str, str, str, str]]:
+    """(benefit, rule, source, 是/否) for every benefit and parameter that states a
+    source or is marked illustrative (the policy file as the law's mirror)."""
+    out = []
+    for b in policy.benefits:
+        items: list[tuple[str, object]] = [("项目", b), ("保障条件", b.eligibility)]
+        if b.eligibility.waiting is not None:
+            items.append(("等待期", b.eligibility.waiting))
+        if b.eligibility.requires is not None:
+            items.append(("前置项目", b.eligibility.requires))
+        items += [(f"诊断（{v.effective_from} 起）", v)
+                  for v in b.eligibility.diagnosis_versions or []]
+        items += [(f"公式（{f.effective_from or '最初'} 起）" if len(b.versions) > 1 else "公式",
+                   f) for f in b.versions]
+        items += [(f"上限 {c.cap_code}", c) for c in b.caps]
+        for label, item in items:
+            source = getattr(item, "source", None)
+            marked = getattr(item, "illustrative", False)
+            if source or marked:
+                out.append((b.code, label, source or "", "是" if marked else ""))
+    return out

@@ -7,7 +7,8 @@ What the files hold (columns are the calc input contract, see ``huzhu.rules``):
 - ``members.parquet``: ``member_id`` (``M00000001`` …), ``birth_date`` (ages 18–65 in
   full years on ``AS_OF``), ``gender`` (M/F), ``status`` (active; a few percent
   ``retired`` among those over 50; some ``left``), ``occupation`` (medical, cdc, other),
-  ``family_id`` (some members share one: couples who are both members).
+  ``family_id`` (some members share one: couples who are both members), ``union``
+  (one of ten district unions; not an engine input, used by ``huzhu simulate``).
 - ``enrolments.parquet``: one row per member and calendar-year period 2019–2024 for the
   premium schemes; ``first_enrolled`` is the day the member first joined (so waiting
   periods bite for the newly enrolled), the first period starts that day.
@@ -18,7 +19,9 @@ What the files hold (columns are the calc input contract, see ``huzhu.rules``):
   special diseases, accidents (death / disability grade / fracture site / none,
   some work-related), fires (loss, certificate number, a few missing), COVID-19 staff
   (on duty or not) and their relatives (relation, relative id, co-resident; some
-  families with more than four relatives, some relatives claimed twice), deaths and
+  families with more than four relatives, some relatives claimed twice; most claim
+  through a staff member with an earlier covid_staff event, a few through one without,
+  which the prerequisite refuses), deaths and
   graded work injuries (condolence).
   Event dates lie in 2020–2024. With more than one policy selected each event also
   carries ``policy`` and a file ``events-<policy>.parquet`` per policy is written.
@@ -111,6 +114,8 @@ DEATH_DX = ("I21.9", "C34.9", "I61.9", "V89.2", "J18.9")
 OUTCOMES = ("death", "disability", "fracture", "none")
 RELATIONS = ("parent", "spouse", "child", "other")
 FIRE_PREFIX = ("长公消火认字", "宁公消火认字", "永公消火认字")
+UNIONS = tuple(f"{d}总工会" for d in ("南关区", "宽城区", "朝阳区", "二道区", "绿园区", "双阳区",
+                                      "九台区", "农安县", "榆树市", "德惠市"))
 
 Progress = Callable[[str], None]
 
@@ -204,6 +209,9 @@ def make_members(rng: np.random.Generator, n: int) -> pa.Table:
             "status": pa.array(status, pa.string()),
             "occupation": pa.array(occupation, pa.string()),
             "family_id": _ids("F", family + 1, 8),
+            # Not an engine input (calc ignores it): the district union, for the
+            # per-union figures of ``huzhu simulate``.
+            "union": pc.take(pa.array(UNIONS), pa.array(rng.integers(0, len(UNIONS), n))),
         }
     )
 
@@ -256,7 +264,9 @@ def make_events(
     slots = [(p, b, k) for p in policies for b, k in CATALOGUE[p].items()]
     weights = np.array([POLICY_WEIGHTS[p] * k.weight for p, _b, k in slots])
     slot = rng.choice(len(slots), size=m, p=weights / weights.sum())
-    kind_names = sorted({k.name for _p, _b, k in slots})
+    # A relative's claim is drawn against the staff members' own infections, so staff
+    # events come first.
+    kind_names = sorted({k.name for _p, _b, k in slots}, key=lambda n: (n == "covid_relative", n))
     kind_of_slot = np.array([kind_names.index(k.name) for _p, _b, k in slots])
     kind = kind_of_slot[slot]
 
@@ -302,6 +312,8 @@ class _EventBuilder:
         self.codes: dict[str, tuple[tuple[str, ...], np.ndarray]] = {}
         self.flags: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self.text: dict[str, pa.Array] = {}
+        self.infected = (np.array([], np.int64), np.array([], np.int64))
+        """(member index, date) of every covid_staff event, for the relatives' claims."""
 
     # --- shared pieces
 
@@ -430,6 +442,7 @@ class _EventBuilder:
         staff = where & (self.rng.random(self.m) < 0.92)
         self._pick(staff, self.staff)
         self._covid_dates(where)
+        self.infected = (self.member[staff], self.date[staff])
         k = int(where.sum())
         self._flag("on_duty", where, self.rng.random(k) < 0.85)
         self._code("relation", where, (*RELATIONS, "self"), len(RELATIONS))
@@ -438,11 +451,29 @@ class _EventBuilder:
     def covid_relative(self, where: np.ndarray) -> None:
         k = int(where.sum())
         # A small pool of staff, so several have five or more infected relatives and the
-        # per-family cap is reached.
-        if self.staff.size:
+        # per-family cap is reached. Most are staff confirmed infected themselves (a
+        # covid_staff event), and their relatives fall ill within a month after; a few
+        # claim through staff never infected, or before the staff member's date.
+        self._covid_dates(where)
+        staff_ids, staff_days = self.infected
+        if staff_ids.size:
+            first: dict[int, int] = {}
+            for member, day in zip(staff_ids.tolist(), staff_days.tolist(), strict=True):
+                first[member] = min(day, first.get(member, day))
+            pool = np.array(sorted(first))[: max(1, min(len(first), k // 2))]
+            pick = pool[self.rng.integers(0, pool.size, size=k)]
+            after = np.array([first[m] for m in pick.tolist()]) + self.rng.integers(0, 31, k)
+            rows = np.flatnonzero(where)
+            follows = self.rng.random(k) < 0.85
+            self.member[rows] = pick
+            self.date[rows[follows]] = after[follows]
+            strangers = self.rng.random(k) < 0.05
+            if self.staff.size and strangers.any():
+                self.member[rows[strangers]] = self.staff[
+                    self.rng.integers(0, self.staff.size, int(strangers.sum()))]
+        elif self.staff.size:
             pool = self.staff[: max(1, min(self.staff.size, k // 2))]
             self.member[where] = pool[self.rng.integers(0, pool.size, size=k)]
-        self._covid_dates(where)
         relation = self.rng.choice(4, size=k, p=[0.35, 0.3, 0.3, 0.05])
         self._code("relation", where, RELATIONS, relation)
         # Relative ids repeat within a staff member's family (one spouse, two parents,

@@ -19,6 +19,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--prior", metavar="FILE", help="已给付记录文件（CSV/Parquet，可选）")
     parser.add_argument("--out", required=True, metavar="FILE",
                         help="输出文件（按扩展名写 CSV 或 Parquet）")
+    parser.add_argument("--columns", choices=("full", "minimal"), default="full",
+                        help="输出列：full（默认，含计算过程）或 minimal（event_id, member_id, "
+                             "benefit, payable, status, reason）")
     parser.add_argument("--threads", type=int, default=None, help="DuckDB 线程数（默认全部核心）")
     parser.add_argument("--quiet", action="store_true", help="不在 stderr 显示进度")
 
@@ -36,6 +39,7 @@ def run(args: argparse.Namespace) -> int:
             prior=args.prior,
             out=args.out,
             threads=args.threads,
+            columns=args.columns,
             progress=None if args.quiet else sys.stderr,
         )
     except (InputError, PolicyError) as exc:
