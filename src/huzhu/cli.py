@@ -18,6 +18,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "calc": ("huzhu.rules.commands.calc", "按政策文件批量计算给付金额"),
     "policy": ("huzhu.rules.commands.policy", "检查并汇总政策文件"),
     "simulate": ("huzhu.rules.commands.simulate", "改革测算：现行政策与改革方案的给付对比"),
+    "ledger": ("huzhu.coverage.ledger_command", "核对互助金账（huzhu ledger check）"),
+    "export": ("huzhu.coverage.export_command", "导出引擎输入（huzhu export engine）"),
     "synth": ("huzhu.rules.commands.synth", "生成确定性的合成会员与事件数据（Parquet）"),
     "manage": ("huzhu.config.manage", "运行 Django 管理命令（migrate、createsuperuser …）"),
 }

@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "huzhu.orgs",
     "huzhu.imports",
     "huzhu.members",
+    "huzhu.coverage",
     "huzhu.web",
     "axes",
 ]

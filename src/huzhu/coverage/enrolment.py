@@ -1,0 +1,361 @@
+"""Enrolment (参保): a unit's members for a period, renewals, withdrawals.
+
+One call enrols one unit (a whole unit, or a selection of its members): the notice, the
+share a scheme requires and the ledger are all per unit. A city-wide enrolment is a
+loop over units with bulk inserts, not a save per member. Every refusal raises
+:class:`Refused` with a Chinese message, is written to the audit log and changes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Q, Sum
+from django.utils import timezone
+
+from huzhu.audit import log
+from huzhu.audit.models import AuditEntry
+from huzhu.coverage import ledger, rules
+from huzhu.coverage.models import Account, Enrolment, LedgerEntry, Period, PremiumNotice, Scheme
+from huzhu.members.models import Member
+from huzhu.orgs.models import Unit, User
+from huzhu.orgs.scope import can_write
+
+BATCH = 2000
+
+
+class Refused(Exception):
+    """An enrolment, withdrawal or payment that may not happen; the message says why.
+
+    Built by :func:`refuse` and written to the audit log by :func:`records_refusals`
+    once the service's transaction has rolled back, so that the refusal itself stays.
+    """
+
+    def __init__(self, message: str, *, user=None, obj=None, action: str = "",
+                 changes: dict | None = None) -> None:
+        super().__init__(message)
+        self.user, self.obj, self.changes = user, obj, changes or {}
+        self.action = action or AuditEntry.Action.COVERAGE_REFUSED
+
+
+def records_refusals(service):
+    """Decorate a service: a :class:`Refused` it raises is audited, then re-raised."""
+    import functools
+
+    @functools.wraps(service)
+    def wrapper(*args, **kwargs):
+        try:
+            return service(*args, **kwargs)
+        except Refused as exc:
+            if exc.user is not None:
+                log.record(exc.user, exc.action, exc.obj,
+                           union_path="" if exc.obj is not None else _user_path(exc.user),
+                           summary=str(exc)[:500], changes=exc.changes)
+            raise
+
+    return wrapper
+
+
+@dataclass
+class EnrolOutcome:
+    unit: Unit
+    enrolled: int = 0
+    already: int = 0  # members of the unit enrolled before
+    ineligible: int = 0  # retired / left members the scheme does not take
+    premium: Decimal = Decimal("0.00")
+    mid_period: bool = False
+
+    def summary(self) -> str:
+        text = f"单位“{self.unit.name}”新登记参保 {self.enrolled} 人，应缴 {self.premium} 元"
+        if self.already:
+            text += f"；{self.already} 人此前已参保"
+        if self.ineligible:
+            text += f"；{self.ineligible} 人因会员状态不能参保"
+        if self.mid_period:
+            text += "（期中加入）"
+        return text
+
+
+def refuse(user: User, message: str, obj=None, *, changes: dict | None = None) -> Refused:
+    """The exception to raise; :func:`records_refusals` writes it to the audit log."""
+    return Refused(message, user=user, obj=obj, changes=changes)
+
+
+def _user_path(user: User) -> str:
+    return user.union.path if user.union_id else "/"
+
+
+def eligible_statuses(scheme: Scheme) -> list[str]:
+    statuses = [Member.Status.ACTIVE]
+    if scheme.allow_retired:
+        statuses.append(Member.Status.RETIRED)
+    return statuses
+
+
+def covers_unit(scheme: Scheme, unit: Unit) -> bool:
+    return unit.union.path.startswith(scheme.union.path)
+
+
+@records_refusals
+def enrol_unit(user: User, period: Period, unit: Unit, *, member_ids: list[int] | None = None,
+               on: dt.date | None = None) -> EnrolOutcome:
+    """Enrol ``unit``'s members (all eligible ones, or ``member_ids``) in ``period``."""
+    day = on or timezone.localdate()
+    scheme = period.scheme
+    mid_period = _check_period(user, period, unit, day)
+    candidates = _candidates(user, scheme, period, unit, member_ids)
+    outcome = EnrolOutcome(unit, already=candidates.already, ineligible=candidates.ineligible,
+                           mid_period=mid_period)
+    if not candidates.members:
+        return outcome
+    _check_share(user, scheme, period, unit, candidates.members)
+    rows = _rows(user, period, unit, candidates.members, day)
+    try:
+        with transaction.atomic():
+            notice = _notice_for(period, unit)
+            for row in rows:
+                row.notice = notice
+            Enrolment.objects.bulk_create(rows, batch_size=BATCH)
+            outcome.enrolled = len(rows)
+            outcome.premium = sum((r.premium for r in rows), Decimal("0.00"))
+            _grow_notice(user, notice, len(rows), outcome.premium)
+            log.record(user, AuditEntry.Action.ENROLLED, unit,
+                       summary=f"{period}：{outcome.summary()}",
+                       changes={"period": str(period), "members": len(rows),
+                                "premium": str(outcome.premium)})
+    except IntegrityError:
+        raise refuse(user, "部分会员刚刚已由他人登记参保，请刷新页面后重试", unit) from None
+    return outcome
+
+
+def _check_period(user: User, period: Period, unit: Unit, day: dt.date) -> bool:
+    """Refuse what the period does not allow; True for a mid-period join."""
+    scheme = period.scheme
+    if not can_write(user):
+        raise refuse(user, "您的角色只能查看，不能办理参保", unit)
+    if not Unit.objects.visible_to(user).filter(pk=unit.pk).exists():
+        raise refuse(user, "该单位不在您的管辖范围内", None)
+    if not scheme.needs_enrolment:
+        raise refuse(user, f"“{scheme.name}”是免费补贴项目，无需参保：主办工会范围内符合条件的"
+                           "会员自动享有保障", unit)
+    if not covers_unit(scheme, unit):
+        raise refuse(user, f"单位“{unit.name}”不在“{scheme.name}”的保障范围内"
+                           f"（{scheme.union.name}及其下级工会）", unit)
+    if period.closed:
+        raise refuse(user, f"{period}已结束，不能再办理参保", unit)
+    if period.enrol_from <= day <= period.enrol_until:
+        return False
+    window = f"{period.enrol_from:%Y-%m-%d} 至 {period.enrol_until:%Y-%m-%d}"
+    if period.start <= day <= period.end and day > period.enrol_until:
+        if scheme.mid_period == Scheme.MidPeriod.REFUSE:
+            raise refuse(user, f"{period}的参保时间为 {window}，本项目不接受期中加入", unit)
+        return True
+    raise refuse(user, f"现在不在{period}的参保时间内（{window}）", unit)
+
+
+@dataclass
+class _Candidates:
+    members: list[Member]
+    already: int
+    ineligible: int
+
+
+def _candidates(user: User, scheme: Scheme, period: Period, unit: Unit,
+                member_ids: list[int] | None) -> _Candidates:
+    qs = Member.objects.visible_to(user).filter(unit=unit)
+    enrolled = set(Enrolment.objects.filter(period=period, member__unit=unit)
+                   .values_list("member_id", flat=True))
+    allowed = set(eligible_statuses(scheme))
+    if member_ids is None:
+        members = list(qs.only("id", "status", "gender", "name").order_by("id"))
+        fresh = [m for m in members if m.id not in enrolled]
+        ok = [m for m in fresh if m.status in allowed]
+        return _Candidates(ok, len(members) - len(fresh), len(fresh) - len(ok))
+    wanted = set(member_ids)
+    members = list(qs.filter(pk__in=wanted).only("id", "status", "gender", "name"))
+    if len(members) != len(wanted):
+        raise refuse(user, "所选会员中有不属于该单位的人员", unit)
+    twice = [m.name for m in members if m.id in enrolled]
+    if twice:
+        raise refuse(user, f"{'、'.join(twice[:10])}{'等' if len(twice) > 10 else ''}"
+                           f" {len(twice)} 人已参加{period}，不能重复参保", unit)
+    barred = [m for m in members if m.status not in allowed]
+    if barred:
+        labels = "、".join(f"{m.name}（{m.get_status_display()}）" for m in barred[:10])
+        raise refuse(user, f"{labels} 的会员状态不能参加“{scheme.name}”", unit)
+    return _Candidates(sorted(members, key=lambda m: m.id), 0, 0)
+
+
+def _check_share(user: User, scheme: Scheme, period: Period, unit: Unit,
+                 new: list[Member]) -> None:
+    if scheme.min_share is None:
+        return
+    female = scheme.share_of == Scheme.ShareOf.FEMALE
+    staff = Member.objects.filter(unit=unit, status=Member.Status.ACTIVE)
+    enrolled = Enrolment.objects.filter(period=period, unit=unit,
+                                        state=Enrolment.State.ACTIVE,
+                                        member__status=Member.Status.ACTIVE)
+    if female:
+        staff = staff.filter(gender=Member.Gender.FEMALE)
+        enrolled = enrolled.filter(member__gender=Member.Gender.FEMALE)
+    adding = [m for m in new if m.status == Member.Status.ACTIVE
+              and (not female or m.gender == Member.Gender.FEMALE)]
+    problem = rules.share_problem(enrolled=enrolled.count() + len(adding), staff=staff.count(),
+                                  min_share=scheme.min_share,
+                                  whom=Scheme.ShareOf(scheme.share_of).label)
+    if problem:
+        raise refuse(user, problem, unit)
+
+
+def _rows(user: User, period: Period, unit: Unit, members: list[Member],
+          day: dt.date) -> list[Enrolment]:
+    scheme = period.scheme
+    joined = max(day, period.start)
+    premium = rules.premium_for(period.premium, period_start=period.start,
+                                period_end=period.end, joined=joined,
+                                pro_rata=scheme.mid_period == Scheme.MidPeriod.PRO_RATA
+                                and day > period.enrol_until)
+    free = premium == 0
+    starts_now = free or scheme.coverage_start == Scheme.CoverageStart.ON_ENROLMENT
+    history = _previous(scheme, period, [m.id for m in members])
+    rows = []
+    for m in members:
+        previous_end, previous_first = history.get(m.id, (None, None))
+        rows.append(Enrolment(
+            member_id=m.id, period=period, unit=unit, enrolled_on=day,
+            first_enrolled=rules.first_enrolled(joined, previous_end, previous_first),
+            coverage_from=joined if starts_now else None, coverage_to=period.end,
+            premium=premium, paid_on=day if free else None, created_by=user))
+    return rows
+
+
+def _previous(scheme: Scheme, period: Period, member_ids: list[int]) -> dict:
+    """Each member's latest earlier enrolment in the scheme: (coverage end, first date)."""
+    found: dict[int, tuple] = {}
+    for i in range(0, len(member_ids), 900):
+        rows = (Enrolment.objects.filter(member_id__in=member_ids[i:i + 900],
+                                         period__scheme=scheme, period__start__lt=period.start)
+                .exclude(coverage_from__isnull=True)
+                .order_by("member_id", "period__start")
+                .values_list("member_id", "coverage_to", "first_enrolled"))
+        for member_id, end, first in rows:
+            found[member_id] = (end, first)  # ordered by start: the latest wins
+    return found
+
+
+def notice_number(period: Period, unit: Unit) -> str:
+    return f"{period.start:%Y}{period.scheme_id:03d}{unit.pk:07d}"
+
+
+def _notice_for(period: Period, unit: Unit) -> PremiumNotice:
+    notice, _ = PremiumNotice.objects.get_or_create(
+        period=period, unit=unit,
+        defaults={"number": notice_number(period, unit), "due_date": period.enrol_until})
+    return PremiumNotice.objects.select_for_update().get(pk=notice.pk)
+
+
+def _grow_notice(user: User, notice: PremiumNotice, members: int, amount: Decimal) -> None:
+    notice.members += members
+    notice.amount_due += amount
+    notice.state = notice_state(notice)
+    notice.save(update_fields=["members", "amount_due", "state", "updated_at"])
+    if amount > 0:
+        ledger.post(scheme=notice.period.scheme, period=notice.period,
+                    kind=LedgerEntry.Kind.PREMIUM_DUE, debit=Account.RECEIVABLE,
+                    credit=Account.PREMIUM_INCOME, amount=amount,
+                    reference=f"notice:{notice.pk}:{uuid.uuid4().hex[:16]}",
+                    memo=f"{notice.unit.name} {members} 人参保", user=user)
+
+
+def notice_state(notice: PremiumNotice) -> str:
+    if notice.amount_paid >= notice.amount_due:
+        return PremiumNotice.State.PAID
+    return PremiumNotice.State.PARTIAL if notice.amount_paid > 0 else PremiumNotice.State.UNPAID
+
+
+# ---------------------------------------------------------------- renewal and withdrawal
+
+@records_refusals
+def renew(user: User, previous: Period, period: Period, units: list[Unit] | None = None,
+          on: dt.date | None = None) -> tuple[list[EnrolOutcome], list[tuple[Unit, str]]]:
+    """Enrol last period's members again, unit by unit; units refused are listed with why."""
+    if previous.scheme_id != period.scheme_id or previous.start >= period.start:
+        raise refuse(user, "只能从同一项目的上一个互助期续保")
+    kept = (Enrolment.objects.visible_to(user).filter(period=previous,
+                                                     state=Enrolment.State.ACTIVE)
+            .exclude(member__enrolments__period=period))
+    by_unit: dict[int, list[int]] = {}
+    statuses = set(eligible_statuses(period.scheme))
+    for unit_id, member_id, status in kept.values_list("member__unit_id", "member_id",
+                                                       "member__status"):
+        if status in statuses:
+            by_unit.setdefault(unit_id, []).append(member_id)
+    wanted = {u.pk for u in units} if units is not None else None
+    done, refused = [], []
+    for unit in Unit.objects.select_related("union").filter(pk__in=by_unit).order_by("id"):
+        if wanted is not None and unit.pk not in wanted:
+            continue
+        try:
+            done.append(enrol_unit(user, period, unit, member_ids=by_unit[unit.pk], on=on))
+        except Refused as exc:
+            refused.append((unit, str(exc)))
+    return done, refused
+
+
+@records_refusals
+def withdraw(user: User, enrolment: Enrolment, *, on: dt.date | None = None,
+             reason: str = "") -> Enrolment:
+    """End an enrolment. Unpaid: the premium comes off the unit's notice. Paid: coverage
+    ends on ``on`` and the premium stays (mutual-aid premiums are not refunded)."""
+    day = on or timezone.localdate()
+    with transaction.atomic():
+        e = (Enrolment.objects.select_for_update().select_related("period__scheme", "member",
+                                                                  "unit")
+             .get(pk=enrolment.pk))
+        if not can_write(user):
+            raise refuse(user, "您的角色只能查看，不能办理退保", e.member)
+        if e.state == Enrolment.State.WITHDRAWN:
+            return e
+        if e.period.closed:
+            raise refuse(user, f"{e.period}已结束，不能再办理退保", e.member)
+        e.state, e.withdrawn_on = Enrolment.State.WITHDRAWN, day
+        if e.paid:
+            e.coverage_to = max(min(e.coverage_to, day), e.coverage_from or day)
+        else:
+            _shrink_notice(user, e)
+            e.coverage_to = max(day, e.period.start)
+        e.save(update_fields=["state", "withdrawn_on", "coverage_to"])
+        log.record(user, AuditEntry.Action.WITHDRAWN, e.member,
+                   summary=f"{e.member.name}退出{e.period}" + (f"：{reason}" if reason else ""),
+                   changes={"period": str(e.period), "paid": e.paid, "reason": reason})
+    return e
+
+
+def _shrink_notice(user: User, e: Enrolment) -> None:
+    notice = PremiumNotice.objects.select_for_update().get(pk=e.notice_id)
+    if notice.amount_due - e.premium < notice.amount_paid:
+        raise refuse(user, f"单位“{e.unit.name}”已缴金额超过退保后的应缴金额，"
+                           "请由财务先核对缴费后再办理退保", e.member)
+    notice.members -= 1
+    notice.amount_due -= e.premium
+    notice.state = notice_state(notice)
+    notice.save(update_fields=["members", "amount_due", "state", "updated_at"])
+    if e.premium > 0:
+        ledger.post(scheme=e.period.scheme, period=e.period, kind=LedgerEntry.Kind.PREMIUM_DUE,
+                    debit=Account.PREMIUM_INCOME, credit=Account.RECEIVABLE,
+                    amount=e.premium, reference=f"withdraw:{e.pk}",
+                    memo=f"{e.member.name}退保（未缴费）", user=user)
+
+
+def unit_counts(period: Period, unit_ids: list[int]) -> dict[int, dict]:
+    """Enrolled (active) members per unit, for the period's unit list."""
+    rows = (Enrolment.objects.filter(period=period, unit_id__in=unit_ids)
+            .values("unit_id").annotate(
+                enrolled=Count("id", filter=Q(state=Enrolment.State.ACTIVE)),
+                paid=Count("id", filter=Q(state=Enrolment.State.ACTIVE, paid_on__isnull=False)),
+                premium=Sum("premium", filter=Q(state=Enrolment.State.ACTIVE))))
+    return {r["unit_id"]: r for r in rows}

@@ -1,0 +1,204 @@
+"""The fund ledger (互助金账): posting, balances, the loss ratio, and the check that the
+ledger agrees with premiums and payouts.
+
+Every posting is one row with a debit account, a credit account and a positive amount:
+an entry cannot be unbalanced, and the database refuses to change or delete one
+(triggers in migration 0002). Postings are idempotent by (kind, reference): posting the
+same payment twice is one entry.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Sum
+
+from huzhu.coverage.models import Account, LedgerEntry, Period, Scheme
+
+ZERO = Decimal("0.00")
+# Debit-normal accounts (assets and expenses) show debit - credit; the rest credit - debit.
+DEBIT_NORMAL = {Account.BANK, Account.RECEIVABLE, Account.BENEFIT_EXPENSE}
+
+
+def post(*, scheme: Scheme, period: Period | None, kind: str, debit: str, credit: str,
+         amount: Decimal, reference: str, memo: str = "", user=None,
+         booked_on: dt.date | None = None) -> LedgerEntry | None:
+    """Append one entry; None if (kind, reference) was posted already."""
+    if amount <= 0:
+        raise ValueError("记账金额必须大于零")
+    try:
+        with transaction.atomic():
+            return LedgerEntry.objects.create(
+                scheme=scheme, period=period, kind=kind, debit=debit, credit=credit,
+                amount=amount, reference=reference[:64], memo=memo[:200],
+                created_by=user if getattr(user, "pk", None) else None,
+                booked_on=booked_on or dt.date.today())
+    except IntegrityError:
+        if LedgerEntry.objects.filter(kind=kind, reference=reference[:64]).exists():
+            return None
+        raise
+
+
+def balances(scheme: Scheme, period: Period | None = None) -> dict[str, Decimal]:
+    """Balance of every account, for a scheme (and one period of it)."""
+    qs = LedgerEntry.objects.filter(scheme=scheme)
+    if period is not None:
+        qs = qs.filter(period=period)
+    debits = dict(qs.values_list("debit").annotate(s=Sum("amount")).order_by())
+    credits = dict(qs.values_list("credit").annotate(s=Sum("amount")).order_by())
+    result = {}
+    for account in Account.values:
+        d, c = debits.get(account, ZERO), credits.get(account, ZERO)
+        result[account] = (d - c) if account in DEBIT_NORMAL else (c - d)
+    return result
+
+
+@dataclass(frozen=True)
+class FundSummary:
+    premium_income: Decimal
+    subsidy_income: Decimal
+    payouts: Decimal
+    receivable: Decimal
+    bank: Decimal
+
+    @property
+    def loss_ratio(self) -> Decimal | None:
+        """赔付率 = payouts ÷ premium income (None when there is no premium income)."""
+        if not self.premium_income:
+            return None
+        return (self.payouts / self.premium_income * 100).quantize(Decimal("0.1"))
+
+    @property
+    def fund_balance(self) -> Decimal:
+        return self.premium_income + self.subsidy_income - self.payouts
+
+
+def summary(scheme: Scheme, period: Period | None = None) -> FundSummary:
+    b = balances(scheme, period)
+    return FundSummary(b[Account.PREMIUM_INCOME], b[Account.SUBSIDY_INCOME],
+                       b[Account.BENEFIT_EXPENSE], b[Account.RECEIVABLE], b[Account.BANK])
+
+
+# ---------------------------------------------------------------- huzhu ledger check
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+
+
+def check_all() -> list[Check]:
+    """Every check, in order; the first failing one is the discrepancy to report."""
+    return [*_entries_balanced(), *_append_only(), *_premiums_agree(), *_payouts_agree()]
+
+
+def _entries_balanced() -> list[Check]:
+    bad = LedgerEntry.objects.exclude(amount__gt=0).count()
+    same = sum(1 for d, c in LedgerEntry.objects.values_list("debit", "credit") if d == c)
+    unknown = LedgerEntry.objects.exclude(debit__in=Account.values).count() + \
+        LedgerEntry.objects.exclude(credit__in=Account.values).count()
+    total = LedgerEntry.objects.count()
+    debits = LedgerEntry.objects.aggregate(s=Sum("amount"))["s"] or ZERO
+    problems = bad + same + unknown
+    return [Check("每笔分录借贷平衡", problems == 0,
+                  f"{total} 笔分录，借方合计 = 贷方合计 = {debits}"
+                  if problems == 0 else f"{problems} 笔分录金额非正、借贷同科目或科目未知")]
+
+
+def _append_only() -> list[Check]:
+    names = _trigger_names()
+    missing = [t for t in ("coverage_ledger_no_update", "coverage_ledger_no_delete")
+               if t not in names]
+    detail = f"缺少触发器：{'、'.join(missing)}" if missing else "更新和删除均被数据库拒绝"
+    return [Check("互助金账只能追加（数据库触发器）", not missing, detail)]
+
+
+def _trigger_names() -> set[str]:
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+        else:
+            cursor.execute("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")
+        return {row[0] for row in cursor.fetchall()}
+
+
+def _premiums_agree() -> list[Check]:
+    """Per period: receivable posted = notices' amount due; bank from premiums = payments."""
+    from huzhu.coverage.models import Payment, PremiumNotice
+
+    checks = []
+    due = _by_period(PremiumNotice.objects.values_list("period_id")
+                     .annotate(s=Sum("amount_due")).order_by())
+    paid = _by_period(Payment.objects.values_list("notice__period_id")
+                      .annotate(s=Sum("amount")).order_by())
+    notice_paid = _by_period(PremiumNotice.objects.values_list("period_id")
+                             .annotate(s=Sum("amount_paid")).order_by())
+    posted_due, posted_paid = _posted_premiums()
+    for period_id in sorted(set(due) | set(paid) | set(posted_due) | set(posted_paid)):
+        label = _period_label(period_id)
+        if posted_due[period_id] != due[period_id]:
+            checks.append(Check(f"{label} 应收互助金", False,
+                                f"账上 {posted_due[period_id]}，缴费通知合计 {due[period_id]}"))
+        if not (posted_paid[period_id] == paid[period_id] == notice_paid[period_id]):
+            checks.append(Check(f"{label} 互助金到账", False,
+                                f"账上 {posted_paid[period_id]}，缴费记录合计 {paid[period_id]}，"
+                                f"通知单已缴合计 {notice_paid[period_id]}"))
+    if not checks:
+        checks.append(Check("互助金账与缴费通知、缴费记录一致", True,
+                            f"{len(due)} 个互助期，应收 {sum(due.values(), ZERO)}，"
+                            f"到账 {sum(paid.values(), ZERO)}"))
+    return checks
+
+
+def _posted_premiums() -> tuple[defaultdict, defaultdict]:
+    due: defaultdict = defaultdict(lambda: ZERO)
+    paid: defaultdict = defaultdict(lambda: ZERO)
+    rows = LedgerEntry.objects.filter(kind__in=[LedgerEntry.Kind.PREMIUM_DUE,
+                                                LedgerEntry.Kind.PREMIUM_PAID])
+    for kind, period_id, debit, amount in rows.values_list(
+            "kind", "period_id", "debit", "amount"):
+        if kind == LedgerEntry.Kind.PREMIUM_DUE:
+            due[period_id] += amount if debit == Account.RECEIVABLE else -amount
+        else:
+            paid[period_id] += amount if debit == Account.BANK else -amount
+    return due, paid
+
+
+def _payouts_agree() -> list[Check]:
+    """Payouts posted agree with what the claims app says it paid (when it exists)."""
+    from django.apps import apps
+
+    if not apps.is_installed("huzhu.claims"):
+        posted = LedgerEntry.objects.filter(kind=LedgerEntry.Kind.PAYOUT).count()
+        return [Check("给付分录", True, f"{posted} 笔（理赔功能尚未启用）")]
+    from huzhu.claims.ledger import paid_totals_by_period  # added by the claims app
+
+    checks = []
+    paid = paid_totals_by_period()
+    posted: defaultdict = defaultdict(lambda: ZERO)
+    for period_id, debit, amount in LedgerEntry.objects.filter(
+            kind=LedgerEntry.Kind.PAYOUT).values_list("period_id", "debit", "amount"):
+        posted[period_id] += amount if debit == Account.BENEFIT_EXPENSE else -amount
+    for key in sorted(set(paid) | set(posted), key=str):
+        if paid.get(key, ZERO) != posted[key]:
+            checks.append(Check(f"{_period_label(key)} 给付", False,
+                                f"账上 {posted[key]}，已给付理赔合计 {paid.get(key, ZERO)}"))
+    return checks or [Check("互助金账与已给付理赔一致", True,
+                            f"给付合计 {sum(posted.values(), ZERO)}")]
+
+
+def _by_period(rows) -> defaultdict:
+    out: defaultdict = defaultdict(lambda: ZERO)
+    for key, value in rows:
+        out[key] = value or ZERO
+    return out
+
+
+def _period_label(period_id) -> str:
+    period = Period.objects.select_related("scheme").filter(pk=period_id).first()
+    return str(period) if period else f"互助期 #{period_id}"

@@ -1,0 +1,168 @@
+"""Periods and enrolment: windows, duplicates, statuses, shares, first-enrolment dates,
+mid-period joins, withdrawals — each refusal clear, audited, and changing nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal
+
+import pytest
+
+from huzhu.audit.models import AuditEntry
+from huzhu.coverage import enrolment, ledger, schemes
+from huzhu.coverage.enrolment import Refused
+from huzhu.coverage.models import Enrolment, PremiumNotice
+from huzhu.members.models import Member
+from tests.coverage.conftest import TODAY
+
+D = dt.date
+
+
+def enrol(user, period, unit, **kw):
+    return enrolment.enrol_unit(user, period, unit, on=kw.pop("on", TODAY), **kw)
+
+
+def test_whole_unit_enrols_its_active_members_and_issues_a_notice(users, units, staff, period):
+    outcome = enrol(users["clerk_a1"], period, units["a1"])
+    assert (outcome.enrolled, outcome.ineligible, outcome.already) == (4, 2, 0)
+    notice = PremiumNotice.objects.get(period=period, unit=units["a1"])
+    assert notice.members == 4 and notice.amount_due == Decimal("600.00")
+    assert notice.state == "unpaid"
+    e = Enrolment.objects.get(member=staff["m1"])
+    assert e.coverage_from is None and e.first_enrolled == TODAY  # waits for payment
+    assert ledger.summary(period.scheme, period).receivable == Decimal("600.00")
+    assert AuditEntry.objects.filter(action=AuditEntry.Action.ENROLLED).count() == 1
+    again = enrol(users["clerk_a1"], period, units["a1"])
+    assert (again.enrolled, again.already) == (0, 4)
+
+
+def test_enrolling_a_member_twice_is_refused_and_audited(users, units, staff, period):
+    enrol(users["clerk_a1"], period, units["a1"], member_ids=[staff["m1"].pk])
+    with pytest.raises(Refused, match=r"赵一.*已参加.*不能重复参保"):
+        enrol(users["clerk_a1"], period, units["a1"],
+              member_ids=[staff["m1"].pk, staff["m2"].pk])
+    assert Enrolment.objects.count() == 1
+    assert AuditEntry.objects.filter(action=AuditEntry.Action.COVERAGE_REFUSED).count() == 1
+
+
+def test_retired_and_left_members_are_refused_unless_the_scheme_allows(users, units, staff,
+                                                                       period):
+    with pytest.raises(Refused, match="周退（退休）"):
+        enrol(users["clerk_a1"], period, units["a1"], member_ids=[staff["retired"].pk])
+    period.scheme.allow_retired = True
+    period.scheme.save()
+    enrol(users["clerk_a1"], period, units["a1"], member_ids=[staff["retired"].pk])
+    with pytest.raises(Refused, match="吴离（离会）"):
+        enrol(users["clerk_a1"], period, units["a1"], member_ids=[staff["left"].pk])
+
+
+def test_another_unions_unit_and_read_only_roles_are_refused(users, units, staff, period,
+                                                             make_member):
+    make_member("b1", name="乙会员")
+    with pytest.raises(Refused, match="不在您的管辖范围内"):
+        enrol(users["clerk_a1"], period, units["b1"])
+    with pytest.raises(Refused, match="只能查看"):
+        enrol(users["auditor_city"], period, units["a1"])
+    assert Enrolment.objects.count() == 0
+
+
+def test_outside_the_window_is_refused(users, units, staff, period):
+    with pytest.raises(Refused, match=r"不在.*参保时间内"):
+        enrol(users["clerk_a1"], period, units["a1"], on=D(2025, 12, 1))
+    period.scheme.mid_period = "refuse"
+    period.scheme.save()
+    with pytest.raises(Refused, match="不接受期中加入"):
+        enrol(users["clerk_a1"], period, units["a1"], on=D(2026, 7, 1))
+
+
+def test_a_mid_period_join_pays_by_months_left(users, units, staff, period):
+    outcome = enrol(users["clerk_a1"], period, units["a1"], member_ids=[staff["m1"].pk],
+                    on=D(2026, 7, 15))
+    e = Enrolment.objects.get()
+    assert outcome.mid_period and e.premium == Decimal("75.00")  # July–December: 6 of 12
+    assert e.first_enrolled == D(2026, 7, 15)
+
+
+def test_a_closed_period_is_frozen(users, units, staff, period, admin):
+    enrol(users["clerk_a1"], period, units["a1"])
+    schemes.advance(admin, period)
+    schemes.advance(admin, period)
+    period.refresh_from_db()
+    assert period.closed
+    with pytest.raises(Refused, match="已结束"):
+        enrol(users["reviewer_da"], period, units["a2"])
+    with pytest.raises(Refused, match="已结束"):
+        schemes.update_period(admin, period, name="改名")
+    with pytest.raises(Refused, match="已结束"):
+        enrolment.withdraw(users["clerk_a1"], Enrolment.objects.first())
+
+
+def test_the_minimum_share_of_a_unit_is_enforced_with_the_numbers(users, units, staff,
+                                                                  period):
+    period.scheme.min_share = Decimal("0.5")
+    period.scheme.save()
+    expected = "在职职工 4 人，参保后为 1 人（25.0%），低于本项目要求的 50%；至少需要 2 人参保"
+    with pytest.raises(Refused, match=re.escape(expected)):
+        enrol(users["clerk_a1"], period, units["a1"], member_ids=[staff["m1"].pk])
+    enrol(users["clerk_a1"], period, units["a1"], member_ids=[staff["m1"].pk, staff["m2"].pk])
+    assert Enrolment.objects.count() == 2
+
+
+def test_a_womens_plan_counts_female_staff(users, units, staff, period):
+    Member.objects.filter(pk__in=[staff["m1"].pk, staff["m2"].pk]).update(gender="F")
+    Member.objects.filter(pk__in=[staff["m3"].pk, staff["m4"].pk]).update(gender="M")
+    period.scheme.min_share = Decimal("0.8")
+    period.scheme.share_of = "female"
+    period.scheme.save()
+    with pytest.raises(Refused, match="在职女职工 2 人，参保后为 1 人"):
+        enrol(users["clerk_a1"], period, units["a1"],
+              member_ids=[staff["m1"].pk, staff["m3"].pk])
+    enrol(users["clerk_a1"], period, units["a1"], member_ids=[staff["m1"].pk, staff["m2"].pk])
+
+
+def test_a_free_scheme_needs_no_enrolment(users, units, staff, free_scheme, admin):
+    year = schemes.create_period(admin, free_scheme, name="2026年", start=D(2026, 1, 1),
+                                 end=D(2026, 12, 31), premium=Decimal("0"),
+                                 enrol_from=D(2026, 1, 1), enrol_until=D(2026, 12, 31))
+    assert free_scheme.kind == "free"
+    with pytest.raises(Refused, match="免费补贴项目，无需参保"):
+        enrol(users["clerk_a1"], year, units["a1"])
+
+
+def test_renewal_within_30_days_keeps_the_first_enrolment_date(users, units, staff, period,
+                                                               admin, premium_scheme):
+    from huzhu.coverage import premiums
+
+    enrol(users["clerk_a1"], period, units["a1"], member_ids=[staff["m1"].pk, staff["m2"].pk])
+    notice = PremiumNotice.objects.get()
+    premiums.register_payment(users["finance_city"], notice.pk, amount=Decimal("300.00"),
+                              paid_on=TODAY, bank_reference="B-1")
+    nxt = schemes.create_period(admin, premium_scheme, name="2027年度", start=D(2027, 1, 1),
+                                end=D(2027, 12, 31), premium=Decimal("150.00"),
+                                enrol_from=D(2026, 12, 1), enrol_until=D(2027, 3, 31))
+    done, refused = enrolment.renew(users["clerk_a1"], period, nxt, on=D(2027, 1, 20))
+    assert refused == [] and sum(o.enrolled for o in done) == 2
+    renewed = Enrolment.objects.get(member=staff["m1"], period=nxt)
+    assert renewed.first_enrolled == Enrolment.objects.get(member=staff["m1"],
+                                                           period=period).first_enrolled
+
+
+def test_a_lapse_restarts_the_first_enrolment_date():
+    from huzhu.coverage import rules
+
+    assert rules.first_enrolled(D(2027, 1, 1), D(2026, 12, 31), D(2020, 1, 1)) == D(2020, 1, 1)
+    assert rules.first_enrolled(D(2027, 1, 30), D(2026, 12, 31), D(2020, 1, 1)) == D(2020, 1, 1)
+    assert rules.first_enrolled(D(2027, 2, 15), D(2026, 12, 31), D(2020, 1, 1)) == D(2027, 2, 15)
+    assert rules.first_enrolled(D(2027, 1, 1), None, None) == D(2027, 1, 1)
+
+
+def test_withdrawing_an_unpaid_enrolment_takes_it_off_the_notice(users, units, staff, period):
+    enrol(users["clerk_a1"], period, units["a1"])
+    e = Enrolment.objects.get(member=staff["m1"])
+    enrolment.withdraw(users["clerk_a1"], e, on=D(2026, 2, 20), reason="调离")
+    notice = PremiumNotice.objects.get()
+    assert notice.members == 3 and notice.amount_due == Decimal("450.00")
+    assert ledger.summary(period.scheme, period).receivable == Decimal("450.00")
+    assert Enrolment.objects.get(pk=e.pk).state == "withdrawn"
+    assert all(c.ok for c in ledger.check_all())
