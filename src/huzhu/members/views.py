@@ -22,6 +22,7 @@ from huzhu.members.search import MemberQuery, search_members
 from huzhu.orgs.access import write_required
 from huzhu.orgs.models import Union, Unit
 from huzhu.orgs.scope import can_see_full_id
+from huzhu.web import panels
 from huzhu.web.paging import keyset_page
 from huzhu.web.params import id_param
 
@@ -128,6 +129,7 @@ def member_detail(request: HttpRequest, member_id: int) -> HttpResponse:
     return render(request, "members/detail.html", {
         "member": member, "family": family, "head_visible": head_visible,
         "incoming_transfers": member.transfer_requests.filter(state="pending").count(),
+        "panels": panels.render("member", request, member),
     })
 
 

@@ -1,0 +1,118 @@
+"""Forms of the coverage pages; the rules themselves live in the services."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from django import forms
+from django.utils import timezone
+
+from huzhu.coverage.models import Period, Scheme
+from huzhu.coverage.policies import MAX_POLICY_BYTES, policy_from_text
+from huzhu.orgs.models import Union, User
+from huzhu.rules.errors import PolicyError
+from huzhu.rules.loader import shipped_policy_names
+from huzhu.web.forms import BootstrapFormMixin
+
+DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+class SchemeForm(BootstrapFormMixin, forms.Form):
+    policy_name = forms.ChoiceField(label="政策", required=False,
+                                    help_text="选择内置政策，或上传政策文件（YAML）")
+    policy_file = forms.FileField(label="上传政策文件", required=False)
+    code = forms.SlugField(label="项目编码", max_length=64, required=False,
+                           help_text="留空则使用政策编码")
+    name = forms.CharField(label="项目名称", max_length=100, required=False,
+                           help_text="留空则使用政策名称")
+    union = forms.ModelChoiceField(label="主办工会", queryset=Union.objects.none(),
+                                   help_text="保障范围为该工会及其全部下级")
+    coverage_start = forms.ChoiceField(label="保障生效", choices=Scheme.CoverageStart.choices)
+    mid_period = forms.ChoiceField(label="期中加入", choices=Scheme.MidPeriod.choices)
+    min_share = forms.DecimalField(label="单位最低参保比例（%）", required=False, min_value=1,
+                                   max_value=100, decimal_places=1,
+                                   help_text="例如填 50 表示单位在职职工至少 50% 参保；留空不限")
+    share_of = forms.ChoiceField(label="比例计算对象", choices=Scheme.ShareOf.choices)
+    allow_retired = forms.BooleanField(label="退休会员可参保", required=False)
+
+    def __init__(self, *args, user: User, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["policy_name"].choices = [("", "（上传文件）"),
+                                              *((n, n) for n in shipped_policy_names())]
+        self.fields["union"].queryset = Union.objects.visible_to(user).exclude(
+            level=Union.Level.GRASSROOTS).order_by("path")
+        self.style_widgets()
+
+    def clean(self) -> dict:
+        data = super().clean()
+        upload = data.get("policy_file")
+        if not data.get("policy_name") and upload is None:
+            raise forms.ValidationError("请选择内置政策或上传政策文件")
+        if upload is not None:
+            if upload.size > MAX_POLICY_BYTES:
+                self.add_error("policy_file", "政策文件过大（上限 512 KB）")
+                return data
+            try:
+                text = upload.read().decode("utf-8")
+                policy_from_text(text, upload.name)
+            except UnicodeDecodeError:
+                self.add_error("policy_file", "政策文件应为 UTF-8 编码的 YAML 文本")
+                return data
+            except PolicyError as exc:
+                self.add_error("policy_file", "；".join(_policy_errors(exc)))
+                return data
+            data["policy_text"] = text
+        if data.get("min_share") is not None:
+            data["min_share"] = (data["min_share"] / 100).quantize(Decimal("0.001"))
+        return data
+
+
+def _policy_errors(exc: PolicyError) -> list[str]:
+    return [f"{path or '文件'}：{message}" for _, path, message in exc.errors][:10]
+
+
+class PeriodForm(BootstrapFormMixin, forms.ModelForm):
+    class Meta:
+        model = Period
+        fields = ["name", "start", "end", "premium", "enrol_from", "enrol_until"]
+        widgets = {f: DATE for f in ("start", "end", "enrol_from", "enrol_until")}
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.style_widgets()
+
+
+class PaymentForm(BootstrapFormMixin, forms.Form):
+    amount = forms.DecimalField(label="到账金额（元）", max_digits=14, decimal_places=2,
+                                min_value=Decimal("0.01"))
+    paid_on = forms.DateField(label="到账日期", widget=DATE)
+    bank_reference = forms.CharField(label="银行流水号", max_length=64)
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("initial", {"paid_on": timezone.localdate()})
+        super().__init__(*args, **kwargs)
+        self.style_widgets()
+
+
+class SubsidyForm(BootstrapFormMixin, forms.Form):
+    period = forms.ModelChoiceField(label="互助期", queryset=Period.objects.none())
+    amount = forms.DecimalField(label="拨款金额（元）", max_digits=14, decimal_places=2,
+                                min_value=Decimal("0.01"))
+    booked_on = forms.DateField(label="到账日期", widget=DATE)
+    reference = forms.CharField(label="拨款文号或流水号", max_length=50)
+
+    def __init__(self, *args, scheme: Scheme, **kwargs) -> None:
+        kwargs.setdefault("initial", {"booked_on": timezone.localdate()})
+        super().__init__(*args, **kwargs)
+        self.fields["period"].queryset = scheme.periods.order_by("-start")
+        self.style_widgets()
+
+
+class WithdrawForm(BootstrapFormMixin, forms.Form):
+    on = forms.DateField(label="退保日期", widget=DATE, initial=dt.date.today)
+    reason = forms.CharField(label="原因", max_length=100, required=False)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.style_widgets()

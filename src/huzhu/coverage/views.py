@@ -1,0 +1,185 @@
+"""Schemes and periods: the list, a scheme's rules and periods, setting them up, and a
+period's units with their enrolment and premium state."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from huzhu.coverage import enrolment, ledger, schemes
+from huzhu.coverage.access import get_period_for_user, get_scheme_for_user
+from huzhu.coverage.enrolment import Refused
+from huzhu.coverage.forms import PeriodForm, SchemeForm
+from huzhu.coverage.models import Period, PremiumNotice, Scheme
+from huzhu.coverage.policy_text import describe_policy
+from huzhu.orgs.models import Unit
+from huzhu.orgs.scope import can_write
+from huzhu.orgs.search import search_units
+from huzhu.web.paging import keyset_page
+from huzhu.web.params import id_param
+
+
+@login_required
+def scheme_list(request: HttpRequest) -> HttpResponse:
+    today = timezone.localdate()
+    rows = []
+    for scheme in Scheme.objects.visible_to(request.user).select_related("union"):
+        current = scheme.periods.filter(start__lte=today, end__gte=today).first() or \
+            scheme.periods.order_by("-start").first()
+        enrolled = current.enrolments.filter(state="active").count() if current and \
+            scheme.needs_enrolment else None
+        rows.append((scheme, current, enrolled))
+    return render(request, "coverage/scheme_list.html", {
+        "rows": rows, "may_manage": schemes.can_manage_schemes(request.user)})
+
+
+@login_required
+def scheme_create(request: HttpRequest) -> HttpResponse:
+    if not schemes.can_manage_schemes(request.user):
+        raise PermissionDenied("只有管理员可以新建保障项目")
+    form = SchemeForm(request.POST or None, request.FILES or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            scheme = schemes.create_scheme(
+                request.user, union=data["union"], policy_name=data["policy_name"],
+                policy_text=data.get("policy_text", ""), code=data["code"], name=data["name"],
+                coverage_start=data["coverage_start"], mid_period=data["mid_period"],
+                min_share=data["min_share"], share_of=data["share_of"],
+                allow_retired=data["allow_retired"])
+        except Refused as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, f"已新建保障项目“{scheme.name}”")
+            return redirect("coverage:scheme", code=scheme.code)
+    return render(request, "coverage/scheme_form.html", {"form": form})
+
+
+@login_required
+def scheme_detail(request: HttpRequest, code: str) -> HttpResponse:
+    scheme = get_scheme_for_user(request.user, code)
+    policy = scheme.policy()
+    periods = list(scheme.periods.annotate(
+        enrolled=Count("enrolments", filter=Q(enrolments__state="active"))).order_by("-start"))
+    return render(request, "coverage/scheme_detail.html", {
+        "scheme": scheme, "policy": policy, "benefits": describe_policy(policy),
+        "periods": periods, "funds": ledger.summary(scheme),
+        "may_manage": schemes.can_manage_schemes(request.user)})
+
+
+@login_required
+def period_create(request: HttpRequest, code: str) -> HttpResponse:
+    scheme = get_scheme_for_user(request.user, code, manage=True)
+    form = PeriodForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            period = schemes.create_period(request.user, scheme, **form.cleaned_data)
+        except Refused as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, f"已新建互助期“{period.name}”")
+            return redirect("coverage:period", period_id=period.pk)
+    return render(request, "coverage/period_form.html", {"form": form, "scheme": scheme,
+                                                         "period": None})
+
+
+@login_required
+def period_edit(request: HttpRequest, period_id: int) -> HttpResponse:
+    period = get_period_for_user(request.user, period_id, manage=True)
+    form = PeriodForm(request.POST or None, instance=Period.objects.get(pk=period.pk))
+    if period.closed:
+        messages.error(request, f"{period}已结束，不能修改")
+        return redirect("coverage:period", period_id=period.pk)
+    if request.method == "POST" and form.is_valid():
+        changed = {k: form.cleaned_data[k] for k in form.changed_data}
+        try:
+            schemes.update_period(request.user, period, **changed)
+        except Refused as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, "已保存" if changed else "没有修改")
+            return redirect("coverage:period", period_id=period.pk)
+    return render(request, "coverage/period_form.html", {"form": form, "scheme": period.scheme,
+                                                         "period": period})
+
+
+@require_POST
+@login_required
+def period_advance(request: HttpRequest, period_id: int) -> HttpResponse:
+    period = get_period_for_user(request.user, period_id, manage=True)
+    try:
+        period = schemes.advance(request.user, period)
+        messages.success(request, f"{period}：{period.get_state_display()}")
+    except Refused as exc:
+        messages.error(request, str(exc))
+    return redirect("coverage:period", period_id=period.pk)
+
+
+NOTICE_FILTERS = {"unpaid": "未缴", "partial": "部分缴纳", "paid": "已缴清", "none": "未参保"}
+
+
+@login_required
+def period_detail(request: HttpRequest, period_id: int) -> HttpResponse:
+    """The period's units in the user's scope, with enrolled and paid counts."""
+    period = get_period_for_user(request.user, period_id)
+    scheme = period.scheme
+    q = request.GET.get("q", "").strip()[:50]
+    state = request.GET.get("state", "")
+    units = search_units(request.user, q).filter(union__path__startswith=scheme.union.path)
+    if state in ("unpaid", "partial", "paid"):
+        units = units.filter(premium_notices__period=period, premium_notices__state=state)
+    elif state == "none":
+        units = units.exclude(premium_notices__period=period)
+    page = keyset_page(units.select_related("union"), after=id_param(request.GET, "after"),
+                       before=id_param(request.GET, "before"), count=True)
+    counts = enrolment.unit_counts(period, [u.pk for u in page.items])
+    notices = {n.unit_id: n for n in PremiumNotice.objects.filter(
+        period=period, unit_id__in=[u.pk for u in page.items])}
+    rows = [(u, counts.get(u.pk, {}), notices.get(u.pk)) for u in page.items]
+    totals = period.enrolments.aggregate(
+        enrolled=Count("id", filter=Q(state="active")),
+        paid=Count("id", filter=Q(state="active", paid_on__isnull=False)))
+    return render(request, "coverage/period_detail.html", {
+        "period": period, "scheme": scheme, "page": page, "rows": rows, "q": q,
+        "state": state, "filters": NOTICE_FILTERS, "params": request.GET, "totals": totals,
+        "funds": ledger.summary(scheme, period), "may_write": can_write(request.user),
+        "may_manage": schemes.can_manage_schemes(request.user),
+        "previous": scheme.periods.filter(start__lt=period.start).order_by("-start").first(),
+    })
+
+
+@require_POST
+@login_required
+def period_renew(request: HttpRequest, period_id: int) -> HttpResponse:
+    period = get_period_for_user(request.user, period_id)
+    previous = period.scheme.periods.filter(start__lt=period.start).order_by("-start").first()
+    if previous is None:
+        messages.error(request, "没有上一个互助期可以续保")
+        return redirect("coverage:period", period_id=period.pk)
+    try:
+        done, refused = enrolment.renew(request.user, previous, period)
+    except Refused as exc:
+        messages.error(request, str(exc))
+        return redirect("coverage:period", period_id=period.pk)
+    total = sum(o.enrolled for o in done)
+    messages.success(request, f"已从{previous.name}续保 {total} 人（{len(done)} 个单位）")
+    for unit, reason in refused[:20]:
+        messages.error(request, f"{unit.name}：{reason}")
+    return redirect("coverage:period", period_id=period.pk)
+
+
+def unit_in_scheme(request: HttpRequest, period: Period, unit_id: int) -> Unit:
+    from huzhu.orgs.access import get_unit_for_user
+
+    unit = get_unit_for_user(request.user, unit_id)
+    if not enrolment.covers_unit(period.scheme, unit):
+        from django.http import Http404
+
+        raise Http404
+    return unit
