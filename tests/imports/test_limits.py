@@ -33,7 +33,9 @@ from huzhu.imports.errors import ImportFileError
 from huzhu.imports.reading import open_table
 from django.conf import settings
 settings.HUZHU_IMPORT_MAX_RATIO = int(sys.argv[2])
-start = time.monotonic()
+# CPU time, not wall time: the bound is about the work done, whatever else the machine
+# is running at the same moment.
+start = time.process_time()
 message = None
 try:
     table = open_table(Path(sys.argv[1]))
@@ -41,7 +43,7 @@ try:
         pass
 except ImportFileError as exc:
     message = exc.error.message
-print(json.dumps({"message": message, "seconds": time.monotonic() - start,
+print(json.dumps({"message": message, "seconds": time.process_time() - start,
                   "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 
