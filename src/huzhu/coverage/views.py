@@ -183,3 +183,24 @@ def unit_in_scheme(request: HttpRequest, period: Period, unit_id: int) -> Unit:
 
         raise Http404
     return unit
+
+
+@require_POST
+@login_required
+def period_upload(request: HttpRequest, period_id: int) -> HttpResponse:
+    """An enrolment list for this period, run by the import worker like a members file."""
+    from huzhu.imports import jobs
+    from huzhu.imports.views import ImportForm
+
+    period = get_period_for_user(request.user, period_id)
+    if not can_write(request.user):
+        raise PermissionDenied("您的角色只能查看，不能办理参保")
+    form = ImportForm({"kind": "enrolments", "valid_only": ""}, request.FILES,
+                      kinds_shown="all")
+    if not form.is_valid():
+        for errors in form.errors.values():
+            messages.error(request, "；".join(errors))
+        return redirect("coverage:period", period_id=period.pk)
+    job = jobs.create_job(kind="enrolments", uploaded=form.cleaned_data["file"],
+                          user=request.user, valid_only=False, options={"period": period.pk})
+    return redirect("imports:detail", job_id=job.pk)

@@ -63,12 +63,14 @@ def store_upload(uploaded, suffix: str) -> Path:
     return target
 
 
-def create_job(*, kind: str, uploaded, user, valid_only: bool) -> ImportJob:
+def create_job(*, kind: str, uploaded, user, valid_only: bool,
+               options: dict | None = None) -> ImportJob:
     suffix = Path(uploaded.name).suffix.lower()[:8]
     stored = store_upload(uploaded, suffix)
     job = ImportJob.objects.create(
         kind=kind, file_name=Path(uploaded.name).name[:255], stored_path=str(stored),
         user=user, union=getattr(user, "union", None), valid_only=valid_only,
+        options=options or {},
     )
     run_import_job.enqueue(job.pk)
     return job
@@ -219,7 +221,8 @@ def run_import_job(job_id: int) -> dict:
         with Heartbeat(job):
             outcome = import_file(job.kind, Path(job.stored_path), user=job.user,
                                   file_name=job.file_name, valid_only=job.valid_only,
-                                  progress=_phase_tracking(job, progress))
+                                  progress=_phase_tracking(job, progress),
+                                  options=job.options)
     except Exception:
         # The exception's text may quote the file; the log has it, the page does not.
         _finish(job, status=ImportJob.Status.FAILED,

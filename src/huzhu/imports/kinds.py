@@ -26,6 +26,9 @@ class ImportKind:
     example: tuple[str, ...]  # one example row for the blank template
     result_url: str  # where "查看结果" leads once the job is done (a URL name)
     order: int = 100  # position on the upload page
+    # False: uploaded from its own page (an enrolment list from its period's page), not
+    # offered on the general upload page.
+    listed: bool = True
 
 
 _KINDS: dict[str, ImportKind] = {}
@@ -39,8 +42,9 @@ def get(code: str) -> ImportKind | None:
     return _KINDS.get(code)
 
 
-def all_kinds() -> list[ImportKind]:
-    return sorted(_KINDS.values(), key=lambda k: (k.order, k.code))
+def all_kinds(listed_only: bool = True) -> list[ImportKind]:
+    return sorted((k for k in _KINDS.values() if k.listed or not listed_only),
+                  key=lambda k: (k.order, k.code))
 
 
 def label_of(code: str) -> str:

@@ -37,6 +37,8 @@ class ImportJob(models.Model):
         related_name="import_jobs",
     )
     valid_only = models.BooleanField("只导入无错误的行", default=False)
+    # What the kind needs besides the file (the period of an enrolment list …).
+    options = models.JSONField("导入参数", default=dict, blank=True)
     status = models.CharField("状态", max_length=12, choices=Status.choices,
                               default=Status.PENDING)
     total_rows = models.PositiveIntegerField("总行数", default=0)

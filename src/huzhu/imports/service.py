@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.db import connection
@@ -29,6 +29,7 @@ class ImportRun:
     sink: ErrorSink
     outcome: Outcome
     progress: Progress
+    options: dict = field(default_factory=dict)
 
     def open(self) -> tuple[Table, Mapping]:
         """Open the file and read past its header (again, for a second pass)."""
@@ -60,7 +61,7 @@ class ImportRun:
 
 def import_file(kind: str, path: Path, *, user=None, file_name: str | None = None,
                 valid_only: bool = False, progress: Progress = no_progress,
-                error_limit: int = MAX_KEPT_ERRORS) -> Outcome:
+                error_limit: int = MAX_KEPT_ERRORS, options: dict | None = None) -> Outcome:
     """Validate ``path`` and, if it is clean (or ``valid_only``), import it atomically.
 
     ``user`` limits the import to that staff user's subtree and is the audit actor;
@@ -74,7 +75,7 @@ def import_file(kind: str, path: Path, *, user=None, file_name: str | None = Non
     outcome = Outcome(kind, name, valid_only=valid_only)
     sink = ErrorSink(error_limit)
     run = ImportRun(spec, Path(path), name, ImportScope.for_user(user), sink, outcome,
-                    progress)
+                    progress, options or {})
     try:
         spec.run(run)
     except ImportFileError as exc:

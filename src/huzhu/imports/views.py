@@ -29,9 +29,10 @@ class ImportForm(forms.Form):
         help_text="默认任何一行有错就全部不导入；勾选后跳过有错的行，其余照常导入",
     )
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args, kinds_shown: str = "listed", **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["kind"].choices = [(k.code, k.label) for k in kinds.all_kinds()]
+        every = kinds.all_kinds(listed_only=kinds_shown != "all")
+        self.fields["kind"].choices = [(k.code, k.label) for k in every]
 
     def clean_file(self):
         uploaded = self.cleaned_data["file"]
