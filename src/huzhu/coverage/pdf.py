@@ -1,0 +1,582 @@
+"""Printable PDFs: a unit's premium notice (缴费通知单) and a member's enrolment
+certificate (参保凭证).
+
+ReportLab's platypus lays the pages out. The text is set in a real CJK TrueType font,
+embedded as a subset with a ToUnicode map, so that readers can search and copy it and the
+tests can extract it back. Without such a font nothing is rendered: a PDF of empty boxes
+(tofu) handed to a unit is worse than a clear error.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import os
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
+from pathlib import Path
+
+from django.conf import settings
+from django.utils import timezone
+from reportlab.lib import colors
+from reportlab.lib.enums import TA_CENTER, TA_LEFT, TA_RIGHT
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFError, TTFont
+from reportlab.pdfgen import canvas
+from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+from huzhu import crypto
+from huzhu.coverage.models import Enrolment, PremiumNotice
+from huzhu.coverage.rules import percent
+
+__all__ = ["PdfFontMissing", "amount_in_words", "certificate_number", "certificate_pdf",
+           "premium_notice_pdf"]
+
+FEN = Decimal("0.01")
+
+# ---------------------------------------------------------------- font
+
+# Tried in this order after the HUZHU_PDF_FONT setting: (path, index of the face in a .ttc).
+# ReportLab reads TrueType outlines only; a CFF-flavoured font (Noto Sans CJK is one) is
+# refused by it and skipped here, so it never ends in a fallback to a Latin font.
+FONT_CANDIDATES: tuple[tuple[str, int], ...] = (
+    ("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc", 0),
+    ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc", 0),
+)
+FONT_MISSING = "未找到中文字体，请安装 fonts-wqy-zenhei 或设置 HUZHU_PDF_FONT"
+
+# Parsing a CJK font file takes a quarter to half a second: once per process, per file.
+_registered: dict[tuple[str, int], str] = {}
+_font_lock = threading.Lock()
+
+
+class PdfFontMissing(RuntimeError):
+    """No usable CJK font: the PDF would show empty boxes instead of Chinese."""
+
+
+def _configured_font() -> str:
+    return (getattr(settings, "HUZHU_PDF_FONT", "") or os.environ.get("HUZHU_PDF_FONT", "")
+            or "").strip()
+
+
+def font_name() -> str:
+    """The registered name of the CJK font to set text in; raises :class:`PdfFontMissing`."""
+    configured = _configured_font()
+    if configured:
+        # An explicit setting that does not work is a mistake to report, not to paper over
+        # with whatever font happens to be installed.
+        name = _register(configured, 0)
+        if name is None:
+            raise PdfFontMissing(f"HUZHU_PDF_FONT 指定的字体无法使用：{configured}"
+                                 "（文件不存在，或不是 TrueType 中文字体）")
+        return name
+    for path, index in FONT_CANDIDATES:
+        name = _register(path, index)
+        if name is not None:
+            return name
+    raise PdfFontMissing(FONT_MISSING)
+
+
+def _register(path: str, index: int) -> str | None:
+    key = (path, index)
+    with _font_lock:
+        if key in _registered:
+            return _registered[key]
+        if not Path(path).is_file():
+            return None
+        name = f"HuzhuCJK{len(_registered)}"
+        try:
+            font = TTFont(name, path, subfontIndex=index)
+        except (TTFError, OSError, ValueError):
+            return None
+        if not _has_cjk(font):
+            return None
+        pdfmetrics.registerFont(font)
+        # <b> in a paragraph must not switch to a font without Chinese glyphs.
+        pdfmetrics.registerFontFamily(name, normal=name, bold=name, italic=name,
+                                      boldItalic=name)
+        _registered[key] = name
+        return name
+
+
+def _has_cjk(font: TTFont) -> bool:
+    glyphs = font.face.charToGlyph
+    return all(ord(c) in glyphs for c in "缴费通知单参保凭证元整")
+
+
+# ---------------------------------------------------------------- money
+
+DIGITS = "零壹贰叁肆伍陆柒捌玖"
+PLACES = ("", "拾", "佰", "仟")
+SECTIONS = ("", "万", "亿", "万亿")
+MAX_AMOUNT = Decimal("9999999999999999.99")
+
+
+def amount_in_words(amount: Decimal) -> str:
+    """The amount in Chinese capital numerals (大写金额), as on bank slips and vouchers.
+
+    600.00 → 陆佰元整, 0.05 → 伍分, 1,001.01 → 壹仟零壹元零壹分. Follows the People's
+    Bank rules for filling in vouchers (正确填写票据和结算凭证的基本规定): 壹拾 (never a
+    bare 拾); one 零 for any run of zeros inside the number; 零 after 元 when the 角 is
+    zero and the 分 is not; 整 after 元, none after 分 or 角. Where the rules allow either
+    (the 万 or 元 place zero with the next place not), we write no 零:
+    1,680.32 → 壹仟陆佰捌拾元叁角贰分.
+    """
+    if not isinstance(amount, Decimal):
+        raise TypeError("金额必须是 Decimal")
+    if not amount.is_finite() or amount < 0:
+        raise ValueError(f"大写金额只用于非负金额：{amount}")
+    if amount > MAX_AMOUNT:  # before quantize, which fails past the context's precision
+        raise ValueError(f"金额过大：{amount}")
+    fen_total = int(amount.quantize(FEN, rounding=ROUND_HALF_UP) * 100)
+    yuan, rest = divmod(fen_total, 100)
+    jiao, fen = divmod(rest, 10)
+    text = _integer_words(yuan) + "元" if yuan else ""
+    if jiao == 0 and fen == 0:
+        return (text or "零元") + "整"
+    if jiao:
+        text += DIGITS[jiao] + "角"
+    elif yuan:
+        text += "零"
+    if fen:
+        text += DIGITS[fen] + "分"
+    return text
+
+
+def _integer_words(number: int) -> str:
+    """A positive integer in capital numerals, by sections of four digits (万, 亿)."""
+    sections = []
+    while number:
+        number, section = divmod(number, 10000)
+        sections.append(section)
+    words = ""
+    zero_pending = False
+    for power in range(len(sections) - 1, -1, -1):
+        section = sections[power]
+        if section == 0:
+            zero_pending = bool(words)
+            continue
+        if words and (zero_pending or section < 1000):
+            words += "零"
+        words += _section_words(section) + SECTIONS[power]
+        zero_pending = False
+    return words
+
+
+def _section_words(section: int) -> str:
+    """1 to 9999 without leading 零: 1001 → 壹仟零壹, 10 → 壹拾."""
+    words, zero = "", False
+    for place in range(3, -1, -1):
+        digit = section // 10**place % 10
+        if digit == 0:
+            zero = bool(words)
+            continue
+        if zero:
+            words += "零"
+            zero = False
+        words += DIGITS[digit] + PLACES[place]
+    return words
+
+
+def money(amount: Decimal) -> str:
+    """12,345.60: thousands separators, two places, half-up, from a Decimal only."""
+    if not isinstance(amount, Decimal):
+        raise TypeError("金额必须是 Decimal")
+    return f"{amount.quantize(FEN, rounding=ROUND_HALF_UP):,.2f}"
+
+
+def _day(value: dt.date | None) -> str:
+    return f"{value:%Y-%m-%d}" if value else ""
+
+
+def _local_day(moment: dt.datetime | None) -> dt.date:
+    if moment is None:
+        return timezone.localdate()
+    return timezone.localtime(moment).date() if timezone.is_aware(moment) else moment.date()
+
+
+# ---------------------------------------------------------------- layout helpers
+
+PAGE_WIDTH, PAGE_HEIGHT = A4
+MARGIN = 18 * mm
+BODY_WIDTH = PAGE_WIDTH - 2 * MARGIN
+GRID = colors.HexColor("#808080")
+SHADE = colors.HexColor("#EEEEEE")
+
+
+@lru_cache(maxsize=8)
+def _styles(font: str) -> dict[str, ParagraphStyle]:
+    base = ParagraphStyle("body", fontName=font, fontSize=10.5, leading=16, wordWrap="CJK",
+                          alignment=TA_LEFT)
+    return {
+        "body": base,
+        "small": ParagraphStyle("small", parent=base, fontSize=9, leading=13),
+        "letterhead": ParagraphStyle("letterhead", parent=base, fontSize=16, leading=22,
+                                     alignment=TA_CENTER),
+        "title": ParagraphStyle("title", parent=base, fontSize=20, leading=28,
+                                alignment=TA_CENTER, spaceBefore=2 * mm, spaceAfter=2 * mm),
+        "right": ParagraphStyle("right", parent=base, alignment=TA_RIGHT),
+        "cell": ParagraphStyle("cell", parent=base, fontSize=10, leading=14),
+        "heading": ParagraphStyle("heading", parent=base, fontSize=12, leading=18,
+                                  spaceBefore=4 * mm, spaceAfter=1.5 * mm),
+    }
+
+
+def _p(text: str, style: ParagraphStyle) -> Paragraph:
+    # Names and addresses are data: escape them, so "<" or "&" cannot break the markup.
+    return Paragraph(_escape(text), style)
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _letterhead(union_name: str, title: str, number_line: str,
+                styles: dict[str, ParagraphStyle]) -> list:
+    rule = Table([[""]], colWidths=[BODY_WIDTH], rowHeights=[1.5 * mm],
+                 style=TableStyle([("LINEBELOW", (0, 0), (-1, -1), 1.2, colors.black)]))
+    return [_p(union_name, styles["letterhead"]), rule, _p(title, styles["title"]),
+            _p(number_line, styles["right"]), Spacer(1, 2 * mm)]
+
+
+def _fields(rows: list[tuple[str, str]], styles: dict[str, ParagraphStyle]) -> Table:
+    """Label / value pairs, two to a line; a pair alone on its line (its value too long
+    for half the width, or its neighbour's) spans the whole line."""
+    label_w, value_w = 34 * mm, BODY_WIDTH / 2 - 34 * mm
+    cell = styles["cell"]
+    lines: list[list[tuple[str, str, bool]]] = []
+    for label, value in rows:
+        wide = pdfmetrics.stringWidth(value, cell.fontName, cell.fontSize) > value_w - 12
+        if wide or not lines or len(lines[-1]) == 2 or lines[-1][0][2]:
+            lines.append([(label, value, wide)])
+        else:
+            lines[-1].append((label, value, wide))
+    cells, commands = [], [("GRID", (0, 0), (-1, -1), 0.5, GRID),
+                           ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+                           ("BACKGROUND", (0, 0), (0, -1), SHADE)]
+    for row, pairs in enumerate(lines):
+        flat = [_p(text, cell) for label, value, _ in pairs for text in (label, value)]
+        if len(pairs) == 1:
+            commands.append(("SPAN", (1, row), (3, row)))
+            flat += ["", ""]
+        else:
+            commands.append(("BACKGROUND", (2, row), (2, row), SHADE))
+        cells.append(flat)
+    return Table(cells, colWidths=[label_w, value_w, label_w, value_w],
+                 style=TableStyle(commands))
+
+
+@dataclass(frozen=True)
+class _Footer:
+    font: str
+    left: str  # the document's number, so a loose page can be matched to its notice
+
+
+def _numbered_canvas(footer: _Footer):
+    """A canvas that holds its pages until the end, to print 第 N 页 / 共 M 页."""
+
+    class NumberedCanvas(canvas.Canvas):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self._pages: list[dict] = []
+
+        def showPage(self):
+            self._pages.append(dict(self.__dict__))
+            self._startPage()
+
+        def save(self):
+            total = len(self._pages)
+            for number, state in enumerate(self._pages, start=1):
+                self.__dict__.update(state)
+                self._draw_footer(number, total)
+                super().showPage()
+            super().save()
+
+        def _draw_footer(self, number: int, total: int) -> None:
+            self.saveState()
+            self.setFont(footer.font, 9)
+            self.setFillColor(colors.HexColor("#404040"))
+            y = 10 * mm
+            if footer.left:
+                self.drawString(MARGIN, y, footer.left)
+            self.drawRightString(PAGE_WIDTH - MARGIN, y, f"第 {number} 页 / 共 {total} 页")
+            self.restoreState()
+
+    return NumberedCanvas
+
+
+def _render(story: list, *, title: str, author: str, footer: _Footer) -> bytes:
+    buffer = io.BytesIO()
+    doc = SimpleDocTemplate(buffer, pagesize=A4, leftMargin=MARGIN, rightMargin=MARGIN,
+                            topMargin=15 * mm, bottomMargin=18 * mm, title=title,
+                            author=author, creator="huzhu 职工互助保障系统")
+    doc.build(story, canvasmaker=_numbered_canvas(footer))
+    return buffer.getvalue()
+
+
+# ---------------------------------------------------------------- premium notice
+
+@dataclass(frozen=True)
+class _Line:
+    name: str
+    id_masked: str
+    enrolled_on: dt.date
+    premium: Decimal
+    remark: str
+
+
+def _notice_lines(notice: PremiumNotice) -> list[_Line]:
+    """The enrolments the notice charges for, in enrolment order. An unpaid withdrawal
+    came off the notice (see enrolment.withdraw); a paid one stays, premium and all."""
+    rows = (Enrolment.objects.filter(notice=notice)
+            .exclude(state=Enrolment.State.WITHDRAWN, paid_on__isnull=True)
+            .order_by("id")
+            .values_list("member__name", "member__id_number_sealed", "enrolled_on",
+                         "premium", "state", "paid_on"))
+    lines = []
+    for name, sealed, enrolled_on, premium, state, paid_on in rows.iterator(chunk_size=2000):
+        if state == Enrolment.State.WITHDRAWN:
+            remark = "已退保"
+        else:
+            remark = "已缴" if paid_on else "未缴"
+        lines.append(_Line(name, crypto.mask_id_number(crypto.unseal(sealed)), enrolled_on,
+                           premium, remark))
+    return lines
+
+
+MEMBER_COLUMNS = ("序号", "姓名", "身份证号", "参保日期", "应缴（元）", "缴费状态")
+
+
+ROW_HEIGHT = 13.5  # points: 9 pt text with its padding
+MIN_NAME_SIZE = 7
+WIDTHS = (14 * mm, 46 * mm, 40 * mm, 26 * mm, 28 * mm)
+MEMBER_WIDTHS = (*WIDTHS, BODY_WIDTH - sum(WIDTHS))
+
+
+def _members_table(lines: list[_Line], font: str) -> Table:
+    """One table over all pages, its header repeated on each.
+
+    Built for units of thousands: plain strings (no Paragraph per cell), fixed row
+    heights and no spans, so that each page's split does not measure every row left.
+    A name too long for its column is set smaller, or, if still too long, wrapped in a
+    taller row of its own.
+    """
+    data: list[list] = [list(MEMBER_COLUMNS)]
+    heights = [ROW_HEIGHT]
+    commands = []
+    name_room = MEMBER_WIDTHS[1] - 8
+    for i, line in enumerate(lines, start=1):
+        name, height = line.name, ROW_HEIGHT
+        size = _fitting_size(line.name, font, name_room)
+        if size < MIN_NAME_SIZE:
+            name = Paragraph(_escape(line.name), _name_style(font))
+            height = max(ROW_HEIGHT, name.wrap(name_room, 1000)[1] + 3)
+        elif size < 9:
+            commands.append(("FONTSIZE", (1, i), (1, i), size))
+        data.append([str(i), name, line.id_masked, _day(line.enrolled_on),
+                     money(line.premium), line.remark])
+        heights.append(height)
+    total = sum((line.premium for line in lines), Decimal("0.00"))
+    data.append(["合计", f"{len(lines)} 人", "", "", money(total), ""])
+    heights.append(ROW_HEIGHT)
+    table = Table(data, colWidths=MEMBER_WIDTHS, rowHeights=heights, repeatRows=1)
+    table.setStyle(TableStyle([
+        ("FONT", (0, 0), (-1, -1), font, 9),
+        ("GRID", (0, 0), (-1, -1), 0.4, GRID),
+        ("BACKGROUND", (0, 0), (-1, 0), SHADE),
+        ("BACKGROUND", (0, -1), (-1, -1), SHADE),
+        ("ALIGN", (0, 0), (-1, 0), "CENTER"),
+        ("ALIGN", (0, 1), (0, -1), "CENTER"),
+        ("ALIGN", (3, 1), (3, -1), "CENTER"),
+        ("ALIGN", (4, 1), (4, -1), "RIGHT"),
+        ("ALIGN", (5, 1), (5, -1), "CENTER"),
+        ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+        ("TOPPADDING", (0, 0), (-1, -1), 0),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 1),
+        *commands,
+    ]))
+    return table
+
+
+@lru_cache(maxsize=8)
+def _name_style(font: str) -> ParagraphStyle:
+    return ParagraphStyle("name", fontName=font, fontSize=8, leading=10, wordWrap="CJK")
+
+
+def _fitting_size(text: str, font: str, width: float, size: float = 9) -> float:
+    needed = pdfmetrics.stringWidth(text, font, size)
+    return size if needed <= width else size * width / needed
+
+
+def _per_member_label(notice: PremiumNotice, lines: Iterable[_Line]) -> str:
+    label = f"{money(notice.period.premium)} 元"
+    if any(line.premium != notice.period.premium for line in lines):
+        label += "（期中加入按剩余月份计，见明细）"
+    return label
+
+
+def _how_to_pay(notice: PremiumNotice, styles: dict[str, ParagraphStyle]) -> list:
+    union = notice.period.scheme.union.name
+    text = (f"请于 {_day(notice.due_date)} 前将尚欠金额一次转账至{union}互助金账户。"
+            f"请按通知单号备注转账（备注：{notice.number}），以便核对到账；"
+            "未备注或金额不符的，到账确认可能延迟。收款账户以主办工会公布的为准。")
+    blanks = Table([["收款户名", ""], ["开户银行", ""], ["账　　号", ""]],
+                   colWidths=[28 * mm, BODY_WIDTH - 28 * mm], rowHeights=[8 * mm] * 3)
+    blanks.setStyle(TableStyle([
+        ("FONT", (0, 0), (-1, -1), styles["cell"].fontName, 10),
+        ("LINEBELOW", (1, 0), (1, -1), 0.5, GRID),
+        ("VALIGN", (0, 0), (-1, -1), "BOTTOM"),
+    ]))
+    return [_p("缴费方式", styles["heading"]), _p(text, styles["body"]), blanks]
+
+
+def premium_notice_pdf(notice: PremiumNotice) -> bytes:
+    """The unit's premium notice (互助金缴费通知单) as A4 PDF bytes, with every enrolled
+    member listed (masked ID numbers) on as many pages as it takes."""
+    font = font_name()
+    styles = _styles(font)
+    period = notice.period
+    scheme = period.scheme
+    union = scheme.union.name
+    lines = _notice_lines(notice)
+    issued = _local_day(notice.issued_at)
+    story = _letterhead(union, "互助金缴费通知单",
+                        f"通知单号：{notice.number}　开具日期：{_day(issued)}", styles)
+    story.append(_p(f"{notice.unit.name}：", styles["body"]))
+    story.append(_p(f"贵单位参加{scheme.name}（{period.name}），应缴互助金如下，"
+                    "请按期缴纳。", styles["body"]))
+    story.append(Spacer(1, 2 * mm))
+    fields = [
+        ("单位名称", notice.unit.name),
+        ("统一社会信用代码", notice.unit.uscc),
+        ("保障项目", scheme.name),
+        ("互助期", f"{period.name}（{_day(period.start)} 至 {_day(period.end)}）"),
+        ("每人互助金", _per_member_label(notice, lines)),
+        ("参保人数", f"{notice.members} 人"),
+        ("应缴金额", f"{money(notice.amount_due)} 元"),
+        ("已缴金额", f"{money(notice.amount_paid)} 元"),
+        ("尚欠金额", f"{money(notice.outstanding)} 元"),
+        ("缴费截止日期", _day(notice.due_date)),
+        ("应缴金额（大写）", f"人民币{amount_in_words(notice.amount_due)}"),
+    ]
+    if notice.amount_paid and notice.outstanding:
+        fields.append(("尚欠金额（大写）", f"人民币{amount_in_words(notice.outstanding)}"))
+    story.append(_fields(fields, styles))
+    story += _how_to_pay(notice, styles)
+    story.append(_p("参保人员明细", styles["heading"]))
+    story.append(_members_table(lines, font))
+    story.append(Spacer(1, 8 * mm))
+    story.append(_p(f"{union}（盖章）", styles["right"]))
+    story.append(_p(f"打印日期：{_day(timezone.localdate())}", styles["right"]))
+    return _render(story, title=f"互助金缴费通知单 {notice.number}", author=union,
+                   footer=_Footer(font, f"通知单号 {notice.number}　{notice.unit.name[:30]}"))
+
+
+# ---------------------------------------------------------------- certificate
+
+def certificate_number(enrolment: Enrolment) -> str:
+    """CB + year of the period + scheme + enrolment id: stable, one per enrolment."""
+    period = enrolment.period
+    return f"CB{period.start:%Y}{period.scheme_id:03d}{enrolment.pk:09d}"
+
+
+def _first_enrolled_known(enrolment: Enrolment) -> bool:
+    """Before payment, a new member's first-enrolment date is provisional: the payment
+    moves it to the day coverage starts (premiums.allocate); a renewal keeps its own."""
+    return enrolment.coverage_from is not None or enrolment.first_enrolled < enrolment.enrolled_on
+
+
+def _waiting_rows(enrolment: Enrolment) -> list[list[str]]:
+    known = _first_enrolled_known(enrolment)
+    first = enrolment.first_enrolled
+    rows = []
+    for benefit in enrolment.period.scheme.policy().benefits:
+        waiting = benefit.eligibility.waiting
+        if waiting is None:
+            rows.append([benefit.name, "无等待期", "保障生效即享受"])
+            continue
+        length = f"{waiting.no_pay_days} 天"
+        if waiting.reduced_days is not None:
+            length += f"（{waiting.reduced_days} 天内按 {percent(waiting.reduced_rate)} 给付）"
+        if not known:
+            rows.append([benefit.name, length, "自缴费生效之日起算"])
+            continue
+        # The engine pays an event dated on or after first_enrolled + no_pay_days.
+        pays_from = first + dt.timedelta(days=waiting.no_pay_days)
+        if waiting.reduced_days is None:
+            rows.append([benefit.name, length, f"{_day(pays_from)} 起"])
+            continue
+        full_from = first + dt.timedelta(days=waiting.reduced_days)
+        rows.append([benefit.name, length,
+                     f"{_day(pays_from)} 起按 {percent(waiting.reduced_rate)} 给付，"
+                     f"{_day(full_from)} 起全额给付"])
+    return rows
+
+
+def _waiting_table(enrolment: Enrolment, styles: dict[str, ParagraphStyle]) -> Table:
+    cell = styles["cell"]
+    data = [[_p(h, cell) for h in ("保障项目", "等待期", "可享受保障日期")]]
+    data += [[_p(text, cell) for text in row] for row in _waiting_rows(enrolment)]
+    table = Table(data, colWidths=[50 * mm, 46 * mm, BODY_WIDTH - 96 * mm], repeatRows=1)
+    table.setStyle(TableStyle([
+        ("GRID", (0, 0), (-1, -1), 0.5, GRID),
+        ("BACKGROUND", (0, 0), (-1, 0), SHADE),
+        ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+    ]))
+    return table
+
+
+def _coverage_text(enrolment: Enrolment) -> str:
+    if enrolment.coverage_from is None:
+        return "待缴费后生效"
+    return f"{_day(enrolment.coverage_from)} 至 {_day(enrolment.coverage_to)}"
+
+
+def _state_text(enrolment: Enrolment) -> str:
+    if enrolment.state == Enrolment.State.WITHDRAWN:
+        return f"已退保（{_day(enrolment.withdrawn_on)}）"
+    return "参保中"
+
+
+def certificate_pdf(enrolment: Enrolment) -> bytes:
+    """A member's enrolment certificate (参保凭证) as A4 PDF bytes."""
+    font = font_name()
+    styles = _styles(font)
+    period = enrolment.period
+    scheme = period.scheme
+    union = scheme.union.name
+    member = enrolment.member
+    number = certificate_number(enrolment)
+    today = timezone.localdate()
+    known = _first_enrolled_known(enrolment)
+    story = _letterhead(union, "参保凭证", f"凭证编号：{number}", styles)
+    story.append(_fields([
+        ("姓名", member.name),
+        ("身份证号", crypto.mask_id_number(member.id_number)),
+        ("参保单位", enrolment.unit.name),
+        ("保障项目", scheme.name),
+        ("互助期", f"{period.name}（{_day(period.start)} 至 {_day(period.end)}）"),
+        ("保障期间", _coverage_text(enrolment)),
+        ("参保日期", _day(enrolment.enrolled_on)),
+        ("首次参保日期", _day(enrolment.first_enrolled) if known else "待缴费后确定"),
+        ("缴费情况", f"已缴 {money(enrolment.premium)} 元（{_day(enrolment.paid_on)}）"
+                     if enrolment.paid else f"未缴（应缴 {money(enrolment.premium)} 元）"),
+        ("参保状态", _state_text(enrolment)),
+    ], styles))
+    story.append(_p("等待期", styles["heading"]))
+    story.append(_waiting_table(enrolment, styles))
+    story.append(Spacer(1, 3 * mm))
+    story.append(_p("说明：等待期自首次参保日期起算，连续续保的不重新计算。"
+                    f"具体保障范围和给付标准以{scheme.name}的规定为准。本凭证不作缴费收据使用。",
+                    styles["small"]))
+    story.append(Spacer(1, 12 * mm))
+    story.append(_p(f"出具单位：{union}（盖章）", styles["right"]))
+    story.append(_p(f"出具日期：{_day(today)}", styles["right"]))
+    return _render(story, title=f"参保凭证 {number}", author=union,
+                   footer=_Footer(font, f"凭证编号 {number}"))
