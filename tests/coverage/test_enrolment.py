@@ -141,8 +141,8 @@ def test_renewal_within_30_days_keeps_the_first_enrolment_date(users, units, sta
     nxt = schemes.create_period(admin, premium_scheme, name="2027年度", start=D(2027, 1, 1),
                                 end=D(2027, 12, 31), premium=Decimal("150.00"),
                                 enrol_from=D(2026, 12, 1), enrol_until=D(2027, 3, 31))
-    done, refused = enrolment.renew(users["clerk_a1"], period, nxt, on=D(2027, 1, 20))
-    assert refused == [] and sum(o.enrolled for o in done) == 2
+    outcome = enrolment.renew(users["clerk_a1"], period, nxt, on=D(2027, 1, 20))
+    assert outcome.refused == [] and outcome.enrolled == 2
     renewed = Enrolment.objects.get(member=staff["m1"], period=nxt)
     assert renewed.first_enrolled == Enrolment.objects.get(member=staff["m1"],
                                                            period=period).first_enrolled
@@ -166,3 +166,35 @@ def test_withdrawing_an_unpaid_enrolment_takes_it_off_the_notice(users, units, s
     assert ledger.summary(period.scheme, period).receivable == Decimal("450.00")
     assert Enrolment.objects.get(pk=e.pk).state == "withdrawn"
     assert all(c.ok for c in ledger.check_all())
+
+
+def test_many_units_at_once_follow_the_same_rules(users, units, staff, period, make_member):
+    from huzhu.coverage.bulk_enrolment import enrol_units
+
+    period.scheme.min_share = Decimal("0.5")
+    period.scheme.save()
+    make_member("b1", name="乙一")
+    make_member("b1", name="乙二")
+    outcome = enrol_units(users["admin_city"], period, list(units.values()), on=TODAY)
+    assert outcome.enrolled == 4 + 2 + 2 and outcome.units == 3 and outcome.refused == []
+    assert PremiumNotice.objects.get(unit=units["a1"]).amount_due == Decimal("600.00")
+    assert all(c.ok for c in ledger.check_all())
+    # again: nothing new, nothing refused; and a unit below the share is listed, not fatal
+    again = enrol_units(users["admin_city"], period, list(units.values()), on=TODAY)
+    assert again.enrolled == 0
+    e = Enrolment.objects.get(member=staff["m1"])
+    assert (e.premium, e.first_enrolled, e.coverage_from) == (Decimal("150.00"), TODAY, None)
+    selected = {units["a1"].pk: [staff["m1"].pk]}
+    Enrolment.objects.filter(unit=units["a1"]).delete()
+    PremiumNotice.objects.filter(unit=units["a1"]).update(members=0, amount_due=0)
+    partial = enrol_units(users["admin_city"], period, [units["a1"]], on=TODAY,
+                          member_ids=selected)
+    assert partial.enrolled == 0 and "低于本项目要求的 50%" in partial.refused[0][1]
+
+
+def test_many_units_refuse_a_clerk_outside_their_scope(users, units, staff, period):
+    from huzhu.coverage.bulk_enrolment import enrol_units
+
+    outcome = enrol_units(users["clerk_a1"], period, [units["a1"], units["b1"]], on=TODAY)
+    assert outcome.enrolled == 4
+    assert [(u, r) for u, r in outcome.refused] == [(units["b1"], "该单位不在您的管辖范围内")]

@@ -133,28 +133,56 @@ def enrol_unit(user: User, period: Period, unit: Unit, *, member_ids: list[int] 
 
 
 def _check_period(user: User, period: Period, unit: Unit, day: dt.date) -> bool:
-    """Refuse what the period does not allow; True for a mid-period join."""
+    """Refuse what the period or the unit does not allow; True for a mid-period join."""
+    mid_period = check_period(user, period, day, unit)
+    problem = unit_problem(user, period.scheme, unit)
+    if problem:
+        raise refuse(user, problem, unit if "管辖范围" not in problem else None)
+    return mid_period
+
+
+def check_period(user: User, period: Period, day: dt.date, obj=None) -> bool:
+    """The period-level rules of enrolment (role, scheme kind, state, window); True for a
+    mid-period join."""
     scheme = period.scheme
     if not can_write(user):
-        raise refuse(user, "您的角色只能查看，不能办理参保", unit)
-    if not Unit.objects.visible_to(user).filter(pk=unit.pk).exists():
-        raise refuse(user, "该单位不在您的管辖范围内", None)
+        raise refuse(user, "您的角色只能查看，不能办理参保", obj)
     if not scheme.needs_enrolment:
         raise refuse(user, f"“{scheme.name}”是免费补贴项目，无需参保：主办工会范围内符合条件的"
-                           "会员自动享有保障", unit)
-    if not covers_unit(scheme, unit):
-        raise refuse(user, f"单位“{unit.name}”不在“{scheme.name}”的保障范围内"
-                           f"（{scheme.union.name}及其下级工会）", unit)
+                           "会员自动享有保障", obj)
     if period.closed:
-        raise refuse(user, f"{period}已结束，不能再办理参保", unit)
+        raise refuse(user, f"{period}已结束，不能再办理参保", obj)
     if period.enrol_from <= day <= period.enrol_until:
         return False
     window = f"{period.enrol_from:%Y-%m-%d} 至 {period.enrol_until:%Y-%m-%d}"
     if period.start <= day <= period.end and day > period.enrol_until:
         if scheme.mid_period == Scheme.MidPeriod.REFUSE:
-            raise refuse(user, f"{period}的参保时间为 {window}，本项目不接受期中加入", unit)
+            raise refuse(user, f"{period}的参保时间为 {window}，本项目不接受期中加入", obj)
         return True
-    raise refuse(user, f"现在不在{period}的参保时间内（{window}）", unit)
+    raise refuse(user, f"现在不在{period}的参保时间内（{window}）", obj)
+
+
+def unit_problem(user: User, scheme: Scheme, unit: Unit) -> str | None:
+    """Why ``user`` may not enrol ``unit``'s members in ``scheme`` (None: they may).
+    Decided on the unit's union path, with no query."""
+    from huzhu.orgs.scope import union_path
+
+    prefix = union_path(user)
+    if prefix is not None and not unit.union.path.startswith(prefix):
+        return "该单位不在您的管辖范围内"
+    if not covers_unit(scheme, unit):
+        return (f"单位“{unit.name}”不在“{scheme.name}”的保障范围内"
+                f"（{scheme.union.name}及其下级工会）")
+    return None
+
+
+def joining_premium(period: Period, day: dt.date) -> tuple[dt.date, Decimal]:
+    """The coverage start and the premium of a member joining on ``day``."""
+    joined = max(day, period.start)
+    scheme = period.scheme
+    return joined, rules.premium_for(
+        period.premium, period_start=period.start, period_end=period.end, joined=joined,
+        pro_rata=scheme.mid_period == Scheme.MidPeriod.PRO_RATA and day > period.enrol_until)
 
 
 @dataclass
@@ -166,7 +194,7 @@ class _Candidates:
 
 def _candidates(user: User, scheme: Scheme, period: Period, unit: Unit,
                 member_ids: list[int] | None) -> _Candidates:
-    qs = Member.objects.visible_to(user).filter(unit=unit)
+    qs = Member.objects.filter(unit=unit)  # the unit is in scope: checked before
     enrolled = set(Enrolment.objects.filter(period=period, member__unit=unit)
                    .values_list("member_id", flat=True))
     allowed = set(eligible_statuses(scheme))
@@ -214,14 +242,10 @@ def _check_share(user: User, scheme: Scheme, period: Period, unit: Unit,
 def _rows(user: User, period: Period, unit: Unit, members: list[Member],
           day: dt.date) -> list[Enrolment]:
     scheme = period.scheme
-    joined = max(day, period.start)
-    premium = rules.premium_for(period.premium, period_start=period.start,
-                                period_end=period.end, joined=joined,
-                                pro_rata=scheme.mid_period == Scheme.MidPeriod.PRO_RATA
-                                and day > period.enrol_until)
+    joined, premium = joining_premium(period, day)
     free = premium == 0
     starts_now = free or scheme.coverage_start == Scheme.CoverageStart.ON_ENROLMENT
-    history = _previous(scheme, period, [m.id for m in members])
+    history = previous_enrolments(scheme, period, [m.id for m in members])
     rows = []
     for m in members:
         previous_end, previous_first = history.get(m.id, (None, None))
@@ -233,7 +257,7 @@ def _rows(user: User, period: Period, unit: Unit, members: list[Member],
     return rows
 
 
-def _previous(scheme: Scheme, period: Period, member_ids: list[int]) -> dict:
+def previous_enrolments(scheme: Scheme, period: Period, member_ids: list[int]) -> dict:
     """Each member's latest earlier enrolment in the scheme: (coverage end, first date)."""
     found: dict[int, tuple] = {}
     for i in range(0, len(member_ids), 900):
@@ -281,29 +305,22 @@ def notice_state(notice: PremiumNotice) -> str:
 
 @records_refusals
 def renew(user: User, previous: Period, period: Period, units: list[Unit] | None = None,
-          on: dt.date | None = None) -> tuple[list[EnrolOutcome], list[tuple[Unit, str]]]:
-    """Enrol last period's members again, unit by unit; units refused are listed with why."""
+          on: dt.date | None = None):
+    """Enrol last period's members again (those still eligible), all units at once;
+    returns the bulk outcome, whose ``refused`` lists units with the reason."""
+    from huzhu.coverage.bulk_enrolment import enrol_units
+
     if previous.scheme_id != period.scheme_id or previous.start >= period.start:
         raise refuse(user, "只能从同一项目的上一个互助期续保")
-    kept = (Enrolment.objects.visible_to(user).filter(period=previous,
-                                                     state=Enrolment.State.ACTIVE)
+    kept = (Enrolment.objects.filter(period=previous, state=Enrolment.State.ACTIVE)
             .exclude(member__enrolments__period=period))
     by_unit: dict[int, list[int]] = {}
-    statuses = set(eligible_statuses(period.scheme))
-    for unit_id, member_id, status in kept.values_list("member__unit_id", "member_id",
-                                                       "member__status"):
-        if status in statuses:
-            by_unit.setdefault(unit_id, []).append(member_id)
-    wanted = {u.pk for u in units} if units is not None else None
-    done, refused = [], []
-    for unit in Unit.objects.select_related("union").filter(pk__in=by_unit).order_by("id"):
-        if wanted is not None and unit.pk not in wanted:
-            continue
-        try:
-            done.append(enrol_unit(user, period, unit, member_ids=by_unit[unit.pk], on=on))
-        except Refused as exc:
-            refused.append((unit, str(exc)))
-    return done, refused
+    for unit_id, member_id in kept.values_list("member__unit_id", "member_id"):
+        by_unit.setdefault(unit_id, []).append(member_id)
+    wanted = {u.pk for u in units} if units is not None else set(by_unit)
+    targets = Unit.objects.select_related("union").filter(pk__in=wanted & set(by_unit))
+    return enrol_units(user, period, targets.order_by("id").iterator(chunk_size=500), on=on,
+                       member_ids=by_unit)
 
 
 @records_refusals

@@ -78,11 +78,12 @@ def register_payment(user: User, notice_id: int, *, amount: Decimal, paid_on: dt
 
 def _check(user: User, notice: PremiumNotice, amount: Decimal, paid_on: dt.date,
            reference: str) -> None:
-    from huzhu.orgs.models import Unit
+    from huzhu.orgs.scope import union_path
 
     if not can_register_payments(user):
         raise _refuse(user, notice, "只有财务和管理员可以登记缴费")
-    if not Unit.objects.visible_to(user).filter(pk=notice.unit_id).exists():
+    prefix = union_path(user)
+    if prefix is not None and not notice.unit.union.path.startswith(prefix):
         raise _refuse(user, None, "该缴费通知不在您的管辖范围内")
     if notice.period.closed:
         raise _refuse(user, notice, f"{notice.period}已结束，不能再登记缴费")

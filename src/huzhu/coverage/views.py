@@ -163,13 +163,12 @@ def period_renew(request: HttpRequest, period_id: int) -> HttpResponse:
         messages.error(request, "没有上一个互助期可以续保")
         return redirect("coverage:period", period_id=period.pk)
     try:
-        done, refused = enrolment.renew(request.user, previous, period)
+        outcome = enrolment.renew(request.user, previous, period)
     except Refused as exc:
         messages.error(request, str(exc))
         return redirect("coverage:period", period_id=period.pk)
-    total = sum(o.enrolled for o in done)
-    messages.success(request, f"已从{previous.name}续保 {total} 人（{len(done)} 个单位）")
-    for unit, reason in refused[:20]:
+    messages.success(request, f"从{previous.name}续保：{outcome.summary()}")
+    for unit, reason in outcome.refused[:20]:
         messages.error(request, f"{unit.name}：{reason}")
     return redirect("coverage:period", period_id=period.pk)
 
