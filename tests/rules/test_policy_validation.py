@@ -216,7 +216,7 @@ def test_day_caps_need_a_per_day_formula():
 def test_source_and_illustrative_are_schema_fields():
     policy = load_policy("ningshan-2024")
     allowance = policy.benefit("hospital_allowance")
-    assert allowance.caps[0].source.startswith("DESIGN.md")
+    assert allowance.caps[0].source.startswith("系统设计文档")
     assert allowance.eligibility.waiting.illustrative is True
     assert policy.benefit("critical_illness").formula.illustrative is False
     data = changchun()

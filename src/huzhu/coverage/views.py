@@ -35,8 +35,11 @@ def scheme_list(request: HttpRequest) -> HttpResponse:
         enrolled = current.enrolments.filter(state="active").count() if current and \
             scheme.needs_enrolment else None
         rows.append((scheme, current, enrolled))
+    from huzhu.coverage.fund_views import can_read_funds
+
     return render(request, "coverage/scheme_list.html", {
-        "rows": rows, "may_manage": schemes.can_manage_schemes(request.user)})
+        "rows": rows, "may_manage": schemes.can_manage_schemes(request.user),
+        "may_read_funds": can_read_funds(request.user)})
 
 
 @login_required
