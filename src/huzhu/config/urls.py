@@ -20,6 +20,7 @@ urlpatterns = [
     path("imports/", include("huzhu.imports.urls")),
     path("members/", include("huzhu.members.urls")),
     path("audit/", include("huzhu.audit.urls")),
+    path("notify/", include("huzhu.notify.urls")),
     path("", include("huzhu.orgs.urls")),
     path("", include("huzhu.web.urls")),
 ]
