@@ -35,7 +35,9 @@ BATCH_SIZE = 2000
 
 @dataclass(frozen=True, slots=True)
 class Draft:
-    """One message to enqueue; ``member`` and ``union`` may be objects or ids."""
+    """One message to enqueue. ``member`` and ``union`` may be objects or ids; without a
+    union the message belongs to the member's (given as an object), whose staff see it.
+    ``params``: the text's variables, for template-only providers (see the README)."""
 
     kind: str
     to: str

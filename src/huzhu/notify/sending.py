@@ -1,8 +1,8 @@
 """Sending the outbox: claim due messages, hand them to the gateway, record the outcome.
 
 A message moves pending → sending (claimed by one worker) → sent, or back to pending with
-a later ``next_attempt_at`` (1, 5, 30, 120, 360 minutes) when the gateway says it may
-pass, or failed after ``HUZHU_SMS_MAX_ATTEMPTS`` attempts or when it says it will not.
+a later ``next_attempt_at`` (1, 5, 30, 120 minutes, then 6 hours) when the gateway says
+it may pass, or failed after ``HUZHU_SMS_MAX_ATTEMPTS`` attempts or when it says it will not.
 
 The gateway is called outside any transaction: a slow provider must not hold a database
 lock, and a message it accepted must be recorded as sent even if the next one fails.
