@@ -127,3 +127,32 @@ def test_template_params_are_kept_for_providers_that_send_templates(db):
     with pytest.raises(ValueError, match="模板参数"):
         outbox.enqueue(kind=RENEWAL, to="13800138000", text=TEXT, dedupe_key="p:4",
                        params=["张三"])
+
+
+@pytest.mark.postgres
+def test_concurrent_callers_of_one_key_write_one_row(transactional_db):
+    import threading
+
+    from django.db import connection
+
+    start = threading.Barrier(6)
+    results, errors = [], []
+
+    def caller(i: int) -> None:
+        try:
+            start.wait()
+            results.append(outbox.enqueue(kind=RENEWAL, to="13800138000", text=f"{TEXT}{i}",
+                                          dedupe_key="same"))
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=caller, args=(i,)) for i in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    assert sum(r is not None for r in results) == 1 and len(results) == 6
+    assert OutboxMessage.objects.filter(dedupe_key="same").count() == 1

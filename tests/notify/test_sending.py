@@ -231,3 +231,14 @@ def test_two_workers_at_once_send_each_message_once(transactional_db, settings):
     ids = [line["id"] for line in sent_lines(settings.HUZHU_OUTBOX_DIR)]
     assert len(ids) == len(set(ids)) == 400
     assert OutboxMessage.objects.filter(state=State.SENT).count() == 400
+
+
+def test_the_system_check_names_a_bad_gateway_setting(settings):
+    from huzhu.notify.checks import gateway_setting
+
+    assert gateway_setting() == []
+    settings.HUZHU_SMS_GATEWAY = "huzhu.notify.gateways.Nothing"
+    [error] = gateway_setting()
+    assert error.id == "notify.E001" and "HUZHU_SMS_GATEWAY" in error.msg
+    settings.HUZHU_SMS_GATEWAY = "huzhu.notify.models.OutboxMessage"
+    assert [e.id for e in gateway_setting()] == ["notify.E002"]
