@@ -27,7 +27,7 @@ ALLOWED_WORDS = {"excel", "csv", "xlsx", "xls", "utf", "gbk", "gb18030", "api", 
                  "json", "sms", "icd"}
 DEBUG_MARKERS = ("Traceback", "Django tried these URL patterns", "Using the URLconf",
                  "Request Method:", "Exception Value", "You're seeing this error")
-ROW_IDS = re.compile(r'id="(?:member|unit|audit)-row-(\d+)"')
+ROW_IDS = re.compile(r'id="(?:member|unit|audit|outbox)-row-(\d+)"')
 # Not pages to walk: leaving, other apps (Django admin, the API's own docs in English),
 # and files (fetched for their status only).
 SKIP = ("/logout/", "/admin/", "/api/")
@@ -42,6 +42,7 @@ def lived_in_city(transactional_db, settings, tmp_path, monkeypatch):
     monkeypatch.setattr(paging, "PAGE_SIZE", 5)
     settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
     settings.UPLOAD_ROOT = tmp_path / "uploads"
+    settings.HUZHU_OUTBOX_DIR = tmp_path / "outbox"
     ctx = generator.generate(members=1500, seed=1)
     _a_days_work(ctx, tmp_path)
     return ctx
@@ -73,6 +74,26 @@ def _a_days_work(ctx, tmp_path) -> None:
                                full=False, purpose="")
     other = Member.objects.exclude(union__path__startswith=clerk.union.path).first()
     transfers.request_transfer(clerk, other, members[0].unit, name_given=other.name)
+    _sms_reminders(clerk.union)
+
+
+def _sms_reminders(union) -> None:
+    """A few reminders in the outbox: sent, failed (with its 重发 button) and pending."""
+    from huzhu.members.models import Member
+    from huzhu.notify import outbox, sending
+    from huzhu.notify.gateways import GatewayError
+
+    outbox.register_kind("crawl.reminder", "续保提醒")
+    members = Member.objects.filter(union=union).exclude(phone="").order_by("id")[:8]
+    outbox.enqueue_many(outbox.Draft("crawl.reminder", m.phone, f"{m.name}您好：请及时续保。",
+                                     f"crawl:{m.pk}", member=m) for m in members)
+
+    class Refusing:
+        def send(self, message):
+            raise GatewayError("号码已停机", retryable=False)
+
+    sending.send_due(limit=3, gateway=Refusing())
+    sending.send_due(limit=3)
 
 
 def _visible_english(page) -> list[str]:

@@ -8,6 +8,7 @@ from collections import Counter
 import pytest
 
 from huzhu import crypto
+from huzhu.coverage.models import Enrolment, LedgerEntry, PremiumNotice
 from huzhu.demo import command, generator
 from huzhu.demo.base import AS_OF
 from huzhu.members.idcard import parse_id_number
@@ -34,16 +35,18 @@ def _snapshot() -> dict[str, list]:
         ),
         "staff": sorted(User.objects.values_list("username", "role", "union__code",
                                                  "display_name", "is_superuser")),
+        "enrolments": sorted(Enrolment.objects.values_list(
+            "member__id_number_hash", "period__scheme__code", "period__name", "premium",
+            "first_enrolled", "coverage_from", "paid_on", "state")),
+        "notices": sorted(PremiumNotice.objects.values_list(
+            "unit__uscc", "period__name", "members", "amount_due", "amount_paid", "state")),
+        "ledger": sorted(LedgerEntry.objects.values_list("kind", "debit", "credit", "amount",
+                                                         "booked_on")),
     }
 
 
 def _wipe() -> None:
-    User.objects.all().delete()
-    Member.objects.update(family_head=None)
-    Member.objects.all().delete()
-    Unit.objects.all().delete()
-    for level in ("grassroots", "district", "city"):
-        Union.objects.filter(level=level).delete()
+    generator.reset()
 
 
 def _args(**overrides) -> argparse.Namespace:
@@ -144,7 +147,10 @@ def test_one_login_per_role_at_different_nodes(demo):
     assert logins["admin"].scope_members == N
 
 
-def test_same_seed_same_city_other_seed_other_city(demo):
+@pytest.mark.django_db(transaction=True)
+def test_same_seed_same_city_other_seed_other_city():
+    # Outside a test transaction: the wipe is the demo's own reset (a flush).
+    generator.generate(members=N, seed=7)
     first = _snapshot()
     _wipe()
     generator.generate(members=N, seed=7)
@@ -205,3 +211,20 @@ def test_huzhu_demo_through_the_command_line(db, capsys):
     assert main(["demo", "--members", "25", "--seed", "3"]) == 0
     assert Member.objects.count() == 25
     assert "huzhu-demo-2026" in capsys.readouterr().out
+
+
+def test_the_demo_city_runs_two_schemes_with_a_sound_ledger(demo):
+    from huzhu.coverage import ledger
+    from huzhu.coverage.models import Scheme
+    from huzhu.notify.models import OutboxMessage
+
+    codes = dict(Scheme.objects.values_list("code", "kind"))
+    assert codes == {"changchun-2023": "free", "ningshan-2024": "premium"}
+    states = set(PremiumNotice.objects.filter(period__name="2026年度")
+                 .values_list("state", flat=True))
+    assert "paid" in states and states & {"unpaid", "partial"}
+    enrolled_districts = set(Enrolment.objects.values_list(
+        "unit__union__parent__name", flat=True))
+    assert enrolled_districts <= {"朝阳区总工会", "南关区总工会"} and enrolled_districts
+    assert all(check.ok for check in ledger.check_all())
+    assert OutboxMessage.objects.filter(kind="coverage.unpaid").exists()

@@ -29,11 +29,13 @@ BY_TYPE = {
         "uscc_check_ok": "校验位通过",
     },
     "union": {"name": "名称", "code": "编码", "level": "层级", "parent": "上级工会"},
+    "outboxmessage": {"kind": "通知类型", "attempts": "已尝试次数", "last_error": "最近错误"},
     "user": {"username": "用户名", "display_name": "姓名", "role": "角色", "union": "所属工会",
              "is_active": "可登录", "is_superuser": "超级用户", "password": "密码"},
 }
 OBJECT_TYPES = {"member": "会员", "unit": "单位", "union": "工会", "user": "工作人员",
-                "importjob": "导入任务", "transferrequest": "转会申请", "memberexport": "导出"}
+                "importjob": "导入任务", "transferrequest": "转会申请", "memberexport": "导出",
+                "outboxmessage": "短信"}
 
 VALUES = {
     "id_number": "完整身份证号", "id_last4": "身份证号后四位",

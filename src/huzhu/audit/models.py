@@ -52,6 +52,7 @@ class AuditEntry(models.Model):
         LOGGED_IN = "auth.logged_in", "登录成功"
         LOGIN_FAILED = "auth.login_failed", "登录失败"
         LOCKED_OUT = "auth.locked_out", "登录锁定"
+        NOTIFY_RETRIED = "notify.retried", "重发短信"
 
     at = models.DateTimeField("时间", auto_now_add=True, db_index=True)
     actor = models.ForeignKey(

@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "huzhu.orgs",
     "huzhu.imports",
     "huzhu.members",
+    "huzhu.notify",
     "huzhu.coverage",
     "huzhu.web",
     "axes",
@@ -200,3 +201,10 @@ LOGGING = {
 # admins are alerted (huzhu.audit.limits).
 HUZHU_NUMBER_SEARCHES_PER_DAY = int(os.environ.get("HUZHU_NUMBER_SEARCHES_PER_DAY", 200))
 HUZHU_DUPLICATE_REFUSALS_PER_DAY = int(os.environ.get("HUZHU_DUPLICATE_REFUSALS_PER_DAY", 10))
+
+# The notification outbox (huzhu.notify): which gateway sends, where the file gateway
+# writes, how often a message is tried, and when a "sending" message counts as stranded.
+HUZHU_SMS_GATEWAY = os.environ.get("HUZHU_SMS_GATEWAY", "huzhu.notify.gateways.FileGateway")
+HUZHU_OUTBOX_DIR = VAR_DIR / "outbox"
+HUZHU_SMS_MAX_ATTEMPTS = max(1, env.number("HUZHU_SMS_MAX_ATTEMPTS", 5))
+HUZHU_SMS_STUCK_SECONDS = max(60, env.number("HUZHU_SMS_STUCK_SECONDS", 300))

@@ -12,5 +12,10 @@ class CoverageConfig(AppConfig):
         from huzhu.web import panels
 
         kinds.register(KIND)
+        from huzhu.coverage.reminders import KINDS as REMINDERS
+        from huzhu.notify.outbox import register_kind
+
+        for code, label in REMINDERS.items():
+            register_kind(code, label)
         panels.register("member", panels.Panel("coverage", "coverage/_member_panel.html",
                                                member_panel, order=10))

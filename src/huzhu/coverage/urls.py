@@ -18,6 +18,7 @@ urlpatterns = [
     path("periods/<id:period_id>/advance/", views.period_advance, name="period-advance"),
     path("periods/<id:period_id>/renew/", views.period_renew, name="period-renew"),
     path("periods/<id:period_id>/upload/", views.period_upload, name="period-upload"),
+    path("periods/<id:period_id>/remind/", views.period_remind, name="period-remind"),
     path("periods/<id:period_id>/units/<id:unit_id>/", unit_views.unit_period, name="unit"),
     path("periods/<id:period_id>/units/<id:unit_id>/enrol/", unit_views.enrol, name="enrol"),
     path("funds/", fund_views.fund_overview, name="funds"),

@@ -206,3 +206,21 @@ def period_upload(request: HttpRequest, period_id: int) -> HttpResponse:
     job = jobs.create_job(kind="enrolments", uploaded=form.cleaned_data["file"],
                           user=request.user, valid_only=False, options={"period": period.pk})
     return redirect("imports:detail", job_id=job.pk)
+
+
+@require_POST
+@login_required
+def period_remind(request: HttpRequest, period_id: int) -> HttpResponse:
+    """Write renewal and unpaid-premium reminders to the outbox (each goes out once)."""
+    from huzhu.coverage import reminders
+
+    period = get_period_for_user(request.user, period_id, manage=True)
+    today = timezone.localdate()
+    which = request.POST.get("which")
+    if which == "renewal":
+        done = reminders.remind_renewal(period, today)
+        messages.success(request, done.summary("续保提醒"))
+    else:
+        done = reminders.remind_unpaid(period, today)
+        messages.success(request, done.summary("缴费提醒"))
+    return redirect("coverage:period", period_id=period.pk)

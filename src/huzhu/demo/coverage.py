@@ -68,10 +68,20 @@ def enrol_and_pay(ctx: DemoContext) -> int:
             premiums.register_payment(finance, notice.pk, amount=amount,
                                       paid_on=D(2026, 2, rng.randint(1, 27)),
                                       bank_reference=f"ICBC2026{notice.pk:06d}")
+    _remind(p2026)
     schemes.advance(admin, p2026)  # the enrolment window is over: coverage runs
     _fund_free_scheme(ctx, finance)
     ctx.progress.advance()
     return enrolled
+
+
+def _remind(period) -> None:
+    """Reminders as they stood at the end of the 2026 window, and the ones already sent."""
+    from huzhu.coverage import reminders
+    from huzhu.notify.sending import send_due
+
+    reminders.remind_unpaid(period, D(2026, 3, 20))
+    send_due(limit=50)  # some went out already; the rest wait in the outbox
 
 
 def _pay_all(notices, finance, rng, around: dt.date) -> None:
