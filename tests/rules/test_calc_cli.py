@@ -50,7 +50,7 @@ def test_minimal_columns(tmp_path):
 def test_policy_check_shows_sources_and_reads_an_overlay(capsys):
     assert main(["policy", "check", "ningshan-2024"]) == 0
     text = capsys.readouterr().out
-    assert "at most 180 days a year" in text and "示例数值" in text and "内容哈希" in text
+    assert "每年最多180天" in text and "示例数值" in text and "内容哈希" in text
     assert main(["policy", "check", "changchun-2023-reform"]) == 0
     assert "3000.00" in capsys.readouterr().out
 

@@ -718,6 +718,25 @@ def _check_nested(caps: list[Cap]) -> None:
 # ---------------------------------------------------------------- benefit & policy
 
 
+MATERIALS = {
+    "invoice": "医疗费发票", "discharge_summary": "出院小结", "diagnosis_certificate": "诊断证明",
+    "settlement_statement": "医保结算单", "fire_certificate": "火灾事故认定书",
+    "id_card": "身份证", "bank_card": "银行卡", "death_certificate": "死亡证明",
+    "disability_assessment": "伤残鉴定书", "medical_record": "病历",
+    "relation_proof": "亲属关系证明",
+}
+Material = Literal[tuple(MATERIALS)]  # type: ignore[valid-type]
+
+
+class Claiming(_Sourced):
+    """How a claim under the benefit is filed; the engine ignores it, the claims app reads
+    it: the materials it must carry and how long after the event it may be filed."""
+
+    materials: list[Material] = Field(default_factory=list)  # type: ignore[valid-type]
+    filing_days: int | None = Field(default=None, ge=1)
+    """Days after the event date (e.g. 60 after discharge); later needs an exception."""
+
+
 class Benefit(_Sourced):
     code: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     name: str = Field(min_length=1)
@@ -730,6 +749,7 @@ class Benefit(_Sourced):
     formulas: list[Formula] | None = None
     """Dated versions; each needs ``effective_from`` except possibly the first."""
     caps: list[Cap] = Field(default_factory=list)
+    claiming: Claiming = Field(default_factory=Claiming)
 
     @field_validator("caps")
     @classmethod
