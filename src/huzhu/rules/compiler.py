@@ -40,6 +40,7 @@ from huzhu.rules.output import (
     missing_message,
     prerequisite_message,
 )
+from huzhu.rules.plans import needs_enrolment
 from huzhu.rules.schema import (
     BandsFormula,
     Benefit,
@@ -447,13 +448,6 @@ def _cap_keys(cap: Cap, t: ir.Table) -> list[ir.Value]:
     elif cap.period == "period":
         keys.append(t._cov_start)
     return [t._b, *keys]
-
-
-def needs_enrolment(policy: Policy) -> bool:
-    return any(
-        b.eligibility.enrolment or any(c.period == "period" for c in b.caps)
-        for b in policy.benefits
-    )
 
 
 def unbound_tables() -> dict[str, ir.Table]:
