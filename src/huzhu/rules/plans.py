@@ -92,7 +92,7 @@ def _compile(policy: Policy, dialect: str, with_prior: bool, columns: str,
     from huzhu.rules.compiler import build
 
     expr = build(policy, with_prior=with_prior, columns=columns,
-                 foreign_benefits=foreign_benefits)
+                 foreign_benefits=foreign_benefits, array_lookups=dialect == "duckdb")
     return str(ibis.to_sql(expr, dialect=dialect))
 
 
