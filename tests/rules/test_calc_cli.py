@@ -25,7 +25,7 @@ def calc(tmp: Path, events: str, out: str = "out.csv", members: str = MEMBERS,
          extra: list[str] = ()) -> tuple[int, Path]:
     args = ["calc", "--policy", "changchun-2023", "--members", write(tmp, "members.csv", members),
             "--events", write(tmp, "events.csv", events), "--out", str(tmp / out), "--quiet",
-            *extra]
+            *extra]  # a later --policy in extra wins
     return main(args), tmp / out
 
 
@@ -53,6 +53,29 @@ def test_policy_check_shows_sources_and_reads_an_overlay(capsys):
     assert "每年最多180天" in text and "示例数值" in text and "内容哈希" in text
     assert main(["policy", "check", "changchun-2023-reform"]) == 0
     assert "3000.00" in capsys.readouterr().out
+
+
+def test_a_changed_policy_file_is_not_served_from_the_cache(tmp_path):
+    """The second run of the same file reads its facts and plan from the disk cache; a
+    file edited in place is validated and compiled again."""
+    from huzhu.rules.loader import resolve_policy_path
+
+    policy = tmp_path / "policy.yaml"
+    text = resolve_policy_path("changchun-2023").read_text(encoding="utf-8")
+    policy.write_text(text, encoding="utf-8")
+    args = ["--policy", str(policy)]
+    for _ in range(2):
+        code, out = calc(tmp_path, EVENTS, extra=args)
+        assert code == 0
+        assert [r["payable"] for r in csv.DictReader(out.open(encoding="utf-8"))] == [
+            "75.00", "200.01"]
+    policy.write_text(text.replace('rate: "1.5%"', 'rate: "2.5%"'), encoding="utf-8")
+    code, out = calc(tmp_path, EVENTS, extra=args)
+    assert [r["payable"] for r in csv.DictReader(out.open(encoding="utf-8"))] == [
+        "125.01", "200.01"]
+    policy.write_text(text.replace("threshold: 5000", "threshold: five"), encoding="utf-8")
+    code, out = calc(tmp_path, EVENTS, extra=args)
+    assert code != 0
 
 
 def test_parquet_output_and_prior(tmp_path):

@@ -143,3 +143,24 @@ def test_a_paid_prior_day_capped_payout_must_say_its_days():
     # A payout of nothing needs no days.
     row = evaluate_claim(NS, MEMBER, stay, enrolments=enrol, prior=[{**prior, "paid": "0"}])
     assert row["days_paid"] == 30
+
+
+@pytest.mark.parametrize(("kind", "rows", "row", "column"), [
+    ("members", [MEMBER, {**MEMBER, "member_id": "m2", "gender": "X"}], 2, "gender"),
+    ("members", [MEMBER, MEMBER], 2, "member_id"),
+    ("events", [hospital("8000"), hospital("-1", eid="e2")], 2, "out_of_pocket"),
+    ("events", [hospital("8000"), hospital("9000")], 2, "event_id"),
+    ("enrolments", [{"member_id": "m1", "period_start": "2023-12-31",
+                     "period_end": "2023-01-01", "first_enrolled": "2023-01-01"}], 1,
+     "period_end"),
+])
+def test_bad_rows_are_refused_even_where_no_event_reads_them(kind, rows, row, column):
+    """The checks run inside the computing scan; a bad member nobody claims through, or
+    an enrolment a policy without enrolment rules never reads, is refused all the same."""
+    tables = {"members": [MEMBER], "events": [hospital("8000")], "enrolments": None}
+    tables[kind] = rows
+    arrow = {k: pa.Table.from_pylist(v) if v else None for k, v in tables.items()}
+    with pytest.raises(InputError) as info:
+        evaluate(CC, arrow["members"], arrow["events"], arrow["enrolments"])
+    [(_, got_row, got_column, _)] = info.value.errors[:1]
+    assert (got_row, got_column) == (row, column)

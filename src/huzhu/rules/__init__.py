@@ -12,14 +12,6 @@ policy's content.
 """
 
 from huzhu.rules.errors import InputError, PolicyError
-from huzhu.rules.loader import (
-    load_policy,
-    load_reform,
-    policy_from_dict,
-    shipped_policy_names,
-    shipped_reform_names,
-)
-from huzhu.rules.schema import Benefit, Policy
 
 __all__ = [
     "Benefit",
@@ -42,6 +34,13 @@ __all__ = [
 ]
 
 _LAZY = {
+    "load_policy": "huzhu.rules.loader",
+    "load_reform": "huzhu.rules.loader",
+    "policy_from_dict": "huzhu.rules.loader",
+    "shipped_policy_names": "huzhu.rules.loader",
+    "shipped_reform_names": "huzhu.rules.loader",
+    "Benefit": "huzhu.rules.schema",
+    "Policy": "huzhu.rules.schema",
     "evaluate": "huzhu.rules.engine",
     "evaluate_claim": "huzhu.rules.engine",
     "simulate": "huzhu.rules.simulation",
@@ -54,8 +53,8 @@ _LAZY = {
 
 
 def __getattr__(name: str):
-    # The evaluator pulls in Ibis/DuckDB/pyarrow; keep `import huzhu.rules` light for
-    # callers that only validate policies.
+    # The evaluator pulls in Ibis/DuckDB/pyarrow, the schema pydantic: `import
+    # huzhu.rules.batch` (a cached `huzhu calc`) needs neither.
     if name in _LAZY:
         import importlib
 

@@ -1,8 +1,11 @@
 """``huzhu calc`` end to end: files in, one DuckDB pipeline, one file out.
 
-Reading, typing and validation happen in DuckDB (vectorised); the compiled plan's SQL
-is streamed by ``COPY … TO`` into a temporary file that is renamed over the output only
-when everything succeeded, so bad input never leaves a partial file behind.
+Reading, typing and validation happen in DuckDB (vectorised) and in the same scan as the
+computation: the inputs are checked views (:func:`~huzhu.rules.inputs.stream_inputs`),
+the compiled plan's SQL is streamed by ``COPY … TO`` into a temporary file, and that file
+is renamed over the output only when everything succeeded, so bad input never leaves a
+partial file behind. On bad input the inputs are read again the slow way, to name the
+file, row and column.
 """
 
 from __future__ import annotations
@@ -15,10 +18,16 @@ from typing import TextIO
 import duckdb
 
 from huzhu.rules.errors import InputError
-from huzhu.rules.inputs import file_source, load_input
-from huzhu.rules.loader import load_policy
+from huzhu.rules.inputs import file_source, is_bad_row_error, stream_inputs
 from huzhu.rules.output import COLUMN_SETS
-from huzhu.rules.plans import compiled_sql
+from huzhu.rules.paths import resolve_policy_path
+from huzhu.rules.plans import (
+    PolicyFacts,
+    cached_sql,
+    compiled_sql,
+    facts_for_file,
+    remember_facts,
+)
 
 
 class _Progress:
@@ -55,8 +64,8 @@ def run_calc(*, policy: str, members: str, events: str, enrolments: str | None =
     if columns not in COLUMN_SETS:
         raise InputError([(out, None, None, f"未知的列集合 {columns!r}，应为 full 或 minimal")])
     fmt = _output_format(out)
-    pol = load_policy(policy)
-    log.step(f"政策 {pol.code}（{pol.name}）已加载，项目：{'、'.join(pol.benefit_codes)}")
+    pol, sql = _policy_and_plan(policy, prior is not None, columns)
+    log.step(f"政策 {pol.code}（{pol.name}），项目：{'、'.join(pol.benefit_codes)}，计划已就绪")
     out_path = Path(out)
     if not out_path.parent.exists():
         raise InputError([(out, None, None, "输出目录不存在")])
@@ -66,19 +75,25 @@ def run_calc(*, policy: str, members: str, events: str, enrolments: str | None =
         if threads:
             con.execute(f"SET threads TO {int(threads)}")
         con.execute("SET preserve_insertion_order = true")
-        for kind, path in (("members", members), ("events", events),
-                           ("enrolments", enrolments), ("prior", prior)):
-            source = file_source(con, path) if path else None
-            rows = load_input(con, kind, source,
-                              benefits=pol.benefit_codes if kind in ("events", "prior") else None,
-                              day_capped=pol.day_capped_codes)
+        paths = {"members": members, "events": events, "enrolments": enrolments,
+                 "prior": prior}
+        sources = {kind: file_source(con, path) if path else None for kind, path in paths.items()}
+        streamed = stream_inputs(con, sources, pol.benefit_codes, pol.day_capped_codes,
+                                 unread=set(pol.unread))
+        for kind, path in paths.items():
             if path:
-                log.step(f"读取并校验 {path}：{rows:,} 行")
-        sql = compiled_sql(pol, "duckdb", with_prior=prior is not None, columns=columns)
-        log.step("计算计划已编译")
-        options = "FORMAT parquet, COMPRESSION zstd" if fmt == "parquet" else "FORMAT csv, HEADER"
-        con.execute(f"COPY ({sql}) TO '{_esc(str(tmp))}' ({options})")
-        log.step(f"计算完成并写出 {out}")
+                log.step(f"{path}：{streamed.rows[kind]:,} 行，主键无重复")
+        options = "FORMAT parquet" if fmt == "parquet" else "FORMAT csv, HEADER"
+        # The row checks run inside this scan; the first bad row stops it.
+        try:
+            written = con.execute(f"COPY ({sql}) TO '{_esc(str(tmp))}' ({options})").fetchall()
+        except duckdb.Error as exc:
+            if is_bad_row_error(exc):
+                raise streamed.explain(con) from None
+            raise
+        if written and written[0][0] != streamed.rows["events"]:
+            raise streamed.explain(con)
+        log.step(f"校验、计算并写出 {out}")
         counts: dict = {}
         if fmt == "parquet":  # re-reading a big CSV would double the run time
             counts = {
@@ -95,6 +110,24 @@ def run_calc(*, policy: str, members: str, events: str, enrolments: str | None =
         con.close()
         if tmp.exists():
             tmp.unlink()
+
+
+def _policy_and_plan(name_or_path: str, with_prior: bool, columns: str
+                     ) -> tuple[PolicyFacts, str]:
+    """The policy's facts and plan; from the disk cache when this very file was validated
+    and compiled before (no YAML, no pydantic, no Ibis), else loaded and compiled."""
+    path = resolve_policy_path(name_or_path)
+    facts = facts_for_file(path)
+    sql = facts and cached_sql(facts.content_hash, "duckdb", with_prior=with_prior,
+                               columns=columns)
+    if facts is None or sql is None:
+        from huzhu.rules.loader import load_policy
+
+        policy = load_policy(path)
+        remember_facts(path, policy)
+        facts = PolicyFacts.of(policy)
+        sql = compiled_sql(policy, "duckdb", with_prior=with_prior, columns=columns)
+    return facts, sql
 
 
 def _esc(text: str) -> str:

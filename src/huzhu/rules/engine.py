@@ -17,9 +17,15 @@ import pyarrow as pa
 
 from huzhu.rules.columns import TABLE_NAMES, TABLES, duckdb_type
 from huzhu.rules.errors import InputError
-from huzhu.rules.inputs import arrow_source, load_input
+from huzhu.rules.inputs import (
+    Source,
+    arrow_source,
+    is_bad_row_error,
+    load_input,
+    stream_inputs,
+)
 from huzhu.rules.output import OUTPUT_COLUMNS
-from huzhu.rules.plans import compiled_sql
+from huzhu.rules.plans import compiled_sql, unread_inputs
 from huzhu.rules.schema import Policy
 
 __all__ = ["BACKENDS", "compiled_sql", "evaluate", "evaluate_claim", "policy_key"]
@@ -32,19 +38,15 @@ def policy_key(policy: Policy) -> str:
     return policy.content_hash[:16]
 
 
-def _prepare(con: duckdb.DuckDBPyConnection, policy: Policy, members: Any, events: Any,
-             enrolments: Any, prior: Any) -> None:
-    codes = policy.benefit_codes
+def _sources(con: duckdb.DuckDBPyConnection, members: Any, events: Any, enrolments: Any,
+             prior: Any) -> dict[str, Source | None]:
+    out: dict[str, Source | None] = {}
     for kind, table in (("members", members), ("events", events),
                         ("enrolments", enrolments), ("prior", prior)):
-        if table is None:
-            load_input(con, kind, None)
-            continue
-        if not isinstance(table, pa.Table | pa.RecordBatchReader):
+        if table is not None and not isinstance(table, pa.Table | pa.RecordBatchReader):
             raise InputError([(kind, None, None, "应为 pyarrow.Table")])
-        load_input(con, kind, arrow_source(con, kind, table),
-                   benefits=codes if kind in ("events", "prior") else None,
-                   day_capped=policy.day_capped_codes)
+        out[kind] = arrow_source(con, kind, table) if table is not None else None
+    return out
 
 
 def evaluate(policy: Policy, members: pa.Table, events: pa.Table,
@@ -61,19 +63,40 @@ def evaluate(policy: Policy, members: pa.Table, events: pa.Table,
         raise ValueError(f"unknown backend {backend!r}; use one of {BACKENDS}")
     con = duckdb.connect()
     try:
-        _prepare(con, policy, members, events, enrolments, prior)
+        sources = _sources(con, members, events, enrolments, prior)
         with_prior = prior is not None
         if backend == "duckdb":
-            return con.sql(compiled_sql(policy, "duckdb", with_prior=with_prior,
-                                        columns=columns)).to_arrow_table()
+            return _on_duckdb(con, policy, sources, with_prior, columns)
+        for kind, source in sources.items():
+            load_input(con, kind, source,
+                       benefits=policy.benefit_codes if kind in ("events", "prior") else None,
+                       day_capped=policy.day_capped_codes)
         from huzhu.rules.spark import run_on_spark
 
-        typed = {kind: con.sql(f"SELECT * FROM {TABLE_NAMES[kind]}").to_arrow_table()
+        typed = {kind: con.sql(f"SELECT {', '.join(c.name for c in TABLES[kind])} "
+                               f"FROM {TABLE_NAMES[kind]}").to_arrow_table()
                  for kind in TABLES}
         sql = compiled_sql(policy, "pyspark", with_prior=with_prior, columns=columns)
         return run_on_spark(sql, typed, spark_session)
     finally:
         con.close()
+
+
+def _on_duckdb(con: duckdb.DuckDBPyConnection, policy: Policy,
+               sources: dict[str, Source | None], with_prior: bool, columns: str) -> pa.Table:
+    """The plan over checked views of the Arrow tables: one scan checks and computes."""
+    streamed = stream_inputs(con, sources, policy.benefit_codes, policy.day_capped_codes,
+                             unread=unread_inputs(policy))
+    sql = compiled_sql(policy, "duckdb", with_prior=with_prior, columns=columns)
+    try:
+        out = con.sql(sql).to_arrow_table()
+    except duckdb.Error as exc:
+        if is_bad_row_error(exc):
+            raise streamed.explain(con) from None
+        raise
+    if out.num_rows != streamed.rows["events"]:
+        raise streamed.explain(con)
+    return out
 
 
 # ---------------------------------------------------------------- one claim

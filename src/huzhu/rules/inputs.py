@@ -133,21 +133,27 @@ def _exact_money(src_type: str) -> bool:
     return False
 
 
-def load_input(con: duckdb.DuckDBPyConnection, kind: str, source: Source | None,
-               benefits: list[str] | None = None, day_capped: list[str] = ()) -> int:
-    """Create the typed table for ``kind`` from ``source`` (an empty one when None).
+@dataclass
+class _Typed:
+    """How one input becomes its typed table: the select list and the row checks."""
 
-    ``benefits``: the benefit codes allowed (events, prior); ``day_capped``: benefits
-    whose prior payouts must say how many days they paid (``days_paid``, when paid > 0).
-    Returns the number of rows; raises :class:`InputError` on any bad row, naming the
-    file, row, column and value.
-    """
+    selects: list[str]
+    checks: list[tuple[str, str, str]]
+    """(column, condition marking a bad row, Chinese message)."""
+    typed_of: dict[str, str]
+    key: str | None
+
+    @property
+    def bad(self) -> str:
+        return " OR ".join(f"coalesce({cond}, false)" for _, cond, _ in self.checks) or "false"
+
+
+_KEYS = {"events": "event_id", "prior": "event_id", "members": "member_id"}
+
+
+def _typed_input(con: duckdb.DuckDBPyConnection, kind: str, source: Source,
+                 benefits: list[str] | None, day_capped: list[str]) -> _Typed:
     spec = TABLES[kind]
-    target = TABLE_NAMES[kind]
-    if source is None:
-        cols = ", ".join(f"{_q(c.name)} {duckdb_type(c.type)}" for c in spec)
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {target} ({cols})")
-        return 0
     try:
         described = con.execute(f"DESCRIBE SELECT * FROM {source.relation}").fetchall()
     except duckdb.Error as exc:
@@ -173,39 +179,144 @@ def load_input(con: duckdb.DuckDBPyConnection, kind: str, source: Source | None,
             f"AND {typed_of['days_paid']} IS NULL",
             f"按天数计上限的项目（{'/'.join(day_capped)}）已给付金额大于 0 时须填写给付天数",
         ))
-    bad = " OR ".join(f"coalesce({cond}, false)" for _, cond, _ in checks) or "false"
+    if kind == "enrolments":
+        checks.append(("period_end", f"{typed_of['period_start']} > {typed_of['period_end']}",
+                       "互助期结束日期早于开始日期"))
+    return _Typed(selects, checks, typed_of, _KEYS.get(kind))
+
+
+def _no_view(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Make room for a table where a streamed run defined a view of that name."""
+    views = con.execute("SELECT count(*) FROM duckdb_views() WHERE view_name = ?",
+                        [name]).fetchall()[0][0]
+    if views:
+        con.execute(f"DROP VIEW {name}")
+
+
+def _empty_table(con: duckdb.DuckDBPyConnection, kind: str) -> None:
+    _no_view(con, TABLE_NAMES[kind])
+    cols = ", ".join(f"{_q(c.name)} {duckdb_type(c.type)}" for c in TABLES[kind])
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {TABLE_NAMES[kind]} ({cols})")
+
+
+def load_input(con: duckdb.DuckDBPyConnection, kind: str, source: Source | None,
+               benefits: list[str] | None = None, day_capped: list[str] = ()) -> int:
+    """Create the typed table for ``kind`` from ``source`` (an empty one when None).
+
+    ``benefits``: the benefit codes allowed (events, prior); ``day_capped``: benefits
+    whose prior payouts must say how many days they paid (``days_paid``, when paid > 0).
+    Returns the number of rows; raises :class:`InputError` on any bad row, naming the
+    file, row, column and value.
+    """
+    target = TABLE_NAMES[kind]
+    if source is None:
+        _empty_table(con, kind)
+        return 0
+    typed = _typed_input(con, kind, source, benefits, list(day_capped))
+    _no_view(con, target)
+    key = typed.key
+    # One pass types and flags every row; one more counts rows, bad rows and distinct
+    # keys together. Only on bad input do the slower passes find what to report.
+    distinct = f"count(DISTINCT {_q(key)})" if key else "count(*)"
     try:
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE {target} AS "
-            f"SELECT {', '.join(selects)}, ({bad}) AS _bad FROM {source.relation}"
+            f"SELECT {', '.join(typed.selects)}, ({typed.bad}) AS _bad FROM {source.relation}"
         )
-        n_rows, n_bad = con.execute(
-            f"SELECT count(*), count(*) FILTER (WHERE _bad) FROM {target}"
-        ).fetchone()
+        n_rows, n_bad, n_keys = con.execute(
+            f"SELECT count(*), count(*) FILTER (WHERE _bad), {distinct} FROM {target}"
+        ).fetchall()[0]
     except duckdb.Error as exc:
         raise InputError([(source.label, None, None, f"无法读取：{_short(exc)}")]) from None
     errors: list[tuple[str, int | None, str | None, str]] = []
     if n_bad:
-        errors += _explain_bad_rows(con, source, checks)
-    key = {"events": "event_id", "prior": "event_id", "members": "member_id"}.get(kind)
-    if key and not errors:
-        dupes = con.execute(
-            f"SELECT count(*) - count(DISTINCT {_q(key)}) FROM {target}"
-        ).fetchone()[0]
-        if dupes:
-            errors += _explain_duplicates(con, source, target, key)
-    if kind == "enrolments" and not errors:
-        rows = con.execute(
-            f"SELECT rowid FROM {target} WHERE period_start > period_end "
-            f"ORDER BY rowid LIMIT {MAX_REPORTED}"
-        ).fetchall()
-        errors += [(source.label, _row(source, r[0]), "period_end",
-                    "互助期结束日期早于开始日期") for r in rows]
+        errors += _explain_bad_rows(con, source, typed.checks)
+    elif key and n_keys != n_rows:
+        errors += _explain_duplicates(con, source, target, key)
     if errors:
         con.execute(f"DROP TABLE IF EXISTS {target}")
         raise InputError(errors)
-    con.execute(f"ALTER TABLE {target} DROP COLUMN _bad")
+    # The typed table keeps its (all false) _bad column: the plans name their columns,
+    # and dropping one would rewrite the table.
     return int(n_rows)
+
+
+BAD_ROW = "hz_bad_input_row"
+"""The error a streamed input raises on its first bad row (see :func:`stream_inputs`)."""
+
+
+@dataclass
+class Streamed:
+    """Inputs defined as checked views (:func:`stream_inputs`)."""
+
+    rows: dict[str, int]
+    """Rows per input; events' count is what a complete output must have."""
+    sources: dict[str, Source | None]
+    benefits: list[str] | None
+    day_capped: list[str]
+
+    def explain(self, con: duckdb.DuckDBPyConnection) -> InputError:
+        """The precise error (file, row, column) after a streamed run hit bad input: the
+        inputs are loaded again the slow way, which names what is wrong."""
+        for kind, source in self.sources.items():
+            try:
+                load_input(con, kind, source,
+                           benefits=self.benefits if kind in ("events", "prior") else None,
+                           day_capped=self.day_capped)
+            except InputError as exc:
+                return exc
+        return InputError([("输入", None, None, "输入数据有误，但未能定位到具体行")])
+
+
+def stream_inputs(con: duckdb.DuckDBPyConnection, sources: dict[str, Source | None],
+                  benefits: list[str], day_capped: list[str] = (),
+                  unread: set[str] = frozenset()) -> Streamed:
+    """Define each input's typed table as a VIEW over its source, its row checks inside
+    the same scan: the key column of a bad row calls ``error()``, so a plan reading the
+    views fails on the first bad row instead of paying a separate validation pass (the
+    caller then asks :meth:`Streamed.explain` for the message). Keys are checked for
+    duplicates here, on the key column alone; and a plan's output must have exactly one
+    row per event (a duplicated member would add rows).
+
+    ``unread``: inputs the plan does not read (enrolments under a policy without
+    enrolment rules); a view nobody scans checks nothing, so these are loaded and checked
+    the ordinary way.
+    """
+    rows: dict[str, int] = {}
+    for kind, source in sources.items():
+        if source is None:
+            _empty_table(con, kind)
+            rows[kind] = 0
+            continue
+        if kind in unread:
+            rows[kind] = load_input(con, kind, source, day_capped=day_capped)
+            continue
+        typed = _typed_input(con, kind, source,
+                             benefits if kind in ("events", "prior") else None, list(day_capped))
+        guard = typed.key or ("member_id" if kind == "enrolments" else None)
+        selects = [
+            f"CASE WHEN {typed.bad} THEN error('{BAD_ROW}') ELSE {typed.typed_of[c.name]} END "
+            f"AS {_q(c.name)}" if c.name == guard else sel
+            for c, sel in zip(TABLES[kind], typed.selects, strict=True)
+        ]
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {TABLE_NAMES[kind]} AS "
+                    f"SELECT {', '.join(selects)} FROM {source.relation}")
+        key = typed.typed_of[typed.key] if typed.key else None
+        distinct = f"count(DISTINCT {key})" if key else "count(*)"
+        try:
+            n_rows, n_keys = con.execute(
+                f"SELECT count(*), {distinct} FROM {source.relation}").fetchall()[0]
+        except duckdb.Error as exc:
+            raise InputError([(source.label, None, None, f"无法读取：{_short(exc)}")]) from None
+        if n_keys != n_rows:
+            load_input(con, kind, source, benefits if kind in ("events", "prior") else None,
+                       day_capped)  # raises, naming the duplicated rows
+        rows[kind] = int(n_rows)
+    return Streamed(rows, dict(sources), benefits, list(day_capped))
+
+
+def is_bad_row_error(exc: BaseException) -> bool:
+    return BAD_ROW in str(exc)
 
 
 class _Bound(Column):

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 from decimal import Decimal
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,11 @@ import yaml
 from pydantic import ValidationError
 
 from huzhu.rules.errors import PolicyError
+from huzhu.rules.paths import resolve_policy_path, shipped_policy_names, shipped_reform_names
 from huzhu.rules.schema import FORMULA_KINDS, PathError, Policy
+
+__all__ = ["load_policy", "load_reform", "policy_from_dict", "resolve_policy_path",
+           "shipped_policy_names", "shipped_reform_names"]
 
 _MESSAGES = {
     "extra_forbidden": "未知的键（拼写错误？）",
@@ -33,38 +36,6 @@ def _construct_decimal(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Decima
 
 
 _DecimalLoader.add_constructor("tag:yaml.org,2002:float", _construct_decimal)
-
-
-def shipped_policy_names() -> list[str]:
-    """Names of the policies shipped in ``huzhu/policies`` (without ``.yaml``)."""
-    folder = resources.files("huzhu") / "policies"
-    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml"))
-
-
-def shipped_reform_names() -> list[str]:
-    """Names of the sample reforms shipped in ``huzhu/policies/reforms``."""
-    folder = resources.files("huzhu") / "policies" / "reforms"
-    if not folder.is_dir():
-        return []
-    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml"))
-
-
-def resolve_policy_path(name_or_path: str | os.PathLike) -> Path:
-    """A shipped name (``changchun-2023``, or a sample reform's name) or a path to a YAML
-    file."""
-    text = os.fspath(name_or_path)
-    path = Path(text)
-    if path.suffix in (".yaml", ".yml") or os.sep in text or path.exists():
-        if not path.is_file():
-            raise PolicyError([(text, "", "文件不存在")])
-        return path
-    shipped = resources.files("huzhu") / "policies" / f"{text}.yaml"
-    if not shipped.is_file():
-        shipped = resources.files("huzhu") / "policies" / "reforms" / f"{text}.yaml"
-    if not shipped.is_file():
-        names = "、".join(shipped_policy_names())
-        raise PolicyError([(text, "", f"没有这个政策；已内置：{names}")])
-    return Path(str(shipped))
 
 
 def load_policy(name_or_path: str | os.PathLike) -> Policy:

@@ -12,15 +12,21 @@ here imports Ibis unless a plan has to be compiled.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import re
 import tempfile
+from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from huzhu.rules.schema import Policy
+if TYPE_CHECKING:  # the schema imports pydantic, which a cached run never needs
+    from huzhu.rules.schema import Policy
 
-# The files whose text decides what SQL a policy compiles to.
-_ENGINE_FILES = ("compiler.py", "output.py", "columns.py", "schema.py", "plans.py")
+# The files whose text decides what SQL a policy compiles to, or what a policy file means.
+_ENGINE_FILES = ("compiler.py", "output.py", "columns.py", "schema.py", "plans.py",
+                 "loader.py", "reform.py")
 
 
 @lru_cache(maxsize=1)
@@ -43,20 +49,20 @@ def cache_dir() -> Path | None:
     return Path(base) / "huzhu" / "plans"
 
 
-def plan_key(policy: Policy, dialect: str, with_prior: bool, columns: str,
+def plan_key(content_hash: str, dialect: str, with_prior: bool, columns: str,
              foreign_benefits: bool) -> str:
     flags = f"{dialect}:{int(with_prior)}:{columns}:{int(foreign_benefits)}"
-    text = f"{engine_version()}:{policy.content_hash}:{flags}"
+    text = f"{engine_version()}:{content_hash}:{flags}"
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
 _memory: dict[str, str] = {}
 
 
-def compiled_sql(policy: Policy, dialect: str = "duckdb", *, with_prior: bool = True,
-                 columns: str = "full", foreign_benefits: bool = False) -> str:
-    """The policy's plan as SQL in ``dialect`` over the ``hz_*`` tables."""
-    key = plan_key(policy, dialect, with_prior, columns, foreign_benefits)
+def cached_sql(content_hash: str, dialect: str = "duckdb", *, with_prior: bool = True,
+               columns: str = "full", foreign_benefits: bool = False) -> str | None:
+    """The plan of the policy with this content hash, if it was compiled before."""
+    key = plan_key(content_hash, dialect, with_prior, columns, foreign_benefits)
     sql = _memory.get(key)
     if sql is not None:
         return sql
@@ -64,14 +70,40 @@ def compiled_sql(policy: Policy, dialect: str = "duckdb", *, with_prior: bool = 
     path = folder / f"{key}.sql" if folder is not None else None
     if path is not None and path.is_file():
         sql = path.read_text(encoding="utf-8")
-    else:
-        sql = _compile(policy, dialect, with_prior, columns, foreign_benefits)
-        if path is not None:
-            _store(path, sql)
+        _remember(key, sql)
+    return sql
+
+
+def _remember(key: str, sql: str) -> None:
     if len(_memory) > 128:
         _memory.clear()
     _memory[key] = sql
+
+
+def compiled_sql(policy: Policy, dialect: str = "duckdb", *, with_prior: bool = True,
+                 columns: str = "full", foreign_benefits: bool = False) -> str:
+    """The policy's plan as SQL in ``dialect`` over the ``hz_*`` tables."""
+    sql = cached_sql(policy.content_hash, dialect, with_prior=with_prior, columns=columns,
+                     foreign_benefits=foreign_benefits)
+    if sql is None:
+        key = plan_key(policy.content_hash, dialect, with_prior, columns, foreign_benefits)
+        folder = cache_dir()
+        sql = _compile(policy, dialect, with_prior, columns, foreign_benefits)
+        if folder is not None:
+            _store(folder / f"{key}.sql", sql)
+        _remember(key, sql)
     return sql
+
+
+def needs_enrolment(policy: Policy) -> bool:
+    """Whether the plan joins the enrolments (enrolment rules or per-period caps)."""
+    return any(b.eligibility.enrolment or any(c.period == "period" for c in b.caps)
+               for b in policy.benefits)
+
+
+def unread_inputs(policy: Policy) -> set[str]:
+    """Inputs the policy's plan never reads (their rows must be checked separately)."""
+    return set() if needs_enrolment(policy) else {"enrolments"}
 
 
 def _compile(policy: Policy, dialect: str, with_prior: bool, columns: str,
@@ -81,7 +113,7 @@ def _compile(policy: Policy, dialect: str, with_prior: bool, columns: str,
     from huzhu.rules.compiler import build
 
     expr = build(policy, with_prior=with_prior, columns=columns,
-                 foreign_benefits=foreign_benefits)
+                 foreign_benefits=foreign_benefits, array_lookups=dialect == "duckdb")
     return str(ibis.to_sql(expr, dialect=dialect))
 
 
@@ -95,3 +127,52 @@ def _store(path: Path, sql: str) -> None:
         os.replace(tmp, path)
     except OSError:
         pass
+
+
+@dataclass(frozen=True)
+class PolicyFacts:
+    """What ``huzhu calc`` needs of a policy besides its plan."""
+
+    code: str
+    name: str
+    benefit_codes: list[str]
+    day_capped_codes: list[str]
+    unread: list[str]
+    content_hash: str
+
+    @classmethod
+    def of(cls, policy: Policy) -> PolicyFacts:
+        return cls(policy.code, policy.name, policy.benefit_codes, policy.day_capped_codes,
+                   sorted(unread_inputs(policy)), policy.content_hash)
+
+
+_OVERLAY = re.compile(rb"^reform_of\s*:", re.M)
+
+
+def _facts_path(raw: bytes) -> Path | None:
+    folder = cache_dir()
+    if folder is None or _OVERLAY.search(raw):
+        # An overlay's meaning depends on its base's file too: always load it.
+        return None
+    digest = hashlib.sha256(engine_version().encode() + b"\0" + raw).hexdigest()[:32]
+    return folder / f"facts-{digest}.json"
+
+
+def facts_for_file(path: Path) -> PolicyFacts | None:
+    """The facts of a policy file validated before with these very bytes (else None)."""
+    try:
+        where = _facts_path(path.read_bytes())
+        if where is None or not where.is_file():
+            return None
+        return PolicyFacts(**json.loads(where.read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def remember_facts(path: Path, policy: Policy) -> None:
+    try:
+        where = _facts_path(path.read_bytes())
+    except OSError:
+        return
+    if where is not None:
+        _store(where, json.dumps(asdict(PolicyFacts.of(policy)), ensure_ascii=False))

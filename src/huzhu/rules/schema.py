@@ -132,12 +132,30 @@ Evaluation of one event (the engine and any reference must agree on all of this)
    cap); otherwise status ``payable`` and ``cap_room`` = the smallest room of any money
    cap that applies (null when the benefit has none).
 
+   Day caps (``days: N``, per member / family / relative and year / period / lifetime,
+   not per event — that is the formula's ``max_days``): a benefit with one counts days
+   instead of money in all its caps (its formula versions are all ``per_day``; money
+   and ``times`` caps beside a day cap are refused). The same stages and rules apply to
+   the days: a(0) = the formula's paid days (min(days − (from_day − 1), max_days)); a
+   prior payout counts its ``days_paid`` (required when its ``paid`` > 0). The last
+   stage is ``days_paid``; ``payable`` = days_paid × the daily amount of the version in
+   force at the event date (× ``reduced_rate`` in a waiting period's reduced phase,
+   rounded half-up), so a dated change of the daily amount stays exact. The named cap
+   follows the same rule in days; ``cap_room`` is null and ``days_left`` = the smallest
+   room in days minus days_paid.
+
 Cap codes (the ``reason`` of a capped row) default from ``per``/``period``:
 ``cap_per_event``, ``cap_per_year``, ``cap_per_period``, ``cap_lifetime``,
 ``cap_per_family`` (lifetime), ``cap_per_family_year``, ``cap_per_family_period``,
 ``cap_per_relative``; with ``times``: ``once_per_person`` / ``once_per_relative`` /
-``once_per_family`` when times is 1, else ``times_per_person`` etc. A cap may set its own
-``code``.
+``once_per_family`` when times is 1, else ``times_per_person`` etc.; with ``days``:
+``days_per_year``, ``days_per_period``, ``days_lifetime``, ``days_per_family`` … A cap may
+set its own ``code``.
+
+Every benefit, formula, cap, waiting period, dated diagnosis list, eligibility block and
+prerequisite may carry ``source`` (the document and clause it encodes) and
+``illustrative: true`` (its numbers are not from a published rule); they change no money
+but are part of ``Policy.content_hash``.
 """
 
 from __future__ import annotations
