@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "huzhu.members",
     "huzhu.notify",
     "huzhu.coverage",
+    "huzhu.claims",
     "huzhu.web",
     "axes",
 ]

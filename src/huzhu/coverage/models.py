@@ -70,6 +70,11 @@ class Scheme(models.Model):
     share_of = models.CharField("比例计算对象", max_length=8, choices=ShareOf.choices,
                                 default=ShareOf.ALL)
     allow_retired = models.BooleanField("退休会员可参保", default=False)
+    # When one review suffices (the claims app reads these): amounts up to this, or every
+    # claim in a green channel (Guangdong's 2020 campaign, seed 000).
+    single_review_upto = models.DecimalField("一级审核即可的金额上限", **MONEY, null=True,
+                                             blank=True, help_text="不超过此金额的理赔只需初审")
+    green_channel = models.BooleanField("绿色通道（所有理赔只需一级审核）", default=False)
     created_by = models.ForeignKey("orgs.User", verbose_name="创建人", null=True,
                                    on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField("创建时间", auto_now_add=True)

@@ -1,0 +1,18 @@
+"""Filing deadlines: a benefit's policy says how many days after the event a claim may
+be filed; a later claim goes to review only with a reviewer's recorded exception."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from huzhu.claims.models import Claim
+
+
+def filing_deadline(claim: Claim) -> dt.date | None:
+    days = claim.scheme.policy().benefit(claim.benefit).claiming.filing_days
+    return claim.event_date + dt.timedelta(days=days) if days else None
+
+
+def is_late(claim: Claim, day: dt.date) -> bool:
+    deadline = filing_deadline(claim)
+    return deadline is not None and day > deadline

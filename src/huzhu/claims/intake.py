@@ -1,0 +1,192 @@
+"""Filing a claim: which benefits cover the member on the event date, and the form each
+benefit needs — generated from its policy, never hand-built per benefit."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+from django import forms
+from django.db import transaction
+from django.utils import timezone
+
+from huzhu import crypto
+from huzhu.claims.models import Claim, ClaimEvent
+from huzhu.coverage.lookup import schemes_over
+from huzhu.coverage.models import Enrolment, Period, Scheme
+from huzhu.members.idcard import IdNumberError, parse_id_number
+from huzhu.members.models import Member
+from huzhu.orgs.models import User
+from huzhu.rules.schema import Benefit, OutcomeFormula, PercentFormula, PerDayFormula
+from huzhu.web.forms import BootstrapFormMixin
+
+DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+_ICD = re.compile(r"^[A-Z]\d{2}(\.\d{1,4})?$")
+
+
+@dataclass(frozen=True)
+class Offer:
+    """A benefit that covers the member on the day, and under which scheme and period."""
+
+    scheme: Scheme
+    period: Period | None
+    benefit: Benefit
+
+
+def offers(member: Member, day: dt.date) -> list[Offer]:
+    found = []
+    for scheme in schemes_over(member):
+        period = scheme.periods.filter(start__lte=day, end__gte=day).first()
+        if scheme.needs_enrolment and not Enrolment.objects.filter(
+                member=member, period__scheme=scheme, state__in=["active", "withdrawn"],
+                coverage_from__lte=day, coverage_to__gte=day).exists():
+            continue
+        if period is None and scheme.needs_enrolment:
+            continue
+        found += [Offer(scheme, period, b) for b in scheme.policy().benefits]
+    return found
+
+
+def needed_fields(benefit: Benefit) -> list[str]:
+    """The event facts the benefit's policy reads, in the order the form asks them."""
+    e = benefit.eligibility
+    fields: list[str] = []
+    kinds = {type(f) for f in benefit.versions}
+    base = {benefit.effective_base(f) for f in benefit.versions}
+    if base & {"out_of_pocket", "total_cost"} or PerDayFormula in kinds or \
+            benefit.kind == "illness":
+        fields += ["admit_date", "hospital", "invoice_number"]
+    if PerDayFormula in kinds or "days" in base:
+        fields.append("days")
+    fields += [b for b in ("out_of_pocket", "total_cost", "loss_amount") if b in base]
+    if e.diagnosis is not None or e.diagnosis_versions or benefit.kind == "illness":
+        fields.append("diagnosis")
+    if OutcomeFormula in kinds or "disability_grade" in base:
+        fields += ["outcome", "disability_grade", "fracture_site"]
+    if e.work_related is not None or benefit.kind == "accident":
+        fields.append("work_related")
+    if e.on_duty is not None:
+        fields.append("on_duty")
+    if e.relation:
+        fields += ["relation", "relative_name", "relative_id_number", "co_resident"]
+    for name in e.required:
+        if name == "relative_id":
+            name = "relative_id_number"
+        if name not in fields:
+            fields.append(name)
+    if PercentFormula in kinds and "loss_amount" in base and "certificate_no" not in fields:
+        fields.append("certificate_no")
+    return fields
+
+
+def _choices(mapping: dict[str, str]) -> list[tuple[str, str]]:
+    return [("", "请选择"), *mapping.items()]
+
+
+FIELDS = {
+    "admit_date": lambda: forms.DateField(label="入院日期", widget=DATE),
+    "hospital": lambda: forms.CharField(label="医院", max_length=100, required=False),
+    "invoice_number": lambda: forms.CharField(label="发票号", max_length=64, required=False,
+                                              help_text="用于查重：同一张发票只能申请一次"),
+    "days": lambda: forms.IntegerField(label="住院天数", min_value=1, max_value=3650),
+    "out_of_pocket": lambda: forms.DecimalField(label="医保报销后个人现金支付（元）",
+                                                max_digits=14, decimal_places=2, min_value=0),
+    "total_cost": lambda: forms.DecimalField(label="医疗费总额（元）", max_digits=14,
+                                             decimal_places=2, min_value=0),
+    "loss_amount": lambda: forms.DecimalField(label="核定损失金额（元）", max_digits=14,
+                                              decimal_places=2, min_value=0),
+    "diagnosis": lambda: forms.CharField(
+        label="诊断编码（ICD-10）", max_length=200,
+        help_text="可输入多个，用分号分隔；输入疾病名称或编码开头可搜索",
+        widget=forms.TextInput(attrs={"list": "icd10-options", "autocomplete": "off"})),
+    "outcome": lambda: forms.ChoiceField(label="伤害结果", choices=_choices(
+        {"death": "身故", "disability": "伤残", "fracture": "骨折（无伤残等级）", "none": "其他"})),
+    "disability_grade": lambda: forms.TypedChoiceField(
+        label="伤残等级", required=False, coerce=int, empty_value=None,
+        choices=[("", "无"), *((str(g), f"{g} 级") for g in range(1, 11))]),
+    "fracture_site": lambda: forms.ChoiceField(label="骨折部位", required=False, choices=_choices(
+        {"major": "颅骨、脊椎、骨盆、股骨", "other": "其他部位"})),
+    "work_related": lambda: forms.TypedChoiceField(
+        label="是否工伤", coerce=lambda v: v == "yes", choices=[("no", "否"), ("yes", "是")]),
+    "on_duty": lambda: forms.TypedChoiceField(
+        label="是否因公（在岗位上）", coerce=lambda v: v == "yes",
+        choices=[("yes", "是"), ("no", "否")]),
+    "certificate_no": lambda: forms.CharField(label="火灾事故认定书编号", max_length=64),
+    "relation": lambda: forms.ChoiceField(label="与会员的关系", choices=_choices(
+        {"parent": "父母", "spouse": "配偶", "child": "子女", "other": "其他"})),
+    "relative_name": lambda: forms.CharField(label="亲属姓名", max_length=50),
+    "relative_id_number": lambda: forms.CharField(
+        label="亲属身份证号", max_length=30,
+        help_text="只用于确认同一亲属不重复申请，不保存号码本身"),
+    "co_resident": lambda: forms.TypedChoiceField(
+        label="是否与会员共同生活", coerce=lambda v: v == "yes",
+        choices=[("yes", "是"), ("no", "否")]),
+}
+
+
+class ClaimForm(BootstrapFormMixin, forms.Form):
+    """The event facts of one benefit (built by :func:`claim_form`)."""
+
+    event_date = forms.DateField(label="事件日期", widget=DATE)
+
+    def clean_diagnosis(self) -> str:
+        codes = [c.strip().upper() for c in re.split(r"[;；,，\s]+",
+                                                      self.cleaned_data["diagnosis"]) if c]
+        codes = [c.split(" ")[0] for c in codes]
+        bad = [c for c in codes if not _ICD.match(c)]
+        if bad:
+            raise forms.ValidationError(f"诊断编码 {'、'.join(bad)} 格式不对，应形如 C50.9")
+        if not codes:
+            raise forms.ValidationError("请填写诊断编码")
+        return ";".join(codes)
+
+    def clean_relative_id_number(self) -> str:
+        try:
+            return parse_id_number(self.cleaned_data["relative_id_number"]).value
+        except IdNumberError as exc:
+            raise forms.ValidationError(str(exc)) from None
+
+    def clean(self) -> dict:
+        data = super().clean()
+        event, admit = data.get("event_date"), data.get("admit_date")
+        if event and event > timezone.localdate():
+            self.add_error("event_date", "事件日期不能晚于今天")
+        if event and admit and admit > event:
+            self.add_error("admit_date", "入院日期不能晚于出院日期")
+        if data.get("outcome") == "disability" and not data.get("disability_grade"):
+            self.add_error("disability_grade", "伤残请选择等级")
+        if data.get("outcome") == "fracture" and not data.get("fracture_site"):
+            self.add_error("fracture_site", "骨折请选择部位")
+        return data
+
+
+def claim_form(benefit: Benefit, *args, **kwargs) -> ClaimForm:
+    names = needed_fields(benefit)
+    attrs = {name: FIELDS[name]() for name in names if name in FIELDS}
+    form_class = type(f"{benefit.code.title()}ClaimForm", (ClaimForm,), attrs)
+    form = form_class(*args, **kwargs)
+    hospital_like = "admit_date" in names
+    form.fields["event_date"].label = "出院日期" if hospital_like else (
+        "确诊日期" if benefit.kind in ("illness", "relief") else "事件日期")
+    form.style_widgets()
+    return form
+
+
+def file_claim(user: User, member: Member, offer: Offer, data: dict) -> Claim:
+    """A draft claim with the form's facts (materials are added on the claim's page)."""
+    facts = {k: v for k, v in data.items() if k in FIELDS or k == "event_date"}
+    relative = facts.pop("relative_id_number", None)
+    with transaction.atomic():
+        claim = Claim(member=member, scheme=offer.scheme, period=offer.period,
+                      benefit=offer.benefit.code, benefit_name=offer.benefit.name,
+                      filed_by=user, number=f"tmp-{crypto.blind_index(str(timezone.now()))[:12]}",
+                      **{k: v for k, v in facts.items() if v not in (None, "")})
+        if relative:
+            claim.relative_key = crypto.blind_index("relative:" + relative)
+        claim.save()
+        claim.number = f"LP{claim.event_date:%Y}{claim.pk:07d}"
+        claim.save(update_fields=["number"])
+        ClaimEvent.objects.create(claim=claim, actor=user, action="file", from_state="",
+                                  to_state=claim.state, note="登记理赔申请")
+    return claim

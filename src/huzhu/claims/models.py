@@ -1,0 +1,250 @@
+"""Claims (理赔): a member's event under one benefit of a scheme, its materials, its
+review history, and its payout.
+
+The event's facts are columns (the engine reads them, and reviewers' signals query
+them); the engine's computation is kept as it was at submission and at approval, with
+the policy hash it used. ``computed`` is the engine's amount, ``final`` what was
+approved (a reviewer may lower it, never raise it).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db import models
+from django.db.models import Q
+
+from huzhu.coverage.models import Period, Scheme
+from huzhu.members.models import Member
+
+MONEY = {"max_digits": 14, "decimal_places": 2}
+FOLLOW_UP_ABOVE = Decimal("10000.00")  # Changchun calls the unit for larger payouts
+
+
+class ClaimQuerySet(models.QuerySet):
+    def visible_to(self, user) -> ClaimQuerySet:
+        from huzhu.orgs.scope import scoped_by_ids
+
+        return scoped_by_ids(user, self, "member__union")
+
+
+class Claim(models.Model):
+    class State(models.TextChoices):
+        DRAFT = "draft", "草稿"
+        PROACTIVE = "proactive", "主动发现待确认"
+        SUBMITTED = "submitted", "待初审"
+        SECOND_REVIEW = "second_review", "待复审"
+        RETURNED = "returned", "退回补充材料"
+        APPROVED = "approved", "已审批待给付"
+        IN_BATCH = "in_batch", "给付中"
+        PAID = "paid", "已给付"
+        REJECTED = "rejected", "不予给付"
+        WITHDRAWN = "withdrawn", "已撤回"
+
+    class Source(models.TextChoices):
+        MANUAL = "manual", "经办申请"
+        PROACTIVE = "proactive", "免申即享"
+
+    number = models.CharField("理赔编号", max_length=20, unique=True)
+    member = models.ForeignKey(Member, verbose_name="会员", on_delete=models.PROTECT,
+                               related_name="claims")
+    scheme = models.ForeignKey(Scheme, verbose_name="保障项目", on_delete=models.PROTECT,
+                               related_name="claims")
+    period = models.ForeignKey(Period, verbose_name="互助期", null=True, blank=True,
+                               on_delete=models.PROTECT, related_name="claims")
+    benefit = models.CharField("保障项目代码", max_length=64)
+    benefit_name = models.CharField("保障项目名称", max_length=100)
+    source = models.CharField("来源", max_length=10, choices=Source.choices,
+                              default=Source.MANUAL)
+    state = models.CharField("状态", max_length=16, choices=State.choices, default=State.DRAFT)
+
+    # The event, in the engine's terms (huzhu calc's events columns).
+    event_date = models.DateField("事件日期")
+    admit_date = models.DateField("入院日期", null=True, blank=True)
+    days = models.PositiveIntegerField("住院天数", null=True, blank=True)
+    out_of_pocket = models.DecimalField("个人现金支付", **MONEY, null=True, blank=True)
+    total_cost = models.DecimalField("医疗费总额", **MONEY, null=True, blank=True)
+    diagnosis = models.CharField("诊断编码", max_length=200, blank=True)
+    outcome = models.CharField("伤害结果", max_length=12, blank=True)
+    disability_grade = models.PositiveSmallIntegerField("伤残等级", null=True, blank=True)
+    fracture_site = models.CharField("骨折部位", max_length=8, blank=True)
+    work_related = models.BooleanField("是否工伤", null=True, blank=True)
+    loss_amount = models.DecimalField("核定损失", **MONEY, null=True, blank=True)
+    certificate_no = models.CharField("火灾事故认定书编号", max_length=64, blank=True)
+    on_duty = models.BooleanField("是否因公", null=True, blank=True)
+    relation = models.CharField("亲属关系", max_length=8, blank=True)
+    relative_name = models.CharField("亲属姓名", max_length=50, blank=True)
+    # A keyed hash of the relative's ID number: caps "once per relative" need a stable key,
+    # the number itself is not needed (and not kept).
+    relative_key = models.CharField(max_length=64, blank=True)
+    co_resident = models.BooleanField("是否共同生活", null=True, blank=True)
+    hospital = models.CharField("医院", max_length=100, blank=True)
+    invoice_number = models.CharField("发票号", max_length=64, blank=True, db_index=True)
+
+    # Money and its explanation.
+    computed = models.DecimalField("测算金额", **MONEY, null=True, blank=True)
+    final = models.DecimalField("核定金额", **MONEY, null=True, blank=True)
+    reduction_reason = models.CharField("核减原因", max_length=200, blank=True)
+    computation = models.JSONField("计算过程", default=dict, blank=True)
+    policy_hash = models.CharField("政策内容哈希", max_length=64, blank=True)
+
+    # Who did what (four eyes: never the same person twice).
+    filed_by = models.ForeignKey("orgs.User", verbose_name="经办人", on_delete=models.PROTECT,
+                                 related_name="+")
+    first_reviewed_by = models.ForeignKey("orgs.User", verbose_name="初审人", null=True,
+                                          blank=True, on_delete=models.PROTECT, related_name="+")
+    second_reviewed_by = models.ForeignKey("orgs.User", verbose_name="复审人", null=True,
+                                           blank=True, on_delete=models.PROTECT, related_name="+")
+    late_exception_by = models.ForeignKey("orgs.User", verbose_name="逾期例外批准人", null=True,
+                                          blank=True, on_delete=models.PROTECT, related_name="+")
+    late_exception_reason = models.CharField("逾期例外理由", max_length=200, blank=True)
+    missing_materials = models.JSONField("需补充的材料", default=list, blank=True)
+    return_note = models.CharField("退回说明", max_length=200, blank=True)
+    reject_code = models.CharField("不予给付原因", max_length=32, blank=True)
+    reject_text = models.CharField("不予给付说明", max_length=200, blank=True)
+
+    created_at = models.DateTimeField("创建时间", auto_now_add=True)
+    submitted_at = models.DateTimeField("提交时间", null=True, blank=True)
+    approved_at = models.DateTimeField("审批时间", null=True, blank=True)
+    paid_at = models.DateTimeField("给付时间", null=True, blank=True)
+    updated_at = models.DateTimeField("更新时间", auto_now=True)
+
+    objects = ClaimQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "理赔"
+        verbose_name_plural = "理赔"
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["state", "id"], name="claims_state_id"),
+            models.Index(fields=["member", "scheme", "state"], name="claims_member_scheme"),
+            models.Index(fields=["scheme", "benefit", "state"], name="claims_scheme_benefit"),
+            models.Index(fields=["event_date"], name="claims_event_date"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(final__isnull=True) | Q(final__gte=0),
+                                   name="claims_final_positive"),
+            # Never raised above the engine's amount, whatever the code does.
+            models.CheckConstraint(condition=Q(final__isnull=True) | Q(computed__isnull=True)
+                                   | Q(final__lte=models.F("computed")),
+                                   name="claims_final_not_above_computed"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number} {self.member} {self.benefit_name}"
+
+    @property
+    def amount(self) -> Decimal | None:
+        """What is (or would be) paid: the approved amount, else the computed one."""
+        return self.final if self.final is not None else self.computed
+
+    @property
+    def follow_up(self) -> bool:
+        return (self.amount or 0) > FOLLOW_UP_ABOVE
+
+
+class ClaimEvent(models.Model):
+    """One step in a claim's history: who moved it from where to where, and why."""
+
+    claim = models.ForeignKey(Claim, verbose_name="理赔", on_delete=models.CASCADE,
+                              related_name="history")
+    at = models.DateTimeField("时间", auto_now_add=True)
+    actor = models.ForeignKey("orgs.User", verbose_name="操作人", null=True,
+                              on_delete=models.PROTECT, related_name="+")
+    action = models.CharField("操作", max_length=20)
+    from_state = models.CharField("原状态", max_length=16, blank=True)
+    to_state = models.CharField("新状态", max_length=16)
+    note = models.CharField("说明", max_length=300, blank=True)
+    amount = models.DecimalField("金额", **MONEY, null=True, blank=True)
+
+    class Meta:
+        verbose_name = "理赔记录"
+        verbose_name_plural = "理赔记录"
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.claim_id} {self.action}"
+
+
+class ClaimMaterial(models.Model):
+    """A document of a claim (发票, 出院小结 …), stored outside the web root."""
+
+    claim = models.ForeignKey(Claim, verbose_name="理赔", on_delete=models.CASCADE,
+                              related_name="materials")
+    kind = models.CharField("材料类型", max_length=32)
+    file_name = models.CharField("文件名", max_length=200)
+    stored_path = models.CharField(max_length=500, editable=False)
+    content_type = models.CharField("文件格式", max_length=40)
+    size = models.PositiveIntegerField("大小（字节）")
+    sha256 = models.CharField(max_length=64)
+    uploaded_by = models.ForeignKey("orgs.User", verbose_name="上传人", on_delete=models.PROTECT,
+                                    related_name="+")
+    uploaded_at = models.DateTimeField("上传时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "理赔材料"
+        verbose_name_plural = "理赔材料"
+        ordering = ["kind", "id"]
+
+    def __str__(self) -> str:
+        return self.file_name
+
+
+class PayoutBatch(models.Model):
+    """Approved claims paid together by one bank transfer file (给付批次)."""
+
+    class State(models.TextChoices):
+        OPEN = "open", "待付款"
+        CLOSED = "closed", "已完成"
+
+    number = models.CharField("批次号", max_length=20, unique=True)
+    scheme = models.ForeignKey(Scheme, verbose_name="保障项目", on_delete=models.PROTECT,
+                               related_name="payout_batches")
+    union = models.ForeignKey("orgs.Union", verbose_name="工会", on_delete=models.PROTECT,
+                              related_name="payout_batches")
+    state = models.CharField("状态", max_length=8, choices=State.choices, default=State.OPEN)
+    created_by = models.ForeignKey("orgs.User", verbose_name="创建人", on_delete=models.PROTECT,
+                                   related_name="+")
+    created_at = models.DateTimeField("创建时间", auto_now_add=True)
+    closed_at = models.DateTimeField("完成时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "给付批次"
+        verbose_name_plural = "给付批次"
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class Payout(models.Model):
+    class State(models.TextChoices):
+        PENDING = "pending", "待付款"
+        PAID = "paid", "已付款"
+        FAILED = "failed", "付款失败"
+
+    batch = models.ForeignKey(PayoutBatch, verbose_name="批次", on_delete=models.PROTECT,
+                              related_name="payouts")
+    claim = models.ForeignKey(Claim, verbose_name="理赔", on_delete=models.PROTECT,
+                              related_name="payouts")
+    amount = models.DecimalField("金额", **MONEY)
+    state = models.CharField("状态", max_length=8, choices=State.choices, default=State.PENDING)
+    failure_reason = models.CharField("银行退回原因", max_length=200, blank=True)
+    paid_on = models.DateField("付款日期", null=True, blank=True)
+    updated_at = models.DateTimeField("更新时间", auto_now=True)
+
+    class Meta:
+        verbose_name = "给付"
+        verbose_name_plural = "给付"
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="claims_payout_positive"),
+            # A claim is in at most one open batch, and paid at most once: in the database.
+            models.UniqueConstraint(fields=["claim"], condition=Q(state="pending"),
+                                    name="claims_one_pending_payout"),
+            models.UniqueConstraint(fields=["claim"], condition=Q(state="paid"),
+                                    name="claims_paid_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.batch_id} {self.claim_id} {self.amount}"

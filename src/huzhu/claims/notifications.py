@@ -1,0 +1,57 @@
+"""SMS to the member when their claim moves: submitted, returned (what is missing),
+approved (the amount), paid, rejected (the reason). Written to the outbox, once per
+claim and step."""
+
+from __future__ import annotations
+
+from huzhu.claims.models import Claim
+
+KINDS = {"claims.submitted": "理赔已受理", "claims.returned": "理赔需补充材料",
+         "claims.approved": "理赔已审批", "claims.paid": "理赔已给付",
+         "claims.rejected": "理赔不予给付"}
+_STEP_KIND = {"submit": "claims.submitted", "return": "claims.returned",
+              "first_pass": "claims.approved", "approve": "claims.approved",
+              "pay": "claims.paid", "reject": "claims.rejected"}
+
+
+def register_kinds() -> None:
+    from huzhu.notify.outbox import register_kind
+
+    for code, label in KINDS.items():
+        register_kind(code, label)
+
+
+def text_for(claim: Claim, kind: str) -> str | None:
+    head = (f"【{claim.scheme.union.name}】{claim.member.name}您好，"
+            f"您的{claim.benefit_name}申请（{claim.number}）")
+    if kind == "claims.submitted":
+        return f"{head}已受理，我们将尽快审核。"
+    if kind == "claims.returned":
+        from huzhu.claims.materials import labels
+
+        missing = labels(claim.missing_materials) or claim.return_note
+        return f"{head}需补充材料：{missing}，请联系单位工会经办人。"
+    if kind == "claims.approved":
+        return f"{head}已审批，核定给付 {claim.final} 元，将尽快转入您的银行账户。"
+    if kind == "claims.paid":
+        return f"{head}已给付 {claim.final} 元，请查收。"
+    if kind == "claims.rejected":
+        from huzhu.claims.workflow import REJECT_CODES
+
+        return f"{head}经审核不予给付，原因：{REJECT_CODES.get(claim.reject_code, '')}。"
+    return None
+
+
+def on_transition(claim: Claim, step: str) -> None:
+    kind = _STEP_KIND.get(step)
+    if kind is None or (kind == "claims.approved" and claim.state != Claim.State.APPROVED):
+        return  # a first review that sends the claim on to the second is not news yet
+    text = text_for(claim, kind)
+    if not text or not claim.member.phone:
+        return
+    from huzhu.notify.outbox import enqueue
+
+    enqueue(kind=kind, to=claim.member.phone, text=text[:500], member=claim.member,
+            union=claim.member.union_id, dedupe_key=f"{kind}:{claim.pk}:{claim.history.count()}",
+            params={"name": claim.member.name, "benefit": claim.benefit_name,
+                    "number": claim.number, "amount": str(claim.final or "")})

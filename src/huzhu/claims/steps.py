@@ -1,0 +1,158 @@
+"""What each workflow step does beyond moving the state (registered with
+:func:`huzhu.claims.workflow.effect`); imported by the app so the table is complete."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.utils import timezone
+
+from huzhu.claims import computation, deadlines, materials
+from huzhu.claims.models import Claim
+from huzhu.claims.workflow import REJECT_CODES, ClaimRefused, effect
+from huzhu.members.models import Member
+from huzhu.orgs.models import User
+from huzhu.rules.schema import MATERIALS
+
+
+@effect("submit")
+def submit(user: User, claim: Claim, data: dict) -> tuple[str, str | None]:
+    lacking = materials.missing(claim)
+    if lacking:
+        raise ClaimRefused(f"缺少申请材料：{materials.labels(lacking)}，上传后才能提交")
+    today = timezone.localdate()
+    if deadlines.is_late(claim, today) and claim.late_exception_by_id is None:
+        deadline = deadlines.filing_deadline(claim)
+        raise ClaimRefused(f"已超过申请期限（{deadline:%Y-%m-%d} 前），须由审核员记录逾期例外"
+                           "后才能提交")
+    computation.record(claim, computation.compute(claim))
+    claim.final = None
+    claim.submitted_at = timezone.now()
+    claim.missing_materials = []
+    reason = claim.computation.get("reason_message") or ""
+    return f"测算金额 {claim.computed} 元" + (f"（{reason}）" if reason else ""), None
+
+
+def _lowered(claim: Claim, data: dict) -> tuple[Decimal | None, str]:
+    """The reviewer's amount, if they lowered it, with the reason (required then)."""
+    raw = data.get("amount")
+    if raw in (None, ""):
+        return None, ""
+    amount = Decimal(str(raw))
+    if amount < 0 or amount != amount.quantize(Decimal("0.01")):
+        raise ClaimRefused("核定金额应为不小于零、最多两位小数的金额")
+    ceiling = claim.final if claim.final is not None else claim.computed
+    if ceiling is not None and amount > ceiling:
+        raise ClaimRefused(f"核定金额 {amount} 元不能高于测算金额 {ceiling} 元")
+    note = (data.get("note") or "").strip()
+    if ceiling is not None and amount < ceiling and not note:
+        raise ClaimRefused("核减金额时须写明原因")
+    return amount, note
+
+
+@effect("first_pass")
+def first_pass(user: User, claim: Claim, data: dict) -> tuple[str, str | None]:
+    amount, note = _lowered(claim, data)
+    if amount is not None and amount != claim.computed:
+        claim.final, claim.reduction_reason = amount, note
+    claim.first_reviewed_by = user
+    if one_review_suffices(claim):
+        return _approve(claim, note or "一级审核即可"), Claim.State.APPROVED
+    return note or "初审通过", None
+
+
+def one_review_suffices(claim: Claim) -> bool:
+    scheme = claim.scheme
+    if scheme.green_channel:
+        return True
+    limit = scheme.single_review_upto
+    return limit is not None and (claim.amount or Decimal("0")) <= limit
+
+
+@effect("approve")
+def approve(user: User, claim: Claim, data: dict) -> tuple[str, str | None]:
+    amount, note = _lowered(claim, data)
+    if amount is not None and amount != claim.amount:
+        claim.final, claim.reduction_reason = amount, note
+    claim.second_reviewed_by = user
+    return _approve(claim, note or "复审通过"), None
+
+
+def _approve(claim: Claim, note: str) -> str:
+    """The money moment: lock the member, recompute against everything already approved
+    or paid, and approve no more than the engine allows now. Two reviewers approving
+    claims of one member at the same moment are serialised on the member's row, so caps
+    hold whatever the timing."""
+    Member.objects.select_for_update().filter(pk=claim.member_id).first()
+    row = computation.compute(claim)
+    wanted = claim.final
+    computation.record(claim, row)
+    if claim.computed <= 0:
+        reason = row.get("reason_message") or "已达上限"
+        raise ClaimRefused(f"按目前已审批和已给付的情况重新测算，本次可给付 0 元（{reason}），"
+                           "请改为不予给付")
+    claim.final = min(wanted, claim.computed) if wanted is not None else claim.computed
+    claim.approved_at = timezone.now()
+    capped = f"，重新测算为 {claim.computed} 元" if wanted is not None and \
+        wanted > claim.computed else ""
+    return f"{note}；核定 {claim.final} 元{capped}"
+
+
+@effect("return")
+def return_for_materials(user: User, claim: Claim, data: dict) -> tuple[str, str | None]:
+    wanted = [m for m in data.get("missing") or [] if m in MATERIALS]
+    note = (data.get("note") or "").strip()
+    if not wanted and not note:
+        raise ClaimRefused("请选择需要补充的材料或写明退回原因")
+    claim.missing_materials = wanted
+    claim.return_note = note[:200]
+    return "需补充：" + "、".join([MATERIALS[m] for m in wanted] + ([note] if note else [])), None
+
+
+@effect("reject")
+def reject(user: User, claim: Claim, data: dict) -> tuple[str, str | None]:
+    code = data.get("reject_code") or ""
+    note = (data.get("note") or "").strip()
+    if code not in REJECT_CODES:
+        raise ClaimRefused("请选择不予给付的原因")
+    if not note:
+        raise ClaimRefused("请写明不予给付的具体说明")
+    claim.reject_code, claim.reject_text = code, note[:200]
+    claim.final = None
+    return f"{REJECT_CODES[code]}：{note}", None
+
+
+@effect("withdraw")
+def withdraw(user: User, claim: Claim, data: dict) -> tuple[str, str | None]:
+    return (data.get("note") or "经办撤回").strip()[:200], None
+
+
+def grant_late_exception(user: User, claim_id: int, reason: str) -> Claim:
+    """A reviewer records why a late claim may still be filed."""
+    from django.db import transaction
+
+    from huzhu.audit import log
+    from huzhu.audit.models import AuditEntry
+    from huzhu.claims.models import ClaimEvent
+    from huzhu.claims.workflow import REVIEWERS, in_scope
+    from huzhu.orgs.scope import sees_everything
+
+    reason = (reason or "").strip()
+    with transaction.atomic():
+        claim = Claim.objects.select_for_update().select_related("member__union").get(
+            pk=claim_id)
+        if not (sees_everything(user) or user.role in REVIEWERS) or not in_scope(user, claim):
+            raise ClaimRefused("只有审核员可以批准逾期申请")
+        if claim.filed_by_id == user.pk:
+            raise ClaimRefused("经办人不能批准自己的逾期申请（双人审核）")
+        if not reason:
+            raise ClaimRefused("请写明允许逾期申请的理由")
+        claim.late_exception_by, claim.late_exception_reason = user, reason[:200]
+        claim.save(update_fields=["late_exception_by", "late_exception_reason", "updated_at"])
+        ClaimEvent.objects.create(claim=claim, actor=user, action="late_exception",
+                                  from_state=claim.state, to_state=claim.state,
+                                  note=f"批准逾期申请：{reason}"[:300])
+        log.record(user, AuditEntry.Action.CLAIM_CHANGED, claim,
+                   union_path=claim.member.union.path,
+                   summary=f"理赔 {claim.number}：批准逾期申请（{reason}）")
+    return claim

@@ -1,0 +1,144 @@
+"""The claim workflow: one small transition table, and one function that applies it.
+
+Every transition names the states it leaves, the state it reaches, the roles that may
+take it and whether the four-eyes rule applies (never the person who filed the claim,
+never the one who did the first review). Scope is the claim's member's union subtree.
+Each step is written to the claim's history and to the audit log, and its SMS to the
+member goes to the outbox; a refused step changes nothing and says why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.utils import timezone
+
+from huzhu.audit import log
+from huzhu.audit.models import AuditEntry
+from huzhu.claims.models import Claim, ClaimEvent
+from huzhu.orgs.models import User
+from huzhu.orgs.scope import sees_everything, union_path
+
+S = Claim.State
+R = User.Role
+FILERS = frozenset({R.CLERK, R.REVIEWER, R.ADMIN})
+REVIEWERS = frozenset({R.REVIEWER, R.ADMIN})
+FINANCE = frozenset({R.FINANCE, R.ADMIN})
+
+
+class ClaimRefused(Exception):
+    """A step that may not be taken; the message is for the user (Chinese)."""
+
+
+@dataclass(frozen=True)
+class Transition:
+    name: str
+    label: str
+    sources: frozenset[str]
+    target: str
+    roles: frozenset[str]
+    not_filer: bool = False
+    not_first_reviewer: bool = False
+    only_filer: bool = False  # the filer (or an admin) only
+    style: str = "outline-secondary"
+    needs: tuple[str, ...] = field(default=())  # form inputs the step asks for
+
+
+TRANSITIONS: dict[str, Transition] = {t.name: t for t in (
+    Transition("submit", "提交审核", frozenset({S.DRAFT, S.RETURNED, S.PROACTIVE}), S.SUBMITTED,
+               FILERS, style="danger"),
+    Transition("first_pass", "初审通过", frozenset({S.SUBMITTED}), S.SECOND_REVIEW, REVIEWERS,
+               not_filer=True, style="danger", needs=("amount", "note")),
+    Transition("approve", "复审通过", frozenset({S.SECOND_REVIEW}), S.APPROVED, REVIEWERS,
+               not_filer=True, not_first_reviewer=True, style="danger",
+               needs=("amount", "note")),
+    Transition("return", "退回补充材料", frozenset({S.SUBMITTED, S.SECOND_REVIEW}), S.RETURNED,
+               REVIEWERS, not_filer=True, needs=("missing", "note")),
+    Transition("reject", "不予给付", frozenset({S.SUBMITTED, S.SECOND_REVIEW}), S.REJECTED,
+               REVIEWERS, not_filer=True, style="outline-danger", needs=("reject_code", "note")),
+    Transition("withdraw", "撤回", frozenset({S.DRAFT, S.SUBMITTED, S.RETURNED, S.PROACTIVE}),
+               S.WITHDRAWN, FILERS, only_filer=True, needs=("note",)),
+    Transition("batch", "加入给付批次", frozenset({S.APPROVED}), S.IN_BATCH, FINANCE),
+    Transition("pay", "确认已付款", frozenset({S.IN_BATCH}), S.PAID, FINANCE),
+    Transition("fail", "付款失败退回", frozenset({S.IN_BATCH}), S.APPROVED, FINANCE,
+               needs=("note",)),
+)}
+# Steps taken on the claim page; the batch steps are taken on the payouts page.
+CLAIM_PAGE = ("submit", "first_pass", "approve", "return", "reject", "withdraw")
+
+REJECT_CODES = {
+    "not_covered": "不属于保障范围", "not_eligible": "不符合给付条件", "duplicate": "重复申请",
+    "late": "超过申请期限", "false_material": "材料不实", "other": "其他",
+}
+
+
+def in_scope(user: User, claim: Claim) -> bool:
+    prefix = union_path(user)
+    return prefix is None or claim.member.union.path.startswith(prefix)
+
+
+def why_not(user: User, claim: Claim, name: str) -> str | None:
+    """Why ``user`` may not take step ``name`` on ``claim`` now (None: they may)."""
+    t = TRANSITIONS[name]
+    if claim.state not in t.sources:
+        return f"理赔当前为“{claim.get_state_display()}”，不能{t.label}"
+    if not (sees_everything(user) or user.role in t.roles):
+        return f"您的角色不能{t.label}"
+    if not in_scope(user, claim):
+        return "该理赔不在您的管辖范围内"
+    if t.not_filer and claim.filed_by_id == user.pk:
+        return f"经办人不能对自己提交的理赔{t.label}（双人审核）"
+    if t.not_first_reviewer and claim.first_reviewed_by_id == user.pk:
+        return "初审人不能再做复审（双人审核）"
+    return None
+
+
+def allowed(user: User, claim: Claim, names=CLAIM_PAGE) -> list[Transition]:
+    return [TRANSITIONS[n] for n in names if why_not(user, claim, n) is None]
+
+
+# Each step's own work, after the table's checks: (user, claim, data) -> (note for the
+# history, the state to reach when it is not the table's: one review may suffice).
+Effect = Callable[[User, Claim, dict], tuple[str, str | None]]
+EFFECTS: dict[str, Effect] = {}
+
+
+def effect(name: str) -> Callable[[Effect], Effect]:
+    def register(fn: Effect) -> Effect:
+        EFFECTS[name] = fn
+        return fn
+
+    return register
+
+
+def apply(user: User, claim_id: int, name: str, **data) -> Claim:
+    """Take step ``name``; the claim row is locked for the step (two reviewers clicking at
+    once: the second finds the claim already moved and is refused)."""
+    t = TRANSITIONS[name]
+    with transaction.atomic():
+        claim = (Claim.objects.select_for_update().select_related("member__union", "scheme")
+                 .get(pk=claim_id))
+        problem = why_not(user, claim, name)
+        if problem:
+            raise ClaimRefused(problem)
+        before = claim.state
+        note, target = EFFECTS[name](user, claim, data) if name in EFFECTS else ("", None)
+        claim.state = target or t.target
+        claim.save()
+        ClaimEvent.objects.create(claim=claim, actor=user, action=name, from_state=before,
+                                  to_state=claim.state, note=note[:300], amount=claim.amount)
+        log.record(user, AuditEntry.Action.CLAIM_CHANGED, claim, union_path=claim.member.union.path,
+                   summary=f"理赔 {claim.number}（{claim.member.name} {claim.benefit_name}）："
+                           f"{t.label}" + (f"，{note}" if note else ""),
+                   changes={"state": [Claim.State(before).label, claim.get_state_display()],
+                            "amount": str(claim.amount) if claim.amount is not None else None})
+        from huzhu.claims import notifications
+
+        notifications.on_transition(claim, name)
+    return claim
+
+
+def stamp(claim: Claim, field_name: str) -> None:
+    setattr(claim, field_name, timezone.now())
