@@ -92,6 +92,9 @@ def why_not(user: User, claim: Claim, name: str) -> str | None:
         return f"经办人不能对自己提交的理赔{t.label}（双人审核）"
     if t.not_first_reviewer and claim.first_reviewed_by_id == user.pk:
         return "初审人不能再做复审（双人审核）"
+    if t.only_filer and claim.filed_by_id != user.pk and not (
+            sees_everything(user) or user.role == R.ADMIN):
+        return f"只有经办人本人或管理员可以{t.label}"
     return None
 
 
