@@ -11,7 +11,13 @@ import pytest
 from huzhu.claims import intake
 from huzhu.claims.models import Claim, ClaimMaterial
 from huzhu.coverage import schemes
-from tests.coverage.conftest import admin, free_scheme, staff  # noqa: F401  (fixtures)
+from tests.coverage.conftest import (  # noqa: F401  (fixtures)
+    admin,
+    free_scheme,
+    period,
+    premium_scheme,
+    staff,
+)
 
 D = dt.date
 TODAY = D(2026, 5, 1)

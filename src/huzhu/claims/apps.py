@@ -9,3 +9,8 @@ class ClaimsConfig(AppConfig):
         from huzhu.claims import notifications, steps  # noqa: F401  (registers the effects)
 
         notifications.register_kinds()
+        from huzhu.claims.panels import member_panel
+        from huzhu.web import panels
+
+        panels.register("member", panels.Panel("claims", "claims/_member_panel.html",
+                                               member_panel, order=20))

@@ -28,3 +28,9 @@ def may_see_full_id(user) -> bool:
 def percent_of(value: int, total: int) -> int:
     """Whole percent for bar widths (display only, never money)."""
     return round(100 * value / total) if total else 0
+
+
+@register.filter
+def get_item(mapping, key):
+    """``mapping[key]`` in a template (labels looked up by code)."""
+    return mapping.get(key, key) if hasattr(mapping, "get") else key

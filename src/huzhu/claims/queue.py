@@ -1,0 +1,98 @@
+"""The work queue: each role's claims to act on, with filters and counts per state."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from django.db.models import Count, QuerySet
+
+from huzhu.claims.models import Claim
+from huzhu.orgs.models import User
+from huzhu.orgs.scope import sees_everything, subtree_ids_in_scope
+
+S = Claim.State
+OPEN = [S.DRAFT, S.PROACTIVE, S.RETURNED, S.SUBMITTED, S.SECOND_REVIEW, S.APPROVED,
+        S.IN_BATCH]
+# What each role works on first: the queue opens on these states.
+DEFAULT_STATES = {
+    User.Role.CLERK: [S.DRAFT, S.PROACTIVE, S.RETURNED],
+    User.Role.REVIEWER: [S.SUBMITTED, S.SECOND_REVIEW],
+    User.Role.FINANCE: [S.APPROVED, S.IN_BATCH],
+}
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    states: tuple[str, ...]
+    benefit: str = ""
+    union_id: int | None = None
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    amount_min: Decimal | None = None
+    amount_max: Decimal | None = None
+    flag: str = ""
+
+    @classmethod
+    def from_params(cls, user: User, params) -> QueueFilter:
+        from huzhu.web.params import id_param
+
+        raw = params.get("state", "")
+        if raw == "all":
+            states = tuple(S.values)
+        elif raw in S.values:
+            states = (raw,)
+        elif raw == "open":
+            states = tuple(OPEN)
+        else:
+            states = tuple(_default(user))
+        return cls(states, params.get("benefit", "")[:64], id_param(params, "union"),
+                   _date(params.get("from")), _date(params.get("to")),
+                   _money(params.get("min")), _money(params.get("max")),
+                   params.get("flag", "")[:32])
+
+
+def _default(user: User) -> list[str]:
+    return OPEN if sees_everything(user) else DEFAULT_STATES.get(user.role, OPEN)
+
+
+def _date(value: str | None) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def _money(value: str | None) -> Decimal | None:
+    try:
+        return Decimal(value).quantize(Decimal("0.01")) if value else None
+    except InvalidOperation:
+        return None
+
+
+def filtered(user: User, f: QueueFilter) -> QuerySet[Claim]:
+    qs = Claim.objects.visible_to(user).filter(state__in=f.states)
+    if f.benefit:
+        qs = qs.filter(benefit=f.benefit)
+    if f.union_id:
+        qs = qs.filter(member__union_id__in=subtree_ids_in_scope(user, f.union_id))
+    if f.date_from:
+        qs = qs.filter(event_date__gte=f.date_from)
+    if f.date_to:
+        qs = qs.filter(event_date__lte=f.date_to)
+    if f.amount_min is not None:
+        qs = qs.filter(computed__gte=f.amount_min)
+    if f.amount_max is not None:
+        qs = qs.filter(computed__lte=f.amount_max)
+    if f.flag:
+        from huzhu.claims import flags
+
+        qs = flags.with_flag(qs, f.flag)
+    return qs
+
+
+def state_counts(user: User) -> dict[str, int]:
+    rows = (Claim.objects.visible_to(user).values_list("state").annotate(n=Count("id"))
+            .order_by())
+    return dict(rows)

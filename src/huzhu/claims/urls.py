@@ -1,0 +1,13 @@
+from django.urls import path
+
+from huzhu.claims import views
+
+app_name = "claims"
+
+urlpatterns = [
+    path("", views.claim_queue, name="queue"),
+    path("new/<id:member_id>/", views.claim_new, name="new"),
+    path("<id:claim_id>/", views.claim_detail, name="detail"),
+    path("<id:claim_id>/late-exception/", views.late_exception, name="late-exception"),
+    path("<id:claim_id>/<str:step>/", views.claim_step, name="step"),
+]

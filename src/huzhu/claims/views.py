@@ -1,0 +1,151 @@
+"""Claims: the work queue, one claim's page with its allowed steps, and filing a claim."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from huzhu.claims import deadlines, intake, materials, queue, steps, workflow
+from huzhu.claims.access import get_claim_for_user
+from huzhu.claims.icd10 import options as icd10_options
+from huzhu.claims.models import Claim
+from huzhu.claims.workflow import REJECT_CODES, TRANSITIONS, ClaimRefused
+from huzhu.members.access import get_member_for_user
+from huzhu.orgs.scope import can_write
+from huzhu.rules.schema import MATERIALS
+from huzhu.web.paging import keyset_page
+from huzhu.web.params import id_param
+
+
+@login_required
+def claim_queue(request: HttpRequest) -> HttpResponse:
+    f = queue.QueueFilter.from_params(request.user, request.GET)
+    page = keyset_page(queue.filtered(request.user, f).select_related(
+        "member__unit", "scheme"), after=id_param(request.GET, "after"),
+        before=id_param(request.GET, "before"), count=True)
+    counts = queue.state_counts(request.user)
+    return render(request, "claims/queue.html", {
+        "page": page, "params": request.GET, "f": f, "counts": counts,
+        "states": [(s.value, s.label, counts.get(s.value, 0)) for s in Claim.State],
+        "state_param": request.GET.get("state", ""), "flags": _flag_labels(),
+    })
+
+
+def _flag_labels() -> dict[str, str]:
+    try:
+        from huzhu.claims.flags import FLAG_LABELS
+    except ImportError:
+        return {}
+    return FLAG_LABELS
+
+
+@login_required
+def claim_detail(request: HttpRequest, claim_id: int) -> HttpResponse:
+    claim = get_claim_for_user(request.user, claim_id)
+    template = "claims/_claim.html" if request.htmx else "claims/detail.html"
+    return render(request, template, _detail_context(request, claim))
+
+
+def _detail_context(request: HttpRequest, claim: Claim) -> dict:
+    user = request.user
+    lacking = materials.missing(claim)
+    return {
+        "claim": claim,
+        "actions": workflow.allowed(user, claim),
+        "history": list(claim.history.select_related("actor")),
+        "required": materials.required(claim),
+        "missing": lacking, "labels": MATERIALS,
+        "deadline": deadlines.filing_deadline(claim),
+        "late": deadlines.is_late(claim, timezone.localdate()),
+        "reject_codes": REJECT_CODES,
+        "may_grant_late": claim.late_exception_by_id is None and
+        workflow.why_not(user, claim, "return") is None,
+        "panels": _panels(request, claim),
+    }
+
+
+def _panels(request: HttpRequest, claim: Claim) -> list:
+    from huzhu.web import panels
+
+    return panels.render("claim", request, claim)
+
+
+@require_POST
+@login_required
+def claim_step(request: HttpRequest, claim_id: int, step: str) -> HttpResponse:
+    claim = get_claim_for_user(request.user, claim_id)
+    if step not in workflow.CLAIM_PAGE:
+        raise Http404
+    data = {"amount": request.POST.get("amount", "").strip(),
+            "note": request.POST.get("note", ""), "missing": request.POST.getlist("missing"),
+            "reject_code": request.POST.get("reject_code", "")}
+    try:
+        claim = workflow.apply(request.user, claim.pk, step, **data)
+        messages.success(request, f"{TRANSITIONS[step].label}：{claim.get_state_display()}")
+    except ClaimRefused as exc:
+        messages.error(request, str(exc))
+    except ValueError:
+        messages.error(request, "金额格式不对")
+    if request.htmx:
+        claim = get_claim_for_user(request.user, claim_id)
+        return render(request, "claims/_claim.html", _detail_context(request, claim))
+    return redirect("claims:detail", claim_id=claim_id)
+
+
+@require_POST
+@login_required
+def late_exception(request: HttpRequest, claim_id: int) -> HttpResponse:
+    claim = get_claim_for_user(request.user, claim_id)
+    try:
+        steps.grant_late_exception(request.user, claim.pk, request.POST.get("reason", ""))
+        messages.success(request, "已记录逾期例外，经办人可以提交")
+    except ClaimRefused as exc:
+        messages.error(request, str(exc))
+    return redirect("claims:detail", claim_id=claim.pk)
+
+
+@login_required
+def claim_new(request: HttpRequest, member_id: int) -> HttpResponse:
+    """Filing, in two steps: the event date (which decides the benefits on offer), then
+    the chosen benefit's own form."""
+    if not can_write(request.user):
+        raise PermissionDenied("您的角色只能查看，不能登记理赔")
+    member = get_member_for_user(request.user, member_id, write=True)
+    day = _day(request.GET.get("day") or request.POST.get("day"))
+    offers = intake.offers(member, day) if day else []
+    chosen = _chosen(offers, request.GET.get("benefit") or request.POST.get("benefit", ""))
+    form = None
+    if chosen is not None:
+        data = request.POST if request.method == "POST" else None
+        form = intake.claim_form(chosen.benefit, data, initial={"event_date": day})
+        if data is not None and form.is_valid():
+            claim = intake.file_claim(request.user, member, chosen, form.cleaned_data)
+            messages.success(request, f"已登记理赔 {claim.number}，请上传申请材料后提交审核")
+            return redirect("claims:detail", claim_id=claim.pk)
+    return render(request, "claims/new.html", {
+        "member": member, "day": day, "offers": offers, "chosen": chosen, "form": form,
+        "icd10": icd10_options(), "today": timezone.localdate(),
+        "key": (lambda o: f"{o.scheme.code}:{o.benefit.code}"),
+    })
+
+
+def _day(value: str | None) -> dt.date | None:
+    try:
+        day = dt.date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+    return day if day and day <= timezone.localdate() else None
+
+
+def _chosen(offers: list, key: str):
+    for offer in offers:
+        if f"{offer.scheme.code}:{offer.benefit.code}" == key:
+            return offer
+    return None

@@ -1,0 +1,121 @@
+"""The claims pages: filing from the member page with a form generated from the policy,
+the claim page with its allowed steps, the queue per role, scope."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from django.urls import reverse
+
+from huzhu.claims.models import Claim
+from huzhu.claims.workflow import apply
+from tests.claims.conftest import add_materials
+from tests.fixtures import PASSWORD
+
+D = dt.date
+
+
+def login(client, username):
+    client.logout()
+    assert client.login(username=username, password=PASSWORD)
+    return client
+
+
+def test_filing_offers_the_covering_benefits_and_asks_what_the_policy_needs(
+        client, users, staff, changchun):
+    c = login(client, "clerk_a1")
+    url = reverse("claims:new", args=[staff["m1"].pk])
+    page = c.get(url, {"day": "2026-03-10"}).content.decode()
+    assert "住院医疗补贴" in page and "非工伤意外伤害补贴" in page and "家庭财产火灾" in page
+    form = c.get(url, {"day": "2026-03-10", "benefit": "changchun-2023:hospital"})
+    body = form.content.decode()
+    assert "医保报销后个人现金支付" in body and "出院日期" in body and "诊断编码" in body
+    assert "火灾事故认定书编号" not in body  # not this benefit's
+    fire = c.get(url, {"day": "2026-03-10", "benefit": "changchun-2023:fire"}).content.decode()
+    assert "核定损失金额" in fire and "火灾事故认定书编号" in fire and "诊断编码" not in fire
+    accident = c.get(url, {"day": "2026-03-10",
+                           "benefit": "changchun-2023:accident"}).content.decode()
+    assert "伤害结果" in accident and "伤残等级" in accident and "是否工伤" in accident
+    response = c.post(url, {"day": "2026-03-10", "benefit": "changchun-2023:hospital",
+                            "event_date": "2026-03-10", "admit_date": "2026-03-01",
+                            "out_of_pocket": "12000.00", "diagnosis": "i21.9；I10",
+                            "invoice_number": "INV-1"})
+    claim = Claim.objects.get()
+    assert response.url == reverse("claims:detail", args=[claim.pk])
+    assert claim.diagnosis == "I21.9;I10" and claim.out_of_pocket == Decimal("12000.00")
+
+
+def test_bad_facts_are_refused_in_the_form(client, users, staff, changchun):
+    c = login(client, "clerk_a1")
+    url = reverse("claims:new", args=[staff["m1"].pk])
+    body = c.post(url, {"day": "2026-03-10", "benefit": "changchun-2023:hospital",
+                        "event_date": "2026-03-10", "admit_date": "2026-03-12",
+                        "out_of_pocket": "-1", "diagnosis": "心梗"}).content.decode()
+    assert "入院日期不能晚于出院日期" in body and "格式不对" in body
+    assert Claim.objects.count() == 0
+
+
+def test_a_premium_scheme_offers_nothing_to_an_unpaid_member(client, users, units, staff,
+                                                             period):
+    from huzhu.coverage import enrolment
+
+    enrolment.enrol_unit(users["clerk_a1"], period, units["a1"], on=D(2026, 2, 1))
+    page = login(client, "clerk_a1").get(reverse("claims:new", args=[staff["m1"].pk]),
+                                         {"day": "2026-03-10"}).content.decode()
+    assert "没有保障" in page
+
+
+def test_the_claim_page_shows_the_computation_and_only_allowed_steps(client, users, staff,
+                                                                     file_hospital):
+    claim = file_hospital(staff["m1"])
+    apply(users["clerk_a1"], claim.pk, "submit")
+    clerk_page = login(client, "clerk_a1").get(
+        reverse("claims:detail", args=[claim.pk])).content.decode()
+    assert "240.00 元" in clerk_page and "(10000,20000]" in clerk_page
+    assert 'id="do-first_pass"' not in clerk_page and 'id="do-withdraw"' in clerk_page
+    reviewer = login(client, "reviewer_da")
+    page = reviewer.get(reverse("claims:detail", args=[claim.pk])).content.decode()
+    assert 'id="do-first_pass"' in page and 'id="do-reject"' in page
+    response = reviewer.post(reverse("claims:step", args=[claim.pk, "first_pass"]),
+                             HTTP_HX_REQUEST="true")
+    assert "待复审" in response.content.decode()
+    assert Claim.objects.get(pk=claim.pk).state == "second_review"
+
+
+def test_the_queue_opens_on_each_roles_work_and_stays_in_scope(client, users, staff,
+                                                               file_hospital, make_member):
+    draft = file_hospital(staff["m1"])
+    submitted = file_hospital(staff["m2"])
+    apply(users["clerk_a1"], submitted.pk, "submit")
+    clerk = login(client, "clerk_a1").get(reverse("claims:queue")).content.decode()
+    assert draft.number in clerk and submitted.number not in clerk
+    reviewer = login(client, "reviewer_da").get(reverse("claims:queue")).content.decode()
+    assert submitted.number in reviewer and draft.number not in reviewer
+    other = make_member("b1", name="乙会员")
+    add = file_hospital(other, user="clerk_b1")
+    mine = login(client, "clerk_a1").get(reverse("claims:queue"), {"state": "all"})
+    assert add.number not in mine.content.decode()
+    assert login(client, "clerk_a1").get(
+        reverse("claims:detail", args=[add.pk])).status_code == 404
+
+
+def test_the_member_page_lists_claims_and_what_was_paid_this_year(client, users, staff,
+                                                                  file_hospital, today):
+    claim = file_hospital(staff["m1"], day=D(2026, 4, 10))
+    apply(users["clerk_a1"], claim.pk, "submit")
+    apply(users["reviewer_da"], claim.pk, "first_pass")
+    apply(users["admin_city"], claim.pk, "approve")
+    page = login(client, "clerk_a1").get(
+        reverse("members:detail", args=[staff["m1"].pk])).content.decode()
+    assert claim.number in page and "2026 年已核定给付：住院医疗补贴 240.00 元" in page
+
+
+def test_materials_missing_are_listed_on_the_page(client, users, staff, file_hospital):
+    claim = file_hospital(staff["m1"], materials=False)
+    c = login(client, "clerk_a1")
+    response = c.post(reverse("claims:step", args=[claim.pk, "submit"]), follow=True)
+    assert "缺少申请材料" in response.content.decode()
+    add_materials(claim, users["clerk_a1"])
+    c.post(reverse("claims:step", args=[claim.pk, "submit"]))
+    assert Claim.objects.get(pk=claim.pk).state == "submitted"
