@@ -121,8 +121,11 @@ def apply(user: User, claim_id: int, name: str, **data) -> Claim:
     once: the second finds the claim already moved and is refused)."""
     t = TRANSITIONS[name]
     with transaction.atomic():
-        claim = (Claim.objects.select_for_update().select_related("member__union", "scheme")
-                 .get(pk=claim_id))
+        # Lock the claim only: a FOR UPDATE over the join would also lock the scheme's
+        # row and serialise every claim of the scheme. The member is locked where the
+        # money is decided (steps._approve).
+        claim = (Claim.objects.select_for_update(of=("self",))
+                 .select_related("member__union", "scheme").get(pk=claim_id))
         problem = why_not(user, claim, name)
         if problem:
             raise ClaimRefused(problem)
