@@ -93,10 +93,18 @@ def _dates(values) -> list:
 
 
 def export_engine(scheme: Scheme, out_dir: Path) -> dict[str, int]:
-    """Write ``members.parquet`` and ``enrolments.parquet``; return the row counts."""
+    """Write ``members.parquet`` and ``enrolments.parquet`` (and the claims app's
+    ``events.parquet`` and ``prior.parquet``); return the row counts."""
     out_dir.mkdir(parents=True, exist_ok=True)
     members = member_table(scheme)
     enrolments = enrolment_table(scheme)
     pq.write_table(members, out_dir / "members.parquet")
     pq.write_table(enrolments, out_dir / "enrolments.parquet")
-    return {"members": members.num_rows, "enrolments": enrolments.num_rows}
+    counts = {"members": members.num_rows, "enrolments": enrolments.num_rows}
+    from django.apps import apps
+
+    if apps.is_installed("huzhu.claims"):  # the claims history, when there is one
+        from huzhu.claims import engine_inputs as claims_inputs
+
+        counts.update(claims_inputs.write(scheme, out_dir))
+    return counts

@@ -35,6 +35,8 @@ def run(args: argparse.Namespace) -> int:
     with console.status("正在导出……"):
         counts = export_engine(scheme, args.out)
     seconds = time.perf_counter() - started
+    claims = (f"，理赔事件 {counts['events']:,} 条，已给付 {counts['prior']:,} 条"
+              if "events" in counts else "")
     console.print(f"已导出“{scheme.name}”：会员 {counts['members']:,} 人，参保记录 "
-                  f"{counts['enrolments']:,} 条 → {args.out}（{seconds:.1f} 秒）")
+                  f"{counts['enrolments']:,} 条{claims} → {args.out}（{seconds:.1f} 秒）")
     return 0
