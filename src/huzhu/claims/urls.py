@@ -1,0 +1,7 @@
+from huzhu.claims import material_urls
+
+app_name = "claims"
+
+urlpatterns = [
+    *material_urls.urlpatterns,
+]
