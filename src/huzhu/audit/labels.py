@@ -35,7 +35,8 @@ BY_TYPE = {
     "user": {"username": "用户名", "display_name": "姓名", "role": "角色", "union": "所属工会",
              "is_active": "可登录", "is_superuser": "超级用户", "password": "密码"},
 }
-OBJECT_TYPES = {"claimmaterial": "理赔材料", "claim": "理赔", "member": "会员", "unit": "单位", "union": "工会", "user": "工作人员",
+OBJECT_TYPES = {"claimmaterial": "理赔材料", "claim": "理赔", "member": "会员", "unit": "单位",
+                "union": "工会", "user": "工作人员",
                 "importjob": "导入任务", "transferrequest": "转会申请", "memberexport": "导出",
                 "outboxmessage": "短信"}
 
