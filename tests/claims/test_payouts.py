@@ -154,6 +154,22 @@ def test_a_claim_is_in_one_open_batch_only(users, ready, changchun):
     assert first.payouts.get().state == "pending"
 
 
+def test_the_database_stops_a_second_pending_payout_that_the_checks_missed(
+        users, ready, changchun, monkeypatch):
+    """A claim put back to approved behind the services' back while its payout is still
+    pending, and a selection that forgot to leave out pending payouts: the bulk insert
+    meets the unique index, and nothing is written."""
+    finance = users["finance_city"]
+    build_batch(finance, changchun, claim_ids=[ready["c1"].pk])
+    Claim.objects.filter(pk=ready["c1"].pk).update(state="approved")
+    monkeypatch.setattr(payouts, "ready_claims", lambda user, scheme: Claim.objects.filter(
+        scheme=scheme, state="approved", final__gt=0))
+    with pytest.raises(ClaimRefused, match="另一个待付款的批次"):
+        build_batch(finance, changchun)
+    assert PayoutBatch.objects.count() == 1 and Payout.objects.count() == 1
+    assert fresh(ready["c2"]).state == "approved"
+
+
 # ---------------------------------------------------------------- paid
 
 def test_mark_paid_posts_one_entry_per_payout_and_the_ledger_check_passes(
