@@ -21,6 +21,7 @@ urlpatterns = [
     path("members/", include("huzhu.members.urls")),
     path("audit/", include("huzhu.audit.urls")),
     path("coverage/", include("huzhu.coverage.urls")),
+    path("claims/", include("huzhu.claims.urls")),
     path("notify/", include("huzhu.notify.urls")),
     path("", include("huzhu.orgs.urls")),
     path("", include("huzhu.web.urls")),
