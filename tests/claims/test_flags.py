@@ -201,6 +201,22 @@ def test_a_claim_of_the_history_needs_twenty_others(staff, claim_for):
     assert flagged(Claim.objects.all(), "unusual_amount") == {pending.pk}
 
 
+def test_the_queue_compares_with_a_snapshot_at_most_ten_minutes_old(staff, claim_for):
+    from huzhu.claims.norms import MAX_AGE, ClaimAmountNorm
+
+    _history(claim_for, staff["m2"], [1000] * 20)
+    claim = claim_for(staff["m1"], amount="3500.00")
+    assert flagged(Claim.objects.all(), "unusual_amount") == {claim.pk}
+    norm = ClaimAmountNorm.objects.get()
+    assert (norm.category, norm.n, norm.median, norm.threshold) == ("I21", 20, 1000, 3000)
+    assert norm.threshold_in_history is None  # 19 others: too few
+    _history(claim_for, staff["m2"], [1200] * 21)  # the median is now 1,200: 3,600
+    assert codes(claim) == []  # the claim page computes live
+    assert flagged(Claim.objects.all(), "unusual_amount") == {claim.pk}  # the snapshot lags
+    ClaimAmountNorm.objects.update(computed_at=norm.computed_at - MAX_AGE)
+    assert flagged(Claim.objects.all(), "unusual_amount") == set()
+
+
 def test_the_usual_amount_is_per_benefit_scheme_and_main_category(staff, claim_for,
                                                                   premium_scheme):
     _history(claim_for, staff["m2"], [1000] * 25, diagnosis="J18.0")  # another category

@@ -28,16 +28,12 @@ The rules, always against every *other* claim that is not withdrawn:
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from functools import reduce
-from operator import or_
 
 from django.db import NotSupportedError
 from django.db.models import (
     BooleanField,
-    Count,
     DateField,
     Exists,
     F,
@@ -164,7 +160,7 @@ def _unusual(claim: Claim) -> Flag | None:
 
 # ------------------------------------------------------------------ history and medians
 
-CATEGORY = Upper(Substr("diagnosis", 1, 3))  # the expression the norms index is built on
+CATEGORY = Upper(Substr("diagnosis", 1, 3))  # as the history index is built
 
 
 def _history(scheme_id: int, benefit: str, category: str) -> QuerySet[Claim]:
@@ -173,56 +169,11 @@ def _history(scheme_id: int, benefit: str, category: str) -> QuerySet[Claim]:
             .annotate(_cat=CATEGORY).filter(_cat=category))
 
 
-def _median(values: list[Decimal]) -> Decimal:
-    """Of a sorted list."""
-    n = len(values)
-    return (values[(n - 1) // 2] + values[n // 2]) / 2
-
-
 def _median_at(history: QuerySet[Claim], n: int) -> Decimal:
     """The median of ``n`` rows' approved amounts, reading only the middle one or two."""
     middle = list(history.order_by("final").values_list("final", flat=True)
                   [(n - 1) // 2: n // 2 + 1])
     return sum(middle, Decimal(0)) / len(middle)
-
-
-@dataclass(frozen=True)
-class Norm:
-    """One group's approved history: its size, its median, and the median once its
-    largest amount is left out (what a claim of the history is compared with, below)."""
-
-    n: int
-    median: Decimal
-    median_without_max: Decimal | None
-
-
-Group = tuple[int, str, str]  # scheme id, benefit code, main category
-
-
-def norms(groups: Iterable[Group]) -> dict[Group, Norm]:
-    """The norms of the groups with enough history to judge by."""
-    groups = set(groups)
-    if not groups:
-        return {}
-    counts = (Claim.objects.filter(state__in=HISTORY_STATES, final__isnull=False,
-                                   scheme_id__in={g[0] for g in groups},
-                                   benefit__in={g[1] for g in groups})
-              .annotate(_cat=CATEGORY).filter(_cat__in={g[2] for g in groups})
-              .values_list("scheme_id", "benefit", "_cat").annotate(n=Count("pk")).order_by())
-    found = {}
-    for scheme_id, benefit, category, n in counts:
-        group = (scheme_id, benefit, category)
-        if group in groups and n >= UNUSUAL_MIN_HISTORY:
-            found[group] = _norm(_history(*group), n)
-    return found
-
-
-def _norm(history: QuerySet[Claim], n: int) -> Norm:
-    lo = max((n - 2) // 2, 0)
-    middle = list(history.order_by("final").values_list("final", flat=True)[lo: n // 2 + 1])
-    at = {lo + i: v for i, v in enumerate(middle)}
-    without_max = (at[(n - 2) // 2] + at[(n - 1) // 2]) / 2 if n > 1 else None
-    return Norm(n, (at[(n - 1) // 2] + at[n // 2]) / 2, without_max)
 
 
 # ------------------------------------------------------------------ the rules in SQL
@@ -319,25 +270,22 @@ def _with_readmission(qs: QuerySet[Claim]) -> QuerySet[Claim]:
 
 
 def _with_unusual(qs: QuerySet[Claim]) -> QuerySet[Claim]:
-    """Per group, one threshold: the claims above it are flagged. A claim that is itself
-    part of its group's history is compared with the others only; for amounts that are
-    never negative, that is the median without the group's largest amount whenever the
-    claim is above its factor (leaving out any amount above the median moves it alike)."""
-    candidates = (qs.exclude(diagnosis="").annotate(_amount=Coalesce("final", "computed"),
-                                                    _cat=CATEGORY)
-                  .filter(_amount__isnull=False))
-    groups = candidates.values_list("scheme_id", "benefit", "_cat").distinct().order_by()
+    """Against the snapshot of usual amounts (:mod:`huzhu.claims.norms`), refreshed first
+    when it is old. A claim that is itself part of its group's history is compared with
+    the others only: for amounts that are never negative, whenever it is above the factor
+    that is the median without the group's largest amount (leaving out any amount above
+    the median moves the median alike)."""
+    from huzhu.claims.norms import ClaimAmountNorm, ensure_fresh
+
+    ensure_fresh()
     in_history = Q(state__in=HISTORY_STATES, final__isnull=False)
-    terms = []
-    for (scheme_id, benefit, category), norm in norms(groups).items():
-        group = Q(scheme_id=scheme_id, benefit=benefit, _cat=category)
-        terms.append(group & ~in_history & Q(_amount__gt=UNUSUAL_FACTOR * norm.median))
-        if norm.n - 1 >= UNUSUAL_MIN_HISTORY:
-            terms.append(group & in_history
-                         & Q(_amount__gt=UNUSUAL_FACTOR * norm.median_without_max))
-    if not terms:
-        return qs.none()
-    return qs.filter(pk__in=candidates.filter(reduce(or_, terms)).values("pk"))
+    group = ClaimAmountNorm.objects.filter(scheme_id=OuterRef("scheme_id"),
+                                           benefit=OuterRef("benefit"),
+                                           category=OuterRef("_cat"))
+    return (qs.exclude(diagnosis="").alias(_amount=Coalesce("final", "computed"), _cat=CATEGORY)
+            .filter((~in_history & Exists(group.filter(threshold__lt=OuterRef("_amount"))))
+                    | (in_history & Exists(group.filter(
+                        threshold_in_history__lt=OuterRef("_amount"))))))
 
 
 _FILTERS = {OVERLAP: _with_overlap, INVOICE: _with_invoice, READMISSION: _with_readmission,
