@@ -102,10 +102,8 @@ def others(claim: Claim) -> QuerySet[Claim]:
 
 def flags_for(claim: Claim) -> list[Flag]:
     """The signals on ``claim``, in the order of :data:`FLAG_LABELS`."""
-    # The member's claims from a week before this stay on: all that overlap or readmission
-    # can concern (a later claim's discharge is never before its admission).
-    start = stay(claim)[0] - dt.timedelta(days=READMISSION_DAYS)
-    same_member = list(others(claim).filter(member_id=claim.member_id, event_date__gte=start)
+    # All the member's claims (a handful): no date window to get wrong on odd dates.
+    same_member = list(others(claim).filter(member_id=claim.member_id)
                        .order_by("event_date", "id"))
     found = [
         _flag(OVERLAP, [c for c in same_member if stays_overlap(claim, c)], _overlap_detail),
