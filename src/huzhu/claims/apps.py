@@ -19,3 +19,7 @@ class ClaimsConfig(AppConfig):
         panels.register("claim", panels.Panel(
             "materials", "claims/_materials.html",
             lambda request, claim: panel_context(request.user, claim), order=10))
+        from huzhu.claims import flags
+
+        panels.register("claim", panels.Panel("flags", "claims/_flags.html", flags.panel,
+                                              order=5))

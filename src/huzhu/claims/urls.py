@@ -1,12 +1,13 @@
 from django.urls import path
 
-from huzhu.claims import material_urls, views
+from huzhu.claims import followup_urls, material_urls, views
 
 app_name = "claims"
 
 urlpatterns = [
     path("", views.claim_queue, name="queue"),
     path("new/<id:member_id>/", views.claim_new, name="new"),
+    *followup_urls.urlpatterns,
     # Before the step route: "<id>/materials/" is not a step called "materials".
     *material_urls.urlpatterns,
     path("<id:claim_id>/", views.claim_detail, name="detail"),
