@@ -54,6 +54,9 @@ def main() -> int:
     parser.add_argument("--quiet-load", type=float, default=None, metavar="LOAD",
                         help="wait before each timed step until the 1-minute load is below")
     parser.add_argument("--max-wait", type=float, default=600, metavar="S")
+    parser.add_argument("--only", choices=("enrol",), help="time the enrolment only")
+    parser.add_argument("--profile", action="store_true",
+                        help="write a cProfile of the enrolment to bench/out/coverage/")
     parser.add_argument("--child", metavar="JSON", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -67,6 +70,10 @@ def main() -> int:
             command = [sys.executable, __file__, "--members", str(args.members), "--db", kind,
                        "--repeat", str(args.repeat), "--max-wait", str(args.max_wait),
                        "--child", handle.name]
+            if args.only:
+                command += ["--only", args.only]
+            if args.profile:
+                command.append("--profile")
             if args.quiet_load is not None:
                 command += ["--quiet-load", str(args.quiet_load)]
             done = subprocess.run(command)
@@ -127,11 +134,13 @@ def print_table(args, results: dict) -> None:
               f"{facts['notices']:,} notices ({facts['unpaid']:,} unpaid, "
               f"{facts['partial']:,} partly paid), {facts['payments']:,} payments, "
               f"{facts['ledger']:,} ledger entries; city {facts['city']}")
-        print(f"  enrolment: {facts['enrol_queries']:,} queries; period page "
-              f"{facts['page_queries']} queries; the largest unit's payment covered "
-              f"{facts['large_covered']:,} members; export wrote "
-              f"{facts['exported_members']:,} members, {facts['exported_enrolments']:,} "
-              "enrolments")
+        line = f"  enrolment: {facts['enrol_queries']:,} queries"
+        if "page_queries" in facts:
+            line += (f"; period page {facts['page_queries']} queries; the largest unit's "
+                     f"payment covered {facts['large_covered']:,} members; export wrote "
+                     f"{facts['exported_members']:,} members, "
+                     f"{facts['exported_enrolments']:,} enrolments")
+        print(line)
     loads = [load for r in results.values() for _, load in r["rows"].values()
              if load is not None]
     print(f"1-minute load average at the timed steps: {min(loads):.1f} to {max(loads):.1f} "
@@ -168,25 +177,21 @@ class Run:
 
         for name, value in new_keys().items():
             os.environ[name] = value
-        server = None
+        self.server = None
         try:
-            if self.kind == "postgresql":
-                server = self._postgres()
-                built = False
-            else:
-                built = self._sqlite()
+            built = self._postgres() if self.kind == "postgresql" else self._sqlite()
             from huzhu.config import setup_django
 
             setup_django()
             self._prepare(built)
             self._bench()
         finally:
-            if server is not None:
+            if self.server is not None:
                 from django.db import connection
 
                 connection.close()
-                server.stop()
-                shutil.rmtree(server.base, ignore_errors=True)
+                self.server._run("pg_ctl", "-D", str(self.server.data), "-m", "fast", "-w",
+                                 "stop")
         return {"rows": self.rows, "facts": self.facts}
 
     # ------------------------------------------------------------ databases
@@ -205,23 +210,59 @@ class Run:
             return True
         return False
 
-    def _postgres(self):
+    def _postgres(self) -> bool:
+        """Start the kept cluster (made once, as the test suite makes its server) and point
+        at a fresh copy of its ``city`` database; False when the city must be built."""
         sys.path.insert(0, str(ROOT))
-        from tests.conftest import find_pg_bin, start_postgres
+        import pwd
+
+        from tests.conftest import PostgresServer, _free_port, find_pg_bin, start_postgres
 
         bin_dir = find_pg_bin()
         if bin_dir is None:
             raise SystemExit("PostgreSQL is not installed (no initdb/pg_ctl found)")
-        server = start_postgres(bin_dir)
+        base = OUT / f"pg-{self.args.members}-b{BUILD}"
+        built = (base / "built").exists()
+        if not built:
+            shutil.rmtree(base, ignore_errors=True)
+            made = start_postgres(bin_dir)  # initdb in a temporary directory …
+            made.stop()
+            base.mkdir(parents=True)
+            shutil.move(str(made.data), str(base / "data"))  # … kept here
+            shutil.rmtree(made.base, ignore_errors=True)
+            if made.run_as:
+                owner = pwd.getpwnam(made.run_as)
+                os.chown(base, owner.pw_uid, owner.pw_gid)
+        server = PostgresServer(bin_dir=bin_dir, base=base, port=_free_port(),
+                                run_as="postgres" if os.geteuid() == 0 else None)
+        # The test server's settings: durability off, the data can be built again.
+        options = (f"-p {server.port} -c listen_addresses=127.0.0.1 "
+                   f"-c unix_socket_directories={base} -c fsync=off "
+                   "-c synchronous_commit=off -c full_page_writes=off")
+        done = server._run("pg_ctl", "-D", str(server.data), "-l", str(base / "server.log"),
+                           "-w", "-t", "120", "-o", options, "start")
+        if done.returncode:
+            raise SystemExit(f"PostgreSQL did not start: {done.stderr}")
+        self.server = server
+        self.facts["version"] = server.version().replace("pg_ctl (PostgreSQL)", "PostgreSQL")
+        if built:
+            self.facts["city"] = f"reused {base.name}/city (copied from it as a template)"
+            self._pg_admin("DROP DATABASE IF EXISTS run", "CREATE DATABASE run TEMPLATE city")
+            name = "run"
+        else:
+            self.facts["city"] = f"built into {base.name}/city (COPY)"
+            self._pg_admin("DROP DATABASE IF EXISTS city", "CREATE DATABASE city")
+            name = "city"
+        os.environ["DATABASE_URL"] = f"postgresql://postgres@127.0.0.1:{server.port}/{name}"
+        return built
+
+    def _pg_admin(self, *statements: str) -> None:
         import psycopg
 
-        with psycopg.connect(host="127.0.0.1", port=server.port, user="postgres",
+        with psycopg.connect(host="127.0.0.1", port=self.server.port, user="postgres",
                              dbname="postgres", autocommit=True) as conn:
-            conn.execute("CREATE DATABASE huzhu")
-        os.environ["DATABASE_URL"] = f"postgresql://postgres@127.0.0.1:{server.port}/huzhu"
-        self.facts["city"] = "built (throwaway server, COPY)"
-        self.facts["version"] = server.version()
-        return server
+            for sql in statements:
+                conn.execute(sql)
 
     def _prepare(self, built: bool) -> None:
         from django.core.management import call_command
@@ -238,6 +279,16 @@ class Run:
                     cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
                 connection.close()
                 shutil.copyfile(self.db_file, self.base_file)
+            else:
+                # The built city stays as a template; this run works on a copy.
+                with connection.cursor() as cursor:
+                    cursor.execute("VACUUM ANALYZE")
+                connection.close()
+                self._pg_admin("DROP DATABASE IF EXISTS run",
+                               "CREATE DATABASE run TEMPLATE city")
+                (self.server.base / "built").touch()
+                connection.settings_dict["NAME"] = "run"
+                os.environ["DATABASE_URL"] = os.environ["DATABASE_URL"].replace("/city", "/run")
         if self.kind == "sqlite":
             self.facts["version"] = f"SQLite {connection.Database.sqlite_version}"
 
@@ -253,9 +304,18 @@ class Run:
 
     def timed(self, key: str, fn, *args, **kwargs):
         load = self.wait_quiet()
+        profile = None
+        if self.args.profile and key == "enrol":
+            import cProfile
+
+            profile = cProfile.Profile()
+            profile.enable()
         started = time.perf_counter()
         value = fn(*args, **kwargs)
         seconds = time.perf_counter() - started
+        if profile is not None:
+            profile.disable()
+            profile.dump_stats(OUT / f"{key}-{self.kind}.prof")
         self.rows[key] = (seconds, max(load, os.getloadavg()[0]))
         self.say(f"{key}: {seconds:.3f} s")
         return value
@@ -282,7 +342,7 @@ class Run:
         from huzhu.coverage import ledger, premiums, schemes
         from huzhu.coverage.bulk_enrolment import enrol_units
         from huzhu.coverage.engine_inputs import export_engine
-        from huzhu.coverage.models import Enrolment, LedgerEntry, Payment, PremiumNotice
+        from huzhu.coverage.models import Enrolment, PremiumNotice
         from huzhu.members.models import Member
         from huzhu.orgs.models import Union, Unit, User
 
@@ -312,6 +372,8 @@ class Run:
                              f"refused {outcome.refused[:3]}")
         again = self.timed("enrol_again", enrol_units, admin, period, units, on=ENROL_DAY)
         assert again.enrolled == 0 and not again.refused
+        if self.args.only == "enrol":
+            return self._count(period)
 
         client = Client()
         client.force_login(admin)
@@ -366,6 +428,12 @@ class Run:
         if not all(c.ok for c in checks):
             raise SystemExit(f"ledger check failed: {[c for c in checks if not c.ok]}")
         self.timed("ledger_cli", self.command, "ledger", "check")
+        self._count(period)
+
+    def _count(self, period) -> None:
+        from django.db.models import Count
+
+        from huzhu.coverage.models import Enrolment, LedgerEntry, Payment, PremiumNotice
 
         states = dict(PremiumNotice.objects.filter(period=period).values_list("state")
                       .annotate(n=Count("id")).order_by())
