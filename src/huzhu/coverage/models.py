@@ -190,10 +190,11 @@ class Enrolment(models.Model):
             models.CheckConstraint(condition=Q(premium__gte=0), name="coverage_enrol_premium"),
         ]
         indexes = [
-            # Covering: a period page counts a million enrolments (and a unit's) from the
-            # index alone, without reading the rows.
+            # Both covering, for the period page: its units' counts, and the whole period's
+            # (a million enrolments counted from a small index, not the rows).
             models.Index(fields=["period", "unit", "state", "paid_on", "premium"],
                          name="coverage_enrol_unit_paid"),
+            models.Index(fields=["period", "state", "paid_on"], name="coverage_enrol_paid"),
             models.Index(fields=["member", "coverage_to"], name="coverage_enrol_member_to"),
             models.Index(fields=["notice", "id"], name="coverage_enrol_notice"),
         ]

@@ -3,8 +3,9 @@
 # - member, period and notice lose the index of their own: the unique (member, period),
 #   the (period, unit, …) index and (notice, id) lead with those columns and serve the
 #   same lookups, and enrolling a city writes every index of 800,000 rows.
-# - (period, unit) becomes (period, unit, state, paid_on, premium): the period page counts
-#   the period's enrolments, and each listed unit's, from the index alone.
+# - (period, unit) becomes (period, unit, state, paid_on, premium), and (period, state,
+#   paid_on) is new: the period page counts each listed unit's enrolments, and the whole
+#   period's, from an index alone.
 #
 # Django's AlterField would rebuild the whole table on SQLite, once per field, to drop an
 # index; the three are dropped by name instead (found by introspection, as Django named
@@ -52,6 +53,10 @@ class Migration(migrations.Migration):
             model_name="enrolment",
             index=models.Index(fields=["period", "unit", "state", "paid_on", "premium"],
                                name="coverage_enrol_unit_paid"),
+        ),
+        migrations.AddIndex(
+            model_name="enrolment",
+            index=models.Index(fields=["period", "state", "paid_on"], name="coverage_enrol_paid"),
         ),
         migrations.SeparateDatabaseAndState(
             state_operations=[
