@@ -99,6 +99,7 @@ ROWS = [
     ("export_cli", "huzhu export engine (the command)", "s"),
     ("ledger", "ledger.check_all() (the function)", "s"),
     ("ledger_cli", "huzhu ledger check (the command)", "s"),
+    ("renew", "renew the city into 2027 (enrolment.renew)", "s"),
 ]
 
 
@@ -339,7 +340,7 @@ class Run:
         from django.test import Client
         from django.urls import reverse
 
-        from huzhu.coverage import ledger, premiums, schemes
+        from huzhu.coverage import enrolment, ledger, premiums, schemes
         from huzhu.coverage.bulk_enrolment import enrol_units
         from huzhu.coverage.engine_inputs import export_engine
         from huzhu.coverage.models import Enrolment, PremiumNotice
@@ -429,6 +430,21 @@ class Run:
             raise SystemExit(f"ledger check failed: {[c for c in checks if not c.ok]}")
         self.timed("ledger_cli", self.command, "ledger", "check")
         self._count(period)
+
+        # Next year: last year's members again, carrying their first-enrolment dates over
+        # (the earlier-coverage path the first year does not take).
+        nxt = schemes.create_period(
+            admin, scheme, name="2027年度", start=dt.date(2027, 1, 1),
+            end=dt.date(2027, 12, 31), premium=Decimal("150.00"),
+            enrol_from=dt.date(2026, 12, 1), enrol_until=dt.date(2027, 3, 31))
+        renewed = self.timed("renew", enrolment.renew, admin, period, nxt,
+                             on=dt.date(2027, 1, 10))
+        kept = Enrolment.objects.filter(period=nxt, first_enrolled__lt=nxt.start).count()
+        carried = Enrolment.objects.filter(period=period, coverage_from__isnull=False).count()
+        if renewed.enrolled != active or kept != carried:
+            raise SystemExit(f"renewed {renewed.enrolled} of {active}; {kept} kept their "
+                             f"first-enrolment date, {carried} had coverage to carry over")
+        self.facts["renewed"] = renewed.enrolled
 
     def _count(self, period) -> None:
         from django.db.models import Count
