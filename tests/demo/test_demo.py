@@ -228,3 +228,30 @@ def test_the_demo_city_runs_two_schemes_with_a_sound_ledger(demo):
     assert enrolled_districts <= {"朝阳区总工会", "南关区总工会"} and enrolled_districts
     assert all(check.ok for check in ledger.check_all())
     assert OutboxMessage.objects.filter(kind="coverage.unpaid").exists()
+
+
+def test_the_demo_has_claims_in_every_state_and_a_paid_batch(demo):
+    from huzhu.claims.models import Claim, PayoutBatch
+    from huzhu.claims.workflow import apply
+    from huzhu.coverage import ledger
+
+    states = set(Claim.objects.values_list("state", flat=True))
+    assert {"draft", "submitted", "second_review", "returned", "rejected", "withdrawn",
+            "paid"} <= states
+    from huzhu.claims.models import Payout
+
+    assert PayoutBatch.objects.exists()
+    assert Payout.objects.filter(state="paid").count() == Claim.objects.filter(
+        state="paid").count() > 0
+    # Filed and paid in the demo's world, not on the day it was generated.
+    paid = Claim.objects.filter(state="paid")
+    assert all(c.submitted_at.date() < demo.as_of for c in paid)
+    assert all(check.ok for check in ledger.check_all())
+    # The split stay with a reused invoice is waiting for the reviewer, flagged.
+    from huzhu.claims.flags import flags_for
+    signalled = [c for c in Claim.objects.filter(state="submitted") if flags_for(c)]
+    assert {f.code for c in signalled for f in flags_for(c)} >= {"invoice", "readmission"}
+    # The demo's work is real work: the reviewer can take a submitted claim further.
+    claim = Claim.objects.filter(state="submitted").first()
+    assert apply(demo.staff["reviewer"], claim.pk, "return", missing=["invoice"],
+                 note="请补交发票").state == "returned"

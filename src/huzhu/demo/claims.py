@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
+from unittest import mock
 
 from huzhu.demo.base import DemoContext, Step
 
@@ -19,6 +22,18 @@ PDF = (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
 # Which state each demo claim is left in, and how many of them.
 PLAN = [("draft", 4), ("submitted", 6), ("second_review", 4), ("returned", 2),
         ("rejected", 2), ("withdrawn", 1), ("approved", 6), ("paid", 8)]
+
+
+@contextmanager
+def _clock(day: dt.date) -> Iterator[None]:
+    """The demo pictures its city on ``ctx.as_of``: claims are filed, reviewed and paid on
+    days of that world (filing deadlines and cycle times count from them), not on the day
+    the demo happens to be generated."""
+    from django.utils import timezone
+
+    moment = timezone.make_aware(dt.datetime.combine(day, dt.time(10, 0)))
+    with mock.patch.object(timezone, "now", lambda: moment):
+        yield
 
 
 def make_claims(ctx: DemoContext) -> int:
@@ -34,10 +49,12 @@ def make_claims(ctx: DemoContext) -> int:
     for state, count in PLAN:
         for _ in range(count):
             member = rng.choice(members)
-            claim = _file(rng, clerk, member, intake)
+            day = D(2026, 2, 1) + dt.timedelta(days=rng.randint(0, 125))
+            with _clock(day):
+                claim = _file(rng, clerk, member, intake, day)
             if claim is None:
                 continue
-            _advance(claim, state, clerk, reviewer, ctx.staff["admin"], rng)
+            _advance(claim, state, clerk, reviewer, ctx, rng)
             made.append(claim.pk)
             ctx.progress.advance()
     _signals(rng, clerk, members, intake)
@@ -45,8 +62,7 @@ def make_claims(ctx: DemoContext) -> int:
     return len(made)
 
 
-def _file(rng: random.Random, clerk, member, intake):
-    day = D(2026, rng.randint(3, 6), rng.randint(1, 28))
+def _file(rng: random.Random, clerk, member, intake, day: dt.date):
     offers = [o for o in intake.offers(member, day) if o.benefit.code in (
         "hospital", "hospital_aid", "hospital_allowance")]
     if not offers:
@@ -77,7 +93,7 @@ def _attach_materials(claim, user) -> None:
                       SimpleUploadedFile(f"{kind}.pdf", PDF + f"%{claim.pk}-{i}\n".encode()))
 
 
-def _advance(claim, state: str, clerk, reviewer, admin, rng) -> None:
+def _advance(claim, state: str, clerk, reviewer, ctx: DemoContext, rng) -> None:
     from huzhu.claims.workflow import ClaimRefused, apply
 
     steps = {
@@ -87,13 +103,17 @@ def _advance(claim, state: str, clerk, reviewer, admin, rng) -> None:
         "paid": ["submit", "first_pass", "approve"],
     }[state]
     who = {"submit": clerk, "withdraw": clerk, "first_pass": reviewer, "return": reviewer,
-           "reject": reviewer, "approve": admin}
+           "reject": reviewer, "approve": ctx.staff["admin"]}
     extra = {"return": {"missing": ["invoice"], "note": "发票复印件不清晰，请补交原件照片"},
              "reject": {"reject_code": "not_covered", "note": "门诊费用不属于住院补贴范围"},
              "withdraw": {"note": "会员决定暂不申请"}}
+    day = claim.event_date
     for step in steps:
+        # A few days between steps, as a union's week goes; never past the demo's today.
+        day = min(day + dt.timedelta(days=rng.randint(1, 6)), ctx.as_of - dt.timedelta(days=2))
         try:
-            apply(who[step], claim.pk, step, **extra.get(step, {}))
+            with _clock(day):
+                apply(who[step], claim.pk, step, **extra.get(step, {}))
         except ClaimRefused:
             return  # e.g. below the threshold at approval: left where it stopped
 
@@ -103,19 +123,18 @@ def _signals(rng, clerk, members, intake) -> None:
     from huzhu.claims.models import Claim
     from huzhu.claims.workflow import apply
 
-    member = members[0]
-    first = _file(rng, clerk, member, intake)
-    if first is None:
-        return
-    again = _file(rng, clerk, member, intake)
-    if again is None:
-        return
-    Claim.objects.filter(pk=again.pk).update(
-        admit_date=first.event_date + dt.timedelta(days=3),
-        event_date=first.event_date + dt.timedelta(days=9), diagnosis=first.diagnosis,
-        invoice_number=first.invoice_number)
-    for claim in (first, again):
-        apply(clerk, claim.pk, "submit")
+    member, day = members[0], D(2026, 5, 18)
+    with _clock(day + dt.timedelta(days=12)):
+        first = _file(rng, clerk, member, intake, day)
+        again = _file(rng, clerk, member, intake, day)
+        if first is None or again is None:
+            return
+        Claim.objects.filter(pk=again.pk).update(
+            admit_date=first.event_date + dt.timedelta(days=3),
+            event_date=first.event_date + dt.timedelta(days=9), diagnosis=first.diagnosis,
+            invoice_number=first.invoice_number)
+        for claim in (first, again):
+            apply(clerk, claim.pk, "submit")
 
 
 def pay_a_batch(ctx: DemoContext) -> int:
@@ -126,13 +145,18 @@ def pay_a_batch(ctx: DemoContext) -> int:
     paid = 0
     for scheme_id in set(Claim.objects.filter(state="approved").values_list("scheme_id",
                                                                              flat=True)):
-        wanted = list(Claim.objects.filter(scheme_id=scheme_id, state="approved")
+        # Finance can pay only members whose bank account is registered.
+        wanted = list(Claim.objects.filter(scheme_id=scheme_id, state="approved",
+                                           member__bank_account_hash__isnull=False)
                       .order_by("id").values_list("id", flat=True)[:8])
+        if not wanted:
+            continue
         from huzhu.coverage.models import Scheme
 
-        batch = payouts.build_batch(finance, Scheme.objects.get(pk=scheme_id),
-                                    claim_ids=wanted)
-        paid += payouts.mark_paid(finance, batch, D(2026, 6, 20))
+        with _clock(ctx.as_of - dt.timedelta(days=1)):
+            batch = payouts.build_batch(finance, Scheme.objects.get(pk=scheme_id),
+                                        claim_ids=wanted)
+            paid += payouts.mark_paid(finance, batch, ctx.as_of - dt.timedelta(days=1))
     return paid
 
 
