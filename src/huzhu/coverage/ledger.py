@@ -12,10 +12,10 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Sum
+from django.db.models import F, Sum
 
 from huzhu.coverage.models import Account, LedgerEntry, Period, Scheme
 
@@ -99,11 +99,13 @@ def check_all() -> list[Check]:
 
 def _entries_balanced() -> list[Check]:
     bad = LedgerEntry.objects.exclude(amount__gt=0).count()
-    same = sum(1 for d, c in LedgerEntry.objects.values_list("debit", "credit") if d == c)
+    same = LedgerEntry.objects.filter(debit=F("credit")).count()
     unknown = LedgerEntry.objects.exclude(debit__in=Account.values).count() + \
         LedgerEntry.objects.exclude(credit__in=Account.values).count()
     total = LedgerEntry.objects.count()
-    debits = LedgerEntry.objects.aggregate(s=Sum("amount"))["s"] or ZERO
+    # SQLite's sum of decimals comes back with trailing digits: back to the fen.
+    debits = (LedgerEntry.objects.aggregate(s=Sum("amount"))["s"] or ZERO).quantize(
+        Decimal("0.01"), rounding=ROUND_HALF_UP)
     problems = bad + same + unknown
     return [Check("每笔分录借贷平衡", problems == 0,
                   f"{total} 笔分录，借方合计 = 贷方合计 = {debits}"
