@@ -92,6 +92,8 @@ def test_the_queue_opens_on_each_roles_work_and_stays_in_scope(client, users, st
     assert draft.number in clerk and submitted.number not in clerk
     reviewer = login(client, "reviewer_da").get(reverse("claims:queue")).content.decode()
     assert submitted.number in reviewer and draft.number not in reviewer
+    # The follow-up list is linked only for the roles that may open it.
+    assert 'id="follow-up-link"' in reviewer and 'id="follow-up-link"' not in clerk
     other = make_member("b1", name="乙会员")
     add = file_hospital(other, user="clerk_b1")
     mine = login(client, "clerk_a1").get(reverse("claims:queue"), {"state": "all"})
