@@ -83,6 +83,23 @@ def test_the_claim_page_shows_the_computation_and_only_allowed_steps(client, use
     assert Claim.objects.get(pk=claim.pk).state == "second_review"
 
 
+def test_a_refused_step_by_htmx_says_why_in_the_answer(client, users, staff, file_hospital):
+    """The htmx answer is the claim partial, which has no message area: the refusal must
+    be in it, not queued for some later full page."""
+    claim = file_hospital(staff["m1"], materials=False)
+    clerk = login(client, "clerk_a1")
+    answer = clerk.post(reverse("claims:step", args=[claim.pk, "submit"]),
+                        HTTP_HX_REQUEST="true").content.decode()
+    assert 'id="step-error"' in answer and "缺少申请材料" in answer
+    assert Claim.objects.get(pk=claim.pk).state == "draft"
+    later = clerk.get(reverse("claims:detail", args=[claim.pk])).content.decode()
+    assert "缺少申请材料" not in later  # not shown again out of context
+    add_materials(claim, users["clerk_a1"])
+    answer = clerk.post(reverse("claims:step", args=[claim.pk, "submit"]),
+                        HTTP_HX_REQUEST="true").content.decode()
+    assert 'id="step-notice"' in answer and 'id="step-error"' not in answer
+
+
 def test_the_queue_opens_on_each_roles_work_and_stays_in_scope(client, users, staff,
                                                                file_hospital, make_member):
     draft = file_hospital(staff["m1"])
