@@ -136,3 +136,24 @@ def test_materials_missing_are_listed_on_the_page(client, users, staff, file_hos
     add_materials(claim, users["clerk_a1"])
     c.post(reverse("claims:step", args=[claim.pk, "submit"]))
     assert Claim.objects.get(pk=claim.pk).state == "submitted"
+
+
+def test_the_open_claims_index_covers_the_queues_open_states():
+    """The partial index of the open claims (migration 0003) must name the same states
+    as the queue, or a queue of a new open state would fall back to a full scan."""
+    import importlib
+
+    from huzhu.claims import queue
+
+    migration = importlib.import_module("huzhu.claims.migrations.0003_bench_indexes")
+    assert set(migration.OPEN_STATES) == {str(s) for s in queue.OPEN}
+
+
+def test_the_queue_counts_open_states_and_links_closed_ones(client, users, staff,
+                                                             file_hospital):
+    submitted = file_hospital(staff["m1"])
+    apply(users["clerk_a1"], submitted.pk, "submit")
+    page = login(client, "reviewer_da").get(reverse("claims:queue")).content.decode()
+    assert 'id="state-submitted"' in page and "待初审 <span" in page
+    assert 'id="state-paid"' in page and "已给付 <span" not in page  # a link, no count
+    assert 'id="state-draft"' not in page  # an open state with nothing in it

@@ -41,6 +41,7 @@ from django.db.models import (
     OuterRef,
     Q,
     QuerySet,
+    Subquery,
 )
 from django.db.models.functions import Coalesce, Substr, Upper
 
@@ -245,16 +246,27 @@ def _same_member() -> QuerySet[Claim]:
 OUTER_START = Coalesce(OuterRef("admit_date"), OuterRef("event_date"))
 
 
+def _having(qs: QuerySet[Claim], others: QuerySet[Claim], name: str) -> QuerySet[Claim]:
+    """The claims of ``qs`` with at least one of ``others`` (correlated to them).
+
+    A scalar subquery rather than EXISTS: PostgreSQL turns an EXISTS into a semi-join,
+    and counting a queue it hashed the whole claims history (1.3 s at 500,000 claims)
+    where probing each open claim's few matches by index takes milliseconds. A scalar
+    subquery stays a probe per row of ``qs`` (SQLite runs both that way)."""
+    return qs.alias(**{name: Subquery(others.order_by().values("pk")[:1])}).filter(
+        **{f"{name}__isnull": False})
+
+
 def _with_overlap(qs: QuerySet[Claim]) -> QuerySet[Claim]:
     overlapping = _same_member().filter(
         Q(_start__lt=OuterRef("event_date"), event_date__gt=OUTER_START)
         | Q(_start=OUTER_START))
-    return qs.filter(Exists(overlapping))
+    return _having(qs, overlapping, "_overlap")
 
 
 def _with_invoice(qs: QuerySet[Claim]) -> QuerySet[Claim]:
     same = _other_of_outer().filter(invoice_number=OuterRef("invoice_number"))
-    return qs.exclude(invoice_number="").filter(Exists(same))
+    return _having(qs.exclude(invoice_number=""), same, "_invoice")
 
 
 def _with_readmission(qs: QuerySet[Claim]) -> QuerySet[Claim]:
@@ -264,7 +276,7 @@ def _with_readmission(qs: QuerySet[Claim]) -> QuerySet[Claim]:
         | Q(_start__gte=OuterRef("event_date"),
             _start__lte=ShiftDays(OuterRef("event_date"), days))
     ).filter(SharesCategory(OuterRef("diagnosis"), F("diagnosis")))
-    return qs.exclude(diagnosis="").filter(Exists(near))
+    return _having(qs.exclude(diagnosis=""), near, "_readmission")
 
 
 def _with_unusual(qs: QuerySet[Claim]) -> QuerySet[Claim]:

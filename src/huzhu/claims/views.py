@@ -34,7 +34,8 @@ def claim_queue(request: HttpRequest) -> HttpResponse:
     counts = queue.state_counts(request.user)
     return render(request, "claims/queue.html", {
         "page": page, "params": request.GET, "f": f, "counts": counts,
-        "states": [(s.value, s.label, counts.get(s.value, 0)) for s in Claim.State],
+        "states": [(s.value, s.label, counts.get(s.value, 0) if s in queue.OPEN else None)
+                   for s in Claim.State],
         "state_param": request.GET.get("state", ""), "flags": FLAG_LABELS,
     })
 
