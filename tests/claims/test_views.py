@@ -157,3 +157,19 @@ def test_the_queue_counts_open_states_and_links_closed_ones(client, users, staff
     assert 'id="state-submitted"' in page and "待初审 <span" in page
     assert 'id="state-paid"' in page and "已给付 <span" not in page  # a link, no count
     assert 'id="state-draft"' not in page  # an open state with nothing in it
+
+
+def test_the_queue_total_is_the_sum_of_its_states_counts_when_only_states_filter(
+        users, staff, file_hospital):
+    from huzhu.claims import queue
+
+    for m in ("m1", "m2"):
+        apply(users["clerk_a1"], file_hospital(staff[m]).pk, "submit")
+    reviewer = users["reviewer_da"]
+    f = queue.QueueFilter.from_params(reviewer, {})
+    counts = queue.state_counts(reviewer)
+    assert queue.total_from_counts(f, counts) == queue.filtered(reviewer, f).count() == 2
+    narrowed = queue.QueueFilter.from_params(reviewer, {"benefit": "hospital"})
+    assert queue.total_from_counts(narrowed, counts) is None  # counted by the page then
+    every = queue.QueueFilter.from_params(reviewer, {"state": "all"})
+    assert queue.total_from_counts(every, counts) is None  # closed states are not counted

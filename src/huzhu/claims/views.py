@@ -28,10 +28,13 @@ from huzhu.web.params import id_param
 @login_required
 def claim_queue(request: HttpRequest) -> HttpResponse:
     f = queue.QueueFilter.from_params(request.user, request.GET)
+    counts = queue.state_counts(request.user)
+    total = queue.total_from_counts(f, counts)
     page = keyset_page(queue.filtered(request.user, f).select_related(
         "member__unit", "scheme"), after=id_param(request.GET, "after"),
-        before=id_param(request.GET, "before"), count=True)
-    counts = queue.state_counts(request.user)
+        before=id_param(request.GET, "before"), count=total is None)
+    if total is not None:
+        page.total = total
     return render(request, "claims/queue.html", {
         "page": page, "params": request.GET, "f": f, "counts": counts,
         "states": [(s.value, s.label, counts.get(s.value, 0) if s in queue.OPEN else None)
