@@ -416,3 +416,25 @@ def test_the_export_is_an_xlsx_of_the_list(client, users, large, staff):
                           "已审批待给付")
     assert AuditEntry.objects.filter(action=AuditEntry.Action.MEMBER_EXPORTED,
                                      summary__contains="大额回访名单 2 条").exists()
+
+
+def test_the_history_query_can_use_the_history_index(db, changchun):
+    """The main category's positions are in the SQL, not bound: SQLite keeps bound ones
+    as ``?``, and its query then no longer matched the index's expression (a full scan
+    of the claims for each claim page)."""
+    from django.db import connection
+
+    from huzhu.claims import flags
+
+    qs = flags._history(changchun.pk, "hospital", "I21").values_list("final", flat=True)
+    sql, params = qs.query.sql_with_params()
+    assert "1, 3))" in sql and "I21" in params and 3 not in params
+    if connection.vendor == "sqlite":
+        # INDEXED BY fails ("no query solution") when the index cannot serve the query,
+        # whatever the planner would pick on an empty table.
+        forced = sql.replace('FROM "claims_claim"',
+                             'FROM "claims_claim" INDEXED BY claims_history_norm', 1)
+        with connection.cursor() as cursor:
+            cursor.execute(f"EXPLAIN QUERY PLAN {forced}", params)
+            plan = " ".join(str(row[-1]) for row in cursor.fetchall())
+        assert "claims_history_norm" in plan and "<expr>=?" in plan, plan

@@ -83,6 +83,23 @@ def test_the_claim_page_shows_the_computation_and_only_allowed_steps(client, use
     assert Claim.objects.get(pk=claim.pk).state == "second_review"
 
 
+def test_a_refused_step_by_htmx_says_why_in_the_answer(client, users, staff, file_hospital):
+    """The htmx answer is the claim partial, which has no message area: the refusal must
+    be in it, not queued for some later full page."""
+    claim = file_hospital(staff["m1"], materials=False)
+    clerk = login(client, "clerk_a1")
+    answer = clerk.post(reverse("claims:step", args=[claim.pk, "submit"]),
+                        HTTP_HX_REQUEST="true").content.decode()
+    assert 'id="step-error"' in answer and "缺少申请材料" in answer
+    assert Claim.objects.get(pk=claim.pk).state == "draft"
+    later = clerk.get(reverse("claims:detail", args=[claim.pk])).content.decode()
+    assert "缺少申请材料" not in later  # not shown again out of context
+    add_materials(claim, users["clerk_a1"])
+    answer = clerk.post(reverse("claims:step", args=[claim.pk, "submit"]),
+                        HTTP_HX_REQUEST="true").content.decode()
+    assert 'id="step-notice"' in answer and 'id="step-error"' not in answer
+
+
 def test_the_queue_opens_on_each_roles_work_and_stays_in_scope(client, users, staff,
                                                                file_hospital, make_member):
     draft = file_hospital(staff["m1"])
@@ -121,3 +138,40 @@ def test_materials_missing_are_listed_on_the_page(client, users, staff, file_hos
     add_materials(claim, users["clerk_a1"])
     c.post(reverse("claims:step", args=[claim.pk, "submit"]))
     assert Claim.objects.get(pk=claim.pk).state == "submitted"
+
+
+def test_the_open_claims_index_covers_the_queues_open_states():
+    """The partial index of the open claims (migration 0003) must name the same states
+    as the queue, or a queue of a new open state would fall back to a full scan."""
+    import importlib
+
+    from huzhu.claims import queue
+
+    migration = importlib.import_module("huzhu.claims.migrations.0003_bench_indexes")
+    assert set(migration.OPEN_STATES) == {str(s) for s in queue.OPEN}
+
+
+def test_the_queue_counts_open_states_and_links_closed_ones(client, users, staff,
+                                                             file_hospital):
+    submitted = file_hospital(staff["m1"])
+    apply(users["clerk_a1"], submitted.pk, "submit")
+    page = login(client, "reviewer_da").get(reverse("claims:queue")).content.decode()
+    assert 'id="state-submitted"' in page and "待初审 <span" in page
+    assert 'id="state-paid"' in page and "已给付 <span" not in page  # a link, no count
+    assert 'id="state-draft"' not in page  # an open state with nothing in it
+
+
+def test_the_queue_total_is_the_sum_of_its_states_counts_when_only_states_filter(
+        users, staff, file_hospital):
+    from huzhu.claims import queue
+
+    for m in ("m1", "m2"):
+        apply(users["clerk_a1"], file_hospital(staff[m]).pk, "submit")
+    reviewer = users["reviewer_da"]
+    f = queue.QueueFilter.from_params(reviewer, {})
+    counts = queue.state_counts(reviewer)
+    assert queue.total_from_counts(f, counts) == queue.filtered(reviewer, f).count() == 2
+    narrowed = queue.QueueFilter.from_params(reviewer, {"benefit": "hospital"})
+    assert queue.total_from_counts(narrowed, counts) is None  # counted by the page then
+    every = queue.QueueFilter.from_params(reviewer, {"state": "all"})
+    assert queue.total_from_counts(every, counts) is None  # closed states are not counted

@@ -28,13 +28,17 @@ from huzhu.web.params import id_param
 @login_required
 def claim_queue(request: HttpRequest) -> HttpResponse:
     f = queue.QueueFilter.from_params(request.user, request.GET)
+    counts = queue.state_counts(request.user)
+    total = queue.total_from_counts(f, counts)
     page = keyset_page(queue.filtered(request.user, f).select_related(
         "member__unit", "scheme"), after=id_param(request.GET, "after"),
-        before=id_param(request.GET, "before"), count=True)
-    counts = queue.state_counts(request.user)
+        before=id_param(request.GET, "before"), count=total is None)
+    if total is not None:
+        page.total = total
     return render(request, "claims/queue.html", {
         "page": page, "params": request.GET, "f": f, "counts": counts,
-        "states": [(s.value, s.label, counts.get(s.value, 0)) for s in Claim.State],
+        "states": [(s.value, s.label, counts.get(s.value, 0) if s in queue.OPEN else None)
+                   for s in Claim.State],
         "state_param": request.GET.get("state", ""), "flags": FLAG_LABELS,
         "may_follow_up": followup.may_read(request.user),
     })
@@ -80,16 +84,24 @@ def claim_step(request: HttpRequest, claim_id: int, step: str) -> HttpResponse:
     data = {"amount": request.POST.get("amount", "").strip(),
             "note": request.POST.get("note", ""), "missing": request.POST.getlist("missing"),
             "reject_code": request.POST.get("reject_code", "")}
+    notice = error = ""
     try:
         claim = workflow.apply(request.user, claim.pk, step, **data)
-        messages.success(request, f"{TRANSITIONS[step].label}：{claim.get_state_display()}")
+        notice = f"{TRANSITIONS[step].label}：{claim.get_state_display()}"
     except ClaimRefused as exc:
-        messages.error(request, str(exc))
+        error = str(exc)
     except ValueError:
-        messages.error(request, "金额格式不对")
+        error = "金额格式不对"
     if request.htmx:
+        # The partial has no message area of its own: the outcome is shown in it, not
+        # queued for a later full page (where a refusal would appear out of context).
         claim = get_claim_for_user(request.user, claim_id)
-        return render(request, "claims/_claim.html", _detail_context(request, claim))
+        return render(request, "claims/_claim.html", {
+            **_detail_context(request, claim), "step_notice": notice, "step_error": error})
+    if error:
+        messages.error(request, error)
+    else:
+        messages.success(request, notice)
     return redirect("claims:detail", claim_id=claim_id)
 
 

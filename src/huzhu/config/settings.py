@@ -96,6 +96,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
     }
     private_sqlite(DATABASES["default"]["NAME"])
+elif "postgresql" in DATABASES["default"]["ENGINE"]:
+    # The app runs short queries (OLTP). PostgreSQL's JIT judged the claims queue's
+    # counts costly enough to compile and spent 250–350 ms doing so for queries that
+    # run in tens of milliseconds (bench/bench_claims.py): off for the app's sessions.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "orgs.User"
