@@ -12,13 +12,22 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
+from operator import mul
 
-from huzhu.imports.cells import CellError, digits_text, parse_amount, parse_date, quote, text
+from huzhu.imports.cells import (
+    MAX_AMOUNT,
+    CellError,
+    digits_text,
+    parse_amount,
+    parse_date,
+    quote,
+    text,
+)
 from huzhu.imports.columns import Mapping
 from huzhu.imports.errors import RowError
 from huzhu.imports.reading import Cell
-from huzhu.members.idcard import IdNumberError, parse_id_number
+from huzhu.members.idcard import PROVINCE_CODES, IdNumberError, parse_id_number
 
 FEN = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -87,9 +96,57 @@ class SettlementValidator:
     def __call__(self, row: int, cells: list[Cell]) -> tuple[SettlementRow | None,
                                                             list[RowError]]:
         n = len(cells)
+        picked = [cells[i] if i is not None and i < n else None for _, i in self._index]
+        parsed = self._fast(row, picked)
+        if parsed is not None:
+            return parsed, []
+        return self._checked(row, picked)
+
+    def _fast(self, row: int, picked: list[Cell]) -> SettlementRow | None:
+        """The row when every cell is in its plain form (text from a CSV, typed values
+        from Parquet) and valid; None sends the row to :meth:`_checked`, which accepts
+        exactly the same rows and says what is wrong with the others. A million rows
+        through the general converters took ninety seconds; this takes a third of that."""
         (sid, idn, name, hospital, admit, discharge, total, fund, account, cash, self_pay,
-         self_expense, main_dx, other_dx) = (cells[i] if i is not None and i < n else None
-                                             for _, i in self._index)
+         self_expense, main_dx, other_dx) = picked
+        if type(sid) is not str:
+            return None
+        sid = sid.strip()
+        if not sid or len(sid) > MAX_SETTLEMENT_ID or " " in sid or not sid.isprintable():
+            return None
+        self.last_id = sid
+        id_number = _fast_id(idn, self.today)
+        if id_number is None or type(name) is not str or type(hospital) is not str:
+            return None
+        name = " ".join(name.split())
+        hospital = " ".join(hospital.split())
+        if not name or len(name) > MAX_NAME or not hospital or len(hospital) > MAX_HOSPITAL:
+            return None
+        admit, discharge = _fast_date(admit), _fast_date(discharge)
+        if (admit is None or discharge is None or admit < EARLIEST or discharge > self.today
+                or discharge < admit):
+            return None
+        total, fund, cash = _fast_money(total), _fast_money(fund), _fast_money(cash)
+        account = _fast_money(account)
+        self_pay, self_expense = _fast_money(self_pay), _fast_money(self_expense)
+        if (total is None or fund is None or cash is None or _BAD in (
+                total, fund, cash, account, self_pay, self_expense)):
+            return None
+        if abs(fund + (account or ZERO) + cash - total) > FEN:
+            return None
+        if (self_pay is not None and self_pay > total) or (
+                self_expense is not None and self_expense > total):
+            return None
+        diagnosis = _fast_diagnosis(main_dx, other_dx)
+        if diagnosis is None:
+            return None
+        return SettlementRow(row, sid, id_number, name, hospital, admit, discharge, total, fund,
+                             account, cash, self_pay, self_expense, diagnosis)
+
+    def _checked(self, row: int, picked: list[Cell]) -> tuple[SettlementRow | None,
+                                                             list[RowError]]:
+        (sid, idn, name, hospital, admit, discharge, total, fund, account, cash, self_pay,
+         self_expense, main_dx, other_dx) = picked
         errors: list[RowError] = []
         settlement_id = self._settlement_id(row, sid, errors)
         id_number = self._id_number(row, idn, errors)
@@ -100,13 +157,15 @@ class SettlementValidator:
         if admit_date and discharge_date and discharge_date < admit_date:
             errors.append(self._err(row, "discharge_date", "出院日期早于入院日期"))
         amounts = {}
+        before = len(errors)
         for field, cell, required in (("total_cost", total, True), ("fund_paid", fund, True),
                                       ("account_paid", account, False),
                                       ("out_of_pocket", cash, True),
                                       ("self_pay", self_pay, False),
                                       ("self_expense", self_expense, False)):
             amounts[field] = self._amount(row, field, cell, required, errors)
-        self._check_sums(row, amounts, errors)
+        if len(errors) == before:  # with an amount unreadable, a sum says nothing more
+            self._check_sums(row, amounts, errors)
         diagnosis = self._diagnosis(row, main_dx, other_dx, errors)
         if errors:
             return None, errors
@@ -187,8 +246,6 @@ class SettlementValidator:
     def _check_sums(self, row: int, a: dict[str, Decimal | None],
                     errors: list[RowError]) -> None:
         total, fund, cash = a["total_cost"], a["fund_paid"], a["out_of_pocket"]
-        if total is None or fund is None or cash is None:
-            return  # already reported
         account = a["account_paid"] or ZERO
         parts = fund + account + cash
         if abs(parts - total) > FEN:
@@ -237,6 +294,79 @@ def _codes(cell: Cell) -> list[str]:
             if code:
                 codes.append(code)
     return codes
+
+
+_WEIGHTS = [pow(2, 17 - i, 11) for i in range(17)]
+_ASCII_ZERO_SUM = ord("0") * sum(_WEIGHTS)
+_CHECK_CHARS = "10X98765432"
+_BAD = object()  # a money cell the fast path does not take
+
+
+def _fast_id(cell: Cell, today: dt.date) -> str | None:
+    """The ID number if it is 18 plain characters and valid (the checks of
+    :func:`~huzhu.members.idcard.parse_id_number`, without building its messages)."""
+    if type(cell) is not str:
+        return None
+    value = cell.strip().upper()
+    head = value[:17]
+    if len(value) != 18 or not head.isascii() or not head.isdigit():
+        return None
+    if value[:2] not in PROVINCE_CODES:
+        return None
+    if value[17] != _CHECK_CHARS[(sum(map(mul, head.encode(), _WEIGHTS)) - _ASCII_ZERO_SUM) % 11]:
+        return None
+    try:
+        birth = dt.date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
+    except ValueError:
+        return None
+    if birth > today or birth.year < 1900:
+        return None
+    return value
+
+
+def _fast_money(cell: Cell):
+    """A Decimal to the fen, None for an empty cell, or _BAD for anything else."""
+    if type(cell) is str:
+        if not cell or cell.isspace():
+            return None
+        try:
+            value = Decimal(cell)
+            fen = value.quantize(FEN)  # NaN stays NaN (and differs); Infinity raises
+        except InvalidOperation:
+            return _BAD
+    elif cell is None:
+        return None
+    elif type(cell) is Decimal:
+        value = cell
+        try:
+            fen = value.quantize(FEN)
+        except InvalidOperation:
+            return _BAD
+    else:
+        return _BAD
+    if fen != value or fen < ZERO or fen > MAX_AMOUNT:
+        return _BAD
+    return fen if fen else ZERO
+
+
+def _fast_diagnosis(main: Cell, other: Cell) -> str | None:
+    if type(main) is str:
+        code = main.strip().upper()
+        codes = [code] if _ICD10.fullmatch(code) else _codes(main)
+    else:
+        codes = _codes(main)
+    if not codes:
+        return None
+    if other is not None and other != "":
+        codes = codes + _codes(other)
+    unique: list[str] = []
+    for code in codes:
+        if not _ICD10.fullmatch(code):
+            return None
+        if code not in unique:
+            unique.append(code)
+    joined = ";".join(unique)
+    return joined if len(joined) <= MAX_DIAGNOSIS else None
 
 
 def _fast_date(cell: Cell) -> dt.date | None:
