@@ -30,10 +30,13 @@ BY_TYPE = {
     },
     "union": {"name": "名称", "code": "编码", "level": "层级", "parent": "上级工会"},
     "outboxmessage": {"kind": "通知类型", "attempts": "已尝试次数", "last_error": "最近错误"},
+    "claimmaterial": {"kind": "材料类型", "file_name": "文件名", "size": "大小（字节）",
+                      "claim": "理赔编号", "content_type": "文件格式", "sha256": "文件指纹"},
     "user": {"username": "用户名", "display_name": "姓名", "role": "角色", "union": "所属工会",
              "is_active": "可登录", "is_superuser": "超级用户", "password": "密码"},
 }
-OBJECT_TYPES = {"member": "会员", "unit": "单位", "union": "工会", "user": "工作人员",
+OBJECT_TYPES = {"claimmaterial": "理赔材料", "claim": "理赔", "member": "会员", "unit": "单位",
+                "union": "工会", "user": "工作人员",
                 "importjob": "导入任务", "transferrequest": "转会申请", "memberexport": "导出",
                 "outboxmessage": "短信"}
 

@@ -14,3 +14,12 @@ class ClaimsConfig(AppConfig):
 
         panels.register("member", panels.Panel("claims", "claims/_member_panel.html",
                                                member_panel, order=20))
+        from huzhu.claims.material_views import panel_context
+
+        panels.register("claim", panels.Panel(
+            "materials", "claims/_materials.html",
+            lambda request, claim: panel_context(request.user, claim), order=10))
+        from huzhu.claims import flags
+
+        panels.register("claim", panels.Panel("flags", "claims/_flags.html", flags.panel,
+                                              order=5))

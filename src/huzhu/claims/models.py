@@ -190,6 +190,14 @@ class ClaimMaterial(models.Model):
         return self.file_name
 
 
+class PayoutBatchQuerySet(models.QuerySet):
+    def visible_to(self, user) -> PayoutBatchQuerySet:
+        """Batches made in the user's subtree (a batch holds claims of its union's)."""
+        from huzhu.orgs.scope import scoped
+
+        return scoped(user, self)
+
+
 class PayoutBatch(models.Model):
     """Approved claims paid together by one bank transfer file (给付批次)."""
 
@@ -207,6 +215,8 @@ class PayoutBatch(models.Model):
                                    related_name="+")
     created_at = models.DateTimeField("创建时间", auto_now_add=True)
     closed_at = models.DateTimeField("完成时间", null=True, blank=True)
+
+    objects = PayoutBatchQuerySet.as_manager()
 
     class Meta:
         verbose_name = "给付批次"
@@ -248,3 +258,6 @@ class Payout(models.Model):
 
     def __str__(self) -> str:
         return f"{self.batch_id} {self.claim_id} {self.amount}"
+
+
+from huzhu.claims.followups import ClaimFollowUp  # noqa: E402,F401

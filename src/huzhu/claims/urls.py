@@ -1,12 +1,15 @@
 from django.urls import path
 
-from huzhu.claims import views
+from huzhu.claims import followup_urls, material_urls, views
 
 app_name = "claims"
 
 urlpatterns = [
     path("", views.claim_queue, name="queue"),
     path("new/<id:member_id>/", views.claim_new, name="new"),
+    *followup_urls.urlpatterns,
+    # Before the step route: "<id>/materials/" is not a step called "materials".
+    *material_urls.urlpatterns,
     path("<id:claim_id>/", views.claim_detail, name="detail"),
     path("<id:claim_id>/late-exception/", views.late_exception, name="late-exception"),
     path("<id:claim_id>/<str:step>/", views.claim_step, name="step"),

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 
 from huzhu.claims import deadlines, intake, materials, queue, steps, workflow
 from huzhu.claims.access import get_claim_for_user
+from huzhu.claims.flags import FLAG_LABELS
 from huzhu.claims.icd10 import options as icd10_options
 from huzhu.claims.models import Claim
 from huzhu.claims.workflow import REJECT_CODES, TRANSITIONS, ClaimRefused
@@ -34,16 +35,8 @@ def claim_queue(request: HttpRequest) -> HttpResponse:
     return render(request, "claims/queue.html", {
         "page": page, "params": request.GET, "f": f, "counts": counts,
         "states": [(s.value, s.label, counts.get(s.value, 0)) for s in Claim.State],
-        "state_param": request.GET.get("state", ""), "flags": _flag_labels(),
+        "state_param": request.GET.get("state", ""), "flags": FLAG_LABELS,
     })
-
-
-def _flag_labels() -> dict[str, str]:
-    try:
-        from huzhu.claims.flags import FLAG_LABELS
-    except ImportError:
-        return {}
-    return FLAG_LABELS
 
 
 @login_required

@@ -24,6 +24,7 @@ urlpatterns = [
     path("claims/", include("huzhu.claims.urls")),
     path("feeds/", include("huzhu.feeds.urls")),
     path("notify/", include("huzhu.notify.urls")),
+    path("payouts/", include("huzhu.claims.payout_urls")),
     path("", include("huzhu.orgs.urls")),
     path("", include("huzhu.web.urls")),
 ]

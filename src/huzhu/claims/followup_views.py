@@ -1,0 +1,63 @@
+"""The follow-up list (大额回访): read it, export it, record a call."""
+
+from __future__ import annotations
+
+import io
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from huzhu.audit import log
+from huzhu.audit.models import AuditEntry
+from huzhu.claims import followup
+from huzhu.claims.models import FOLLOW_UP_ABOVE, Claim
+from huzhu.claims.workflow import ClaimRefused
+from huzhu.web.paging import keyset_page
+from huzhu.web.params import id_param
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@login_required
+def followup_list(request: HttpRequest) -> HttpResponse:
+    page = keyset_page(followup.follow_up(request.user), after=id_param(request.GET, "after"),
+                       before=id_param(request.GET, "before"), count=True)
+    return render(request, "claims/follow_up.html", {
+        "page": page, "params": request.GET, "threshold": FOLLOW_UP_ABOVE,
+        "may_call": followup.may_call(request.user),
+    })
+
+
+@require_POST
+@login_required
+def followup_export(request: HttpRequest) -> HttpResponse:
+    """A POST, like every export: a link on another site cannot start it."""
+    claims = followup.follow_up(request.user)
+    buffer = io.BytesIO()
+    rows = followup.write_xlsx(claims, buffer)
+    log.record(request.user, AuditEntry.Action.MEMBER_EXPORTED,
+               union_path=request.user.union.path if request.user.union else "",
+               summary=f"导出大额回访名单 {rows} 条（会员姓名、单位联系人及电话）",
+               changes={"rows": rows})
+    buffer.seek(0)
+    name = f"大额回访名单-{timezone.localdate():%Y%m%d}.xlsx"
+    return FileResponse(buffer, as_attachment=True, filename=name, content_type=XLSX)
+
+
+@require_POST
+@login_required
+def mark_called(request: HttpRequest, claim_id: int) -> HttpResponse:
+    if not followup.may_read(request.user):
+        raise PermissionDenied("您的角色不能查看大额回访名单")
+    claim = get_object_or_404(Claim.objects.visible_to(request.user), pk=claim_id)
+    try:
+        followup.mark_called(request.user, claim, request.POST.get("note", ""))
+        messages.success(request, f"已登记理赔 {claim.number} 的回访")
+    except ClaimRefused as exc:
+        messages.error(request, str(exc))
+    return redirect("claims:follow-up")

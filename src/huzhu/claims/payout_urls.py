@@ -1,0 +1,14 @@
+from django.urls import path
+
+from huzhu.claims import payout_views as views
+
+app_name = "payouts"
+
+urlpatterns = [
+    path("", views.batch_list, name="list"),
+    path("new/<slug:code>/", views.batch_build, name="build"),
+    path("<id:batch_id>/", views.batch_detail, name="detail"),
+    path("<id:batch_id>/export/", views.batch_export, name="export"),
+    path("<id:batch_id>/pay/", views.batch_pay, name="pay"),
+    path("payout/<id:payout_id>/fail/", views.payout_fail, name="fail"),
+]

@@ -1,0 +1,159 @@
+"""Payout pages (给付) for finance and admins: batches and what is ready for one, a
+batch's payouts, the bank transfer file, payment confirmed, single payouts failed."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Q, Sum
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from huzhu.claims import payouts
+from huzhu.claims.models import Payout, PayoutBatch
+from huzhu.claims.workflow import ClaimRefused
+from huzhu.coverage.models import Scheme
+from huzhu.orgs.scope import can_see_full_id
+from huzhu.web.paging import keyset_page
+from huzhu.web.params import id_param
+
+SHOWN_WITHOUT_ACCOUNT = 50
+CONTENT_TYPES = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                 "csv": "text/csv; charset=utf-8"}
+
+
+def _require_finance(request: HttpRequest) -> None:
+    if not payouts.can_pay(request.user):
+        raise PermissionDenied("只有财务和管理员可以办理给付")
+
+
+@login_required
+def batch_list(request: HttpRequest) -> HttpResponse:
+    _require_finance(request)
+    user = request.user
+    live = ~Q(payouts__state=Payout.State.FAILED)
+    batches = (payouts.batches_visible_to(user).select_related("scheme", "created_by")
+               .annotate(n=Count("payouts", filter=live),
+                         total=Sum("payouts__amount", filter=live)))
+    page = keyset_page(batches, after=id_param(request.GET, "after"),
+                       before=id_param(request.GET, "before"))
+    ready = [r for r in (payouts.readiness(user, s) for s in
+                         Scheme.objects.visible_to(user).order_by("name")) if r.any]
+    missing = [(r, list(payouts.without_account(user, r.scheme).select_related("member__unit")
+                        .order_by("pk")[:SHOWN_WITHOUT_ACCOUNT]))
+               for r in ready if r.without_account]
+    return render(request, "claims/payouts/list.html", {
+        "page": page, "params": request.GET, "ready": ready, "missing": missing,
+        "shown_without_account": SHOWN_WITHOUT_ACCOUNT})
+
+
+@require_POST
+@login_required
+def batch_build(request: HttpRequest, code: str) -> HttpResponse:
+    _require_finance(request)
+    scheme = get_object_or_404(Scheme.objects.visible_to(request.user), code=code)
+    try:
+        batch = payouts.build_batch(request.user, scheme)
+    except ClaimRefused as exc:
+        messages.error(request, str(exc))
+        return redirect("payouts:list")
+    totals = payouts.batch_totals(batch)
+    messages.success(request, f"已生成给付批次 {batch.number}：{totals.count} 笔，"
+                              f"合计 {totals.total} 元")
+    if batch.without_account:
+        messages.warning(request, f"{len(batch.without_account)} 件理赔因会员没有登记银行账号"
+                                  "未纳入本批次，请补录银行账号后再生成批次")
+    return redirect("payouts:detail", batch_id=batch.pk)
+
+
+@login_required
+def batch_detail(request: HttpRequest, batch_id: int) -> HttpResponse:
+    batch = payouts.get_batch_for_user(request.user, batch_id)
+    return render(request, "claims/payouts/detail.html", _detail_context(request, batch))
+
+
+def _detail_context(request: HttpRequest, batch: PayoutBatch) -> dict:
+    rows = batch.payouts.select_related("claim__member__unit")
+    state = request.GET.get("state", "")
+    if state in Payout.State.values:
+        rows = rows.filter(state=state)
+    page = keyset_page(rows, after=id_param(request.GET, "after"),
+                       before=id_param(request.GET, "before"), size=100, count=True)
+    return {"batch": batch, "totals": payouts.batch_totals(batch), "page": page,
+            "params": request.GET, "state": state, "states": Payout.State.choices,
+            "full_numbers": can_see_full_id(request.user),
+            "today": timezone.localdate()}
+
+
+@require_POST
+@login_required
+def batch_export(request: HttpRequest, batch_id: int) -> HttpResponse:
+    batch = payouts.get_batch_for_user(request.user, batch_id)
+    fmt = request.POST.get("format", "xlsx")
+    full = request.POST.get("full") == "1"
+    try:
+        data = payouts.export_batch(request.user, batch, fmt, full=full,
+                                    purpose=request.POST.get("purpose", ""))
+    except ClaimRefused as exc:
+        messages.error(request, str(exc))
+        return redirect("payouts:detail", batch_id=batch.pk)
+    response = HttpResponse(data, content_type=CONTENT_TYPES[fmt])
+    suffix = "" if full else "-脱敏"
+    response["Content-Disposition"] = _attachment(f"给付批次{batch.number}{suffix}.{fmt}",
+                                                  f"{batch.number}.{fmt}")
+    response["Cache-Control"] = "no-store"  # a file of bank accounts stays off disks between
+    return response
+
+
+def _attachment(name: str, ascii_name: str) -> str:
+    from urllib.parse import quote
+
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"
+
+
+@require_POST
+@login_required
+def batch_pay(request: HttpRequest, batch_id: int) -> HttpResponse:
+    batch = payouts.get_batch_for_user(request.user, batch_id)
+    try:
+        paid_on = dt.date.fromisoformat(request.POST.get("paid_on", ""))
+    except ValueError:
+        messages.error(request, "请填写付款日期")
+        return redirect("payouts:detail", batch_id=batch.pk)
+    try:
+        paid = payouts.mark_paid(request.user, batch, paid_on)
+    except ClaimRefused as exc:
+        messages.error(request, str(exc))
+    else:
+        if paid:
+            messages.success(request, f"已确认付款 {paid} 笔，已记入互助金账并通知会员")
+        else:
+            messages.info(request, "该批次没有待付款的给付（可能已确认过），未重复付款")
+    return redirect("payouts:detail", batch_id=batch.pk)
+
+
+@require_POST
+@login_required
+def payout_fail(request: HttpRequest, payout_id: int) -> HttpResponse:
+    payout = payouts.get_payout_for_user(request.user, payout_id)
+    error = ""
+    try:
+        payout = payouts.mark_failed(request.user, payout, request.POST.get("reason", ""))
+    except ClaimRefused as exc:
+        error = str(exc)
+    if request.htmx:
+        payout = payouts.get_payout_for_user(request.user, payout_id)
+        batch = payouts.get_batch_for_user(request.user, payout.batch_id)
+        return render(request, "claims/payouts/_payout_row.html", {
+            "p": payout, "batch": batch, "totals": payouts.batch_totals(batch),
+            "error": error, "oob": True})
+    if error:
+        messages.error(request, error)
+    else:
+        messages.success(request, f"理赔 {payout.claim.number} 已标记付款失败，退回待给付")
+    return redirect("payouts:detail", batch_id=payout.batch_id)
