@@ -45,3 +45,33 @@ def test_export_engine_writes_calc_inputs_that_calc_accepts(users, units, staff,
 def test_unknown_scheme_is_a_clear_error(db, capsys, tmp_path):
     assert main(["export", "engine", "--scheme", "nope", "--out", str(tmp_path)]) == 2
     assert "没有编码为 nope 的保障项目" in capsys.readouterr().err
+
+
+def test_the_engine_tables_hold_exactly_the_registry(users, units, staff, period, make_member):
+    """Column by column against the ORM: ids and family ids as text, dates, each member's
+    report group, and only the enrolments that gave coverage, in (member, start) order."""
+    from huzhu.coverage.engine_inputs import enrolment_table, member_table
+    from huzhu.coverage.models import Enrolment
+    from huzhu.members.models import Member
+
+    staff["m2"].family_head = staff["m1"]
+    staff["m2"].save()
+    make_member("b1", name="乙一", birth=dt.date(1990, 5, 6), occupation="medical")
+    for key in ("a1", "a2", "b1"):
+        enrolment.enrol_unit(users["admin_city"], period, units[key], on=dt.date(2026, 2, 1))
+    notice = PremiumNotice.objects.get(unit=units["a1"])
+    premiums.register_payment(users["finance_city"], notice.pk, amount=Decimal("300.00"),
+                              paid_on=dt.date(2026, 2, 3), bank_reference="B1")
+    groups = {units["a1"].union_id: "甲区总工会", units["a2"].union_id: "甲区总工会",
+              units["b1"].union_id: "乙区总工会"}
+    assert member_table(period.scheme).to_pylist() == [
+        {"member_id": str(m.pk), "birth_date": m.birth_date, "gender": m.gender,
+         "status": m.status, "occupation": m.occupation,
+         "family_id": str(m.family_head_id or m.pk), "union": groups[m.union_id]}
+        for m in Member.objects.order_by("id")]
+    covered = Enrolment.objects.filter(coverage_from__isnull=False).order_by("member_id",
+                                                                             "coverage_from")
+    assert len(covered) == 2  # a1's first two of four paid; a2 and b1 not yet
+    assert enrolment_table(period.scheme).to_pylist() == [
+        {"member_id": str(e.member_id), "period_start": e.coverage_from,
+         "period_end": e.coverage_to, "first_enrolled": e.first_enrolled} for e in covered]

@@ -192,6 +192,116 @@ def test_many_units_at_once_follow_the_same_rules(users, units, staff, period, m
     assert partial.enrolled == 0 and "低于本项目要求的 50%" in partial.refused[0][1]
 
 
+def _history_of_2025(users, admin, scheme, units, staff):
+    """A 2025 period of ``scheme``: a1 enrolled and paid (m2 withdrawn in June, a lapse),
+    a2 enrolled and unpaid (no coverage to carry over)."""
+    from huzhu.coverage import premiums
+
+    p2025 = schemes.create_period(admin, scheme, name="2025年度", start=D(2025, 1, 1),
+                                  end=D(2025, 12, 31), premium=Decimal("150.00"),
+                                  enrol_from=D(2025, 1, 1), enrol_until=D(2025, 3, 31))
+    for key in ("a1", "a2"):
+        enrol(users["admin_city"], p2025, units[key], on=D(2025, 1, 10))
+    notice = PremiumNotice.objects.get(period=p2025, unit=units["a1"])
+    premiums.register_payment(users["finance_city"], notice.pk, amount=notice.amount_due,
+                              paid_on=D(2025, 2, 1), bank_reference=f"B-{scheme.pk}")
+    enrolment.withdraw(users["admin_city"], Enrolment.objects.get(
+        period=p2025, member=staff["m2"]), on=D(2025, 6, 30))
+    return schemes.create_period(admin, scheme, name="2026年度", start=D(2026, 1, 1),
+                                 end=D(2026, 12, 31), premium=Decimal("150.00"),
+                                 enrol_from=D(2025, 12, 1), enrol_until=D(2026, 3, 31))
+
+
+def test_many_units_at_once_write_what_one_unit_at_a_time_writes(users, units, staff, admin,
+                                                                  tree, make_member):
+    """Two identical schemes with the same 2025 history: 2026 enrolled unit by unit in one
+    and all at once in the other writes the same rows, notices, ledger and audit."""
+    from huzhu.coverage.bulk_enrolment import enrol_units
+
+    make_member("b1", name="乙一")
+    make_member("b1", name="乙二", status="retired")
+    periods = []
+    for code in ("one-by-one", "all-at-once"):
+        scheme = schemes.create_scheme(admin, union=tree["city"], policy_name="ningshan-2024",
+                                       code=code, min_share=Decimal("0.5"))
+        periods.append(_history_of_2025(users, admin, scheme, units, staff))
+    single, bulk = periods
+    day = D(2026, 1, 20)  # 20 days after 2025 ended: within the renewal grace
+    for unit in units.values():
+        enrolment.enrol_unit(users["admin_city"], single, unit, on=day)
+    mark = AuditEntry.objects.order_by("-id").values_list("id", flat=True).first()
+    outcome = enrol_units(users["admin_city"], bulk, list(units.values()), on=day)
+    assert (outcome.enrolled, outcome.units, outcome.refused) == (4 + 2 + 1, 3, [])
+
+    def rows(period):
+        return sorted(Enrolment.objects.filter(period=period).values_list(
+            "member_id", "unit_id", "enrolled_on", "first_enrolled", "coverage_from",
+            "coverage_to", "premium", "paid_on", "state", "notice__unit_id", "created_by_id"))
+
+    assert rows(bulk) == rows(single)
+    firsts = dict(Enrolment.objects.filter(period=bulk).values_list("member_id",
+                                                                    "first_enrolled"))
+    assert firsts[staff["m1"].pk] == D(2025, 2, 1)  # paid 2025 coverage carried over
+    assert firsts[staff["m2"].pk] == day  # withdrawn in June: a lapse restarts it
+    assert firsts[staff["a2x"].pk] == day  # 2025 never paid: no coverage to carry over
+    # A unit's enrolments in member order, as payments are allocated in id order.
+    for unit in units.values():
+        ordered = list(Enrolment.objects.filter(period=bulk, unit=unit).order_by("id")
+                       .values_list("member_id", flat=True))
+        assert ordered == sorted(ordered)
+
+    def notices(period):
+        return sorted(PremiumNotice.objects.filter(period=period).values_list(
+            "unit_id", "members", "amount_due", "amount_paid", "state", "due_date"))
+
+    assert notices(bulk) == notices(single)
+    for notice in PremiumNotice.objects.filter(period=bulk).select_related("unit"):
+        assert notice.number == enrolment.notice_number(bulk, notice.unit)
+
+    def postings(period):
+        found = []
+        for e in period.ledger.all():
+            notice_id = int(e.reference.split(":")[1])
+            found.append((PremiumNotice.objects.get(pk=notice_id).unit_id, e.kind, e.debit,
+                          e.credit, e.amount, e.memo, e.booked_on, e.created_by_id))
+        return sorted(found)
+
+    assert postings(bulk) == postings(single)
+    assert all(c.ok for c in ledger.check_all())
+
+    def audited(entries):
+        return sorted((a.object_type, a.object_id, a.union_path, a.changes, a.actor_id)
+                      for a in entries.filter(action=AuditEntry.Action.ENROLLED))
+
+    assert str(bulk) == str(single)  # the same scheme and period names: the same changes
+    single_entries = audited(AuditEntry.objects.filter(id__lte=mark, changes__period=str(bulk)))
+    assert len(single_entries) == 3
+    assert audited(AuditEntry.objects.filter(id__gt=mark)) == single_entries
+
+
+def test_many_units_at_once_refuse_members_someone_else_enrolled_meanwhile(
+        users, units, staff, period, monkeypatch):
+    """Another clerk enrols a member between the reads and the writes: that chunk is
+    refused as a whole (the insert hits the unique constraint), nothing of it stays."""
+    from huzhu.coverage import bulk_enrolment
+
+    choose = bulk_enrolment._Plan._choose
+
+    def racing(plan, chunk, outcome):
+        chosen = choose(plan, chunk, outcome)
+        enrol(users["clerk_a1"], period, units["a1"], member_ids=[staff["m1"].pk])
+        return chosen
+
+    monkeypatch.setattr(bulk_enrolment._Plan, "_choose", racing)
+    with pytest.raises(Refused, match="部分会员刚刚已由他人登记参保"):
+        bulk_enrolment.enrol_units(users["admin_city"], period, [units["a1"], units["a2"]],
+                                   on=TODAY)
+    assert list(Enrolment.objects.values_list("member_id", flat=True)) == [staff["m1"].pk]
+    assert PremiumNotice.objects.get().members == 1
+    assert all(c.ok for c in ledger.check_all())
+    assert AuditEntry.objects.filter(action=AuditEntry.Action.COVERAGE_REFUSED).count() == 1
+
+
 def test_many_units_refuse_a_clerk_outside_their_scope(users, units, staff, period):
     from huzhu.coverage.bulk_enrolment import enrol_units
 

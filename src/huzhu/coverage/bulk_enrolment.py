@@ -3,22 +3,27 @@
 
 A city of a million members in two thousand units: members, existing enrolments and
 earlier periods are read a few hundred units at a time, enrolments are inserted with
-one ``executemany`` per chunk (``bulk_create`` is capped at 999 parameters a statement
-on SQLite: 76 rows), notices updated the same way, and one ledger entry and one audit
-entry are written per unit. A unit the rules refuse (the share it must reach) is
-listed with the reason; the others go ahead.
+one ``COPY`` per chunk on PostgreSQL and one ``executemany`` on SQLite (``bulk_create``
+is capped at 999 parameters a statement on SQLite: 76 rows), notices updated the same
+way, and one ledger entry and one audit entry are written per unit. A unit the rules
+refuse (the share it must reach) is listed with the reason; the others go ahead.
+``bench/bench_coverage.py`` measures it at a million members.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from operator import itemgetter
 
 from django.db import IntegrityError, connection, transaction
+from django.db.models import BooleanField
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from huzhu.audit.log import record_many
@@ -94,13 +99,24 @@ class _Plan:
         free = premium == 0
         self.starts_now = free or self.scheme.coverage_start == Scheme.CoverageStart.ON_ENROLMENT
         self.paid_on = day if free else None
+        # A scheme's first period (a city's first year) has no earlier coverage to carry
+        # over: one query here saves one per few hundred members below.
+        self.has_history = Enrolment.objects.filter(
+            period__scheme=self.scheme, period__start__lt=period.start,
+            coverage_from__isnull=False).exists()
         q = connection.ops.quote_name
         columns = ("member_id", "period_id", "unit_id", "enrolled_on", "first_enrolled",
                    "coverage_from", "coverage_to", "premium", "paid_on", "state", "notice_id",
                    "created_by_id", "created_at")
-        self.insert = (f"INSERT INTO {q(Enrolment._meta.db_table)} "
-                       f"({', '.join(q(c) for c in columns)}) "
+        table = q(Enrolment._meta.db_table)
+        self.insert = (f"INSERT INTO {table} ({', '.join(q(c) for c in columns)}) "
                        f"VALUES ({', '.join(['%s'] * len(columns))})")
+        self.copy = f"COPY {table} ({', '.join(q(c) for c in columns)}) FROM STDIN"
+        # The same for every row of the run (as enrol_unit's rows): adapted once.
+        date = connection.ops.adapt_datefield_value
+        self.fixed_dates = (date(day), date(joined if self.starts_now else None),
+                            date(period.end), date(self.paid_on))
+        self.adapt_date = date
         self.update_notice = (f"UPDATE {q(PremiumNotice._meta.db_table)} SET "
                               f"{q('members')} = %s, {q('amount_due')} = %s, "
                               f"{q('state')} = %s, {q('updated_at')} = %s WHERE {q('id')} = %s")
@@ -123,8 +139,9 @@ class _Plan:
         """Per unit, the members to enrol now, after the share rule."""
         ids = [u.pk for u in units]
         staff: dict[int, list[tuple]] = defaultdict(list)
+        # By (unit, id): the (unit, id) index gives each unit's members in id order.
         for row in Member.objects.filter(unit_id__in=ids).values_list(
-                "id", "unit_id", "status", "gender").order_by("id"):
+                "id", "unit_id", "status", "gender").order_by("unit_id", "id"):
             staff[row[1]].append(row)
         enrolled: dict[int, set[int]] = defaultdict(set)
         counted: dict[int, int] = defaultdict(int)  # towards the share
@@ -165,24 +182,27 @@ class _Plan:
             whom=Scheme.ShareOf(self.scheme.share_of).label)
 
     def _write(self, chosen: dict[Unit, list[int]], outcome: BulkOutcome) -> None:
-        history = previous_enrolments(self.scheme, self.period,
-                                      [m for ids in chosen.values() for m in ids])
+        history = self._history([m for ids in chosen.values() for m in ids])
         now = connection.ops.adapt_datetimefield_value(timezone.now())
-        date = connection.ops.adapt_datefield_value
+        day, coverage_from, coverage_to, paid_on = self.fixed_dates
+        fresh = self.adapt_date(self.joined)  # no earlier coverage: waiting counts from now
+        period_id, user_id, active = self.period.pk, self.user.pk, Enrolment.State.ACTIVE
         try:
             with transaction.atomic():
                 notices = self._notices(list(chosen))
                 rows, notice_rows, ledger, audit = [], [], [], []
                 for unit, ids in chosen.items():
                     notice = notices[unit.pk]
+                    unit_id, notice_id = unit.pk, notice.pk
                     for member_id in ids:
-                        end, first = history.get(member_id, (None, None))
+                        first = fresh
+                        if member_id in history:
+                            first = self.adapt_date(rules.first_enrolled(
+                                self.joined, *history[member_id]))
                         rows.append((
-                            member_id, self.period.pk, unit.pk, date(self.day),
-                            date(rules.first_enrolled(self.joined, end, first)),
-                            date(self.joined if self.starts_now else None),
-                            date(self.period.end), self.premium, date(self.paid_on),
-                            Enrolment.State.ACTIVE, notice.pk, self.user.pk, now))
+                            member_id, period_id, unit_id, day, first, coverage_from,
+                            coverage_to, self.premium, paid_on, active, notice_id, user_id,
+                            now))
                     amount = self.premium * len(ids)
                     notice.members += len(ids)
                     notice.amount_due += amount
@@ -194,13 +214,55 @@ class _Plan:
                     outcome.enrolled += len(ids)
                     outcome.units += 1
                     outcome.premium += amount
+                # In member order: the member-keyed indexes (and, on PostgreSQL, the
+                # foreign-key checks at commit) then walk their B-trees once instead of
+                # jumping about. Each unit's rows keep their order, member by member, as
+                # enrol_unit writes them (payments are allocated in that order).
+                rows.sort(key=itemgetter(0))
+                self._insert(rows)
                 with connection.cursor() as cursor:
-                    cursor.executemany(self.insert, rows)
                     cursor.executemany(self.update_notice, notice_rows)
                 LedgerEntry.objects.bulk_create(ledger, batch_size=500)
                 record_many(audit)
         except IntegrityError:
             raise refuse(self.user, "部分会员刚刚已由他人登记参保，请刷新页面后重试") from None
+
+    def _insert(self, rows: list[tuple]) -> None:
+        """The chunk's enrolments: COPY on PostgreSQL (executemany sends a statement per
+        row: over twice as slow at a million), executemany on SQLite (in-process anyway)."""
+        with connection.cursor() as cursor:
+            if connection.vendor != "postgresql":
+                cursor.executemany(self.insert, rows)
+                return
+            # The raw psycopg cursor: Django's wrapper turns its errors (a member enrolled
+            # by someone else meanwhile) into django.db.IntegrityError, as for execute.
+            with connection.wrap_database_errors, cursor.cursor.copy(self.copy) as copy:
+                for row in rows:
+                    copy.write_row(row)
+
+    def _history(self, member_ids: list[int]) -> dict[int, tuple]:
+        """:func:`previous_enrolments` for the chunk's members in one query: their ids go
+        as one parameter (an array, a JSON list), not in batches of 900 placeholders."""
+        if not self.has_history or not member_ids:
+            return {}
+        column = f"{connection.ops.quote_name(Enrolment._meta.db_table)}." \
+                 f"{connection.ops.quote_name('member_id')}"
+        if connection.vendor == "postgresql":
+            among = RawSQL(f"{column} = ANY(%s)", [member_ids], output_field=BooleanField())
+        elif connection.vendor == "sqlite":
+            among = RawSQL(f"{column} IN (SELECT value FROM json_each(%s))",
+                           [json.dumps(member_ids)], output_field=BooleanField())
+        else:
+            return previous_enrolments(self.scheme, self.period, member_ids)
+        found: dict[int, tuple] = {}
+        rows = (Enrolment.objects.filter(among, period__scheme=self.scheme,
+                                         period__start__lt=self.period.start)
+                .exclude(coverage_from__isnull=True)
+                .order_by("member_id", "period__start")
+                .values_list("member_id", "coverage_to", "first_enrolled"))
+        for member_id, end, first in rows.iterator(chunk_size=10_000):
+            found[member_id] = (end, first)  # ordered by start: the latest wins
+        return found
 
     def _notices(self, units: list[Unit]) -> dict[int, PremiumNotice]:
         qs = PremiumNotice.objects.filter(period=self.period, unit__in=units)

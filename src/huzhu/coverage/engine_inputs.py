@@ -2,7 +2,8 @@
 ``huzhu calc``'s format, keyed by the registry's internal member id (never the ID number).
 
 A city is a million members: rows are read with one raw cursor in chunks and turned
-into Arrow columns, not model instances.
+into Arrow columns (ids, dates, family and report group converted by Arrow, not row by
+row in Python), not model instances. ``bench/bench_coverage.py`` times it.
 """
 
 from __future__ import annotations
@@ -10,10 +11,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from django.db import connection
 
-from huzhu.coverage.models import Enrolment, Scheme
+from huzhu.coverage.models import Enrolment, Period, Scheme
 from huzhu.members.models import Member
 from huzhu.orgs.models import Union
 
@@ -49,47 +51,67 @@ def report_unions(scheme: Scheme) -> dict[int, str]:
     return grouped
 
 
+def _date_sql(column: str) -> str:
+    """A date column as the cursor should fetch it. SQLite stores ISO text, which Django's
+    converter would parse row by row in Python (three million dates at a city's size);
+    as text, Arrow parses the whole chunk at once. PostgreSQL's driver makes dates in C."""
+    return f"CAST({column} AS TEXT)" if connection.vendor == "sqlite" else column
+
+
+def _date_array(values) -> pa.Array:
+    if values and isinstance(next((v for v in values if v is not None), None), str):
+        return pa.array(values, pa.string()).cast(pa.date32())
+    return pa.array(values, pa.date32())
+
+
 def member_table(scheme: Scheme) -> pa.Table:
     groups = report_unions(scheme)
     m = Member._meta
-    sql = (f"SELECT {', '.join(_quote(c) for c in ('id', 'birth_date', 'gender', 'status', 'occupation', 'family_head_id', 'union_id'))} "  # noqa: E501
-           f"FROM {_quote(m.db_table)} WHERE {_quote('union_id')} IN "
-           f"({', '.join(str(i) for i in groups) or 'NULL'}) ORDER BY {_quote('id')}")
+    columns = [_quote("id"), _date_sql(_quote("birth_date")), _quote("gender"),
+               _quote("status"), _quote("occupation"), _quote("family_head_id"),
+               _quote("union_id")]
+    sql = (f"SELECT {', '.join(columns)} FROM {_quote(m.db_table)} WHERE {_quote('union_id')} "
+           f"IN ({', '.join(str(i) for i in groups) or 'NULL'}) ORDER BY {_quote('id')}")
+    # Each union's group name by position: unions are looked up in Arrow, not per row.
+    union_ids = pa.array(list(groups), pa.int64())
+    union_names = pa.array(list(groups.values()), pa.string())
     batches = []
     with connection.cursor() as cursor:
         cursor.execute(sql)
         while rows := cursor.fetchmany(CHUNK):
             ids, births, genders, statuses, occupations, families, unions = zip(*rows,
                                                                                  strict=True)
+            id_array = pa.array(ids, pa.int64())
+            # A member without a family link is a family of one: its own id.
+            family = pc.coalesce(pa.array(families, pa.int64()), id_array)
+            where = pc.index_in(pa.array(unions, pa.int64()), value_set=union_ids)
             batches.append(pa.record_batch([
-                pa.array([str(i) for i in ids]), pa.array(_dates(births), pa.date32()),
-                pa.array(genders), pa.array(statuses), pa.array(occupations),
-                pa.array([str(f if f is not None else i) for f, i in zip(families, ids,
-                                                                          strict=True)]),
-                pa.array([groups[u] for u in unions]),
+                id_array.cast(pa.string()), _date_array(births), pa.array(genders, pa.string()),
+                pa.array(statuses, pa.string()), pa.array(occupations, pa.string()),
+                family.cast(pa.string()), union_names.take(where),
             ], schema=MEMBER_SCHEMA))
     return pa.Table.from_batches(batches, schema=MEMBER_SCHEMA)
 
 
 def enrolment_table(scheme: Scheme) -> pa.Table:
     """Enrolments that gave coverage (paid, or covering from enrolment)."""
-    rows = (Enrolment.objects.filter(period__scheme=scheme, coverage_from__isnull=False)
-            .order_by("member_id", "coverage_from")
-            .values_list("member_id", "coverage_from", "coverage_to", "first_enrolled"))
-    columns: list[list] = [[], [], [], []]
-    for row in rows.iterator(chunk_size=CHUNK):
-        for i, value in enumerate(row):
-            columns[i].append(value)
-    return pa.table([pa.array([str(i) for i in columns[0]], pa.string()),
-                     pa.array(columns[1], pa.date32()), pa.array(columns[2], pa.date32()),
-                     pa.array(columns[3], pa.date32())], schema=ENROLMENT_SCHEMA)
-
-
-def _dates(values) -> list:
-    # SQLite hands dates back as text through a raw cursor; PostgreSQL as dates.
-    import datetime as dt
-
-    return [dt.date.fromisoformat(v) if isinstance(v, str) else v for v in values]
+    e, p = Enrolment._meta, Period._meta
+    sql = (f"SELECT e.{_quote('member_id')}, {_date_sql('e.' + _quote('coverage_from'))}, "
+           f"{_date_sql('e.' + _quote('coverage_to'))}, "
+           f"{_date_sql('e.' + _quote('first_enrolled'))} "
+           f"FROM {_quote(e.db_table)} e JOIN {_quote(p.db_table)} p "
+           f"ON p.{_quote('id')} = e.{_quote('period_id')} "
+           f"WHERE p.{_quote('scheme_id')} = %s AND e.{_quote('coverage_from')} IS NOT NULL "
+           f"ORDER BY e.{_quote('member_id')}, e.{_quote('coverage_from')}")
+    batches = []
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [scheme.pk])
+        while rows := cursor.fetchmany(CHUNK):
+            members, starts, ends, firsts = zip(*rows, strict=True)
+            batches.append(pa.record_batch([
+                pa.array(members, pa.int64()).cast(pa.string()), _date_array(starts),
+                _date_array(ends), _date_array(firsts)], schema=ENROLMENT_SCHEMA))
+    return pa.Table.from_batches(batches, schema=ENROLMENT_SCHEMA)
 
 
 def export_engine(scheme: Scheme, out_dir: Path) -> dict[str, int]:

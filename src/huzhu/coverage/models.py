@@ -158,10 +158,12 @@ class Enrolment(models.Model):
         ACTIVE = "active", "参保"
         WITHDRAWN = "withdrawn", "已退保"
 
+    # No index of their own for member, period and notice: the indexes below lead with
+    # them, and a city's enrolment writes every index (bench/bench_coverage.py).
     member = models.ForeignKey(Member, verbose_name="会员", on_delete=models.PROTECT,
-                               related_name="enrolments")
+                               related_name="enrolments", db_index=False)
     period = models.ForeignKey(Period, verbose_name="互助期", on_delete=models.PROTECT,
-                               related_name="enrolments")
+                               related_name="enrolments", db_index=False)
     unit = models.ForeignKey(Unit, verbose_name="参保单位", on_delete=models.PROTECT,
                              related_name="enrolments")
     enrolled_on = models.DateField("参保日期")
@@ -176,7 +178,8 @@ class Enrolment(models.Model):
                              default=State.ACTIVE)
     withdrawn_on = models.DateField("退保日期", null=True, blank=True)
     notice = models.ForeignKey("PremiumNotice", verbose_name="缴费通知", null=True,
-                               blank=True, on_delete=models.PROTECT, related_name="enrolments")
+                               blank=True, on_delete=models.PROTECT, related_name="enrolments",
+                               db_index=False)
     created_by = models.ForeignKey("orgs.User", verbose_name="经办人", null=True,
                                    on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField("登记时间", auto_now_add=True)
@@ -192,7 +195,11 @@ class Enrolment(models.Model):
             models.CheckConstraint(condition=Q(premium__gte=0), name="coverage_enrol_premium"),
         ]
         indexes = [
-            models.Index(fields=["period", "unit"], name="coverage_enrol_period_unit"),
+            # Both covering, for the period page: its units' counts, and the whole period's
+            # (a million enrolments counted from a small index, not the rows).
+            models.Index(fields=["period", "unit", "state", "paid_on", "premium"],
+                         name="coverage_enrol_unit_paid"),
+            models.Index(fields=["period", "state", "paid_on"], name="coverage_enrol_paid"),
             models.Index(fields=["member", "coverage_to"], name="coverage_enrol_member_to"),
             models.Index(fields=["notice", "id"], name="coverage_enrol_notice"),
         ]
