@@ -5,7 +5,8 @@ feed file — a multipart upload in the field ``file``, or a raw ``text/csv`` bo
 ``{"rows": [{"settlement_id": …, "id_number": …, …}], "file_name": "…"}`` with the English
 field names (amounts as strings or JSON numbers, read as decimals, never as floats). The
 same validation and idempotence as an uploaded file; rows are matched within the token
-user's subtree, or within the node named by ``?union=<code>`` below it. A missing, wrong
+user's subtree, or within the node named by ``?union=<code>`` below it; a feed with an
+invalid row imports nothing (422) unless ``?valid_only=true``. A missing, wrong
 or revoked token is a 401; a token whose user may not import feeds, or a ``union``
 outside its subtree, a 403 — and nothing is written.
 """
@@ -102,7 +103,7 @@ _BODY_DOC = {
 @router.post("/feeds", response={200: FeedOut, 400: ProblemOut, 403: ProblemOut,
                                  415: ProblemOut, 422: FeedOut},
              summary="推送医保结算数据", openapi_extra=_BODY_DOC)
-def push_feed(request: HttpRequest, union: str = ""):
+def push_feed(request: HttpRequest, union: str = "", valid_only: bool = False):
     """Import a feed now and answer with its counts and first errors (422 when the feed
     as a whole was refused: nothing of it was imported)."""
     user = request.auth
@@ -112,15 +113,16 @@ def push_feed(request: HttpRequest, union: str = ""):
         records, name = _json_rows(request)
         try:
             outcome = importing.import_records(records, user=user, file_name=name,
-                                               union=target)
+                                               union=target, valid_only=valid_only)
         except ImportFileError as exc:
             raise HttpError(400, exc.error.message) from None
     elif kind == "multipart/form-data":
-        outcome = _import_upload(request, user, target)
+        outcome = _import_upload(request, user, target, valid_only)
     elif kind in ("text/csv", "application/octet-stream"):
         path = jobs.store_upload(_body(request), ".csv" if kind == "text/csv" else "")
         outcome = importing.import_feed(path, user=user, file_name="接口推送.csv",
-                                        source=Feed.Source.API, union=target)
+                                        source=Feed.Source.API, union=target,
+                                        valid_only=valid_only)
     else:
         raise HttpError(415, "请求正文应为 JSON（rows）、CSV 或 multipart 文件上传（file）")
     return (200 if outcome.imported else 422), _out(outcome.feed, outcome.errors)
@@ -165,7 +167,7 @@ def _json_rows(request: HttpRequest) -> tuple[list[dict], str]:
     return data["rows"], name
 
 
-def _import_upload(request: HttpRequest, user, target: Union | None):
+def _import_upload(request: HttpRequest, user, target: Union | None, valid_only: bool):
     uploaded = request.FILES.get("file")
     if uploaded is None:
         raise HttpError(400, "请在字段 file 中上传文件")
@@ -173,7 +175,7 @@ def _import_upload(request: HttpRequest, user, target: Union | None):
         raise HttpError(400, "只能上传 .csv、.xlsx、.xls 或 .parquet 文件")
     path = jobs.store_upload(uploaded, Path(uploaded.name).suffix.lower())
     return importing.import_feed(path, user=user, file_name=Path(uploaded.name).name,
-                                 source=Feed.Source.API, union=target)
+                                 source=Feed.Source.API, union=target, valid_only=valid_only)
 
 
 def _out(feed: Feed, errors) -> dict:

@@ -15,7 +15,8 @@ MAX_ERRORS_SHOWN = 50
 PHASES = {"validating": "校验", "importing": "匹配与写入"}
 
 
-def import_command(*, path: Path, username: str | None, errors_out: Path | None) -> int:
+def import_command(*, path: Path, username: str | None, errors_out: Path | None,
+                   valid_only: bool = False) -> int:
     console = Console(stderr=True)
     user = None
     if username:
@@ -42,7 +43,7 @@ def import_command(*, path: Path, username: str | None, errors_out: Path | None)
                                             total=total)
             bar.update(tasks[phase], completed=done, total=total)
 
-        outcome = import_feed(path, user=user, progress=progress)
+        outcome = import_feed(path, user=user, progress=progress, valid_only=valid_only)
         if "importing" in tasks:
             bar.update(tasks["importing"], completed=bar.tasks[tasks["importing"]].total)
     _print_counts(console, outcome)

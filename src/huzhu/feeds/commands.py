@@ -1,7 +1,7 @@
 """``huzhu feed …``: the settlement feed on the command line.
 
-``huzhu feed import FILE [--as USERNAME] [--errors-out REPORT.xlsx]`` imports a feed in
-the foreground with a progress bar. Each action is a subcommand in :data:`ACTIONS`
+``huzhu feed import FILE [--as USERNAME] [--errors-out REPORT.xlsx] [--valid-only]``
+imports a feed in the foreground with a progress bar. Each action is a subcommand in :data:`ACTIONS`
 (name → help, how to configure its parser, and the function that runs it, imported only
 when it runs), so the batch can add ``feed run`` beside ``feed import``.
 """
@@ -14,18 +14,22 @@ from pathlib import Path
 
 
 def configure_import(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("file", type=Path, help="结算数据文件：.csv（UTF-8/GBK）、.xlsx 或 .parquet")
+    parser.add_argument("file", type=Path,
+                        help="结算数据文件：.csv（UTF-8/GBK）、.xlsx 或 .parquet")
     parser.add_argument("--as", dest="username", metavar="USERNAME",
                         help="以该数据人员（管理员）的身份导入，只匹配其管辖范围内的会员"
                              "（默认：系统，全部会员）")
     parser.add_argument("--errors-out", type=Path, metavar="REPORT.xlsx",
                         help="把错误报告写入 xlsx 文件")
+    parser.add_argument("--valid-only", action="store_true",
+                        help="只导入无错误的行（默认：有任何错误则全部不导入）")
 
 
 def run_import(args: argparse.Namespace) -> int:
     from huzhu.feeds.cli import import_command
 
-    return import_command(path=args.file, username=args.username, errors_out=args.errors_out)
+    return import_command(path=args.file, username=args.username, errors_out=args.errors_out,
+                          valid_only=args.valid_only)
 
 
 # name → (help, configure(parser), run(args) -> exit code)

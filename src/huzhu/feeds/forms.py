@@ -13,6 +13,10 @@ class FeedUploadForm(forms.Form):
     file = forms.FileField(label="结算数据文件",
                            help_text="CSV（UTF-8 或 GBK 编码）、Excel（.xlsx）或 Parquet")
 
+    valid_only = forms.BooleanField(
+        label="只导入无错误的行", required=False,
+        help_text="默认有任何错误则全部不导入；勾选后跳过有错误的行，其余照常导入")
+
     def clean_file(self):
         uploaded = self.cleaned_data["file"]
         if Path(uploaded.name).suffix.lower() not in ALLOWED_SUFFIXES:

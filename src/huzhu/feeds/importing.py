@@ -1,11 +1,12 @@
 """Import a settlement feed: validate every row, store each stay once, match members.
 
-The bureau's file is not the clerk's to fix: valid rows are imported even when others
-are invalid, and every invalid row is reported (file, row, column, reason) and counted,
-never dropped in silence. Re-sending a feed, or one that overlaps an earlier one, counts
-nothing twice: a settlement ID seen before is ``known`` and not written again — unless
-its facts differ, and then the row is invalid ("与已导入的结算记录内容不一致") and the
-stored stay is left as it was.
+All or nothing, as the member import: a feed with any invalid row imports nothing, and
+every invalid row is reported (file, row, column, reason) and counted. ``valid_only``
+imports the valid rows of such a feed instead and records the invalid ones (outcome
+``invalid``), never dropping one in silence. Re-sending a feed, or one that overlaps an
+earlier one, counts nothing twice: a settlement ID seen before is ``known`` and not
+written again — unless its facts differ, and then the row is invalid
+("与已导入的结算记录内容不一致") and the stored stay is left as it was.
 
 Two passes over the data, neither of them per row in the database: the rows stream
 through the validator into a temporary table (:mod:`huzhu.feeds.staging`), then a few
@@ -61,6 +62,11 @@ class RowOutcome:
     stay_id: int | None  # the Settlement's pk
 
 
+class _Refused(Exception):
+    """Rows found invalid inside the import's transaction (a known stay that differs):
+    raised to roll the transaction back when the feed is all or nothing."""
+
+
 @dataclass
 class FeedOutcome:
     feed: Feed
@@ -87,6 +93,8 @@ class FeedOutcome:
 
     def summary(self) -> str:
         head = f"医保结算数据 {self.file_name}：共{self.rows}行"
+        if not self.imported and self.invalid:
+            return f"{head}，{self.invalid}行有错误，全部未导入（见错误报告），请改正后重新提交"
         if not self.imported:
             return f"{head}，未导入：{self.errors[0].message if self.errors else '文件无法读取'}"
         text = (f"{head}，新增结算{self.new}条，已导入过{self.already_known}条，"
@@ -112,7 +120,8 @@ class FeedOutcome:
 def import_feed(path: Path, *, user=None, file_name: str | None = None,
                 source: str = Feed.Source.FILE, progress: Progress = no_progress,
                 error_limit: int = MAX_KEPT_ERRORS, feed: Feed | None = None,
-                union: Union | None = None, today: dt.date | None = None) -> FeedOutcome:
+                union: Union | None = None, today: dt.date | None = None,
+                valid_only: bool = False) -> FeedOutcome:
     """Import the feed file at ``path`` (CSV, xlsx or Parquet).
 
     ``user`` is the importing staff user: their node's subtree is where rows are matched
@@ -120,7 +129,9 @@ def import_feed(path: Path, *, user=None, file_name: str | None = None,
     line), which matches the whole registry. ``union`` narrows that to a node below the
     user's (the caller checks it is). ``feed`` is the job's row when the web page made
     one; otherwise a feed is created. An upload or API push (``source``) is deleted once
-    imported: it holds plaintext ID numbers. Never raises for bad input.
+    imported: it holds plaintext ID numbers. With an invalid row nothing is imported
+    (``outcome.imported`` False, the errors in ``outcome.errors``) unless ``valid_only``.
+    Never raises for bad input.
     """
     name = file_name or Path(path).name
     try:
@@ -130,7 +141,7 @@ def import_feed(path: Path, *, user=None, file_name: str | None = None,
         except ImportFileError as exc:
             return _refused(feed, name, exc)
         return import_table(table, feed=feed, user=user, progress=progress,
-                            error_limit=error_limit, today=today)
+                            error_limit=error_limit, today=today, valid_only=valid_only)
     finally:
         if source in _DELETE_AFTER:
             Path(path).unlink(missing_ok=True)
@@ -138,7 +149,8 @@ def import_feed(path: Path, *, user=None, file_name: str | None = None,
 
 def import_records(records: list[dict], *, user=None, file_name: str = "接口推送",
                    progress: Progress = no_progress, error_limit: int = MAX_KEPT_ERRORS,
-                   union: Union | None = None, today: dt.date | None = None) -> FeedOutcome:
+                   union: Union | None = None, today: dt.date | None = None,
+                   valid_only: bool = False) -> FeedOutcome:
     """Import the API's JSON rows (English field names); nothing touches the disk. A
     record that is not an object or names an unknown field raises
     :class:`ImportFileError` before anything is written."""
@@ -147,13 +159,14 @@ def import_records(records: list[dict], *, user=None, file_name: str = "接口�
     table = records_table(records, file_name)
     feed = _new_feed(user, file_name, Feed.Source.API, union)
     return import_table(table, feed=feed, user=user, progress=progress,
-                        error_limit=error_limit, today=today)
+                        error_limit=error_limit, today=today, valid_only=valid_only)
 
 
 def import_table(table: FeedTable, *, feed: Feed, user=None, progress: Progress = no_progress,
                  error_limit: int = MAX_KEPT_ERRORS,
-                 today: dt.date | None = None) -> FeedOutcome:
-    """Validate and import ``table`` into ``feed``, matching within the feed's node."""
+                 today: dt.date | None = None, valid_only: bool = False) -> FeedOutcome:
+    """Validate and import ``table`` into ``feed``, matching within the feed's node; all
+    or nothing unless ``valid_only``."""
     outcome = FeedOutcome(feed, table.file_name)
     sink = ErrorSink(error_limit)
     scope = _scope(user, feed)
@@ -170,10 +183,15 @@ def import_table(table: FeedTable, *, feed: Feed, user=None, progress: Progress 
         if outcome.rows == 0:
             return _refused(feed, table.file_name,
                             ImportFileError(table.file_name, "文件中没有数据行（只有表头）"))
+        if sink.count and not valid_only:
+            return _refused_rows(feed, outcome, sink)
         progress("importing", 0, IMPORT_STEPS)
-        with transaction.atomic():
-            _load(stage, feed, scope, sink, validator, progress)
-            _finish(feed, outcome, stage, sink, scope)
+        try:
+            with transaction.atomic():
+                _load(stage, feed, scope, sink, validator, progress, valid_only)
+                _finish(feed, outcome, stage, sink, scope)
+        except _Refused:
+            return _refused_rows(feed, outcome, sink)
     finally:
         stage.drop()
     if outcome.rows <= IN_MEMORY_ROWS:
@@ -200,6 +218,23 @@ def _refused(feed: Feed, name: str, exc: ImportFileError) -> FeedOutcome:
     outcome = FeedOutcome(feed, name, errors=[exc.error], error_count=1)
     Feed.objects.filter(pk=feed.pk).update(
         status=Feed.Status.FAILED, error_count=1, errors=[exc.error.as_dict()],
+        message=outcome.summary()[:500], finished_at=timezone.now(), stored_path="")
+    feed.refresh_from_db()
+    return outcome
+
+
+def _refused_rows(feed: Feed, outcome: FeedOutcome, sink: ErrorSink) -> FeedOutcome:
+    """Invalid rows in an all-or-nothing feed: nothing imported, every error reported."""
+    from huzhu.feeds.jobs import SHOWN_ERRORS
+
+    outcome.invalid = len(sink.bad_rows)
+    outcome.errors = sorted(sink.kept, key=lambda e: e.row)
+    outcome.error_count = sink.count
+    outcome.imported = False
+    Feed.objects.filter(pk=feed.pk).update(
+        status=Feed.Status.FAILED, rows=outcome.rows, invalid=outcome.invalid,
+        error_count=outcome.error_count,
+        errors=[e.as_dict() for e in outcome.errors[:SHOWN_ERRORS]],
         message=outcome.summary()[:500], finished_at=timezone.now(), stored_path="")
     feed.refresh_from_db()
     return outcome
@@ -250,9 +285,10 @@ def _stage_rows(table: FeedTable, validator: SettlementValidator, stage: Stage,
 
 
 def _load(stage: Stage, feed: Feed, scope: ImportScope, sink: ErrorSink,
-          validator: SettlementValidator, progress: Progress) -> None:
+          validator: SettlementValidator, progress: Progress, valid_only: bool) -> None:
     """Second pass, in the import's transaction: known rows, their differences, the new
-    stays, late matches of known ones, and every row's outcome."""
+    stays, late matches of known ones, and every row's outcome. Raises :class:`_Refused`
+    (rolling back) when a known row differs and the feed is all or nothing."""
     stage.lock_settlements()
     known = stage.mark_known()
     progress("importing", 1, IMPORT_STEPS)
@@ -265,6 +301,8 @@ def _load(stage: Stage, feed: Feed, scope: ImportScope, sink: ErrorSink,
             header = validator.header("settlement_id")
             sink.add(RowError(validator.file, row, header, text)
                      for row, text in messages.items())
+            if not valid_only:
+                raise _Refused
             stage.invalidate(messages)
     progress("importing", 2, IMPORT_STEPS)
     stage.insert_new(feed, scope.prefix, timezone.now())

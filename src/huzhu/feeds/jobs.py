@@ -52,11 +52,11 @@ def store_upload(uploaded, suffix: str) -> Path:
     return target
 
 
-def create_job(*, uploaded, user) -> Feed:
+def create_job(*, uploaded, user, valid_only: bool = False) -> Feed:
     suffix = Path(uploaded.name).suffix.lower()[:8]
     stored = store_upload(uploaded, suffix)
     feed = Feed.objects.create(source=Feed.Source.UPLOAD, file_name=Path(uploaded.name).name[:255],
-                               stored_path=str(stored), user=user,
+                               stored_path=str(stored), user=user, valid_only=valid_only,
                                union=getattr(user, "union", None))
     run_feed_job.enqueue(feed.pk)
     return feed
@@ -202,7 +202,8 @@ def run_feed_job(feed_id: int) -> dict:
     try:
         with Heartbeat(feed):
             outcome = import_feed(stored, user=feed.user, file_name=feed.file_name,
-                                  source=Feed.Source.UPLOAD, progress=progress, feed=feed)
+                                  source=Feed.Source.UPLOAD, progress=progress, feed=feed,
+                                  valid_only=feed.valid_only)
     except Exception:
         # The exception's text may quote the file; the log has it, the page does not.
         Feed.objects.filter(pk=feed_id).update(status=Feed.Status.FAILED, message=FAILED,

@@ -82,6 +82,8 @@ class Feed(models.Model):
     # An upload waiting for the worker; deleted (and this emptied) once imported.
     stored_path = models.CharField(max_length=500, blank=True, editable=False)
     message = models.CharField("说明", max_length=500, blank=True)
+    # False (the default): a feed with any invalid row imports nothing, as member imports.
+    valid_only = models.BooleanField("只导入无错误的行", default=False)
     # Set by the batch that evaluates the feed's stays under a scheme.
     scheme = models.ForeignKey("coverage.Scheme", verbose_name="保障项目", null=True,
                                blank=True, on_delete=models.PROTECT, related_name="feeds")

@@ -46,7 +46,8 @@ def feed_list(request: HttpRequest) -> HttpResponse:
 def feed_upload(request: HttpRequest) -> HttpResponse:
     form = FeedUploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
-        feed = jobs.create_job(uploaded=form.cleaned_data["file"], user=request.user)
+        feed = jobs.create_job(uploaded=form.cleaned_data["file"], user=request.user,
+                               valid_only=form.cleaned_data["valid_only"])
         return redirect("feeds:detail", feed_id=feed.pk)
     return render(request, "feeds/upload.html", {
         "form": form, "columns": FEED_COLUMNS, "max_bytes": settings.HUZHU_IMPORT_MAX_BYTES,
