@@ -75,7 +75,8 @@ def write_xlsx(path: Path, rows: list[dict]) -> Path:
     return path
 
 
-def write_parquet(path: Path, rows: list[dict], *, row_group_size: int = 2) -> Path:
+def write_parquet(path: Path, rows: list[dict], *, row_group_size: int = 2,
+                  chinese: bool = False) -> Path:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -99,6 +100,8 @@ def write_parquet(path: Path, rows: list[dict], *, row_group_size: int = 2) -> P
 
     table = pa.Table.from_pylist([{f: value(f, r.get(f)) for f in schema.names} for r in rows],
                                  schema=schema)
+    if chinese:
+        table = table.rename_columns([ZH[f] for f in table.column_names])
     pq.write_table(table, path, row_group_size=row_group_size)
     return path
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from django.http import HttpRequest
 from django.http.request import RawPostDataException
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 from ninja.errors import HttpError
 from ninja.security import HttpBearer
 
@@ -125,7 +125,7 @@ def push_feed(request: HttpRequest, union: str = "", valid_only: bool = False):
                                         valid_only=valid_only)
     else:
         raise HttpError(415, "请求正文应为 JSON（rows）、CSV 或 multipart 文件上传（file）")
-    return (200 if outcome.imported else 422), _out(outcome.feed, outcome.errors)
+    return Status(200 if outcome.imported else 422, _out(outcome.feed, outcome.errors))
 
 
 @router.get("/feeds/{feed_id}", response=FeedOut, summary="查询一次推送的结果")
