@@ -5,25 +5,34 @@ date, at Changchun's hospitals, with costs that add up (fund + personal account 
 total) and ICD-10 codes of the national insurance edition: mostly ordinary stays, some
 critical illnesses (lung cancer C34, myocardial infarction I21, cerebral infarction I63),
 female special diseases for women (breast cancer C50, cervical cancer C53) and fractures.
-A few rows are people who are not union members, and five rows are deliberately wrong
-(one each: a bad ID check digit, discharge before admission, amounts that do not add up,
-a negative amount, a repeated settlement ID), so the error report has something to show.
-The file is GBK-encoded CSV with Chinese headers, like a bureau's Excel export.
+The stays are of members anywhere in the city (the free scheme's subtree), retired and
+departed members among them (members outside the scheme's population, whom the batch
+finds ineligible), and about one row in fifty is a person who is not a union member. The
+file is GBK-encoded CSV with Chinese headers, like a bureau's Excel export, and valid, so
+a newcomer can import it at once (``huzhu feed import``; the batch's ``huzhu feed run``).
 
-Not a demo step (yet): the batch that evaluates the stays will run it. Call
-:func:`write_demo_feed` with the context the registry steps filled.
+A second, small file has the same kind of rows and five deliberately wrong ones (one
+each: a bad ID check digit, discharge before admission, amounts that do not add up, a
+negative amount, a repeated settlement ID), so the error report has something to show;
+being all or nothing, its import imports nothing.
+
+The demo step (:data:`STEPS`) writes both under ``HUZHU_DEMO_DIR`` (``var/demo``) and
+does not import them.
 """
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
+import os
 import random
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
+from django.conf import settings
+
 from huzhu import crypto
-from huzhu.demo.base import DemoContext
+from huzhu.demo.base import DemoContext, Step
 from huzhu.feeds.columns import CHINESE_HEADERS
 from huzhu.members.idcard import make_id_number
 from huzhu.members.models import Member
@@ -33,6 +42,9 @@ YEAR_START = dt.date(2026, 1, 1)
 DELIBERATE_INVALID = 5
 FEN = Decimal("0.01")
 LOOKUP_CHUNK = 900
+FEED_FILE = "医保结算数据-2026上半年.csv"
+ERRORS_FILE = "医保结算数据-含错误示例.csv"
+ERROR_SAMPLE_GOOD_ROWS = 15
 
 # (hospital, weight): the provincial and city hospitals take most inpatients.
 HOSPITALS = [
@@ -75,21 +87,53 @@ FEMALE = [
 COMORBID = ["I10.x00", "E11.900", "K76.000", "E78.500", "J44.900"]
 
 
-def write_demo_feed(ctx: DemoContext, path: Path) -> int:
-    """Write the demo city's feed to ``path``; returns the number of data rows."""
+def demo_dir() -> Path:
+    return Path(getattr(settings, "HUZHU_DEMO_DIR", Path(settings.VAR_DIR) / "demo"))
+
+
+def write_feeds(ctx: DemoContext) -> int:
+    """The demo step: the valid feed and the small one with errors; returns the rows of
+    the valid one. Their paths go to ``ctx.extra["feed_files"]``."""
+    ctx.progress.start("医保结算数据文件", 2)
+    directory = demo_dir()
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    feed, errors = directory / FEED_FILE, directory / ERRORS_FILE
     rng = ctx.rng("feeds")
+    rows = demo_rows(ctx, rng)
+    _write(rows, feed)
+    ctx.progress.advance()
+    _write(_error_sample(rng, rows), errors)
+    ctx.progress.advance()
+    ctx.extra["feed_files"] = {"feed": feed, "errors": errors, "rows": len(rows)}
+    return len(rows)
+
+
+def write_demo_feed(ctx: DemoContext, path: Path) -> int:
+    """Write the demo city's (valid) feed to ``path``; returns the number of data rows."""
+    rows = demo_rows(ctx, ctx.rng("feeds"))
+    _write(rows, path)
+    return len(rows)
+
+
+def demo_rows(ctx: DemoContext, rng: random.Random) -> list[dict]:
+    """The feed's rows (Chinese headers), in discharge order, all valid."""
     people = _stay_members(ctx, rng)
     rows = [_stay(rng, person, ctx.as_of) for person in people]
     rows += _readmissions(rng, people, ctx.as_of)
     rows += [_stay(rng, person, ctx.as_of) for person in _non_members(rng, len(people))]
-    rows.sort(key=lambda r: (r["出院日期"], r["结算ID"]))
+    rows.sort(key=lambda r: (r["出院日期"], r["证件号码"]))
     _number(rows)
-    rows = _with_invalid(rng, rows)
-    with path.open("w", encoding="gbk", newline="") as fh:
+    return rows
+
+
+def _write(rows: list[dict], path: Path) -> None:
+    """GBK CSV, owner-only: the rows hold (synthetic) plaintext ID numbers."""
+    path.unlink(missing_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with open(fd, "w", encoding="gbk", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=CHINESE_HEADERS, lineterminator="\r\n")
         writer.writeheader()
         writer.writerows(rows)
-    return len(rows)
 
 
 def _stay_members(ctx: DemoContext, rng: random.Random) -> list[dict]:
@@ -173,6 +217,13 @@ def _number(rows: list[dict]) -> None:
         row["结算ID"] = f"JS{row['出院日期'].replace('-', '')}{seq:06d}"
 
 
+def _error_sample(rng: random.Random, rows: list[dict]) -> list[dict]:
+    """A few rows of the feed and five deliberately wrong ones among them."""
+    sample = [dict(r) for r in rng.sample(rows, k=min(len(rows), ERROR_SAMPLE_GOOD_ROWS))]
+    sample.sort(key=lambda r: r["结算ID"])
+    return _with_invalid(rng, sample)
+
+
 def _with_invalid(rng: random.Random, rows: list[dict]) -> list[dict]:
     """Five deliberately wrong rows, spread through the file."""
     members = [r for r in rows if r["证件号码"]]
@@ -189,3 +240,6 @@ def _with_invalid(rng: random.Random, rows: list[dict]) -> list[dict]:
     for row in [*bad, duplicate]:
         out.insert(rng.randrange(len(out) // 2, len(out) + 1), row)
     return out
+
+
+STEPS = [Step("feeds", "医保结算数据文件", write_feeds)]
