@@ -42,8 +42,9 @@ YEAR_START = dt.date(2026, 1, 1)
 DELIBERATE_INVALID = 5
 FEN = Decimal("0.01")
 LOOKUP_CHUNK = 900
-FEED_FILE = "医保结算数据-2026上半年.csv"
-ERRORS_FILE = "医保结算数据-含错误示例.csv"
+# ASCII names: typed in a shell by a newcomer (a bureau's own would be Chinese).
+FEED_FILE = "settlement-feed-2026h1.csv"
+ERRORS_FILE = "settlement-feed-with-errors.csv"
 ERROR_SAMPLE_GOOD_ROWS = 15
 
 # (hospital, weight): the provincial and city hospitals take most inpatients.
