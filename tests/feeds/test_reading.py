@@ -113,3 +113,26 @@ def test_header_only_and_junk_are_refused(feed_dir):
     junk.write_bytes(b"PAR1 not really")
     outcome = import_feed(junk, today=TODAY)
     assert not outcome.imported and "Parquet" in outcome.errors[0].message
+
+
+def test_a_title_line_above_the_header(feed_dir):
+    path = feed_dir / "titled.csv"
+    path.write_text("长春市医疗保障局住院结算数据（2026年3月）\n" + csv_text([stay(outsider(6))]),
+                    encoding="gbk")
+    outcome = import_feed(path, today=TODAY)
+    assert outcome.imported and outcome.new == 1, outcome.errors
+    assert outcome.row_list[0].row == 3  # as the sheet shows it
+
+
+def test_parquet_list_column_of_other_diagnoses(feed_dir):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    row = stay(outsider(7))
+    columns = {k: [v] for k, v in row.items() if k != "other_diagnosis"}
+    columns["other_diagnosis"] = [["I10.x00", "E11.900"]]
+    path = feed_dir / "list.parquet"
+    pq.write_table(pa.table(columns), path)
+    outcome = import_feed(path, today=TODAY)
+    assert outcome.imported, outcome.errors
+    assert Settlement.objects.get().diagnosis == "C34.900;I10.X00;E11.900"
