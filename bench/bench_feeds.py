@@ -10,7 +10,11 @@ is the import's own), and a re-import of the same file (every row already known)
 table. The registries, feed files and keys are kept for the next run (``--rebuild``).
 
     .venv/bin/python bench/bench_feeds.py [--members 1000000] [--rows 1000000]
-        [--db sqlite,postgresql] [--formats parquet,csv] [--matched 0.9]
+        [--db sqlite,postgresql|both] [--formats parquet,csv] [--matched 0.9]
+
+The batch's target is a million rows from file to proactive claims in PostgreSQL in under
+three minutes on a 2-core machine; the import is its first part. The machine is shared,
+so each row of the table carries the load average at its end.
 """
 
 from __future__ import annotations
@@ -197,6 +201,7 @@ def run_import(path: Path) -> dict:
         "peak_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
         "new": outcome.new, "known": outcome.already_known, "matched": outcome.matched,
         "not_member": outcome.unmatched_not_member, "invalid": outcome.invalid,
+        "load": round(os.getloadavg()[0], 1),
     }
 
 
@@ -298,9 +303,10 @@ def main(argv: list[str] | None = None) -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     bench_keys()
     formats = args.formats.split(",")
+    databases = ["sqlite", "postgresql"] if args.db == "both" else args.db.split(",")
     paths = write_feeds(args.rows, args.members, args.matched, formats)
     results = []
-    for db in args.db.split(","):
+    for db in databases:
         server = None
         if db == "postgresql":
             server = start_postgres(args.members)
@@ -317,6 +323,7 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             if server is not None:
                 server._run("pg_ctl", "-D", str(server.data), "-m", "fast", "-w", "stop")
+    (OUT / "results.json").write_text(json.dumps(results, indent=1))
     print_table(results, args)
     return 0
 
@@ -326,13 +333,13 @@ def print_table(results: list[dict], args: argparse.Namespace) -> None:
           f"{args.matched:.0%} of rows members")
     head = (f"{'database':<11} {'format':<16} {'validate s':>10} {'load s':>7} {'total s':>8} "
             f"{'rows/s':>9} {'peak MB':>8} {'new':>9} {'known':>9} {'matched':>9} "
-            f"{'not member':>10}")
+            f"{'not member':>10} {'load':>5}")
     print(head)
     print("-" * len(head))
     for r in results:
         print(f"{r['db']:<11} {r['format']:<16} {r['validate_s']:>10} {r['load_s']:>7} "
               f"{r['total_s']:>8} {r['rows_per_s']:>9,} {r['peak_mb']:>8,} {r['new']:>9,} "
-              f"{r['known']:>9,} {r['matched']:>9,} {r['not_member']:>10,}")
+              f"{r['known']:>9,} {r['matched']:>9,} {r['not_member']:>10,} {r['load']:>5}")
 
 
 if __name__ == "__main__":

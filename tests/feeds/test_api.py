@@ -44,6 +44,8 @@ def push(raw: str | None, body, *, kind="application/json", query: str = ""):
 
 def test_push_json_matches_within_the_officer_node(officers, make_member):
     _, raw = tokens.create_token(officers["da"], label="市医保局")
+    made = AuditEntry.objects.get(action=AuditEntry.Action.FEED_TOKEN_CREATED)
+    assert made.actor == officers["da"] and raw not in repr(made.changes)
     inside, outside = make_member("a1"), make_member("b1")
     rows = [stay(inside.id_number), stay(outside.id_number), stay(outsider(1))]
     answer = push(raw, {"rows": rows, "file_name": "医保局推送0301"})

@@ -156,3 +156,23 @@ def test_file_from_the_command_line_is_kept_upload_deleted(feed_dir):
     refused.write_text("not,a,feed\n1,2,3\n")
     outcome = import_feed(refused, source=Feed.Source.API, today=TODAY)
     assert not outcome.imported and not refused.exists()
+
+
+def test_stays_visible_to_the_members_subtree_and_the_feed_node(feed_dir, make_member,
+                                                                officer_da, users):
+    a1, b1 = make_member("a1"), make_member("b1")
+    import_feed(write_csv(feed_dir / "1.csv", [stay(a1.id_number)]), user=officer_da,
+                today=TODAY)
+    import_feed(write_csv(feed_dir / "2.csv", [stay(b1.id_number), stay(outsider(20))]),
+                today=TODAY)
+    import_feed(write_csv(feed_dir / "3.csv", [stay(outsider(21))]), user=officer_da,
+                today=TODAY)
+    seen = Settlement.objects.visible_to(users["reviewer_da"])
+    # a1's stay, and the unmatched stay of district A's own feed; not b1's, not the
+    # system feed's unmatched one.
+    assert {s.member_id for s in seen} == {a1.pk, None}
+    assert seen.count() == 2
+    assert Settlement.objects.visible_to(users["admin_city"]).count() == 4
+    assert Settlement.objects.visible_to(users["clerk_b1"]).get().member == b1
+    assert Feed.objects.visible_to(users["clerk_b1"]).count() == 0
+    assert Feed.objects.visible_to(users["admin_city"]).count() == 3
