@@ -16,6 +16,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("huzhu.config.serve", "启动网页服务与后台任务进程"),
     "import": ("huzhu.imports.commands", "从 xlsx/csv 导入单位或会员"),
     "notify": ("huzhu.notify.commands", "发送待发短信（通知发件箱）"),
+    "feed": ("huzhu.feeds.commands", "医保结算数据（免申即享）"),
     "calc": ("huzhu.rules.commands.calc", "按政策文件批量计算给付金额"),
     "policy": ("huzhu.rules.commands.policy", "检查并汇总政策文件"),
     "simulate": ("huzhu.rules.commands.simulate", "改革测算：现行政策与改革方案的给付对比"),

@@ -13,6 +13,7 @@ import base64
 import hashlib
 import hmac
 import os
+from collections.abc import Callable
 from functools import lru_cache
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -59,6 +60,31 @@ def unseal(token: bytes | memoryview, field_key: str | None = None) -> str:
         raise ValueError("unknown ciphertext version")
     nonce, body = raw[1 : 1 + _NONCE_BYTES], raw[1 + _NONCE_BYTES :]
     return _aead(key).decrypt(nonce, body, None).decode()
+
+
+def sealer(field_key: str | None = None) -> Callable[[str], bytes]:
+    """:func:`seal` with the key bound once, for bulk work (a million-row feed seals
+    every row; looking the key up each time cost more than the encryption)."""
+    aead = _aead(field_key or _keys()[0])
+
+    def seal_one(plaintext: str) -> bytes:
+        nonce = os.urandom(_NONCE_BYTES)
+        return _VERSION + nonce + aead.encrypt(nonce, plaintext.encode(), None)
+
+    return seal_one
+
+
+def blind_indexer(index_key: str | None = None) -> Callable[[str], str]:
+    """:func:`blind_index` with the key bound once: the keyed HMAC state is made once and
+    copied per value, which halves the cost of a million lookups."""
+    base = hmac.new(_index_key(index_key or _keys()[1]), digestmod=hashlib.sha256)
+
+    def index_one(value: str) -> str:
+        h = base.copy()
+        h.update(value.encode())
+        return h.hexdigest()
+
+    return index_one
 
 
 def blind_index(value: str, index_key: str | None = None) -> str:

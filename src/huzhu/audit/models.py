@@ -57,6 +57,9 @@ class AuditEntry(models.Model):
         LOGIN_FAILED = "auth.login_failed", "登录失败"
         LOCKED_OUT = "auth.locked_out", "登录锁定"
         NOTIFY_RETRIED = "notify.retried", "重发短信"
+        FEED_IMPORTED = "feeds.imported", "导入医保结算数据"
+        FEED_TOKEN_CREATED = "feeds.token_created", "创建数据接口令牌"
+        FEED_TOKEN_REVOKED = "feeds.token_revoked", "吊销数据接口令牌"
 
     at = models.DateTimeField("时间", auto_now_add=True, db_index=True)
     actor = models.ForeignKey(

@@ -11,6 +11,7 @@ from django.contrib.auth.decorators import login_required
 from ninja import NinjaAPI
 from ninja.security import django_auth
 
+from huzhu.feeds.api import router as feeds_router
 from huzhu.members.api import router as members_router
 from huzhu.orgs.api import router as orgs_router
 
@@ -24,3 +25,4 @@ api = NinjaAPI(
 )
 api.add_router("/", orgs_router)
 api.add_router("/", members_router)
+api.add_router("/", feeds_router)  # its own token authentication (the bureau's push)

@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "huzhu.notify",
     "huzhu.coverage",
     "huzhu.claims",
+    "huzhu.feeds",
     "huzhu.web",
     "axes",
 ]
@@ -212,5 +213,7 @@ HUZHU_DUPLICATE_REFUSALS_PER_DAY = int(os.environ.get("HUZHU_DUPLICATE_REFUSALS_
 # writes, how often a message is tried, and when a "sending" message counts as stranded.
 HUZHU_SMS_GATEWAY = os.environ.get("HUZHU_SMS_GATEWAY", "huzhu.notify.gateways.FileGateway")
 HUZHU_OUTBOX_DIR = VAR_DIR / "outbox"
+# Where `huzhu demo` writes its settlement feed files (huzhu.demo.feeds).
+HUZHU_DEMO_DIR = VAR_DIR / "demo"
 HUZHU_SMS_MAX_ATTEMPTS = max(1, env.number("HUZHU_SMS_MAX_ATTEMPTS", 5))
 HUZHU_SMS_STUCK_SECONDS = max(60, env.number("HUZHU_SMS_STUCK_SECONDS", 300))

@@ -22,6 +22,7 @@ urlpatterns = [
     path("audit/", include("huzhu.audit.urls")),
     path("coverage/", include("huzhu.coverage.urls")),
     path("claims/", include("huzhu.claims.urls")),
+    path("feeds/", include("huzhu.feeds.urls")),
     path("notify/", include("huzhu.notify.urls")),
     path("payouts/", include("huzhu.claims.payout_urls")),
     path("", include("huzhu.orgs.urls")),

@@ -54,7 +54,28 @@ def run(args: argparse.Namespace) -> int:
             f"（种子 {args.seed}，用时 {time.perf_counter() - started:.1f} 秒）"
         )
     _print_logins(console, generator)
+    _print_feed(console)
     return 0
+
+
+def _print_feed(console) -> None:
+    """Where the demo's settlement feed is, and how to import it."""
+    import shlex
+    from pathlib import Path
+
+    from huzhu.demo import feeds
+
+    def shown(path: Path) -> str:  # var/demo/… when under the current directory
+        return str(path.relative_to(Path.cwd())) if path.is_relative_to(Path.cwd()) else str(path)
+
+    feed, errors = feeds.demo_dir() / feeds.FEED_FILE, feeds.demo_dir() / feeds.ERRORS_FILE
+    if not feed.is_file():
+        return
+    console.print(f"演示医保结算数据（未导入）：{shown(feed)}")
+    console.print(f"  导入：huzhu feed import {shlex.quote(shown(feed))}")
+    console.print("  或在网页“医保结算 → 上传结算数据”上传（admin 账号）")
+    if errors.is_file():
+        console.print(f"  含错误的示例（导入会被整体拒绝并给出错误报告）：{shown(errors)}")
 
 
 def _print_logins(console, generator) -> None:

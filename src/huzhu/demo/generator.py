@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from django.core.management import call_command
 from django.db import connection, transaction
 
-from huzhu.demo import claims, coverage, names, registry
+from huzhu.demo import claims, coverage, feeds, names, registry
 from huzhu.demo.base import DemoContext, NullProgress, Progress, Step
 from huzhu.members.models import Member
 from huzhu.orgs.models import Union, Unit, User
 
-STEPS: list[Step] = [*registry.STEPS, *coverage.STEPS, *claims.STEPS]
+STEPS: list[Step] = [*registry.STEPS, *coverage.STEPS, *claims.STEPS, *feeds.STEPS]
 DEMO_PASSWORD = registry.DEMO_PASSWORD
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from decimal import Decimal, InvalidOperation
 
 from huzhu.imports.reading import Cell
 
@@ -104,6 +105,47 @@ def parse_date(cell: Cell, what: str) -> dt.date:
         raise CellError(
             f"{what}{quote(raw)}不是有效日期，请写成 2024-03-01 这样的格式"
         ) from None
+
+
+FEN = Decimal("0.01")
+ZERO = Decimal("0.00")
+MAX_AMOUNT = Decimal("999999999999.99")  # DecimalField(max_digits=14, decimal_places=2)
+_AMOUNT_DECORATION = re.compile(r"[,，\s¥￥元]")
+
+
+def parse_amount(cell: Cell, what: str) -> Decimal:
+    """Money to the fen as a ``Decimal`` (never through float arithmetic): "1,234.5",
+    "￥1234.50" and Excel's numbers are accepted; more than two decimal places, NaN or an
+    amount past 999,999,999,999.99 are refused. The sign is kept: callers decide
+    whether a negative amount is allowed."""
+    if isinstance(cell, bool):
+        raise CellError(f"{what}{quote(cell)}不是有效金额")
+    if isinstance(cell, Decimal):
+        value = cell
+    elif isinstance(cell, int):
+        value = Decimal(cell)
+    elif isinstance(cell, float):
+        # Excel stores money as a double; its shortest repr is what Excel shows. A sum
+        # Excel computed may be off by a hair (0.1 + 0.2): that is still the fen shown.
+        rounded = round(cell, 2)
+        value = Decimal(repr(rounded if abs(cell - rounded) < 1e-6 else cell))
+    else:
+        raw = text(cell)
+        try:
+            value = Decimal(raw)
+        except InvalidOperation:
+            try:
+                value = Decimal(_AMOUNT_DECORATION.sub("", raw))
+            except InvalidOperation:
+                raise CellError(f"{what}{quote(raw)}不是有效金额") from None
+    if not value.is_finite():
+        raise CellError(f"{what}{quote(cell)}不是有效金额")
+    if abs(value) > MAX_AMOUNT:
+        raise CellError(f"{what}超过上限（{MAX_AMOUNT:,}）")
+    fen = value.quantize(FEN)
+    if fen != value:
+        raise CellError(f"{what}{quote(cell)}最多保留两位小数（到分）")
+    return fen if fen else ZERO  # never "-0.00"
 
 
 def parse_choice(cell: Cell, what: str, values: dict[str, str]) -> str:

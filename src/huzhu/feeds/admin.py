@@ -1,0 +1,45 @@
+"""Feeds in the Django admin: read-only, masked, for following what came in when."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+
+from huzhu.feeds.models import Feed, FeedToken, Settlement
+
+
+class ReadOnly(admin.ModelAdmin):
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Feed)
+class FeedAdmin(ReadOnly):
+    list_display = ("created_at", "file_name", "source", "union", "user", "status", "rows",
+                    "new", "already_known", "matched", "invalid")
+    list_filter = ("status", "source")
+    list_select_related = ("union", "user")
+    exclude = ("errors",)
+
+
+@admin.register(Settlement)
+class SettlementAdmin(ReadOnly):
+    list_display = ("settlement_id", "name", "id_number_masked", "hospital", "admit_date",
+                    "discharge_date", "out_of_pocket", "member", "feed")
+    search_fields = ("=settlement_id",)
+    list_select_related = ("member", "feed")
+    exclude = ("id_number_sealed", "id_number_hash")
+    show_full_result_count = False
+
+    @admin.display(description="证件号码")
+    def id_number_masked(self, obj: Settlement) -> str:
+        return obj.id_number_masked
+
+
+@admin.register(FeedToken)
+class FeedTokenAdmin(ReadOnly):
+    list_display = ("prefix", "label", "user", "created_at", "last_used_at", "revoked_at")
+    list_select_related = ("user",)
+    exclude = ("token_hash",)

@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+from django import forms
+from django.conf import settings
+from django.template.defaultfilters import filesizeformat
+
+ALLOWED_SUFFIXES = (".csv", ".xlsx", ".xls", ".parquet")
+
+
+class FeedUploadForm(forms.Form):
+    file = forms.FileField(label="结算数据文件",
+                           help_text="CSV（UTF-8 或 GBK 编码）、Excel（.xlsx）或 Parquet")
+
+    valid_only = forms.BooleanField(
+        label="只导入无错误的行", required=False,
+        help_text="默认有任何错误则全部不导入；勾选后跳过有错误的行，其余照常导入")
+
+    def clean_file(self):
+        uploaded = self.cleaned_data["file"]
+        if Path(uploaded.name).suffix.lower() not in ALLOWED_SUFFIXES:
+            raise forms.ValidationError("只能上传 .csv、.xlsx、.xls 或 .parquet 文件")
+        limit = settings.HUZHU_IMPORT_MAX_BYTES
+        if uploaded.size > limit:
+            raise forms.ValidationError(
+                f"文件太大（{filesizeformat(uploaded.size)}），上限为 {filesizeformat(limit)}")
+        if uploaded.size == 0:
+            raise forms.ValidationError("文件是空的")
+        return uploaded
+
+
+class TokenForm(forms.Form):
+    label = forms.CharField(label="用途说明", max_length=100, required=False,
+                            help_text="例如：市医保局结算数据推送")

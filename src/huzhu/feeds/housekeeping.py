@@ -1,0 +1,72 @@
+"""The feeds' share of ``huzhu manage housekeeping`` (worker start and every minute):
+the same rules as the imports' (:mod:`huzhu.imports.housekeeping`), for ``var/uploads/feeds``.
+
+- a feed whose heartbeat is older than HUZHU_IMPORT_STALE_SECONDS is failed with
+  "后台处理中断……" and its files deleted (its transaction died with the worker);
+- the upload of a finished feed still on disk is deleted (plaintext ID numbers);
+- an error report older than HUZHU_IMPORT_REPORT_RETENTION_DAYS is deleted (the page
+  rebuilds it from the first errors kept with the feed);
+- a file there that no feed refers to, older than an hour, is deleted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
+
+from huzhu.feeds import jobs
+from huzhu.feeds.models import Feed
+from huzhu.imports.housekeeping import ORPHAN_AGE, REPORT_RETENTION_DAYS
+
+_RUNNING = [Feed.Status.VALIDATING, Feed.Status.IMPORTING]
+
+
+def sweep() -> dict[str, int]:
+    now = timezone.now()
+    return {
+        "中断的结算数据导入": fail_stuck(now),
+        "删除的结算数据上传文件": delete_finished_uploads(),
+        "删除的过期错误报告": delete_old_reports(now),
+        "删除的残留文件": delete_orphans(now),
+    }
+
+
+def fail_stuck(now: dt.datetime) -> int:
+    running = Feed.objects.filter(status__in=_RUNNING)
+    return sum(1 for feed in running if jobs.is_stuck(feed, now) and jobs.fail_interrupted(feed))
+
+
+def delete_finished_uploads() -> int:
+    finished = Feed.objects.filter(status__in=[Feed.Status.DONE, Feed.Status.FAILED]).exclude(
+        stored_path="")
+    deleted = 0
+    for feed in finished:
+        deleted += jobs.delete_files([Path(feed.stored_path)])
+        Feed.objects.filter(pk=feed.pk).update(stored_path="")
+    return deleted
+
+
+def delete_old_reports(now: dt.datetime) -> int:
+    days = getattr(settings, "HUZHU_IMPORT_REPORT_RETENTION_DAYS", REPORT_RETENTION_DAYS)
+    old = Feed.objects.exclude(error_report_path="").filter(
+        finished_at__lt=now - dt.timedelta(days=days))
+    deleted = 0
+    for feed in old:
+        deleted += jobs.delete_files([Path(feed.error_report_path)])
+        Feed.objects.filter(pk=feed.pk).update(error_report_path="")
+    return deleted
+
+
+def delete_orphans(now: dt.datetime) -> int:
+    known: set[Path] = set()
+    for feed in Feed.objects.filter(~Q(stored_path="") | ~Q(error_report_path="")
+                                    | Q(status__in=[Feed.Status.PENDING, *_RUNNING])):
+        known.update(jobs.feed_files(feed))
+    cutoff = (now - ORPHAN_AGE).timestamp()
+    orphans = [p for p in jobs.feeds_dir().iterdir()
+               if p.is_file() and p not in known and p.stat().st_mtime < cutoff]
+    return jobs.delete_files(orphans)

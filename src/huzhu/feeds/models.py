@@ -1,0 +1,292 @@
+"""Settlement feeds: what the bureau sent (:class:`Feed`), each hospital stay once
+(:class:`Settlement`), what became of every row of every feed (:class:`FeedRow`), and
+the tokens the bureau pushes feeds with (:class:`FeedToken`).
+
+A stay is stored once, by its ``settlement_id``, whichever feed brought it first; a feed
+re-sent or overlapping an earlier one adds rows to :class:`FeedRow` (outcome ``known``)
+but no second stay. The ID number is kept the way the registry keeps it: sealed, with the
+same blind index as ``Member.id_number_hash``, so matching is an equality join.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import F, Q
+
+from huzhu.members.models import Member
+from huzhu.orgs.models import Union
+
+MONEY = {"max_digits": 14, "decimal_places": 2}
+
+
+def _made_within(user, union_field: str) -> Q:
+    """Objects made at or below the user's node; made by the system (no node): visible
+    from a root node, like the data they cover."""
+    from huzhu.orgs.scope import union_path
+
+    prefix = union_path(user)
+    if prefix is None:
+        return Q()
+    made = Q(**{f"{union_field}__path__startswith": prefix})
+    union = getattr(user, "union", None)
+    if union is not None and union.parent_id is None:
+        made |= Q(**{f"{union_field}__isnull": True})
+    return made
+
+
+class FeedQuerySet(models.QuerySet):
+    def visible_to(self, user) -> FeedQuerySet:
+        """Feeds made at the user's node or below it; the system's feeds (the command
+        line's) to the staff of a root node."""
+        return self.filter(_made_within(user, "union"))
+
+
+class Feed(models.Model):
+    """One file or API push of settlement rows, and what its import did."""
+
+    class Source(models.TextChoices):
+        FILE = "file", "命令行导入"
+        UPLOAD = "upload", "网页上传"
+        API = "api", "接口推送"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "排队中"
+        VALIDATING = "validating", "校验中"
+        IMPORTING = "importing", "写入中"
+        DONE = "done", "已导入"
+        FAILED = "failed", "未导入"
+
+    source = models.CharField("来源", max_length=8, choices=Source.choices,
+                              default=Source.FILE)
+    file_name = models.CharField("文件名", max_length=255)
+    # The importing user's node: their subtree is where rows are matched. None: the system.
+    union = models.ForeignKey(Union, verbose_name="工会", null=True, blank=True,
+                              on_delete=models.PROTECT, related_name="feeds")
+    user = models.ForeignKey("orgs.User", verbose_name="操作人", null=True, blank=True,
+                             on_delete=models.PROTECT, related_name="feeds")
+    status = models.CharField("状态", max_length=12, choices=Status.choices,
+                              default=Status.PENDING)
+    # Every data row is exactly one of invalid / new / already_known; every valid row
+    # exactly one of matched / unmatched_not_member / unmatched_outside_scope.
+    rows = models.PositiveIntegerField("总行数", default=0)
+    invalid = models.PositiveIntegerField("错误行", default=0)
+    new = models.PositiveIntegerField("新增结算", default=0)
+    already_known = models.PositiveIntegerField("已导入过", default=0)
+    matched = models.PositiveIntegerField("匹配到会员", default=0)
+    unmatched_not_member = models.PositiveIntegerField("非会员", default=0)
+    unmatched_outside_scope = models.PositiveIntegerField("不在管辖范围", default=0)
+    error_count = models.PositiveIntegerField("错误数", default=0)
+    # The first errors, for the page; the full list is in the xlsx report file.
+    errors = models.JSONField("错误（前若干条）", default=list, blank=True)
+    error_report_path = models.CharField(max_length=500, blank=True, editable=False)
+    # An upload waiting for the worker; deleted (and this emptied) once imported.
+    stored_path = models.CharField(max_length=500, blank=True, editable=False)
+    message = models.CharField("说明", max_length=500, blank=True)
+    # False (the default): a feed with any invalid row imports nothing, as member imports.
+    valid_only = models.BooleanField("只导入无错误的行", default=False)
+    # Set by the batch that evaluates the feed's stays under a scheme.
+    scheme = models.ForeignKey("coverage.Scheme", verbose_name="保障项目", null=True,
+                               blank=True, on_delete=models.PROTECT, related_name="feeds")
+    created_at = models.DateTimeField("提交时间", auto_now_add=True)
+    started_at = models.DateTimeField("开始时间", null=True, blank=True)
+    finished_at = models.DateTimeField("完成时间", null=True, blank=True)
+
+    objects = FeedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "医保结算数据"
+        verbose_name_plural = "医保结算数据"
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["union", "id"], name="feeds_feed_union_id")]
+
+    def __str__(self) -> str:
+        return f"医保结算数据 {self.file_name}"
+
+    @property
+    def running(self) -> bool:
+        return self.status in {self.Status.PENDING, self.Status.VALIDATING,
+                               self.Status.IMPORTING}
+
+    @property
+    def valid_rows(self) -> int:
+        return self.new + self.already_known
+
+    @property
+    def unmatched(self) -> int:
+        return self.unmatched_not_member + self.unmatched_outside_scope
+
+
+class SettlementQuerySet(models.QuerySet):
+    def visible_to(self, user) -> SettlementQuerySet:
+        """Stays of members in the user's subtree, and the unmatched stays of feeds made
+        at or below the user's node (whose rows the user must follow up)."""
+        from huzhu.orgs.scope import scope_union_ids
+
+        ids = scope_union_ids(user)
+        if ids is None:
+            return self
+        return self.filter(Q(member__union_id__in=ids)
+                           | (Q(member__isnull=True) & _made_within(user, "feed__union")))
+
+
+class Settlement(models.Model):
+    """One hospital stay as the bureau settled it (医保结算), stored once."""
+
+    settlement_id = models.CharField("结算ID", max_length=64, unique=True)
+    id_number_sealed = models.BinaryField("证件号码（密文）", editable=False)
+    # crypto.blind_index(id_number): the same keyed hash as Member.id_number_hash.
+    id_number_hash = models.CharField(max_length=64, editable=False)
+    name = models.CharField("姓名", max_length=50)
+    hospital = models.CharField("定点医药机构名称", max_length=100)
+    admit_date = models.DateField("入院日期")
+    discharge_date = models.DateField("出院日期")
+    total_cost = models.DecimalField("医疗费总额", **MONEY)
+    fund_paid = models.DecimalField("基金支付", **MONEY)
+    account_paid = models.DecimalField("个人账户支付", **MONEY, null=True, blank=True)
+    out_of_pocket = models.DecimalField("个人现金支付", **MONEY)
+    self_pay = models.DecimalField("个人自付", **MONEY, null=True, blank=True)
+    self_expense = models.DecimalField("个人自费", **MONEY, null=True, blank=True)
+    # ICD-10 codes, upper case, ";"-joined, the main diagnosis first.
+    diagnosis = models.CharField("诊断编码", max_length=500)
+    # The member it matched, within the scope of the feed that matched it (None: no
+    # member, or one outside every feed's scope so far).
+    member = models.ForeignKey(Member, verbose_name="会员", null=True, blank=True,
+                               on_delete=models.PROTECT, related_name="settlements",
+                               db_index=False)
+    feed = models.ForeignKey(Feed, verbose_name="首次导入", on_delete=models.PROTECT,
+                             related_name="settlements")
+    created_at = models.DateTimeField("导入时间")
+
+    objects = SettlementQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "医保结算记录"
+        verbose_name_plural = "医保结算记录"
+        ordering = ["-id"]
+        indexes = [
+            # Matching a member registered later to the stays that came before.
+            models.Index(fields=["id_number_hash"], name="feeds_settle_hash"),
+            # The batch and the member page: a member's stays in event order.
+            models.Index(fields=["member", "discharge_date"], name="feeds_settle_member"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(discharge_date__gte=F("admit_date")),
+                                   name="feeds_settle_dates"),
+            models.CheckConstraint(
+                condition=Q(total_cost__gte=0) & Q(fund_paid__gte=0) & Q(out_of_pocket__gte=0)
+                & (Q(account_paid__isnull=True) | Q(account_paid__gte=0))
+                & (Q(self_pay__isnull=True) | Q(self_pay__gte=0))
+                & (Q(self_expense__isnull=True) | Q(self_expense__gte=0)),
+                name="feeds_settle_amounts"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.settlement_id} {self.hospital}"
+
+    @property
+    def id_number(self) -> str:
+        """Plaintext ID number: callers must check the role and audit the view."""
+        from huzhu import crypto
+
+        return crypto.unseal(self.id_number_sealed)
+
+    @property
+    def id_number_masked(self) -> str:
+        from huzhu import crypto
+
+        return crypto.mask_id_number(self.id_number)
+
+    @property
+    def diagnosis_codes(self) -> list[str]:
+        return [c for c in self.diagnosis.split(";") if c]
+
+
+class FeedRowQuerySet(models.QuerySet):
+    def visible_to(self, user) -> FeedRowQuerySet:
+        return self.filter(feed__in=Feed.objects.visible_to(user))
+
+
+class FeedRow(models.Model):
+    """What one data row of a feed became: the batch's report starts from these."""
+
+    class Outcome(models.TextChoices):
+        INVALID = "invalid", "有错误"
+        KNOWN = "known", "已导入过"
+        NEW = "new", "新增"
+
+    class Match(models.TextChoices):
+        MATCHED = "matched", "匹配到会员"
+        NOT_MEMBER = "not_member", "非工会会员"
+        OUTSIDE_SCOPE = "outside_scope", "不在您的管辖范围内"
+        NONE = "", "—"  # invalid rows are not matched
+
+    feed = models.ForeignKey(Feed, verbose_name="医保结算数据", on_delete=models.CASCADE,
+                             related_name="feed_rows")
+    row = models.PositiveIntegerField("行号")
+    settlement_id = models.CharField("结算ID", max_length=64, blank=True)
+    outcome = models.CharField("结果", max_length=8, choices=Outcome.choices)
+    match = models.CharField("匹配", max_length=16, choices=Match.choices, blank=True)
+    member = models.ForeignKey(Member, verbose_name="会员", null=True, blank=True,
+                               on_delete=models.PROTECT, related_name="+", db_index=False)
+    # The stay this row is (None for an invalid row). Not named "settlement": its column
+    # would clash with ``settlement_id``, the bureau's ID as the row gave it.
+    stay = models.ForeignKey(Settlement, verbose_name="结算记录", null=True, blank=True,
+                             on_delete=models.PROTECT, related_name="feed_rows",
+                             db_index=False)
+    message = models.CharField("说明", max_length=300, blank=True)
+
+    objects = FeedRowQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "结算数据行"
+        verbose_name_plural = "结算数据行"
+        ordering = ["feed", "row"]
+        constraints = [models.UniqueConstraint(fields=["feed", "row"], name="feeds_row_unique")]
+        indexes = [models.Index(fields=["feed", "match", "outcome"], name="feeds_row_match")]
+
+    def __str__(self) -> str:
+        return f"{self.feed_id}:{self.row} {self.outcome}"
+
+    @property
+    def reason(self) -> str:
+        """The row's reason in Chinese: its errors, or why it matched no member."""
+        if self.outcome == self.Outcome.INVALID:
+            return self.message
+        return "" if self.match == self.Match.MATCHED else self.get_match_display()
+
+
+class FeedTokenQuerySet(models.QuerySet):
+    def visible_to(self, user) -> FeedTokenQuerySet:
+        from huzhu.orgs.scope import scoped
+
+        return scoped(user, self, "user__union")
+
+
+class FeedToken(models.Model):
+    """A data officer's token for ``POST /api/feeds``: only a keyed hash is stored; the
+    token itself is shown once, when it is made."""
+
+    user = models.ForeignKey("orgs.User", verbose_name="数据人员", on_delete=models.PROTECT,
+                             related_name="feed_tokens")
+    label = models.CharField("用途说明", max_length=100, blank=True)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    prefix = models.CharField("令牌开头", max_length=12, editable=False)
+    created_by = models.ForeignKey("orgs.User", verbose_name="创建人", null=True,
+                                   on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField("创建时间", auto_now_add=True)
+    last_used_at = models.DateTimeField("最近使用", null=True, blank=True)
+    revoked_at = models.DateTimeField("吊销时间", null=True, blank=True)
+
+    objects = FeedTokenQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "数据接口令牌"
+        verbose_name_plural = "数据接口令牌"
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.user})"
+
+    @property
+    def revoked(self) -> bool:
+        return self.revoked_at is not None

@@ -1,0 +1,133 @@
+"""Feed pages: the list, the upload (a background job with a progress bar), one feed's
+counts, errors and rows, and the data officer's API tokens."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from huzhu.feeds import jobs, tokens
+from huzhu.feeds.access import data_officer_required, get_feed_for_user, get_token_for_user
+from huzhu.feeds.columns import FEED_COLUMNS
+from huzhu.feeds.forms import FeedUploadForm, TokenForm
+from huzhu.feeds.models import Feed, FeedRow, FeedToken
+from huzhu.imports.errors import write_report
+from huzhu.web.paging import keyset_page
+from huzhu.web.params import id_param
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+ROW_FILTERS = {
+    "problems": ("有错误或未匹配", lambda qs: qs.exclude(match=FeedRow.Match.MATCHED)),
+    "matched": ("匹配到会员", lambda qs: qs.filter(match=FeedRow.Match.MATCHED)),
+    "invalid": ("有错误", lambda qs: qs.filter(outcome=FeedRow.Outcome.INVALID)),
+    "all": ("全部", lambda qs: qs),
+}
+
+
+@login_required
+def feed_list(request: HttpRequest) -> HttpResponse:
+    qs = Feed.objects.visible_to(request.user).select_related("user", "union")
+    page = keyset_page(qs, after=id_param(request.GET, "after"),
+                       before=id_param(request.GET, "before"), count=True)
+    return render(request, "feeds/list.html", {
+        "page": page, "params": request.GET,
+        "may_import": tokens.may_import_feeds(request.user),
+    })
+
+
+@data_officer_required
+def feed_upload(request: HttpRequest) -> HttpResponse:
+    form = FeedUploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        feed = jobs.create_job(uploaded=form.cleaned_data["file"], user=request.user,
+                               valid_only=form.cleaned_data["valid_only"])
+        return redirect("feeds:detail", feed_id=feed.pk)
+    return render(request, "feeds/upload.html", {
+        "form": form, "columns": FEED_COLUMNS, "max_bytes": settings.HUZHU_IMPORT_MAX_BYTES,
+    })
+
+
+@login_required
+def feed_detail(request: HttpRequest, feed_id: int) -> HttpResponse:
+    feed = jobs.recover_if_stuck(get_feed_for_user(request.user, feed_id))
+    context = _progress_context(feed)
+    show = request.GET.get("show", "problems")
+    if show not in ROW_FILTERS:
+        show = "problems"
+    if feed.status == Feed.Status.DONE:
+        rows = ROW_FILTERS[show][1](feed.feed_rows.select_related("stay", "member"))
+        context["page"] = keyset_page(rows, after=id_param(request.GET, "after"),
+                                      before=id_param(request.GET, "before"), count=True)
+    context.update(show=show, filters=[(k, v[0]) for k, v in ROW_FILTERS.items()],
+                   params=request.GET)
+    return render(request, "feeds/detail.html", context)
+
+
+@login_required
+def feed_progress(request: HttpRequest, feed_id: int) -> HttpResponse:
+    feed = jobs.recover_if_stuck(get_feed_for_user(request.user, feed_id))
+    return render(request, "feeds/_progress.html", _progress_context(feed))
+
+
+def _progress_context(feed: Feed) -> dict:
+    live = jobs.live_progress(feed) if feed.running else {}
+    total, done = live.get("total"), live.get("done", 0)
+    return {
+        "feed": feed, "live": live,
+        "percent": round(100 * done / total) if total else None,
+        "errors": jobs.feed_errors(feed),
+        "more_errors": max(0, feed.error_count - len(feed.errors)),
+    }
+
+
+@login_required
+def feed_errors(request: HttpRequest, feed_id: int) -> HttpResponse:
+    feed = get_feed_for_user(request.user, feed_id)
+    if not feed.error_count:
+        raise Http404("该批数据没有错误")
+    filename = f"错误报告-{Path(feed.file_name).stem}.xlsx"
+    path = Path(feed.error_report_path) if feed.error_report_path else None
+    if path is not None and path.is_file():
+        return FileResponse(path.open("rb"), as_attachment=True, filename=filename,
+                            content_type=XLSX)
+    buffer = io.BytesIO()  # the report file is gone (or an API push): from the kept errors
+    write_report(jobs.feed_errors(feed), buffer, total_errors=feed.error_count)
+    buffer.seek(0)
+    return FileResponse(buffer, as_attachment=True, filename=filename, content_type=XLSX)
+
+
+@data_officer_required
+def token_list(request: HttpRequest) -> HttpResponse:
+    """The tokens of the data officers in one's subtree; a new token is shown on the
+    answer to the POST that made it, once (not stored, not put in a URL or session)."""
+    form = TokenForm(request.POST or None)
+    created = None
+    if request.method == "POST" and form.is_valid():
+        token, raw = tokens.create_token(request.user, label=form.cleaned_data["label"])
+        created = {"token": token, "raw": raw}
+        form = TokenForm()
+    listed = FeedToken.objects.visible_to(request.user).select_related("user", "user__union")
+    response = render(request, "feeds/tokens.html", {
+        "form": form, "created": created, "tokens": listed[:200],
+    })
+    if created:
+        response["Cache-Control"] = "no-store"  # the page holds the only copy of the token
+    return response
+
+
+@require_POST
+@data_officer_required
+def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
+    token = get_token_for_user(request.user, token_id)
+    if tokens.revoke_token(token, by=request.user):
+        messages.success(request, f"令牌 {token.prefix}… 已吊销，此后使用它的推送将被拒绝")
+    else:
+        messages.info(request, f"令牌 {token.prefix}… 此前已吊销")
+    return redirect("feeds:tokens")
