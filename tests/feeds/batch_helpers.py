@@ -44,7 +44,10 @@ def outcomes(run) -> list[tuple]:
         "row", "benefit", "outcome", "amount", "reason"))
 
 
-def enrol(member, period: Period, first: dt.date = D(2025, 1, 1)) -> Enrolment:
+FIRST_ENROLLED = D(2025, 1, 1)
+
+
+def enrol(member, period: Period, first: dt.date = FIRST_ENROLLED) -> Enrolment:
     return Enrolment.objects.create(
         member=member, period=period, unit=member.unit, enrolled_on=first,
         first_enrolled=first, coverage_from=period.start, coverage_to=period.end,

@@ -14,7 +14,8 @@ from pathlib import Path
 
 
 def configure_import(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("file", type=Path, help="结算数据文件：.csv（UTF-8/GBK）、.xlsx 或 .parquet")
+    parser.add_argument("file", type=Path,
+                        help="结算数据文件：.csv（UTF-8/GBK）、.xlsx 或 .parquet")
     parser.add_argument("--as", dest="username", metavar="USERNAME",
                         help="以该数据人员（管理员）的身份导入，只匹配其管辖范围内的会员"
                              "（默认：系统，全部会员）")
