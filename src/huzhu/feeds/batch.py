@@ -56,7 +56,7 @@ class RunRefused(Exception):
     """The run cannot start (Chinese message for the user)."""
 
 
-@dataclass
+@dataclass(slots=True)
 class Outcome:
     """One report row: a feed row under one benefit (or none)."""
 
@@ -71,9 +71,9 @@ class Outcome:
     reason_text: str = ""
     discovered: bool = False
     claim: int | None = None
-    # For a proposed claim: the engine's row and the event's facts.
-    computation: dict | None = None
-    event: dict | None = None
+    # A proposed claim's event: its position in the run's Details.
+    index: int | None = None
+    details: tuple | None = None  # (facts, engine row), filled while its chunk is written
 
 
 @dataclass
@@ -142,6 +142,7 @@ def _execute(run: BatchRun, progress: Progress, spark_session) -> RunResult:
     out_of_engine = pa.array([existing.get(k, (None,) * 5)[4] is True
                               for k in _pair_keys(events)], pa.bool_())
     engine_events = events.filter(pc.invert(out_of_engine))
+    progress("inputs", 0, None)
     member_ids = set(pc.unique(stays["member"]).to_pylist())
     members, enrolments = inputs.members_and_enrolments(scheme, stays["member"].cast(pa.string()))
     prior = inputs.prior_table(scheme, member_ids, benefits.codes)
@@ -156,9 +157,10 @@ def _execute(run: BatchRun, progress: Progress, spark_session) -> RunResult:
     else:
         out = None
     progress("engine", 1, 1)
-    outcomes = _classify(rows, in_scope, events, out, existing, benefits, policy)
+    outcomes, details = _classify(rows, in_scope, events, out, existing, benefits, policy)
+    del rows, stays, out
     BatchRun.objects.filter(pk=run.pk).update(phase="writing")
-    return batch_writes.write(run, outcomes, progress, chunk_rows=CHUNK_ROWS)
+    return batch_writes.write(run, outcomes, details, progress, chunk_rows=CHUNK_ROWS)
 
 
 def _in_scope(rows: pa.Table, scheme: Scheme, run: BatchRun) -> pa.ChunkedArray:
@@ -222,29 +224,55 @@ def _existing_claims(scheme: Scheme, events: pa.Table) -> dict[str, tuple]:
     return found
 
 
+@dataclass
+class Details:
+    """The facts and the engine's row of each event, by the event's position: a claim's
+    columns are taken chunk by chunk, not held as a million dicts."""
+
+    events: pa.Table
+    out: pa.Table | None  # aligned with ``events``; null where the engine did not run
+    names: dict[str, str]
+
+    FACTS = ("event_date", "admit_date", "days", "out_of_pocket", "total_cost", "diagnosis",
+             "hospital")
+
+    def claim_rows(self, indices: list[int]) -> list[tuple[dict, dict]]:
+        if not indices:
+            return []
+        where = pa.array(indices, pa.int64())
+        facts = self.events.select(list(self.FACTS)).take(where).to_pylist()
+        rows = self.out.take(where).to_pylist()
+        return list(zip(facts, rows, strict=True))
+
+
+def _aligned(events: pa.Table, out: pa.Table | None) -> pa.Table | None:
+    """The engine's rows in the events' order (a left join on the event id)."""
+    if out is None:
+        return None
+    keys = events.select(["event_id"]).append_column(
+        "_pos", pa.array(range(events.num_rows), pa.int64()))
+    joined = keys.join(out, keys="event_id", join_type="left outer")
+    joined = joined.sort_by("_pos")
+    return joined.select([c for c in out.column_names])
+
+
 def _classify(rows: pa.Table, in_scope: pa.ChunkedArray, events: pa.Table,
               out: pa.Table | None, existing: dict[str, tuple], benefits,
-              policy) -> list[Outcome]:
-    """Every report row, in (row, benefit) order."""
-    result: dict[str, tuple] = {}
-    full: dict[str, dict] = {}
-    if out is not None:
-        ids = out["event_id"].to_pylist()
-        for eid, payable, status, reason, message in zip(
-                ids, out["payable"].to_pylist(), out["status"].to_pylist(),
-                out["reason"].to_pylist(), out["reason_message"].to_pylist(), strict=True):
-            result[eid] = (payable, status, reason, message)
-        paying = out.filter(pc.greater(out["payable"], pa.scalar(Decimal("0"), out["payable"]
-                                                                  .type)))
-        full = {r["event_id"]: r for r in paying.to_pylist()}
-    names = {b.code: b.name for b in policy.benefits}
+              policy) -> tuple[list[Outcome], Details]:
+    """Every report row, in (row, benefit) order, and the proposed claims' details."""
+    aligned = _aligned(events, out)
+    details = Details(events, aligned, {b.code: b.name for b in policy.benefits})
+    n = events.num_rows
+    if aligned is not None:
+        payables, reasons, messages = (aligned[c].to_pylist() for c in
+                                       ("payable", "reason", "reason_message"))
+    else:
+        payables = reasons = messages = [None] * n
     outcomes: list[Outcome] = []
     per_row: dict[int, list[Outcome]] = {}
     ev = {name: events[name].to_pylist() for name in (
-        "event_id", "row", "stay", "member", "benefit", "settlement_code", "discovered",
-        "event_date", "admit_date", "days", "out_of_pocket", "total_cost", "diagnosis",
-        "hospital")}
-    for i, eid in enumerate(ev["event_id"]):
+        "row", "stay", "member", "benefit", "settlement_code", "discovered")}
+    for i in range(n):
         benefit = ev["benefit"][i]
         o = Outcome(row=ev["row"][i], settlement_code=ev["settlement_code"][i],
                     outcome=OUT.INELIGIBLE, stay=ev["stay"][i], member=ev["member"][i],
@@ -256,19 +284,13 @@ def _classify(rows: pa.Table, in_scope: pa.ChunkedArray, events: pa.Table,
             o.reason = state
             o.reason_text = f"已有理赔 {number}（{Claim.State(state).label}）"
         else:
-            payable, status, reason, message = result[eid]
+            payable, reason, message = payables[i], reasons[i], messages[i]
             if payable > 0:
-                o.outcome, o.amount = OUT.PROPOSED, payable
-                o.reason, o.reason_text = reason or "", message or ""
-                o.computation = full[eid]
-                o.event = {k: ev[k][i] for k in ("event_date", "admit_date", "days",
-                                                 "out_of_pocket", "total_cost", "diagnosis",
-                                                 "hospital")}
-                o.event["benefit_name"] = names[benefit]
+                o.outcome, o.amount, o.index = OUT.PROPOSED, payable, i
             else:
                 o.outcome = OUT.NOT_COVERED if reason in NOT_COVERED else OUT.INELIGIBLE
                 o.amount = Decimal("0.00")
-                o.reason, o.reason_text = reason or "", message or ""
+            o.reason, o.reason_text = reason or "", message or ""
         per_row.setdefault(o.row, []).append(o)
     scope = in_scope.to_pylist()
     labels = dict(FeedRow.Match.choices)
@@ -293,7 +315,7 @@ def _classify(rows: pa.Table, in_scope: pa.ChunkedArray, events: pa.Table,
             outcomes.append(Outcome(row, code or "", OUT.INELIGIBLE, stay=stay, member=member,
                                     amount=Decimal("0.00"), reason="diagnosis_not_covered",
                                     reason_text=NO_BENEFIT))
-    return outcomes
+    return outcomes, details
 
 
 def system_filer(scheme: Scheme) -> User:

@@ -23,7 +23,7 @@ from huzhu.audit.models import AuditEntry
 from huzhu.claims.materials import FROM_SETTLEMENT
 from huzhu.claims.models import Claim, ClaimEvent
 from huzhu.coverage.models import Period
-from huzhu.feeds.batch import OUT, Outcome, RunResult, system_filer
+from huzhu.feeds.batch import OUT, Details, Outcome, RunResult, system_filer
 from huzhu.feeds.batch_models import BatchRun, StayOutcome
 from huzhu.members.models import Member
 
@@ -76,6 +76,7 @@ class ClaimWriter:
         self.defaults = {f.attname: f.get_db_prep_save(f.get_default(), connection)
                          for f in fields if f.name not in _SET}
         self.attnames = [f.attname for f in fields]
+        self.names = {b.code: b.name for b in self.policy.benefits}
         self.materials = {b.code: [m for m in b.claiming.materials if m not in FROM_SETTLEMENT]
                           for b in self.policy.benefits}
 
@@ -83,8 +84,7 @@ class ClaimWriter:
         return next((pk for pk, start, end in self.periods if start <= day <= end), None)
 
     def row(self, o: Outcome, number: str, now, no_bank: set[int]) -> tuple:
-        e = o.event
-        c = o.computation
+        e, c = o.details
         computation = {k: (str(v) if v is not None and not isinstance(v, int | bool) else v)
                        for k, v in c.items()}
         missing = [m for m in self.materials[o.benefit]
@@ -92,7 +92,7 @@ class ClaimWriter:
         values = {
             **self.defaults, "number": number, "member_id": o.member,
             "scheme_id": self.run.scheme_id, "period_id": self.period_of(e["event_date"]),
-            "benefit": o.benefit, "benefit_name": e["benefit_name"],
+            "benefit": o.benefit, "benefit_name": self.names[o.benefit],
             "source": Claim.Source.PROACTIVE, "state": Claim.State.PROACTIVE,
             "event_date": e["event_date"], "admit_date": e["admit_date"], "days": e["days"],
             "out_of_pocket": e["out_of_pocket"], "total_cost": e["total_cost"],
@@ -122,8 +122,8 @@ class ClaimWriter:
             with connection.wrap_database_errors, cursor.cursor.copy(
                     f"COPY hz_claim_stage (id, {names}) FROM STDIN") as copy:
                 for pk, o in zip(ids, proposed, strict=True):
-                    copy.write_row((pk, *self.row(o, _number(o.event["event_date"], pk), now,
-                                                  no_bank)))
+                    copy.write_row((pk, *self.row(o, _number(o.details[0]["event_date"], pk),
+                                                  now, no_bank)))
             # In (stay, benefit) order: two runs lock the same index entries in one order.
             cursor.execute(
                 f"INSERT INTO {_q(Claim._meta.db_table)} (id, {names}) SELECT id, {names} "
@@ -190,7 +190,8 @@ def _no_bank(run: BatchRun, members: set[int]) -> set[int]:
     return found
 
 
-def write(run: BatchRun, outcomes: list[Outcome], progress, *, chunk_rows: int) -> RunResult:
+def write(run: BatchRun, outcomes: list[Outcome], details: Details, progress, *,
+          chunk_rows: int) -> RunResult:
     # Chunks already committed by this run (a retried job) are not written again.
     done_upto = StayOutcome.objects.filter(run=run).aggregate(m=Max("row"))["m"] or 0
     todo = [o for o in outcomes if o.row > done_upto]
@@ -202,16 +203,18 @@ def write(run: BatchRun, outcomes: list[Outcome], progress, *, chunk_rows: int) 
     progress("writing", done, total_rows)
     for chunk in _chunks(todo, chunk_rows):
         with transaction.atomic():
-            created += _write_chunk(run, writer, chunk, no_bank)
+            created += _write_chunk(run, writer, chunk, details, no_bank)
             done += len({o.row for o in chunk})
             BatchRun.objects.filter(pk=run.pk).update(done=done, updated_at=timezone.now())
         progress("writing", done, total_rows)
     return _finish(run, created)
 
 
-def _write_chunk(run: BatchRun, writer: ClaimWriter, chunk: list[Outcome],
+def _write_chunk(run: BatchRun, writer: ClaimWriter, chunk: list[Outcome], details: Details,
                  no_bank: set[int]) -> int:
     proposed = [o for o in chunk if o.outcome == OUT.PROPOSED]
+    for o, pair in zip(proposed, details.claim_rows([o.index for o in proposed]), strict=True):
+        o.details = pair
     created = writer.insert(proposed, no_bank)
     lost = []
     for o in proposed:
@@ -250,7 +253,7 @@ def _now_claimed(run: BatchRun, lost: list[Outcome]) -> None:
                                              "state")}
     for o in lost:
         pk, number, state = found[(o.stay, o.benefit)]
-        o.outcome, o.claim, o.computation = OUT.ALREADY_CLAIMED, pk, None
+        o.outcome, o.claim = OUT.ALREADY_CLAIMED, pk
         o.reason = state
         o.reason_text = f"已有理赔 {number}（{Claim.State(state).label}）"
 
