@@ -80,8 +80,11 @@ class Claim(models.Model):
     co_resident = models.BooleanField("是否共同生活", null=True, blank=True)
     hospital = models.CharField("医院", max_length=100, blank=True)
     # The settled stay a proactive claim (免申即享) was found in; None for a filed claim.
+    # Its index is the unique (settlement, benefit) one below: a second would only slow
+    # the batch's inserts.
     settlement = models.ForeignKey("feeds.Settlement", verbose_name="医保结算记录", null=True,
-                                   blank=True, on_delete=models.PROTECT, related_name="claims")
+                                   blank=True, on_delete=models.PROTECT, related_name="claims",
+                                   db_index=False)
     invoice_number = models.CharField("发票号", max_length=64, blank=True, db_index=True)
 
     # Money and its explanation.

@@ -102,12 +102,14 @@ class StayOutcome(models.Model):
         UNMATCHED = "unmatched", "未匹配到会员"
         INVALID = "invalid", "数据有错误"
 
+    # Indexed by the unique (run, row, benefit) and (stay, run) indexes below.
     run = models.ForeignKey(BatchRun, verbose_name="测算", on_delete=models.CASCADE,
-                            related_name="outcomes")
+                            related_name="outcomes", db_index=False)
     row = models.PositiveIntegerField("行号")
     settlement_code = models.CharField("结算ID", max_length=64, blank=True)
     stay = models.ForeignKey("feeds.Settlement", verbose_name="结算记录", null=True, blank=True,
-                             on_delete=models.PROTECT, related_name="outcomes")
+                             on_delete=models.PROTECT, related_name="outcomes",
+                             db_index=False)
     member = models.ForeignKey("members.Member", verbose_name="会员", null=True, blank=True,
                                on_delete=models.PROTECT, related_name="+", db_index=False)
     benefit = models.CharField("保障项目代码", max_length=64, blank=True)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Max, Sum
 from django.utils import timezone
 
@@ -76,6 +76,15 @@ class ClaimWriter:
         self.defaults = {f.attname: f.get_db_prep_save(f.get_default(), connection)
                          for f in fields if f.name not in _SET}
         self.attnames = [f.attname for f in fields]
+        self.at = {a: i for i, a in enumerate(self.attnames)}
+        fixed = {"scheme_id": run.scheme_id, "source": Claim.Source.PROACTIVE,
+                 "state": Claim.State.PROACTIVE, "policy_hash": self.policy.content_hash,
+                 "filed_by_id": self.filer_id}
+        self.template = [fixed.get(a, self.defaults.get(a)) for a in self.attnames]
+        # Positions in a row with its id first (_insert_pg's rows).
+        self.stay_at = 1 + self.attnames.index("settlement_id")
+        self.benefit_at = 1 + self.attnames.index("benefit")
+        self.number_at = 1 + self.attnames.index("number")
         self.names = {b.code: b.name for b in self.policy.benefits}
         self.materials = {b.code: [m for m in b.claiming.materials if m not in FROM_SETTLEMENT]
                           for b in self.policy.benefits}
@@ -89,20 +98,20 @@ class ClaimWriter:
                        for k, v in c.items()}
         missing = [m for m in self.materials[o.benefit]
                    if m != "bank_card" or o.member in no_bank]
-        values = {
-            **self.defaults, "number": number, "member_id": o.member,
-            "scheme_id": self.run.scheme_id, "period_id": self.period_of(e["event_date"]),
-            "benefit": o.benefit, "benefit_name": self.names[o.benefit],
-            "source": Claim.Source.PROACTIVE, "state": Claim.State.PROACTIVE,
-            "event_date": e["event_date"], "admit_date": e["admit_date"], "days": e["days"],
-            "out_of_pocket": e["out_of_pocket"], "total_cost": e["total_cost"],
-            "diagnosis": e["diagnosis"] or "", "hospital": (e["hospital"] or "")[:100],
-            "computed": o.amount, "computation": json.dumps(computation, ensure_ascii=False),
-            "policy_hash": self.policy.content_hash, "filed_by_id": self.filer_id,
-            "missing_materials": json.dumps(missing), "created_at": now, "updated_at": now,
-            "settlement_id": o.stay,
-        }
-        return tuple(values[a] for a in self.attnames)
+        values = self.template.copy()
+        for name, value in (
+                ("number", number), ("member_id", o.member),
+                ("period_id", self.period_of(e["event_date"])), ("benefit", o.benefit),
+                ("benefit_name", self.names[o.benefit]), ("event_date", e["event_date"]),
+                ("admit_date", e["admit_date"]), ("days", e["days"]),
+                ("out_of_pocket", e["out_of_pocket"]), ("total_cost", e["total_cost"]),
+                ("diagnosis", e["diagnosis"] or ""), ("hospital", (e["hospital"] or "")[:100]),
+                ("computed", o.amount),
+                ("computation", json.dumps(computation, ensure_ascii=False)),
+                ("missing_materials", json.dumps(missing)), ("created_at", now),
+                ("updated_at", now), ("settlement_id", o.stay)):
+            values[self.at[name]] = value
+        return tuple(values)
 
     def insert(self, proposed: list[Outcome], no_bank: set[int]) -> dict[tuple[int, str], tuple]:
         """Insert what no other run claimed first; (stay, benefit) → (id, number)."""
@@ -112,18 +121,35 @@ class ClaimWriter:
         return (self._insert_pg if _pg() else self._insert_sqlite)(proposed, now, no_bank)
 
     def _insert_pg(self, proposed, now, no_bank) -> dict:
-        names = ", ".join(_q(c) for c in self.columns)
+        """COPY straight into the table; should another run have claimed one of the
+        stays meanwhile (the unique index refuses the COPY), the chunk goes again through
+        a staging table and ``ON CONFLICT DO NOTHING``."""
         with connection.cursor() as cursor:
             cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id')) "
                            "FROM generate_series(1, %s)", [Claim._meta.db_table, len(proposed)])
             ids = [r[0] for r in cursor.fetchall()]
+        rows = [(pk, *self.row(o, _number(o.details[0]["event_date"], pk), now, no_bank))
+                for pk, o in zip(ids, proposed, strict=True)]
+        try:
+            with transaction.atomic():
+                self._copy(_q(Claim._meta.db_table), rows)
+        except IntegrityError:
+            return self._insert_pg_skipping(rows)
+        return {(r[self.stay_at], r[self.benefit_at]): (r[0], r[self.number_at]) for r in rows}
+
+    def _copy(self, table: str, rows: list[tuple]) -> None:
+        names = ", ".join(_q(c) for c in ("id", *self.columns))
+        with connection.cursor() as cursor, connection.wrap_database_errors, \
+                cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+
+    def _insert_pg_skipping(self, rows: list[tuple]) -> dict:
+        names = ", ".join(_q(c) for c in self.columns)
+        with connection.cursor() as cursor:
             cursor.execute(f"CREATE TEMP TABLE hz_claim_stage (LIKE {_q(Claim._meta.db_table)})"
                            " ON COMMIT DROP")
-            with connection.wrap_database_errors, cursor.cursor.copy(
-                    f"COPY hz_claim_stage (id, {names}) FROM STDIN") as copy:
-                for pk, o in zip(ids, proposed, strict=True):
-                    copy.write_row((pk, *self.row(o, _number(o.details[0]["event_date"], pk),
-                                                  now, no_bank)))
+            self._copy("hz_claim_stage", rows)
             # In (stay, benefit) order: two runs lock the same index entries in one order.
             cursor.execute(
                 f"INSERT INTO {_q(Claim._meta.db_table)} (id, {names}) SELECT id, {names} "
