@@ -149,3 +149,24 @@ def test_a_scheme_without_hospital_benefits_is_refused(city_feed, admin, tree): 
     feed = import_feed(city_feed).feed
     with pytest.raises(batch.RunRefused, match="没有可按医保结算数据测算的项目"):
         batch.start_run(feed, covid)
+
+
+def test_a_proactive_claim_goes_through_review_and_approval(city_feed, free_scheme, staff,  # noqa: F811
+                                                            users):
+    from huzhu.claims.workflow import ClaimRefused, allowed, apply
+
+    staff["m1"].set_bank_account("6222020200112233445")
+    staff["m1"].save()
+    run_feed(city_feed, free_scheme)
+    claim = Claim.objects.get(member=staff["m1"], settlement__isnull=False)
+    assert claim.missing_materials == []  # the registry has the account
+    assert "submit" in [t.name for t in allowed(users["clerk_a1"], claim)]
+    assert "reject" in [t.name for t in allowed(users["reviewer_da"], claim)]
+    apply(users["clerk_a1"], claim.pk, "submit")
+    apply(users["reviewer_da"], claim.pk, "first_pass")
+    claim = apply(users["admin_city"], claim.pk, "approve")
+    assert claim.state == Claim.State.APPROVED and claim.final == Decimal("105.00")
+    # Without a bank account the bank card is still needed before review.
+    other = Claim.objects.get(member=staff["m3"], settlement__isnull=False)
+    with pytest.raises(ClaimRefused, match="银行卡"):
+        apply(users["clerk_a1"], other.pk, "submit")
