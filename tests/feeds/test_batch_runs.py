@@ -117,9 +117,9 @@ def test_two_runs_at_once_claim_each_stay_once(feed_dir, staff, free_scheme, mon
     together = threading.Barrier(2, timeout=30)
     real = batch_writes.ClaimWriter.insert
 
-    def at_once(self, proposed, no_bank):
+    def at_once(self, proposed):
         together.wait()
-        return real(self, proposed, no_bank)
+        return real(self, proposed)
 
     monkeypatch.setattr(batch_writes.ClaimWriter, "insert", at_once)
     errors = []

@@ -74,6 +74,7 @@ class Outcome:
     # A proposed claim's event: its position in the run's Details.
     index: int | None = None
     details: tuple | None = None  # (facts, engine row), filled while its chunk is written
+    banked: bool = False  # the registry has the member's bank account
 
 
 @dataclass
@@ -271,13 +272,13 @@ def _classify(rows: pa.Table, in_scope: pa.ChunkedArray, events: pa.Table,
     outcomes: list[Outcome] = []
     per_row: dict[int, list[Outcome]] = {}
     ev = {name: events[name].to_pylist() for name in (
-        "row", "stay", "member", "benefit", "settlement_code", "discovered")}
+        "row", "stay", "member", "benefit", "settlement_code", "discovered", "banked")}
     for i in range(n):
         benefit = ev["benefit"][i]
         o = Outcome(row=ev["row"][i], settlement_code=ev["settlement_code"][i],
                     outcome=OUT.INELIGIBLE, stay=ev["stay"][i], member=ev["member"][i],
-                    benefit=benefit, discovered=ev["discovered"][i])
-        claimed = existing.get(f"{o.stay}-{benefit}")
+                    benefit=benefit, discovered=ev["discovered"][i], banked=ev["banked"][i])
+        claimed = existing.get(f"{o.stay}-{benefit}") if existing else None
         if claimed is not None:
             pk, number, state, amount, _ = claimed
             o.outcome, o.claim, o.amount = OUT.ALREADY_CLAIMED, pk, amount

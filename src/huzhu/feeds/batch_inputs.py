@@ -35,7 +35,7 @@ ROWS_SCHEMA = pa.schema([
     ("match", pa.string()), ("member", pa.int64()), ("stay", pa.int64()),
     ("message", pa.string()), ("admit_date", pa.date32()), ("discharge_date", pa.date32()),
     ("out_of_pocket", MONEY), ("total_cost", MONEY), ("diagnosis", pa.string()),
-    ("union", pa.int64()), ("hospital", pa.string()),
+    ("union", pa.int64()), ("hospital", pa.string()), ("banked", pa.bool_()),
 ])
 EVENTS_SCHEMA = pa.schema([
     ("event_id", pa.string()), ("member_id", pa.string()), ("benefit", pa.string()),
@@ -105,7 +105,8 @@ def feed_rows(feed: Feed) -> pa.Table:
         f"r.{_q('member_id')}, r.{_q('stay_id')}, r.{_q('message')}, "
         f"{_text('s.' + _q('admit_date'))}, {_text('s.' + _q('discharge_date'))}, "
         f"{_text('s.' + _q('out_of_pocket'))}, {_text('s.' + _q('total_cost'))}, "
-        f"s.{_q('diagnosis')}, m.{_q('union_id')}, s.{_q('hospital')} "
+        f"s.{_q('diagnosis')}, m.{_q('union_id')}, s.{_q('hospital')}, "
+        f"m.{_q('bank_account_sealed')} IS NOT NULL "
         f"FROM {_q('feeds_feedrow')} r "
         f"LEFT JOIN {_q('feeds_settlement')} s ON s.{_q('id')} = r.{_q('stay_id')} "
         f"LEFT JOIN {_q('members_member')} m ON m.{_q('id')} = r.{_q('member_id')} "
@@ -126,6 +127,7 @@ def feed_rows(feed: Feed) -> pa.Table:
                 pa.array(cols[6], pa.string()), _dates(cols[7]), _dates(cols[8]),
                 _money(cols[9]), _money(cols[10]), pa.array(cols[11], pa.string()),
                 pa.array(cols[12], pa.int64()), pa.array(cols[13], pa.string()),
+                pa.array([bool(b) for b in cols[14]], pa.bool_()),
             ], schema=ROWS_SCHEMA))
     return pa.Table.from_batches(batches, schema=ROWS_SCHEMA)
 
@@ -208,11 +210,12 @@ def build_events(stays: pa.Table, benefits: Applicable) -> pa.Table:
             **base,
             "row": stays["row"], "stay": stays["stay"], "member": stays["member"],
             "settlement_code": stays["settlement_code"], "hospital": stays["hospital"],
+            "banked": stays["banked"],
             "discovered": pa.array([discovered] * stays.num_rows, pa.bool_()),
         }
         table = pa.table({name: columns[name] for name in
                           [*EVENTS_SCHEMA.names, "row", "stay", "member", "settlement_code",
-                           "hospital", "discovered"]})
+                           "hospital", "banked", "discovered"]})
         if discovered:
             table = table.filter(diagnosis_mask(benefit, table["diagnosis"],
                                                 table["event_date"]))

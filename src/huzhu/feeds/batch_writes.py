@@ -25,7 +25,6 @@ from huzhu.claims.models import Claim, ClaimEvent
 from huzhu.coverage.models import Period
 from huzhu.feeds.batch import OUT, Details, Outcome, RunResult, system_filer
 from huzhu.feeds.batch_models import BatchRun, StayOutcome
-from huzhu.members.models import Member
 
 OUTCOME_COLUMNS = ("run_id", "row", "settlement_code", "stay_id", "member_id", "benefit",
                    "outcome", "amount", "reason", "reason_text", "discovered", "claim_id")
@@ -92,12 +91,12 @@ class ClaimWriter:
     def period_of(self, day) -> int | None:
         return next((pk for pk, start, end in self.periods if start <= day <= end), None)
 
-    def row(self, o: Outcome, number: str, now, no_bank: set[int]) -> tuple:
+    def row(self, o: Outcome, number: str, now) -> tuple:
         e, c = o.details
         computation = {k: (str(v) if v is not None and not isinstance(v, int | bool) else v)
                        for k, v in c.items()}
         missing = [m for m in self.materials[o.benefit]
-                   if m != "bank_card" or o.member in no_bank]
+                   if m != "bank_card" or not o.banked]
         values = self.template.copy()
         for name, value in (
                 ("number", number), ("member_id", o.member),
@@ -113,14 +112,14 @@ class ClaimWriter:
             values[self.at[name]] = value
         return tuple(values)
 
-    def insert(self, proposed: list[Outcome], no_bank: set[int]) -> dict[tuple[int, str], tuple]:
+    def insert(self, proposed: list[Outcome]) -> dict[tuple[int, str], tuple]:
         """Insert what no other run claimed first; (stay, benefit) → (id, number)."""
         if not proposed:
             return {}
         now = connection.ops.adapt_datetimefield_value(timezone.now())
-        return (self._insert_pg if _pg() else self._insert_sqlite)(proposed, now, no_bank)
+        return (self._insert_pg if _pg() else self._insert_sqlite)(proposed, now)
 
-    def _insert_pg(self, proposed, now, no_bank) -> dict:
+    def _insert_pg(self, proposed, now) -> dict:
         """COPY straight into the table; should another run have claimed one of the
         stays meanwhile (the unique index refuses the COPY), the chunk goes again through
         a staging table and ``ON CONFLICT DO NOTHING``."""
@@ -128,7 +127,7 @@ class ClaimWriter:
             cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id')) "
                            "FROM generate_series(1, %s)", [Claim._meta.db_table, len(proposed)])
             ids = [r[0] for r in cursor.fetchall()]
-        rows = [(pk, *self.row(o, _number(o.details[0]["event_date"], pk), now, no_bank))
+        rows = [(pk, *self.row(o, _number(o.details[0]["event_date"], pk), now))
                 for pk, o in zip(ids, proposed, strict=True)]
         try:
             with transaction.atomic():
@@ -159,10 +158,10 @@ class ClaimWriter:
             cursor.execute("DROP TABLE hz_claim_stage")
         return created
 
-    def _insert_sqlite(self, proposed, now, no_bank) -> dict:
+    def _insert_sqlite(self, proposed, now) -> dict:
         names = ", ".join(_q(c) for c in self.columns)
         tag = f"T{self.run.pk}-"
-        rows = [self.row(o, f"{tag}{i}", now, no_bank) for i, o in enumerate(proposed)]
+        rows = [self.row(o, f"{tag}{i}", now) for i, o in enumerate(proposed)]
         table = _q(Claim._meta.db_table)
         with connection.cursor() as cursor:
             cursor.executemany(f"INSERT INTO {table} ({names}) VALUES "
@@ -204,44 +203,31 @@ def _chunks(outcomes: list[Outcome], size: int):
         yield chunk
 
 
-def _no_bank(run: BatchRun, members: set[int]) -> set[int]:
-    if not members:
-        return set()
-    found: set[int] = set()
-    ids = sorted(members)
-    for i in range(0, len(ids), 20_000):
-        found.update(Member.objects.filter(pk__in=ids[i:i + 20_000],
-                                           bank_account_sealed__isnull=True)
-                     .values_list("id", flat=True))
-    return found
-
-
 def write(run: BatchRun, outcomes: list[Outcome], details: Details, progress, *,
           chunk_rows: int) -> RunResult:
     # Chunks already committed by this run (a retried job) are not written again.
     done_upto = StayOutcome.objects.filter(run=run).aggregate(m=Max("row"))["m"] or 0
     todo = [o for o in outcomes if o.row > done_upto]
     writer = ClaimWriter(run)
-    no_bank = _no_bank(run, {o.member for o in todo if o.outcome == OUT.PROPOSED})
     total_rows = run.total or len({o.row for o in outcomes})
     done = len({o.row for o in outcomes if o.row <= done_upto})
     created = 0
     progress("writing", done, total_rows)
     for chunk in _chunks(todo, chunk_rows):
         with transaction.atomic():
-            created += _write_chunk(run, writer, chunk, details, no_bank)
+            created += _write_chunk(run, writer, chunk, details)
             done += len({o.row for o in chunk})
             BatchRun.objects.filter(pk=run.pk).update(done=done, updated_at=timezone.now())
         progress("writing", done, total_rows)
     return _finish(run, created)
 
 
-def _write_chunk(run: BatchRun, writer: ClaimWriter, chunk: list[Outcome], details: Details,
-                 no_bank: set[int]) -> int:
+def _write_chunk(run: BatchRun, writer: ClaimWriter, chunk: list[Outcome],
+                 details: Details) -> int:
     proposed = [o for o in chunk if o.outcome == OUT.PROPOSED]
     for o, pair in zip(proposed, details.claim_rows([o.index for o in proposed]), strict=True):
         o.details = pair
-    created = writer.insert(proposed, no_bank)
+    created = writer.insert(proposed)
     lost = []
     for o in proposed:
         hit = created.get((o.stay, o.benefit))
