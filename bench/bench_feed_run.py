@@ -51,12 +51,13 @@ def prepare_scheme() -> None:
 
 
 def reset() -> None:
+    """Empty the feeds and claims (TRUNCATE: deleting a million claims row by row checks
+    every referencing table per row)."""
     from django.db import connection
 
     with connection.cursor() as cursor:
-        for table in ("feeds_stayoutcome", "feeds_batchrun", "claims_claimevent",
-                      "claims_claim", "feeds_feedrow", "feeds_settlement", "feeds_feed"):
-            cursor.execute(f"DELETE FROM {table}")
+        cursor.execute("TRUNCATE feeds_stayoutcome, feeds_batchrun, claims_claimevent, "
+                       "claims_claim, feeds_feedrow, feeds_settlement, feeds_feed CASCADE")
         cursor.execute("DELETE FROM audit_auditentry WHERE action IN "
                        "('claims.changed', 'feeds.imported')")
         cursor.execute("ANALYZE")
