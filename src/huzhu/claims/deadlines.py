@@ -14,5 +14,7 @@ def filing_deadline(claim: Claim) -> dt.date | None:
 
 
 def is_late(claim: Claim, day: dt.date) -> bool:
+    if claim.settlement_id is not None:
+        return False  # found by the union in the bureau's data (免申即享): nobody filed late
     deadline = filing_deadline(claim)
     return deadline is not None and day > deadline

@@ -5,9 +5,18 @@ from __future__ import annotations
 from huzhu.claims.models import Claim
 from huzhu.rules.schema import MATERIALS
 
+# What the bureau's settlement row already proves for a proactive claim (免申即享): the
+# stay, its costs and its dates; the member's identity is the registry's.
+FROM_SETTLEMENT = frozenset({"invoice", "settlement_statement", "discharge_summary", "id_card"})
+
 
 def required(claim: Claim) -> list[str]:
-    return list(claim.scheme.policy().benefit(claim.benefit).claiming.materials)
+    needed = list(claim.scheme.policy().benefit(claim.benefit).claiming.materials)
+    if claim.settlement_id is not None:
+        banked = claim.member.bank_account_sealed is not None
+        needed = [m for m in needed
+                  if m not in FROM_SETTLEMENT and not (m == "bank_card" and banked)]
+    return needed
 
 
 def missing(claim: Claim) -> list[str]:

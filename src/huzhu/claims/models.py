@@ -31,7 +31,7 @@ class ClaimQuerySet(models.QuerySet):
 class Claim(models.Model):
     class State(models.TextChoices):
         DRAFT = "draft", "草稿"
-        PROACTIVE = "proactive", "主动发现待确认"
+        PROACTIVE = "proactive", "免申即享待审核"
         SUBMITTED = "submitted", "待初审"
         SECOND_REVIEW = "second_review", "待复审"
         RETURNED = "returned", "退回补充材料"
@@ -79,6 +79,12 @@ class Claim(models.Model):
     relative_key = models.CharField(max_length=64, blank=True)
     co_resident = models.BooleanField("是否共同生活", null=True, blank=True)
     hospital = models.CharField("医院", max_length=100, blank=True)
+    # The settled stay a proactive claim (免申即享) was found in; None for a filed claim.
+    # Its index is the unique (settlement, benefit) one below: a second would only slow
+    # the batch's inserts.
+    settlement = models.ForeignKey("feeds.Settlement", verbose_name="医保结算记录", null=True,
+                                   blank=True, on_delete=models.PROTECT, related_name="claims",
+                                   db_index=False)
     invoice_number = models.CharField("发票号", max_length=64, blank=True, db_index=True)
 
     # Money and its explanation.
@@ -128,6 +134,10 @@ class Claim(models.Model):
             models.CheckConstraint(condition=Q(final__isnull=True) | Q(computed__isnull=True)
                                    | Q(final__lte=models.F("computed")),
                                    name="claims_final_not_above_computed"),
+            # A stay is claimed at most once per benefit, even by two batches at once.
+            models.UniqueConstraint(fields=["settlement", "benefit"],
+                                    condition=Q(settlement__isnull=False),
+                                    name="claims_one_per_stay_benefit"),
         ]
 
     def __str__(self) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from huzhu.feeds.batch_models import BatchRun, StayOutcome
 from huzhu.feeds.models import Feed, FeedToken, Settlement
 
 
@@ -13,6 +14,9 @@ class ReadOnly(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # what came from the bureau, and what a run decided, stays
 
 
 @admin.register(Feed)
@@ -43,3 +47,19 @@ class FeedTokenAdmin(ReadOnly):
     list_display = ("prefix", "label", "user", "created_at", "last_used_at", "revoked_at")
     list_select_related = ("user",)
     exclude = ("token_hash",)
+
+
+@admin.register(BatchRun)
+class BatchRunAdmin(ReadOnly):
+    list_display = ("created_at", "feed", "scheme", "user", "engine", "status", "phase",
+                    "done", "total", "proposed_amount")
+    list_filter = ("status", "engine")
+    list_select_related = ("feed", "scheme", "user")
+
+
+@admin.register(StayOutcome)
+class StayOutcomeAdmin(ReadOnly):
+    list_display = ("run", "row", "settlement_code", "benefit", "outcome", "amount", "reason")
+    list_filter = ("outcome", "discovered")
+    search_fields = ("=settlement_code",)
+    show_full_result_count = False

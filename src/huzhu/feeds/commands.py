@@ -32,10 +32,23 @@ def run_import(args: argparse.Namespace) -> int:
                           valid_only=args.valid_only)
 
 
+def configure_run(parser: argparse.ArgumentParser) -> None:
+    from huzhu.feeds.batch_cli import configure
+
+    configure(parser)
+
+
+def run_batch(args: argparse.Namespace) -> int:
+    from huzhu.feeds.batch_cli import run as run_command
+
+    return run_command(args)
+
+
 # name → (help, configure(parser), run(args) -> exit code)
 ACTIONS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None],
                          Callable[[argparse.Namespace], int]]] = {
     "import": ("导入医保结算数据（校验、去重、按身份证号匹配会员）", configure_import, run_import),
+    "run": ("导入医保结算数据并测算免申即享理赔（整批经计算引擎）", configure_run, run_batch),
 }
 
 

@@ -290,3 +290,6 @@ class FeedToken(models.Model):
     @property
     def revoked(self) -> bool:
         return self.revoked_at is not None
+
+
+from huzhu.feeds.batch_models import BatchRun, StayOutcome  # noqa: E402,F401  (the batch's)

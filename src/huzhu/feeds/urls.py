@@ -1,10 +1,11 @@
-from django.urls import path
+from django.urls import include, path
 
 from huzhu.feeds import views
 
 app_name = "feeds"
 
 urlpatterns = [
+    path("", include("huzhu.feeds.batch_urls")),
     path("", views.feed_list, name="list"),
     path("upload/", views.feed_upload, name="upload"),
     path("tokens/", views.token_list, name="tokens"),

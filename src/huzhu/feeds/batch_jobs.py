@@ -1,0 +1,28 @@
+"""The page's runs as background tasks (django-tasks): the worker takes a pending run and
+executes it; its progress is the run's own row (``done`` of ``total``), written after
+each committed chunk, so the page reads it without a side file."""
+
+from __future__ import annotations
+
+from django_tasks import task
+
+from huzhu.feeds.batch_models import BatchRun
+
+
+@task()
+def run_batch_job(run_id: int) -> dict:
+    """Execute one pending run; a run already taken (a retried task) is left alone."""
+    from huzhu.feeds import batch
+
+    taken = BatchRun.objects.filter(pk=run_id, status=BatchRun.Status.PENDING).update(
+        status=BatchRun.Status.RUNNING)
+    if not taken:
+        return {"run": run_id, "skipped": True}
+    run = BatchRun.objects.get(pk=run_id)
+    session = None
+    if run.engine == "pyspark":
+        from huzhu.rules.spark import local_session
+
+        session = local_session()
+    result = batch.execute(run, spark_session=session)
+    return {"run": run_id, "counts": result.counts, "created": result.created}

@@ -1,0 +1,147 @@
+"""The batch's records (免申即享): each run of a feed under a scheme (:class:`BatchRun`)
+and what it found for every row of the feed and every benefit (:class:`StayOutcome`).
+
+A model module of its own because ``models.py`` is the import's; ``models.py`` imports
+it at its end so Django registers the models with the feeds app.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+
+MONEY = {"max_digits": 14, "decimal_places": 2}
+
+
+class BatchRunQuerySet(models.QuerySet):
+    def visible_to(self, user) -> BatchRunQuerySet:
+        """Runs started at or below the user's node; the command line's (no node) from a
+        root node, like the feeds they run."""
+        from huzhu.feeds.models import _made_within
+
+        return self.filter(_made_within(user, "union"))
+
+
+class BatchRun(models.Model):
+    """One ``huzhu feed run`` (or the page's 开始测算) of a feed under one scheme."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "排队中"
+        RUNNING = "running", "测算中"
+        DONE = "done", "已完成"
+        FAILED = "failed", "未完成"
+
+    feed = models.ForeignKey("feeds.Feed", verbose_name="医保结算数据", on_delete=models.PROTECT,
+                             related_name="runs")
+    scheme = models.ForeignKey("coverage.Scheme", verbose_name="保障项目",
+                               on_delete=models.PROTECT, related_name="feed_runs")
+    user = models.ForeignKey("orgs.User", verbose_name="操作人", null=True, blank=True,
+                             on_delete=models.PROTECT, related_name="feed_runs")
+    # The starting user's node: the run sees only members below it. None: the system.
+    union = models.ForeignKey("orgs.Union", verbose_name="工会", null=True, blank=True,
+                              on_delete=models.PROTECT, related_name="feed_runs")
+    engine = models.CharField("计算引擎", max_length=10, default="duckdb")
+    status = models.CharField("状态", max_length=8, choices=Status.choices,
+                              default=Status.PENDING)
+    phase = models.CharField("阶段", max_length=32, blank=True)
+    done = models.PositiveIntegerField("已处理", default=0)
+    total = models.PositiveIntegerField("共计", default=0)
+    # outcome code → number of report rows; and the proposed claims' total amount.
+    counts = models.JSONField("结果统计", default=dict, blank=True)
+    proposed_amount = models.DecimalField("拟给付金额", **MONEY, default=0)
+    message = models.CharField("说明", max_length=500, blank=True)
+    created_at = models.DateTimeField("提交时间", auto_now_add=True)
+    started_at = models.DateTimeField("开始时间", null=True, blank=True)
+    finished_at = models.DateTimeField("完成时间", null=True, blank=True)
+    updated_at = models.DateTimeField("最近进展", auto_now=True)
+
+    objects = BatchRunQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "免申即享测算"
+        verbose_name_plural = "免申即享测算"
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["union", "id"], name="feeds_run_union_id")]
+
+    def __str__(self) -> str:
+        return f"免申即享测算 #{self.pk}"
+
+    @property
+    def running(self) -> bool:
+        return self.status in (self.Status.PENDING, self.Status.RUNNING)
+
+    @property
+    def percent(self) -> int | None:
+        return round(100 * self.done / self.total) if self.total else None
+
+
+class StayOutcomeQuerySet(models.QuerySet):
+    def visible_to(self, user) -> StayOutcomeQuerySet:
+        """Outcomes of the user's members; unmatched and invalid rows (no member) of the
+        runs the user may see."""
+        from huzhu.orgs.scope import scope_union_ids
+
+        ids = scope_union_ids(user)
+        if ids is None:
+            return self
+        return self.filter(Q(member__union_id__in=ids)
+                           | (Q(member__isnull=True)
+                              & Q(run__in=BatchRun.objects.visible_to(user))))
+
+
+class StayOutcome(models.Model):
+    """What a run found for one row of its feed under one benefit (one row per benefit
+    evaluated; a row with no benefit to evaluate — unmatched, invalid — has one, with an
+    empty benefit). These are the report's rows.
+
+    The stay, member and claim links have no database constraint (``db_constraint=False``;
+    Django still protects them on delete): a city's run writes a million of these rows,
+    and three foreign-key checks each at commit were a third of its write time. The rows
+    they point at are written or read in the same transaction."""
+
+    class Outcome(models.TextChoices):
+        PROPOSED = "proposed", "已生成理赔"
+        ALREADY_CLAIMED = "already_claimed", "已申请或已给付"
+        INELIGIBLE = "ineligible", "不符合条件"
+        NOT_COVERED = "not_covered", "事发时不在保障期内"
+        UNMATCHED = "unmatched", "未匹配到会员"
+        INVALID = "invalid", "数据有错误"
+
+    # Indexed by the unique (run, row, benefit) and (stay, run) indexes below.
+    run = models.ForeignKey(BatchRun, verbose_name="测算", on_delete=models.CASCADE,
+                            related_name="outcomes", db_index=False)
+    row = models.PositiveIntegerField("行号")
+    settlement_code = models.CharField("结算ID", max_length=64, blank=True)
+    stay = models.ForeignKey("feeds.Settlement", verbose_name="结算记录", null=True, blank=True,
+                             on_delete=models.PROTECT, related_name="outcomes",
+                             db_index=False, db_constraint=False)
+    member = models.ForeignKey("members.Member", verbose_name="会员", null=True, blank=True,
+                               on_delete=models.PROTECT, related_name="+", db_index=False,
+                               db_constraint=False)
+    benefit = models.CharField("保障项目代码", max_length=64, blank=True)
+    outcome = models.CharField("结果", max_length=16, choices=Outcome.choices)
+    amount = models.DecimalField("金额", **MONEY, null=True, blank=True)
+    reason = models.CharField("原因代码", max_length=40, blank=True)
+    reason_text = models.CharField("原因说明", max_length=300, blank=True)
+    # Found by the stay's diagnoses under a benefit other than the hospital ones (挖掘).
+    discovered = models.BooleanField("病历挖掘", default=False)
+    claim = models.ForeignKey("claims.Claim", verbose_name="理赔", null=True, blank=True,
+                              on_delete=models.PROTECT, related_name="+", db_index=False,
+                              db_constraint=False)
+
+    objects = StayOutcomeQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "免申即享测算结果"
+        verbose_name_plural = "免申即享测算结果"
+        ordering = ["run", "row", "benefit"]
+        constraints = [models.UniqueConstraint(fields=["run", "row", "benefit"],
+                                               name="feeds_outcome_unique")]
+        indexes = [
+            models.Index(fields=["run", "outcome", "row"], name="feeds_outcome_run"),
+            # open_settlements: the stays some run has evaluated.
+            models.Index(fields=["stay", "run"], name="feeds_outcome_stay"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.run_id}:{self.row} {self.benefit} {self.outcome}"

@@ -1,0 +1,171 @@
+"""The data officers' batch pages (免申即享测算): start a run on an imported feed (a
+background task), follow its progress, read its outcomes and follow-up lists, download
+its report. Starting or resuming a run is for data officers (admins in scope); anyone
+who sees the feed sees its runs, and only the outcomes of their own members."""
+
+from __future__ import annotations
+
+import io
+import tempfile
+from pathlib import Path
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from huzhu.coverage.models import Scheme
+from huzhu.feeds import batch, batch_followups
+from huzhu.feeds.access import data_officer_required
+from huzhu.feeds.batch_models import BatchRun, StayOutcome
+from huzhu.feeds.models import Feed
+from huzhu.web.forms import BootstrapFormMixin
+from huzhu.web.paging import keyset_page
+from huzhu.web.params import id_param
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+SHOW = {"all": "全部", **dict(StayOutcome.Outcome.choices)}
+
+
+class RunForm(BootstrapFormMixin, forms.Form):
+    feed = forms.ModelChoiceField(label="医保结算数据", queryset=Feed.objects.none())
+    scheme = forms.ModelChoiceField(label="保障项目", queryset=Scheme.objects.none(),
+                                    to_field_name="code")
+    engine = forms.ChoiceField(label="计算引擎", choices=[("duckdb", "DuckDB（本机，默认）"),
+                                                      ("pyspark", "Spark（大批量）")])
+
+    def __init__(self, user, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["feed"].queryset = Feed.objects.visible_to(user).filter(
+            status=Feed.Status.DONE)
+        self.fields["feed"].label_from_instance = (
+            lambda f: f"#{f.pk} {f.file_name}（{f.rows}行，{f.created_at:%Y-%m-%d %H:%M}）")
+        self.fields["scheme"].queryset = Scheme.objects.visible_to(user).order_by("code")
+        self.style_widgets()
+
+
+def get_run_for_user(user, run_id: int) -> BatchRun:
+    return get_object_or_404(BatchRun.objects.visible_to(user).select_related(
+        "feed", "scheme", "user", "union"), pk=run_id)
+
+
+@login_required
+def run_list(request: HttpRequest) -> HttpResponse:
+    from huzhu.feeds.tokens import may_import_feeds
+
+    qs = BatchRun.objects.visible_to(request.user).select_related("feed", "scheme", "user")
+    page = keyset_page(qs, after=id_param(request.GET, "after"),
+                       before=id_param(request.GET, "before"), count=True)
+    return render(request, "feeds/runs.html", {
+        "page": page, "params": request.GET, "may_run": may_import_feeds(request.user)})
+
+
+@data_officer_required
+def run_new(request: HttpRequest) -> HttpResponse:
+    initial = {"feed": id_param(request.GET, "feed")}
+    form = RunForm(request.user, request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            run = batch.start_run(data["feed"], data["scheme"], user=request.user,
+                                  engine=data["engine"])
+        except batch.RunRefused as exc:
+            form.add_error(None, str(exc))
+        else:
+            _enqueue(run)
+            return redirect("feeds:run", run_id=run.pk)
+    return render(request, "feeds/run_new.html", {"form": form})
+
+
+def _enqueue(run: BatchRun) -> None:
+    from huzhu.feeds.batch_jobs import run_batch_job
+
+    run_batch_job.enqueue(run.pk)
+
+
+@require_POST
+@data_officer_required
+def run_resume(request: HttpRequest, run_id: int) -> HttpResponse:
+    """An interrupted run goes back to the queue; its committed chunks stand."""
+    run = get_run_for_user(request.user, run_id)
+    if run.status == BatchRun.Status.FAILED or batch.is_stale(run):
+        BatchRun.objects.filter(pk=run.pk).update(status=BatchRun.Status.PENDING, message="")
+        _enqueue(run)
+        messages.success(request, f"测算 #{run.pk} 已重新排队，已生成的理赔不会重复生成")
+    else:
+        messages.info(request, f"测算 #{run.pk} 当前为“{run.get_status_display()}”，无需继续")
+    return redirect("feeds:run", run_id=run.pk)
+
+
+def _context(request: HttpRequest, run: BatchRun) -> dict:
+    stale = batch.is_stale(run)
+    return {"run": run, "stale": stale,
+            "counts": [(code, label, (run.counts or {}).get(code, 0))
+                       for code, label in StayOutcome.Outcome.choices]}
+
+
+@login_required
+def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
+    from huzhu.feeds.tokens import may_import_feeds
+
+    run = get_run_for_user(request.user, run_id)
+    context = _context(request, run)
+    show = request.GET.get("show", "all")
+    show = show if show in SHOW else "all"
+    if run.status == BatchRun.Status.DONE:
+        rows = StayOutcome.objects.visible_to(request.user).filter(run=run) \
+            .select_related("claim", "member")
+        if show != "all":
+            rows = rows.filter(outcome=show)
+        context["page"] = keyset_page(rows, after=id_param(request.GET, "after"),
+                                      before=id_param(request.GET, "before"), count=True)
+        context["follow_ups"] = batch_followups.counts(run)
+    context.update(show=show, filters=list(SHOW.items()), params=request.GET,
+                   may_run=may_import_feeds(request.user))
+    return render(request, "feeds/run_detail.html", context)
+
+
+@login_required
+def run_progress(request: HttpRequest, run_id: int) -> HttpResponse:
+    run = get_run_for_user(request.user, run_id)
+    return render(request, "feeds/_run_progress.html", _context(request, run))
+
+
+@login_required
+def run_report(request: HttpRequest, run_id: int) -> HttpResponse:
+    from huzhu.feeds.batch_report import write_report
+
+    run = get_run_for_user(request.user, run_id)
+    if run.status != BatchRun.Status.DONE:
+        raise Http404("测算尚未完成")
+    _only_whole_scope(request, run)
+    handle = tempfile.TemporaryFile()
+    write_report(run, handle, fmt="xlsx")
+    handle.seek(0)
+    name = f"免申即享测算-{run.pk}-{Path(run.feed.file_name).stem}.xlsx"
+    return FileResponse(handle, as_attachment=True, filename=name, content_type=XLSX)
+
+
+def _only_whole_scope(request: HttpRequest, run: BatchRun) -> None:
+    """The report lists every row of the run: for those who see all the run's members."""
+    from huzhu.orgs.scope import union_path
+
+    prefix = union_path(request.user)
+    node = run.union.path if run.union else None
+    if prefix is not None and (node is None or not node.startswith(prefix)):
+        raise Http404("该测算不在您的管辖范围内")
+
+
+@login_required
+def run_follow_up(request: HttpRequest, run_id: int, kind: str) -> HttpResponse:
+    run = get_run_for_user(request.user, run_id)
+    if kind not in batch_followups.LISTS or run.status != BatchRun.Status.DONE:
+        raise Http404("没有这个跟进清单")
+    _only_whole_scope(request, run)
+    buffer = io.BytesIO()
+    batch_followups.write_xlsx(run, kind, buffer)
+    buffer.seek(0)
+    name = f"跟进清单-{batch_followups.LISTS[kind][0][:12]}-测算{run.pk}.xlsx"
+    return FileResponse(buffer, as_attachment=True, filename=name, content_type=XLSX)

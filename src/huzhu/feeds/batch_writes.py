@@ -1,0 +1,289 @@
+"""Writing a run's results: chunks of feed rows, each in one transaction — the proposed
+claims, their first history step, one audit entry, and every row's outcome — so that a
+run killed midway leaves whole chunks behind and its rerun finishes the rest.
+
+Claims go in with ``ON CONFLICT DO NOTHING`` against the unique (stay, benefit) index:
+a concurrent run that claimed the stay first wins, and this run reports the stay as
+``already_claimed``. PostgreSQL: COPY into a temporary table, then one INSERT … SELECT
+… RETURNING (ids reserved from the sequence, so numbers are known up front); SQLite:
+``executemany`` with provisional numbers, renumbered by one UPDATE.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Count, Max, Sum
+from django.utils import timezone
+
+from huzhu.audit import log
+from huzhu.audit.models import AuditEntry
+from huzhu.claims.materials import FROM_SETTLEMENT
+from huzhu.claims.models import Claim, ClaimEvent
+from huzhu.coverage.models import Period
+from huzhu.feeds.batch import OUT, Details, Outcome, RunResult, system_filer
+from huzhu.feeds.batch_models import BatchRun, StayOutcome
+
+OUTCOME_COLUMNS = ("run_id", "row", "settlement_code", "stay_id", "member_id", "benefit",
+                   "outcome", "amount", "reason", "reason_text", "discovered", "claim_id")
+EVENT_COLUMNS = ("claim_id", "at", "actor_id", "action", "from_state", "to_state", "note",
+                 "amount")
+_SET = {"number", "member", "scheme", "period", "benefit", "benefit_name", "source", "state",
+        "event_date", "admit_date", "days", "out_of_pocket", "total_cost", "diagnosis",
+        "hospital", "computed", "computation", "policy_hash", "filed_by", "missing_materials",
+        "created_at", "updated_at", "settlement"}
+
+
+def _q(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+def _pg() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def _insert(table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
+    if not rows:
+        return
+    names = ", ".join(_q(c) for c in columns)
+    with connection.cursor() as cursor:
+        if _pg():
+            with connection.wrap_database_errors, \
+                    cursor.cursor.copy(f"COPY {_q(table)} ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            return
+        cursor.executemany(f"INSERT INTO {_q(table)} ({names}) VALUES "
+                           f"({', '.join(['%s'] * len(columns))})", rows)
+
+
+class ClaimWriter:
+    """Proposed claims of one run, as plain rows (no model instances)."""
+
+    def __init__(self, run: BatchRun) -> None:
+        self.run = run
+        scheme = run.scheme
+        self.policy = scheme.policy()
+        self.filer_id = run.user_id or system_filer(scheme).pk
+        self.periods = list(Period.objects.filter(scheme=scheme).values_list("id", "start",
+                                                                             "end"))
+        fields = [f for f in Claim._meta.concrete_fields if not f.primary_key]
+        self.columns = tuple(f.column for f in fields)
+        # Every column not set here takes the model's default, prepared once.
+        self.defaults = {f.attname: f.get_db_prep_save(f.get_default(), connection)
+                         for f in fields if f.name not in _SET}
+        self.attnames = [f.attname for f in fields]
+        self.at = {a: i for i, a in enumerate(self.attnames)}
+        fixed = {"scheme_id": run.scheme_id, "source": Claim.Source.PROACTIVE,
+                 "state": Claim.State.PROACTIVE, "policy_hash": self.policy.content_hash,
+                 "filed_by_id": self.filer_id}
+        self.template = [fixed.get(a, self.defaults.get(a)) for a in self.attnames]
+        # Positions in a row with its id first (_insert_pg's rows).
+        self.stay_at = 1 + self.attnames.index("settlement_id")
+        self.benefit_at = 1 + self.attnames.index("benefit")
+        self.number_at = 1 + self.attnames.index("number")
+        self.names = {b.code: b.name for b in self.policy.benefits}
+        self.materials = {b.code: [m for m in b.claiming.materials if m not in FROM_SETTLEMENT]
+                          for b in self.policy.benefits}
+
+    def period_of(self, day) -> int | None:
+        return next((pk for pk, start, end in self.periods if start <= day <= end), None)
+
+    def row(self, o: Outcome, number: str, now) -> tuple:
+        e, c = o.details
+        computation = {k: (str(v) if v is not None and not isinstance(v, int | bool) else v)
+                       for k, v in c.items()}
+        missing = [m for m in self.materials[o.benefit]
+                   if m != "bank_card" or not o.banked]
+        values = self.template.copy()
+        for name, value in (
+                ("number", number), ("member_id", o.member),
+                ("period_id", self.period_of(e["event_date"])), ("benefit", o.benefit),
+                ("benefit_name", self.names[o.benefit]), ("event_date", e["event_date"]),
+                ("admit_date", e["admit_date"]), ("days", e["days"]),
+                ("out_of_pocket", e["out_of_pocket"]), ("total_cost", e["total_cost"]),
+                ("diagnosis", e["diagnosis"] or ""), ("hospital", (e["hospital"] or "")[:100]),
+                ("computed", o.amount),
+                ("computation", json.dumps(computation, ensure_ascii=False)),
+                ("missing_materials", json.dumps(missing)), ("created_at", now),
+                ("updated_at", now), ("settlement_id", o.stay)):
+            values[self.at[name]] = value
+        return tuple(values)
+
+    def insert(self, proposed: list[Outcome]) -> dict[tuple[int, str], tuple]:
+        """Insert what no other run claimed first; (stay, benefit) → (id, number)."""
+        if not proposed:
+            return {}
+        now = connection.ops.adapt_datetimefield_value(timezone.now())
+        return (self._insert_pg if _pg() else self._insert_sqlite)(proposed, now)
+
+    def _insert_pg(self, proposed, now) -> dict:
+        """COPY straight into the table; should another run have claimed one of the
+        stays meanwhile (the unique index refuses the COPY), the chunk goes again through
+        a staging table and ``ON CONFLICT DO NOTHING``."""
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id')) "
+                           "FROM generate_series(1, %s)", [Claim._meta.db_table, len(proposed)])
+            ids = [r[0] for r in cursor.fetchall()]
+        rows = [(pk, *self.row(o, _number(o.details[0]["event_date"], pk), now))
+                for pk, o in zip(ids, proposed, strict=True)]
+        try:
+            with transaction.atomic():
+                self._copy(_q(Claim._meta.db_table), rows)
+        except IntegrityError:
+            return self._insert_pg_skipping(rows)
+        return {(r[self.stay_at], r[self.benefit_at]): (r[0], r[self.number_at]) for r in rows}
+
+    def _copy(self, table: str, rows: list[tuple]) -> None:
+        names = ", ".join(_q(c) for c in ("id", *self.columns))
+        with connection.cursor() as cursor, connection.wrap_database_errors, \
+                cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+
+    def _insert_pg_skipping(self, rows: list[tuple]) -> dict:
+        names = ", ".join(_q(c) for c in self.columns)
+        with connection.cursor() as cursor:
+            cursor.execute(f"CREATE TEMP TABLE hz_claim_stage (LIKE {_q(Claim._meta.db_table)})"
+                           " ON COMMIT DROP")
+            self._copy("hz_claim_stage", rows)
+            # In (stay, benefit) order: two runs lock the same index entries in one order.
+            cursor.execute(
+                f"INSERT INTO {_q(Claim._meta.db_table)} (id, {names}) SELECT id, {names} "
+                f"FROM hz_claim_stage ORDER BY settlement_id, benefit ON CONFLICT DO NOTHING "
+                f"RETURNING id, number, settlement_id, benefit")
+            created = {(s, b): (pk, n) for pk, n, s, b in cursor.fetchall()}
+            cursor.execute("DROP TABLE hz_claim_stage")
+        return created
+
+    def _insert_sqlite(self, proposed, now) -> dict:
+        names = ", ".join(_q(c) for c in self.columns)
+        tag = f"T{self.run.pk}-"
+        rows = [self.row(o, f"{tag}{i}", now) for i, o in enumerate(proposed)]
+        table = _q(Claim._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.executemany(f"INSERT INTO {table} ({names}) VALUES "
+                               f"({', '.join(['%s'] * len(self.columns))}) ON CONFLICT DO NOTHING",
+                               rows)
+            cursor.execute(f"SELECT id, settlement_id, benefit, event_date FROM {table} "
+                           f"WHERE number LIKE %s", [tag + "%"])
+            made = cursor.fetchall()
+            created = {(s, b): (pk, _number(_day(d), pk)) for pk, s, b, d in made}
+            cursor.executemany(f"UPDATE {table} SET number = %s WHERE id = %s",
+                               [(n, pk) for pk, n in created.values()])
+        return created
+
+
+def _day(value):
+    import datetime as dt
+
+    return dt.date.fromisoformat(value) if isinstance(value, str) else value
+
+
+def _number(day, pk: int) -> str:
+    return f"LP{day:%Y}{pk:07d}"
+
+
+def _chunks(outcomes: list[Outcome], size: int):
+    """Runs of whole feed rows (a row's benefits never split between chunks)."""
+    chunk: list[Outcome] = []
+    rows = 0
+    last = None
+    for o in outcomes:
+        if o.row != last:
+            if rows >= size:
+                yield chunk
+                chunk, rows = [], 0
+            rows += 1
+            last = o.row
+        chunk.append(o)
+    if chunk:
+        yield chunk
+
+
+def write(run: BatchRun, outcomes: list[Outcome], details: Details, progress, *,
+          chunk_rows: int) -> RunResult:
+    # Chunks already committed by this run (a retried job) are not written again.
+    done_upto = StayOutcome.objects.filter(run=run).aggregate(m=Max("row"))["m"] or 0
+    todo = [o for o in outcomes if o.row > done_upto]
+    writer = ClaimWriter(run)
+    total_rows = run.total or len({o.row for o in outcomes})
+    done = len({o.row for o in outcomes if o.row <= done_upto})
+    created = 0
+    progress("writing", done, total_rows)
+    for chunk in _chunks(todo, chunk_rows):
+        with transaction.atomic():
+            created += _write_chunk(run, writer, chunk, details)
+            done += len({o.row for o in chunk})
+            BatchRun.objects.filter(pk=run.pk).update(done=done, updated_at=timezone.now())
+        progress("writing", done, total_rows)
+    return _finish(run, created)
+
+
+def _write_chunk(run: BatchRun, writer: ClaimWriter, chunk: list[Outcome],
+                 details: Details) -> int:
+    proposed = [o for o in chunk if o.outcome == OUT.PROPOSED]
+    for o, pair in zip(proposed, details.claim_rows([o.index for o in proposed]), strict=True):
+        o.details = pair
+    created = writer.insert(proposed)
+    lost = []
+    for o in proposed:
+        hit = created.get((o.stay, o.benefit))
+        if hit is None:
+            lost.append(o)  # another run claimed the stay a moment earlier
+        else:
+            o.claim = hit[0]
+    if lost:
+        _now_claimed(run, lost)
+    actor = run.user_id
+    at = connection.ops.adapt_datetimefield_value(timezone.now())
+    note = f"免申即享：由医保结算数据 #{run.feed_id} 测算生成（测算 #{run.pk}）"
+    _insert(ClaimEvent._meta.db_table, EVENT_COLUMNS, [
+        (o.claim, at, actor, "proactive", "", Claim.State.PROACTIVE, note, o.amount)
+        for o in proposed if o.outcome == OUT.PROPOSED])
+    _insert(StayOutcome._meta.db_table, OUTCOME_COLUMNS, [
+        (run.pk, o.row, o.settlement_code[:64], o.stay, o.member, o.benefit, o.outcome,
+         o.amount, o.reason[:40], o.reason_text[:300], o.discovered, o.claim) for o in chunk])
+    made = [o for o in proposed if o.outcome == OUT.PROPOSED]
+    if made:
+        total = sum((o.amount for o in made), Decimal("0.00"))
+        log.record(run.user, AuditEntry.Action.CLAIM_CHANGED, run,
+                   union_path=run.scheme.union.path,
+                   summary=f"免申即享测算 #{run.pk}：生成待审核理赔 {len(made)} 件，"
+                           f"测算金额合计 {total} 元（第 {chunk[0].row}–{chunk[-1].row} 行）",
+                   changes={"run": run.pk, "feed": run.feed_id, "claims": len(made),
+                            "amount": str(total), "rows": [chunk[0].row, chunk[-1].row]})
+    return len(made)
+
+
+def _now_claimed(run: BatchRun, lost: list[Outcome]) -> None:
+    stays = {o.stay for o in lost}
+    found = {(s, b): (pk, n, st) for s, b, pk, n, st in Claim.objects.filter(
+        settlement_id__in=stays).values_list("settlement_id", "benefit", "id", "number",
+                                             "state")}
+    for o in lost:
+        pk, number, state = found[(o.stay, o.benefit)]
+        o.outcome, o.claim = OUT.ALREADY_CLAIMED, pk
+        o.reason = state
+        o.reason_text = f"已有理赔 {number}（{Claim.State(state).label}）"
+
+
+def _finish(run: BatchRun, created: int) -> RunResult:
+    rows = (StayOutcome.objects.filter(run=run).values("outcome")
+            .annotate(n=Count("id"), total=Sum("amount")).order_by())
+    counts = {r["outcome"]: r["n"] for r in rows}
+    amount = next((r["total"] for r in rows if r["outcome"] == OUT.PROPOSED), None) \
+        or Decimal("0")
+    amount = Decimal(amount).quantize(Decimal("0.01"))
+    BatchRun.objects.filter(pk=run.pk).update(
+        status=BatchRun.Status.DONE, phase="done", done=run.total, counts=counts,
+        proposed_amount=amount, finished_at=timezone.now(), message=summary(counts, amount))
+    return RunResult(run, counts, amount, created)
+
+
+def summary(counts: dict[str, int], amount: Decimal) -> str:
+    labels = dict(StayOutcome.Outcome.choices)
+    parts = [f"{labels[k]} {counts[k]} 条" for k in labels if counts.get(k)]
+    return f"测算完成：{'，'.join(parts) or '没有数据'}；拟给付合计 {amount} 元"[:500]

@@ -1,0 +1,19 @@
+"""What the batch has and has not looked at yet (for the statistics pages)."""
+
+from __future__ import annotations
+
+from django.db.models import Exists, OuterRef, QuerySet
+
+from huzhu.feeds.batch_models import StayOutcome
+from huzhu.feeds.models import Settlement
+
+
+def open_settlements(user, scheme=None) -> QuerySet[Settlement]:
+    """Settlement rows in the user's scope that no run has evaluated yet (under
+    ``scheme`` when given, else under any scheme). A stay a run found no member for
+    stays open: a member registered later makes it one to evaluate."""
+    evaluated = StayOutcome.objects.filter(stay=OuterRef("pk")).exclude(
+        outcome=StayOutcome.Outcome.UNMATCHED)
+    if scheme is not None:
+        evaluated = evaluated.filter(run__scheme=scheme)
+    return Settlement.objects.visible_to(user).filter(~Exists(evaluated))
