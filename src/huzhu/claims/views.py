@@ -12,7 +12,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from huzhu.claims import deadlines, intake, materials, queue, steps, workflow
+from huzhu.claims import deadlines, followup, intake, materials, queue, steps, workflow
 from huzhu.claims.access import get_claim_for_user
 from huzhu.claims.flags import FLAG_LABELS
 from huzhu.claims.icd10 import options as icd10_options
@@ -40,6 +40,7 @@ def claim_queue(request: HttpRequest) -> HttpResponse:
         "states": [(s.value, s.label, counts.get(s.value, 0) if s in queue.OPEN else None)
                    for s in Claim.State],
         "state_param": request.GET.get("state", ""), "flags": FLAG_LABELS,
+        "may_follow_up": followup.may_read(request.user),
     })
 
 
