@@ -175,3 +175,10 @@ def test_the_queue_total_is_the_sum_of_its_states_counts_when_only_states_filter
     assert queue.total_from_counts(narrowed, counts) is None  # counted by the page then
     every = queue.QueueFilter.from_params(reviewer, {"state": "all"})
     assert queue.total_from_counts(every, counts) is None  # closed states are not counted
+
+
+def test_the_follow_up_link_is_shown_only_to_those_who_may_open_it(client, users):
+    clerk = login(client, "clerk_a1").get(reverse("claims:queue")).content.decode()
+    assert 'id="follow-up-link"' not in clerk  # the list answers 403 to a clerk
+    reviewer = login(client, "reviewer_da").get(reverse("claims:queue")).content.decode()
+    assert 'id="follow-up-link"' in reviewer
