@@ -134,7 +134,7 @@ def test_pending_proactive_claims_consume_the_cap_and_paid_ones_count_as_prior(
 
 
 def test_open_settlements_are_those_no_run_has_evaluated(city_feed, free_scheme, admin):  # noqa: F811
-    import_feed(city_feed)
+    import_feed(city_feed, valid_only=True)
     assert open_settlements(admin).count() == 6 - 1  # the invalid row is not a stay
     run_feed(city_feed, free_scheme)
     # The stay of a non-member stays open: a member registered later makes it one to run.
@@ -146,7 +146,7 @@ def test_a_scheme_without_hospital_benefits_is_refused(city_feed, admin, tree): 
     from huzhu.coverage import schemes
 
     covid = schemes.create_scheme(admin, union=tree["city"], policy_name="guangdong-covid-2020")
-    feed = import_feed(city_feed).feed
+    feed = import_feed(city_feed, valid_only=True).feed
     with pytest.raises(batch.RunRefused, match="没有可按医保结算数据测算的项目"):
         batch.start_run(feed, covid)
 

@@ -201,6 +201,28 @@ def test_the_command_line_run_and_its_report(feed_dir, staff, free_scheme, capsy
 
 
 @pytest.mark.django_db
+def test_a_bad_file_is_neither_imported_nor_run_unless_valid_only(
+        feed_dir, staff, free_scheme, capsys, tmp_path):  # noqa: F811
+    from huzhu.cli import main
+    from huzhu.feeds.models import Settlement
+
+    path = feed_file(feed_dir, [member_stay(staff["m1"], "60000.00"),
+                                member_stay(staff["m2"], "8000.00", discharge_date="2026-02-01")])
+    errors = tmp_path / "errors.xlsx"
+    assert main(["feed", "run", str(path), "--scheme", free_scheme.code,
+                 "--errors-out", str(errors)]) == 1
+    out = capsys.readouterr()
+    assert "错误（共 1 处）" in out.out + out.err and errors.exists()
+    assert not Settlement.objects.exists() and not Claim.objects.exists()
+    assert not BatchRun.objects.exists()
+    path = feed_file(feed_dir, [member_stay(staff["m1"], "60000.00"),
+                                member_stay(staff["m2"], "8000.00", discharge_date="2026-02-01")],
+                     name="again.csv")
+    assert main(["feed", "run", str(path), "--scheme", free_scheme.code, "--valid-only"]) == 0
+    assert Claim.objects.filter(settlement__isnull=False).count() == 1
+
+
+@pytest.mark.django_db
 def test_the_page_runs_a_feed_in_the_background(client, feed_dir, staff, free_scheme,  # noqa: F811
                                                 users, settings):
     settings.TASKS = IMMEDIATE

@@ -23,6 +23,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
                              "（默认：系统，全部会员）")
     parser.add_argument("--report", type=Path, metavar="FILE",
                         help="把每行的测算结果写入 .xlsx 或 .csv 文件")
+    parser.add_argument("--valid-only", action="store_true",
+                        help="只导入并测算无错误的行（默认：有任何错误则全部不导入、不测算）")
+    parser.add_argument("--errors-out", type=Path, metavar="REPORT.xlsx",
+                        help="文件有错误时，把错误报告写入 xlsx 文件")
     parser.add_argument("--engine", choices=("duckdb", "spark"), default="duckdb",
                         help="计算引擎（默认 duckdb；spark 在 SparkSession 上运行）")
     parser.add_argument("--spark-master", metavar="URL",
@@ -65,9 +69,10 @@ def run(args: argparse.Namespace) -> int:
                 tasks[phase] = bar.add_task(PHASES.get(phase, phase), total=total)
             bar.update(tasks[phase], completed=done, total=total)
 
-        outcome = import_feed(args.file, user=user, progress=progress)
+        outcome = import_feed(args.file, user=user, progress=progress,
+                              valid_only=args.valid_only)
         if not outcome.imported:
-            console.print(f"[red]{outcome.summary()}[/red]")
+            _refused(console, outcome, args.errors_out)
             return 1
         try:
             started = batch.start_run(outcome.feed, scheme, user=user,
@@ -85,6 +90,19 @@ def run(args: argparse.Namespace) -> int:
         console.print(f"测算结果已写入 {args.report}")
     console.print(f"[green]{result.run.message}[/green]")
     return 0
+
+
+def _refused(console: Console, outcome, errors_out: Path | None) -> None:
+    """The file's errors, as ``huzhu feed import`` shows them: nothing was imported or run."""
+    from huzhu.feeds.cli import _print_errors
+    from huzhu.imports.errors import write_report
+
+    if outcome.error_count:
+        _print_errors(console, outcome)
+        if errors_out:
+            write_report(outcome.errors, errors_out, total_errors=outcome.error_count)
+            console.print(f"错误报告已写入 {errors_out}")
+    console.print(f"[red]{outcome.summary()}[/red]")
 
 
 def _spark(args: argparse.Namespace):
