@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "huzhu.notify",
     "huzhu.coverage",
     "huzhu.claims",
+    "huzhu.reports",
     "huzhu.web",
     "axes",
 ]

@@ -22,6 +22,7 @@ urlpatterns = [
     path("audit/", include("huzhu.audit.urls")),
     path("coverage/", include("huzhu.coverage.urls")),
     path("claims/", include("huzhu.claims.urls")),
+    path("reports/", include("huzhu.reports.urls")),
     path("notify/", include("huzhu.notify.urls")),
     path("payouts/", include("huzhu.claims.payout_urls")),
     path("", include("huzhu.orgs.urls")),

@@ -1,0 +1,9 @@
+from django.urls import path
+
+from huzhu.reports import views
+
+app_name = "reports"
+
+urlpatterns = [
+    path("", views.statistics_page, name="statistics"),
+]

@@ -1,0 +1,5 @@
+from django.http import HttpResponse
+
+
+def statistics_page(request):
+    return HttpResponse("")
