@@ -80,5 +80,5 @@ def chart_data(stats: Statistics) -> dict[str, dict]:
         "union": {"kind": "bar", "x": [u.name for u in stats.by_union],
                   "y": [num(u.paid_total) for u in stats.by_union], "name": "给付金额（元）"},
         "tier": {"kind": "bar", "x": [f"{t.benefit_name} {t.label}" for t in tiers],
-                 "y": [t.person_times for t in tiers], "name": "人次"},
+                 "y": [t.person_times for t in tiers], "name": "人次", "horizontal": True},
     }
