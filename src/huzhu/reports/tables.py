@@ -34,9 +34,9 @@ def by_month(stats: Statistics) -> Table:
 
 
 def by_benefit(stats: Statistics) -> Table:
-    return Table("benefit", "分项目给付", ["项目", "代码", "给付金额（元）", "人次", "人数"],
-                 [[b.name, b.code, b.paid_total, b.person_times, b.members]
-                  for b in stats.by_benefit], (2,))
+    return Table("benefit", "分项目给付", ["项目", "给付金额（元）", "人次", "人数"],
+                 [[b.name, b.paid_total, b.person_times, b.members]
+                  for b in stats.by_benefit], (1,))
 
 
 def by_union(stats: Statistics) -> Table:
