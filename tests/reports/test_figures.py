@@ -64,3 +64,20 @@ def test_districts_add_up_to_the_city(history, tree):
     assert (grassroots.paid_total, grassroots.members_paid) == (Decimal("41440.00"), 2)
     assert grassroots.max_member_total == Decimal("40000.00")
     assert grassroots.by_union == []
+
+
+def test_a_payout_paid_later_is_recorded_once(history, users, clock):
+    from huzhu.claims.models import Payout
+    from huzhu.reports import housekeeping
+    from huzhu.reports.models import PaidPayout
+    from tests.reports.conftest import _pay
+
+    before = stats_2026(history=history)
+    assert PaidPayout.objects.count() == 6
+    _pay(users, clock, [history["c6"]], D(2026, 5, 1))
+    assert housekeeping.sweep() == {"统计新记录的给付": 1}
+    assert housekeeping.sweep() == {"统计新记录的给付": 0}
+    after = stats_2026(history=history)
+    assert after.paid_total - before.paid_total == Decimal("1500.00")
+    assert after.person_times == 6 and after.members_paid == 5
+    assert PaidPayout.objects.count() == Payout.objects.filter(state="paid").count() == 7

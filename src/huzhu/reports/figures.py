@@ -9,8 +9,8 @@ Definitions (shown on the page, see :data:`DEFINITIONS`):
   is paid again later, and that payout counts on its own date.
 * **人次** (person-times): paid payouts; a claim is paid at most once, so this is the
   number of paid claims. **人数** (people): distinct members with at least one.
-* A payout belongs to the union node of its member (the member's current grassroots
-  union); a district's figures are the sum of its grassroots unions'.
+* A payout belongs to its member's grassroots union when it was paid (recorded within a
+  minute of the payment); a district's figures are the sum of its grassroots unions'.
 * 参保人次: enrolments in the scheme's periods overlapping the dates (each member and
   period once, withdrawn ones excluded); 覆盖人数: members whose cover was in force (paid,
   or covered from enrolment) in one of those periods. A free scheme has no enrolments:
@@ -19,8 +19,10 @@ Definitions (shown on the page, see :data:`DEFINITIONS`):
 * 赔付率 = paid total ÷ premiums collected, same dates and node.
 * 理赔周期: days from submission (提交) to payment date, over the payouts counted.
 
-Every figure is aggregated in the database over a (state, paid_on) index of payouts
-(migration 0001 of this app); nothing is read row by row. Dataclasses carry Decimals.
+Every figure is aggregated in the database over the recorded paid payouts
+(:class:`~huzhu.reports.models.PaidPayout`, one narrow row each, kept current by
+:func:`huzhu.reports.paid.refresh`): an index range, no join; nothing is read row by row.
+Dataclasses carry Decimals.
 
 To add a figure (the feeds issue adds the proactive share and open settlement rows): a
 field on :class:`Statistics`, its computation in :func:`statistics`, a line in
@@ -35,15 +37,15 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from django.conf import settings
 from django.db import connection
 
-from huzhu.claims.models import Claim, Payout
 from huzhu.coverage.models import Enrolment, Payment, Period, PremiumNotice, Scheme
 from huzhu.members.models import Member
 from huzhu.orgs.models import Union, Unit
 from huzhu.orgs.scope import union_path
+from huzhu.reports import paid
 from huzhu.reports import tiers as tier_plans
+from huzhu.reports.models import PaidPayout
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -243,7 +245,8 @@ DEFINITIONS = [
              "只统计银行已付款的给付；银行退回（付款失败）的不计，重新给付后按新的付款日期计入。"),
     ("人次", "已付款的给付笔数。一件理赔只给付一次，即已给付的理赔件数。"),
     ("人数", "有至少一笔已付款给付的会员人数（同一会员多次给付计一人）。"),
-    ("归属工会", "按会员当前所属的基层工会归属；区县的数字是其下各基层工会之和。"),
+    ("归属工会", "按付款时会员所属的基层工会归属（会员以后转会，以往的数字不变）；"
+             "区县的数字是其下各基层工会之和。"),
     ("参保人次 / 覆盖人数", "参保人次：与所选期间重叠的互助期中的有效参保记录"
                      "（每人每期一次，已退保的不计）；覆盖人数：保障已生效（已缴费或参保即生效）的会员人数。免费补贴项目不需参保，"
                      "覆盖人数为该工会现有在职会员数。"),
@@ -278,18 +281,17 @@ def _t(model) -> str:
 
 
 class _Paid:
-    """The FROM and WHERE of the paid payouts a selection counts, with their params."""
+    """The FROM and WHERE of the paid payouts a selection counts, with their params: the
+    recorded payouts (:mod:`huzhu.reports.paid`), by the (scheme, paid_on) or the
+    (scheme, union, paid_on) index — no join."""
 
-    def __init__(self, sel: Selection, *, member_join: bool = False) -> None:
+    def __init__(self, sel: Selection) -> None:
         self.sel = sel
-        join = member_join or sel.union_ids is not None
-        self.sql = (f" FROM {_t(Payout)} p JOIN {_t(Claim)} c ON c.id = p.claim_id"
-                    + (f" JOIN {_t(Member)} m ON m.id = c.member_id" if join else "")
-                    + " WHERE p.state = %s AND p.paid_on >= %s AND p.paid_on <= %s"
-                      " AND c.scheme_id = %s")
-        self.params: list[Any] = [Payout.State.PAID, sel.start, sel.end, sel.scheme.pk]
+        self.sql = (f" FROM {_t(PaidPayout)} r WHERE r.scheme_id = %s AND r.paid_on >= %s"
+                    " AND r.paid_on <= %s")
+        self.params: list[Any] = [sel.scheme.pk, sel.start, sel.end]
         if sel.union_ids is not None:
-            self.sql += " AND " + _in("m.union_id", sel.union_ids, self.params)
+            self.sql += " AND " + _in("r.union_id", sel.union_ids, self.params)
 
 
 def _in(column: str, ids: tuple[int, ...], params: list[Any]) -> str:
@@ -311,20 +313,8 @@ def _rows(sql: str, params: list[Any]) -> list[tuple]:
 
 def _month_sql() -> str:
     if connection.vendor == "postgresql":
-        return "to_char(p.paid_on, 'YYYY-MM')"
-    return "strftime('%%Y-%%m', p.paid_on)"
-
-
-def _cycle_days_sql() -> str:
-    """Whole days from the submission (local date) to the payment date."""
-    tz = settings.TIME_ZONE
-    if connection.vendor == "postgresql":
-        return f"(p.paid_on - CAST(timezone('{tz}', c.submitted_at) AS date))"
-    from zoneinfo import ZoneInfo
-
-    hours = int(dt.datetime.now(ZoneInfo(tz)).utcoffset().total_seconds() // 3600)
-    return (f"CAST(julianday(p.paid_on) - julianday(date(c.submitted_at, "
-            f"'{hours:+d} hours')) AS INTEGER)")
+        return "to_char(r.paid_on, 'YYYY-MM')"
+    return "strftime('%%Y-%%m', r.paid_on)"
 
 
 # ---------------------------------------------------------------- the queries
@@ -337,11 +327,15 @@ def statistics(user, scheme: Scheme, *, start: dt.date, end: dt.date,
     return statistics_for(sel)
 
 
-def statistics_for(sel: Selection) -> Statistics:
+def statistics_for(sel: Selection, *, refresh: bool = True) -> Statistics:
+    """The figures of ``sel``; payouts paid since the last refresh are recorded first
+    (``refresh=False``: as recorded, for a caller that just refreshed)."""
+    if refresh:
+        paid.refresh()
     policy = sel.scheme.policy()
     names = {b.code: b.name for b in policy.benefits}
     plan = tier_plans.plan(policy)
-    cube = _cube(sel, plan.sql)
+    cube = _cube(sel)
     totals = _totals(cube)
     people = _people(sel)
     enrolled, covered = _coverage(sel)
@@ -358,15 +352,15 @@ def statistics_for(sel: Selection) -> Statistics:
     return stats
 
 
-def _cube(sel: Selection, tier_sql: str) -> list[tuple]:
+def _cube(sel: Selection) -> list[tuple]:
     """(benefit, month, tier, n, total, n > 10k, total > 10k, max) over the paid payouts:
     one pass, from which totals, benefits, months and tiers are summed in Python."""
-    paid = _Paid(sel)
-    big = f"CASE WHEN p.amount > {LARGE} THEN"
-    sql = (f"SELECT c.benefit, {_month_sql()}, {tier_sql}, count(*), sum(p.amount), "
-           f"sum({big} 1 ELSE 0 END), sum({big} p.amount ELSE 0 END), max(p.amount)"
-           f"{paid.sql} GROUP BY 1, 2, 3")
-    return _rows(sql, paid.params)
+    where = _Paid(sel)
+    big = f"CASE WHEN r.amount > {LARGE} THEN"
+    sql = (f"SELECT r.benefit, {_month_sql()}, r.tier, count(*), sum(r.amount), "
+           f"sum({big} 1 ELSE 0 END), sum({big} r.amount ELSE 0 END), max(r.amount)"
+           f"{where.sql} GROUP BY 1, 2, 3")
+    return _rows(sql, where.params)
 
 
 def _totals(cube: list[tuple]) -> dict[str, Any]:
@@ -382,12 +376,12 @@ def _totals(cube: list[tuple]) -> dict[str, Any]:
 
 def _people(sel: Selection) -> dict[str, Any]:
     """Distinct members paid (overall and per benefit) and the largest member total."""
-    paid = _Paid(sel)
-    per_member = (f"SELECT c.member_id AS mid, c.benefit AS b, sum(p.amount) AS s{paid.sql}"
-                  " GROUP BY c.member_id, c.benefit")
-    rows = _rows(f"SELECT b, count(*) FROM ({per_member}) x GROUP BY b", list(paid.params))
+    where = _Paid(sel)
+    per_member = (f"SELECT r.member_id AS mid, r.benefit AS b, sum(r.amount) AS s{where.sql}"
+                  " GROUP BY r.member_id, r.benefit")
+    rows = _rows(f"SELECT b, count(*) FROM ({per_member}) x GROUP BY b", list(where.params))
     top = _rows(f"SELECT count(*), max(s) FROM (SELECT mid, sum(s) AS s FROM ({per_member}) x "
-                "GROUP BY mid) y", list(paid.params))[0]
+                "GROUP BY mid) y", list(where.params))[0]
     return {"by_benefit": dict(rows), "all": int(top[0] or 0), "max_member": _money(top[1])}
 
 
@@ -421,8 +415,8 @@ def _by_tier(cube, plan: tier_plans.TierPlan) -> list[TierLine]:
         sums[tier][1] += _money(total)
     lines = [TierLine(t.benefit, t.benefit_name, t.label, *sums.get(t.index, (0, ZERO)))
              for t in plan.tiers]
-    if None in sums:  # paid claims the policy's tiers do not place (a manual amount)
-        lines.append(TierLine("", "", "（未能归档）", *sums[None]))
+    if -1 in sums:  # paid claims the policy's tiers do not place (a manual amount)
+        lines.append(TierLine("", "", "（未能归档）", *sums[-1]))
     return lines
 
 
@@ -433,9 +427,9 @@ def _by_union(sel: Selection) -> list[UnionLine]:
         return []
     paths = dict(Union.objects.filter(path__startswith=sel.union.path)
                  .values_list("id", "path"))
-    paid = _Paid(sel, member_join=True)
-    rows = _rows(f"SELECT m.union_id, count(*), sum(p.amount), count(DISTINCT c.member_id)"
-                 f"{paid.sql} GROUP BY m.union_id", paid.params)
+    where = _Paid(sel)
+    rows = _rows(f"SELECT r.union_id, count(*), sum(r.amount), count(DISTINCT r.member_id)"
+                 f"{where.sql} GROUP BY r.union_id", where.params)
     depth = sel.union.path.count("/")
     sums: dict[int, list] = defaultdict(lambda: [ZERO, 0, 0])
     for union_id, n, total, members in rows:
@@ -454,10 +448,9 @@ def _by_union(sel: Selection) -> list[UnionLine]:
 
 
 def _cycle(sel: Selection) -> CycleTime:
-    paid = _Paid(sel)
-    days = _cycle_days_sql()
-    rows = _rows(f"SELECT {days}, count(*){paid.sql} AND c.submitted_at IS NOT NULL "
-                 "GROUP BY 1 ORDER BY 1", paid.params)
+    where = _Paid(sel)
+    rows = _rows(f"SELECT r.cycle_days, count(*){where.sql} AND r.cycle_days IS NOT NULL "
+                 "GROUP BY 1 ORDER BY 1", where.params)
     total = sum(n for _, n in rows)
     return CycleTime(total, _rank(rows, total, Decimal("0.5")),
                      _rank(rows, total, Decimal("0.9")))

@@ -66,3 +66,50 @@ class WhatIfRun(models.Model):
     @property
     def step_label(self) -> str:
         return self.STEPS[min(self.step, len(self.STEPS) - 1)]
+
+
+class PaidPayout(models.Model):
+    """One paid payout as the statistics read it: narrow, with what the figures group by
+    (benefit, the policy tier, the member's union) decided once when it is recorded, so
+    a year of a city is a range of one index, not a join of payouts, claims and members.
+
+    Written only by :func:`huzhu.reports.paid.refresh` (paid is final: a paid payout is
+    never failed or changed, so rows are only added)."""
+
+    payout = models.OneToOneField("claims.Payout", primary_key=True, on_delete=models.CASCADE,
+                                  related_name="+")
+    claim_id = models.BigIntegerField()
+    scheme = models.ForeignKey(Scheme, on_delete=models.CASCADE, related_name="+",
+                               db_index=False)
+    member_id = models.BigIntegerField()
+    union_id = models.BigIntegerField()
+    """The member's grassroots union when the payout was recorded (normally within a
+    minute of its payment): last year's report does not change when a member moves."""
+    paid_on = models.DateField()
+    amount = models.DecimalField(max_digits=14, decimal_places=2)
+    benefit = models.CharField(max_length=64)
+    tier = models.SmallIntegerField()
+    """Index into :func:`huzhu.reports.tiers.plan` of the scheme's policy; -1: no tier."""
+    cycle_days = models.IntegerField(null=True)
+    """Days from the claim's submission (local date) to the payment date."""
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["scheme", "paid_on"], name="reports_paid_scheme_day"),
+            models.Index(fields=["scheme", "union_id", "paid_on"], name="reports_paid_union_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.payout_id} {self.paid_on} {self.amount}"
+
+
+class ReportSync(models.Model):
+    """How far :class:`PaidPayout` has been brought up to date, and with which policy
+    (by content hash) each scheme's tiers were decided."""
+
+    name = models.CharField(max_length=32, primary_key=True)
+    synced_until = models.DateTimeField(null=True)
+    policy_hashes = models.JSONField(default=dict)
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.synced_until}"
