@@ -62,6 +62,8 @@ def test_form_reform_runs_and_reports(client, history):
     assert (report["members_paid_more"], report["members_paid_less"]) == (1, 0)
     assert report["largest"][0]["event_id"] == history["c3"].number
     assert {r["key"] for r in report["by_union"]} == {"甲区总工会", "乙区总工会"}
+    polled = client.get(reverse("reports:what-if", args=[run.pk]), HTTP_HX_REQUEST="true")
+    assert polled.status_code == 204 and polled["HX-Refresh"] == "true"  # done: reload
     page = client.get(reverse("reports:what-if", args=[run.pk])).content.decode()
     assert 'id="wi-difference">8,000.00 元' in page and "12%" in page
     download = client.post(reverse("reports:what-if-download", args=[run.pk]))
@@ -82,6 +84,24 @@ def test_uploaded_overlay_and_prior_payouts(client, history):
     assert run.status == WhatIfRun.Status.DONE, run.message
     assert run.name == "住院补贴封顶3万"
     assert Decimal(run.report["difference"]) == Decimal("-10000.00")  # c3 40,000 → 30,000
+
+
+def test_a_queued_run_shows_its_progress(client, history, settings):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
+    login(client, "admin_city")
+    client.post(NEW, {"scheme": "changchun-2023", "period": period_2026().pk, TOP_BAND: "11%"})
+    run = WhatIfRun.objects.get()
+    assert run.status == WhatIfRun.Status.PENDING
+    polled = client.get(reverse("reports:what-if", args=[run.pk]), HTTP_HX_REQUEST="true")
+    assert polled.status_code == 200 and "排队等待" in polled.content.decode()
+    WhatIfRun.objects.filter(pk=run.pk).update(status="running", step=2)
+    polled = client.get(reverse("reports:what-if", args=[run.pk]), HTTP_HX_REQUEST="true")
+    assert 'aria-valuenow="50"' in polled.content.decode()
+    assert whatif.run_what_if.call(run.pk) == {"what_if": run.pk, "skipped": True}  # taken
+    WhatIfRun.objects.filter(pk=run.pk).update(status="pending", step=0)
+    whatif.run_what_if.call(run.pk)  # what the worker does
+    run.refresh_from_db()
+    assert run.status == WhatIfRun.Status.DONE and run.step == 4 and run.file_path
 
 
 def test_bad_input_is_refused_and_names_it(client, history):

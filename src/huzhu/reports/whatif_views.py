@@ -90,7 +90,12 @@ def _run(request: HttpRequest, run_id: int) -> WhatIfRun:
 @login_required
 def what_if_detail(request: HttpRequest, run_id: int) -> HttpResponse:
     run = _run(request, run_id)
-    template = "reports/_what_if_progress.html" if request.htmx and run.running else \
+    if request.htmx and not run.running:
+        # Finished while the page polled: load the whole page, with the report.
+        response = HttpResponse(status=204)
+        response["HX-Refresh"] = "true"
+        return response
+    template = "reports/_what_if_progress.html" if request.htmx else \
         "reports/what_if_detail.html"
     return render(request, template, {"run": run, "report": run.report})
 
