@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from django.db import connection
+from django.db import OperationalError, connection
 
 from huzhu.coverage.models import Enrolment, Payment, Period, PremiumNotice, Scheme
 from huzhu.members.models import Member
@@ -331,7 +331,13 @@ def statistics_for(sel: Selection, *, refresh: bool = True) -> Statistics:
     """The figures of ``sel``; payouts paid since the last refresh are recorded first
     (``refresh=False``: as recorded, for a caller that just refreshed)."""
     if refresh:
-        paid.refresh()
+        try:
+            paid.refresh()
+        except OperationalError:
+            # SQLite: another job holds the write lock (an import). The figures are then
+            # those recorded up to the last refresh (at most a minute old, housekeeping).
+            if connection.vendor != "sqlite":
+                raise
     policy = sel.scheme.policy()
     names = {b.code: b.name for b in policy.benefits}
     plan = tier_plans.plan(policy)
