@@ -131,3 +131,18 @@ def test_only_admins_and_only_their_subtree(client, history, users):
     client.logout()
     login(client, "admin_db")
     assert client.get(reverse("reports:what-if", args=[run.pk])).status_code == 404
+
+
+def test_a_district_leader_simulates_the_district_only(client, history, users):
+    from huzhu.orgs.models import User
+
+    User.objects.create_user(username="admin_da", password=PASSWORD, role="admin",
+                             union=users["reviewer_da"].union)
+    login(client, "admin_da")
+    client.post(NEW, {"scheme": "changchun-2023", "period": period_2026().pk, TOP_BAND: "12%"})
+    run = WhatIfRun.objects.get()
+    assert run.status == WhatIfRun.Status.DONE, run.message
+    # 甲区's 2026 events: c2, c3, c4, c6 (乙区's accident c5 is not the district's).
+    assert run.report["events"] == 4
+    assert run.report["base_total"] == "55500.00"
+    assert {r["key"] for r in run.report["by_union"]} == {"甲区总工会"}

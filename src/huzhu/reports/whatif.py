@@ -265,9 +265,26 @@ def simulate_run(run: WhatIfRun, progress=lambda step: None):
     kept = pc.invert(pc.is_in(events["state"], value_set=_strings(EXCLUDED_STATES)))
     period_events = events.filter(pc.and_(in_period, kept))
     prior = prior.filter(pc.less(prior["event_date"], start))
+    within = _members_within(run)
+    if within is not None:  # a district's leader sees the district's claims only
+        period_events = period_events.filter(pc.is_in(period_events["member_id"],
+                                                      value_set=within))
+        prior = prior.filter(pc.is_in(prior["member_id"], value_set=within))
     report = simulate(base, reform, members, period_events, enrolments, prior)
     progress(3)
     return report
+
+
+def _members_within(run: WhatIfRun):
+    """Member ids (engine strings) of the run's union subtree; None when that is the
+    whole scheme (the run was made at the scheme's node or above it)."""
+    from huzhu.members.models import Member
+
+    if run.scheme.union.path.startswith(run.union.path):
+        return None
+    ids = Member.objects.filter(union__path__startswith=run.union.path).values_list(
+        "id", flat=True)
+    return _strings(str(i) for i in ids.iterator(chunk_size=50_000))
 
 
 def _strings(values):
