@@ -35,3 +35,20 @@ def test_enrolled_covered_premiums_and_loss_ratio(users, units, staff, period, t
     assert (nothing.enrolled, nothing.covered, nothing.loss_ratio) == (0, 0, None)
     tiers = [t.label for t in s.by_tier if t.benefit == s.by_tier[0].benefit]
     assert tiers  # Ningshan's own tiers are read from its policy
+
+
+def test_the_page_of_a_premium_scheme(client, users, units, staff, period):  # noqa: F811
+    from django.urls import reverse
+
+    from tests.fixtures import PASSWORD
+
+    enrolment.enrol_unit(users["admin_city"], period, units["a2"], on=TODAY)
+    notice = PremiumNotice.objects.get(unit=units["a2"])
+    premiums.register_payment(users["finance_city"], notice.pk, amount=Decimal("300.00"),
+                              paid_on=D(2026, 2, 13), bank_reference="B-2")
+    assert client.login(username="finance_city", password=PASSWORD)
+    html = client.get(reverse("reports:statistics"), {"scheme": period.scheme.code,
+                                                      "year": "2026"}).content.decode()
+    assert 'id="figure-enrolled">2 人次' in html
+    assert 'id="figure-premiums">300.00 元' in html
+    assert 'id="figure-loss_ratio">0.0%' in html
