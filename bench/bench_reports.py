@@ -93,7 +93,9 @@ def cases(year: int):
     for label, node in nodes:
         sel = figures.select(None, scheme, start=start, end=end, union=node)
         out += [
-            (f"{label}: whole page (statistics_for)",
+            (f"{label}: whole page, computed (statistics_for)",
+             lambda sel=sel: figures.statistics_for(sel, cached=False).person_times),
+            (f"{label}: whole page, cached (no payout since)",
              lambda sel=sel: figures.statistics_for(sel).person_times),
             (f"{label}:   totals, month, benefit, tier (one pass)",
              lambda sel=sel: len(figures._cube(sel))),
@@ -105,10 +107,10 @@ def cases(year: int):
             (f"{label}:   covered members", lambda sel=sel: figures._coverage(sel)[1]),
         ]
     city = figures.select(None, scheme, start=start, end=end)
-    out += [("city: xlsx of every table", lambda: len(exports.statistics_xlsx(
-                figures.statistics_for(city)))),
-            ("city: annual PDF", lambda: len(annual.annual_report_pdf(
-                figures.statistics_for(city))))]
+    out += [("city: xlsx of every table (figures cached)",
+             lambda: len(exports.statistics_xlsx(figures.statistics_for(city)))),
+            ("city: annual PDF (figures cached)",
+             lambda: len(annual.annual_report_pdf(figures.statistics_for(city))))]
     return out
 
 

@@ -13,6 +13,7 @@ from tests.reports.conftest import (  # noqa: F401  (fixtures)
     clerks,
     clock,
     free_scheme,
+    fresh_cache,
     history,
     staff,
 )

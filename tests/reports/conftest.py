@@ -59,6 +59,16 @@ class Clock:
         self.monkeypatch.setattr(timezone, "localdate", lambda *a: day)
 
 
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    """Cached figures are keyed by ids and a version that a rolled-back test reuses."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 @pytest.fixture
 def clock(monkeypatch) -> Clock:
     return Clock(monkeypatch)

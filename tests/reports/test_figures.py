@@ -81,3 +81,15 @@ def test_a_payout_paid_later_is_recorded_once(history, users, clock):
     assert after.paid_total - before.paid_total == Decimal("1500.00")
     assert after.person_times == 6 and after.members_paid == 5
     assert PaidPayout.objects.count() == Payout.objects.filter(state="paid").count() == 7
+
+
+def test_figures_are_cached_until_a_payout_is_recorded(history, users, clock,
+                                                        django_assert_max_num_queries):
+    first = stats_2026(history=history)
+    with django_assert_max_num_queries(8):  # the refresh and the version, no aggregates
+        again = stats_2026(history=history)
+    assert again.paid_total == first.paid_total
+    from tests.reports.conftest import _pay
+
+    _pay(users, clock, [history["c6"]], D(2026, 5, 1))
+    assert stats_2026(history=history).paid_total == first.paid_total + Decimal("1500.00")

@@ -327,9 +327,15 @@ def statistics(user, scheme: Scheme, *, start: dt.date, end: dt.date,
     return statistics_for(sel)
 
 
-def statistics_for(sel: Selection, *, refresh: bool = True) -> Statistics:
+CACHE_SECONDS = 600  # covered members change without payouts: at most ten minutes old
+
+
+def statistics_for(sel: Selection, *, refresh: bool = True, cached: bool = True
+                   ) -> Statistics:
     """The figures of ``sel``; payouts paid since the last refresh are recorded first
-    (``refresh=False``: as recorded, for a caller that just refreshed)."""
+    (``refresh=False``: as recorded, for a caller that just refreshed). The result is
+    cached until a payout is recorded (the recorded payouts' version is in the key) or
+    ten minutes have passed."""
     if refresh:
         try:
             paid.refresh()
@@ -338,6 +344,20 @@ def statistics_for(sel: Selection, *, refresh: bool = True) -> Statistics:
             # those recorded up to the last refresh (at most a minute old, housekeeping).
             if connection.vendor != "sqlite":
                 raise
+    if not cached:
+        return _compute(sel)
+    from django.core.cache import cache
+
+    key = (f"huzhu:reports:{sel.scheme.pk}:{sel.scheme.policy_hash[:16]}:{sel.start}:"
+           f"{sel.end}:{sel.union.pk}:{paid.version()}")
+    found = cache.get(key)
+    if found is None:
+        found = _compute(sel)
+        cache.set(key, found, CACHE_SECONDS)
+    return found
+
+
+def _compute(sel: Selection) -> Statistics:
     policy = sel.scheme.policy()
     names = {b.code: b.name for b in policy.benefits}
     plan = tier_plans.plan(policy)
@@ -383,12 +403,15 @@ def _totals(cube: list[tuple]) -> dict[str, Any]:
 def _people(sel: Selection) -> dict[str, Any]:
     """Distinct members paid (overall and per benefit) and the largest member total."""
     where = _Paid(sel)
-    per_member = (f"SELECT r.member_id AS mid, r.benefit AS b, sum(r.amount) AS s{where.sql}"
-                  " GROUP BY r.member_id, r.benefit")
-    rows = _rows(f"SELECT b, count(*) FROM ({per_member}) x GROUP BY b", list(where.params))
-    top = _rows(f"SELECT count(*), max(s) FROM (SELECT mid, sum(s) AS s FROM ({per_member}) x "
-                "GROUP BY mid) y", list(where.params))[0]
-    return {"by_benefit": dict(rows), "all": int(top[0] or 0), "max_member": _money(top[1])}
+    # One grouping by member and benefit, read twice (a CTE used twice is computed once).
+    rows = _rows(f"WITH pm AS (SELECT r.member_id AS mid, r.benefit AS b, "
+                 f"sum(r.amount) AS s{where.sql} GROUP BY r.member_id, r.benefit) "
+                 "SELECT b, count(*), NULL FROM pm GROUP BY b UNION ALL "
+                 "SELECT NULL, count(*), max(s) FROM (SELECT mid, sum(s) AS s FROM pm "
+                 "GROUP BY mid) y", where.params)
+    by_benefit = {b: n for b, n, _ in rows if b is not None}
+    top = next((n, m) for b, n, m in rows if b is None)
+    return {"by_benefit": by_benefit, "all": int(top[0] or 0), "max_member": _money(top[1])}
 
 
 def _by_benefit(cube, members: dict[str, int], policy, names) -> list[BenefitLine]:

@@ -110,6 +110,9 @@ class ReportSync(models.Model):
     name = models.CharField(max_length=32, primary_key=True)
     synced_until = models.DateTimeField(null=True)
     policy_hashes = models.JSONField(default=dict)
+    version = models.PositiveIntegerField(default=0)
+    """Raised whenever rows are added or re-tiered: cached figures of an older version
+    are stale."""
 
     def __str__(self) -> str:
         return f"{self.name} {self.synced_until}"
