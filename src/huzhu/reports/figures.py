@@ -508,10 +508,12 @@ def _coverage(sel: Selection) -> tuple[int | None, int]:
     """(enrolled person-times, covered members)."""
     if not sel.scheme.needs_enrolment:
         qs = Member.objects.filter(status=Member.Status.ACTIVE)
+        root = sel.scheme.union.path
         if sel.union_ids is not None:
             qs = qs.filter(union_id__in=sel.union_ids)
-        else:
-            qs = qs.filter(union__path__startswith=sel.scheme.union.path)
+        elif Union.objects.exclude(path__startswith=root).exists():
+            qs = qs.filter(union__path__startswith=root)
+        # else the scheme's node is the tree's only root: every member, no join
         return None, qs.count()
     periods = _periods(sel)
     if not periods:
