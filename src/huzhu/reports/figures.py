@@ -313,7 +313,7 @@ def _rows(sql: str, params: list[Any]) -> list[tuple]:
 
 def _month_sql() -> str:
     if connection.vendor == "postgresql":
-        return "to_char(r.paid_on, 'YYYY-MM')"
+        return "date_trunc('month', r.paid_on)"  # cheaper per row than to_char
     return "strftime('%%Y-%%m', r.paid_on)"
 
 
@@ -428,8 +428,9 @@ def _by_benefit(cube, members: dict[str, int], policy, names) -> list[BenefitLin
 def _by_month(cube, sel: Selection) -> list[MonthLine]:
     sums: dict[str, list] = defaultdict(lambda: [ZERO, 0])
     for _b, month, _t, n, total, *_ in cube:
-        sums[month][0] += _money(total)
-        sums[month][1] += n
+        key = month if isinstance(month, str) else f"{month:%Y-%m}"
+        sums[key][0] += _money(total)
+        sums[key][1] += n
     months, day = [], sel.start.replace(day=1)
     while day <= sel.end and len(months) < 240:
         months.append(f"{day:%Y-%m}")
