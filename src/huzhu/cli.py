@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "simulate": ("huzhu.rules.commands.simulate", "改革测算：现行政策与改革方案的给付对比"),
     "ledger": ("huzhu.coverage.ledger_command", "核对互助金账（huzhu ledger check）"),
     "export": ("huzhu.coverage.export_command", "导出引擎输入（huzhu export engine）"),
+    "stats": ("huzhu.reports.stats_command", "统计数字：给付金额、人次、人数、分项目"),
     "synth": ("huzhu.rules.commands.synth", "生成确定性的合成会员与事件数据（Parquet）"),
     "manage": ("huzhu.config.manage", "运行 Django 管理命令（migrate、createsuperuser …）"),
 }

@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "huzhu.coverage",
     "huzhu.claims",
     "huzhu.feeds",
+    "huzhu.reports",
     "huzhu.web",
     "axes",
 ]
@@ -149,6 +150,11 @@ STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"  # huzhu serve runs collectstatic into it at every start
 STATIC_ROOT.mkdir(exist_ok=True)  # WhiteNoise warns about a missing one
 STATICFILES_DIRS = [("bootstrap", xstatic.pkg.bootstrap.BASE_DIR)]  # no CDN, no npm
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.FileSystemFinder",
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+    "huzhu.reports.staticfinder.PlotlyFinder",  # plotly.min.js from the plotly package
+]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     # Compressed copies (gzip) beside each file; not the manifest (hashed names) storage,

@@ -23,6 +23,7 @@ urlpatterns = [
     path("coverage/", include("huzhu.coverage.urls")),
     path("claims/", include("huzhu.claims.urls")),
     path("feeds/", include("huzhu.feeds.urls")),
+    path("reports/", include("huzhu.reports.urls")),
     path("notify/", include("huzhu.notify.urls")),
     path("payouts/", include("huzhu.claims.payout_urls")),
     path("", include("huzhu.orgs.urls")),

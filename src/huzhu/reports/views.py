@@ -1,0 +1,90 @@
+"""The statistics page (with its drill-down), its xlsx export and the annual PDF."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import BadRequest
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.http import urlencode
+
+from huzhu.orgs.scope import union_path
+from huzhu.reports import access, exports, tables
+from huzhu.reports.figures import DEFINITIONS, Selection, statistics_for
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _query(sel: Selection, **extra) -> str:
+    params = {"scheme": sel.scheme.code, "union": sel.union.pk}
+    if sel.label.endswith("年"):
+        params["year"] = sel.start.year
+    else:
+        params.update({"from": sel.start.isoformat(), "to": sel.end.isoformat()})
+    params.update(extra)
+    return urlencode(params)
+
+
+def _breadcrumbs(user, sel: Selection) -> list:
+    """From the highest node the user may open (the scheme's, or the user's own) down to
+    the node shown."""
+    prefix = union_path(user)
+    return [u for u in sel.union.ancestors()
+            if u.path.startswith(sel.scheme.union.path)
+            and (prefix is None or u.path.startswith(prefix))]
+
+
+@login_required
+def statistics_page(request: HttpRequest) -> HttpResponse:
+    access.require_reader(request.user)
+    sel = access.selection_from(request.user, request.GET)
+    if sel is None:
+        return render(request, "reports/statistics.html", {"empty": True})
+    stats = statistics_for(sel)
+    _, _, year = access.dates_from(request.GET)
+    return render(request, "reports/statistics.html", {
+        "sel": sel, "stats": stats, "year": year, "schemes": access.schemes_for(request.user),
+        "breadcrumbs": _breadcrumbs(request.user, sel),
+        "tables": {t.key: t for t in tables.all_tables(stats)},
+        "charts": tables.chart_data(stats), "definitions": DEFINITIONS,
+        "query": _query(sel), "years": range(sel.start.year + 1, sel.start.year - 6, -1),
+        "may_what_if": access.can_run_what_if(request.user),
+    })
+
+
+@login_required
+def statistics_xlsx(request: HttpRequest) -> HttpResponse:
+    access.require_reader(request.user)
+    sel = access.selection_from(request.user, request.GET)
+    if sel is None:
+        raise BadRequest("没有可统计的保障项目")
+    table = request.GET.get("table", "")
+    if table and table not in tables.BUILDERS:
+        raise BadRequest(f"没有这张表：{table[:20]}")
+    data = exports.statistics_xlsx(statistics_for(sel), [table] if table else None)
+    name = f"统计-{sel.scheme.code}-{sel.union.code}-{sel.start:%Y%m%d}-{sel.end:%Y%m%d}" + (
+        f"-{table}" if table else "") + ".xlsx"
+    response = HttpResponse(data, content_type=XLSX)
+    response["Content-Disposition"] = _attachment(name)
+    return response
+
+
+def _attachment(name: str) -> str:
+    from urllib.parse import quote
+
+    return f"attachment; filename*=UTF-8''{quote(name)}"
+
+
+@login_required
+def annual_pdf(request: HttpRequest) -> HttpResponse:
+    from huzhu.reports.annual import annual_report_pdf
+
+    access.require_reader(request.user)
+    sel = access.selection_from(request.user, request.GET)
+    if sel is None:
+        raise BadRequest("没有可统计的保障项目")
+    data = annual_report_pdf(statistics_for(sel))
+    name = f"年度报告-{sel.scheme.code}-{sel.union.code}-{sel.label}.pdf"
+    response = HttpResponse(data, content_type="application/pdf")
+    response["Content-Disposition"] = _attachment(name)
+    return response

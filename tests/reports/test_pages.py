@@ -1,0 +1,147 @@
+"""The statistics page, its scope and drill-down, ``huzhu stats --json`` against it, the
+xlsx exports and the annual PDF (Chinese text extracted back)."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import openpyxl
+import pytest
+from django.urls import reverse
+
+from huzhu.cli import main
+from tests.fixtures import PASSWORD
+
+URL = reverse("reports:statistics")
+
+
+def login(client, username):
+    assert client.login(username=username, password=PASSWORD)
+
+
+def page(client, **params):
+    return client.get(URL, {"scheme": "changchun-2023", "year": "2026", **params})
+
+
+def test_page_shows_the_figures_and_definitions(client, history):
+    login(client, "admin_city")
+    response = page(client)
+    assert response.status_code == 200
+    html = response.content.decode()
+    stats = response.context["stats"]
+    assert str(stats.paid_total) == "56240.00"
+    assert 'id="figure-paid_total">56,240.00 元' in html
+    assert 'id="figure-person_times">5 人次' in html
+    assert "按付款日期" in html and "人次" in html and "统计口径" in html
+    assert "plotly/plotly.min.js" in html and 'id="chart-month"' in html
+    assert 'id="table-tier"' in html and "(300000,+∞) 10%" in html
+    assert 'id="nav-reports"' in html
+
+
+def test_stats_json_equals_the_page(client, history, capsys):
+    login(client, "admin_city")
+    for union in (None, "D01"):
+        params = {}
+        args = ["stats", "--scheme", "changchun-2023", "--year", "2026", "--json"]
+        if union:
+            from huzhu.orgs.models import Union
+
+            params["union"] = Union.objects.get(code=union).pk
+            args += ["--union", union]
+        stats = page(client, **params).context["stats"]
+        capsys.readouterr()
+        assert main(args) == 0
+        printed = json.loads(capsys.readouterr().out)
+        assert printed == json.loads(json.dumps(stats.to_dict()))
+        assert printed["paid_total"] == str(stats.paid_total)
+    assert printed["paid_total"] == "54240.00" and printed["person_times"] == 4
+    assert printed["by_benefit"]["hospital"] == {"name": "住院医疗补贴", "paid_total": "54240.00",
+                                                 "person_times": 4, "members": 3}
+    for key in ("paid_total", "person_times", "members_paid", "over_10000_count",
+                "over_10000_total", "max_single", "max_member_total"):
+        assert key in printed
+
+
+def test_stats_from_to_and_errors(history, capsys):
+    assert main(["stats", "--scheme", "changchun-2023", "--from", "2025-07-01",
+                 "--to", "2026-01-31", "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert (printed["paid_total"], printed["person_times"]) == ("640.00", 2)
+    assert main(["stats", "--scheme", "nope", "--json"]) == 2
+    assert main(["stats", "--scheme", "changchun-2023", "--from", "2026-01-01"]) == 2
+    assert main(["stats", "--scheme", "changchun-2023", "--union", "ZZZ"]) == 2
+    assert main(["stats", "--scheme", "changchun-2023", "--year", "2026"]) == 0
+    assert "给付金额" in capsys.readouterr().out
+
+
+def test_a_district_sees_only_its_subtree(client, history, tree):
+    login(client, "reviewer_da")
+    response = page(client)
+    stats = response.context["stats"]
+    assert stats.selection.union == tree["da"]
+    assert str(stats.paid_total) == "54240.00"
+    assert {u.code for u in stats.by_union} == {"G011", "G012"}
+    assert page(client, union=tree["db"].pk).status_code == 404
+    assert page(client, union=tree["city"].pk).status_code == 404
+    drilled = page(client, union=tree["a2"].pk).context["stats"]
+    assert (str(drilled.paid_total), drilled.person_times) == ("12800.00", 1)
+
+
+def test_drill_down_links_from_city_to_district(client, history, tree):
+    login(client, "admin_city")
+    html = page(client).content.decode()
+    assert f"union={tree['da'].pk}" in html and 'data-code="D01"' in html
+    district = page(client, union=tree["da"].pk)
+    assert district.status_code == 200
+    crumbs = [u.code for u in district.context["breadcrumbs"]]
+    assert crumbs == ["C01", "D01"]
+
+
+def test_clerks_are_refused_and_bad_params_are_400(client, history):
+    login(client, "clerk_a1")
+    assert page(client).status_code == 403
+    client.logout()
+    login(client, "auditor_city")
+    assert page(client).status_code == 200
+    assert page(client, year="abc").status_code == 400
+    assert client.get(URL, {"from": "2026-02-01", "to": "2026-01-01"}).status_code == 400
+    assert page(client, scheme="nope").status_code == 404
+
+
+def test_xlsx_exports_every_table(client, history):
+    login(client, "finance_city")
+    response = client.get(reverse("reports:xlsx"), {"scheme": "changchun-2023", "year": "2026"})
+    assert response.status_code == 200
+    book = openpyxl.load_workbook(io.BytesIO(response.content))
+    assert book.sheetnames == ["主要指标", "按月给付", "分项目给付", "下级工会给付", "按政策档次",
+                               "统计口径"]
+    benefit = book["分项目给付"]
+    rows = list(benefit.iter_rows(min_row=3, values_only=True))
+    assert rows[0][:4] == ("住院医疗补贴", 54240, 4, 3)
+    one = client.get(reverse("reports:xlsx"), {"scheme": "changchun-2023", "year": "2026",
+                                               "table": "month"})
+    assert openpyxl.load_workbook(io.BytesIO(one.content)).sheetnames == ["按月给付", "统计口径"]
+    assert client.get(reverse("reports:xlsx"), {"table": "x"}).status_code == 400
+
+
+def test_annual_pdf_has_chinese_text_and_charts(client, history):
+    pypdf = pytest.importorskip("pypdf")
+    login(client, "admin_city")
+    response = client.get(reverse("reports:annual-pdf"), {"scheme": "changchun-2023",
+                                                          "year": "2026"})
+    assert response.status_code == 200 and response.content.startswith(b"%PDF")
+    reader = pypdf.PdfReader(io.BytesIO(response.content))
+    text = "".join(p.extract_text() for p in reader.pages)
+    assert len(reader.pages) >= 2
+    assert "2026年度报告" in text
+    assert "累计给付互助金" in text and "5人次" in text
+    assert "住院医疗补贴" in text and "按月给付金额" in text and "统计口径" in text
+
+
+def test_plotly_is_served_from_the_package(client, settings):
+    from django.contrib.staticfiles import finders
+
+    path = finders.find("plotly/plotly.min.js")
+    assert path and path.endswith("package_data/plotly.min.js")
+    assert finders.find("plotly/widgetbundle.js") is None
