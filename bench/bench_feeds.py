@@ -206,10 +206,17 @@ def run_import(path: Path) -> dict:
 
 
 def reset_feeds() -> None:
+    """Empty the feed tables. TRUNCATE on PostgreSQL: a DELETE of a million stays checks
+    each against feeds_feedrow.stay_id, which has no index (inserts are faster without
+    one), and took more than ten minutes."""
     from django.db import connection
 
+    tables = ("feeds_feedrow", "feeds_settlement", "feeds_feed")
     with connection.cursor() as cursor:
-        for table in ("feeds_feedrow", "feeds_settlement", "feeds_feed"):
+        if connection.vendor == "postgresql":
+            cursor.execute(f"TRUNCATE {', '.join(tables)}")
+            return
+        for table in tables:
             cursor.execute(f"DELETE FROM {table}")
 
 
@@ -320,6 +327,8 @@ def main(argv: list[str] | None = None) -> int:
                 first = json.loads(spawn(url, "--child", "import", "--file", str(paths[fmt])))
                 again = json.loads(spawn(url, "--child", "import", "--file", str(paths[fmt])))
                 results += [first, {**again, "format": f"{fmt} (again)"}]
+                for r in results[-2:]:  # as they come: a long run may be stopped
+                    print(json.dumps(r), file=sys.stderr, flush=True)
         finally:
             if server is not None:
                 server._run("pg_ctl", "-D", str(server.data), "-m", "fast", "-w", "stop")

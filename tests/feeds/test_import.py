@@ -176,3 +176,19 @@ def test_stays_visible_to_the_members_subtree_and_the_feed_node(feed_dir, make_m
     assert Settlement.objects.visible_to(users["clerk_b1"]).get().member == b1
     assert Feed.objects.visible_to(users["clerk_b1"]).count() == 0
     assert Feed.objects.visible_to(users["admin_city"]).count() == 3
+
+
+def test_references_are_kept_by_django_where_the_database_has_no_constraint(feed_dir,
+                                                                           make_member):
+    from django.db.models import ProtectedError
+
+    member = make_member()
+    outcome = import_feed(write_csv(feed_dir / "f.csv", [stay(member.id_number)]),
+                          today=TODAY)
+    with pytest.raises(ProtectedError):
+        member.delete()
+    stay_ = Settlement.objects.get()
+    with pytest.raises(ProtectedError):  # a feed's row still points at it
+        stay_.delete()
+    FeedRow.objects.filter(feed=outcome.feed).delete()
+    assert FeedRow.objects.count() == 0 and Settlement.objects.count() == 1

@@ -220,19 +220,26 @@ class FeedRow(models.Model):
         OUTSIDE_SCOPE = "outside_scope", "不在您的管辖范围内"
         NONE = "", "—"  # invalid rows are not matched
 
+    # No foreign-key constraints in the database on this table's three references:
+    # PostgreSQL checks a deferred constraint row by row at COMMIT, and for a million-row
+    # feed those three million checks took longer than the rest of the import. The rows
+    # are written only by one INSERT … SELECT that joins the very rows they point to, in
+    # the transaction that made them; Django still enforces on_delete (CASCADE, PROTECT).
     feed = models.ForeignKey(Feed, verbose_name="医保结算数据", on_delete=models.CASCADE,
-                             related_name="feed_rows")
+                             related_name="feed_rows", db_constraint=False,
+                             db_index=False)  # the (feed, row) unique index serves
     row = models.PositiveIntegerField("行号")
     settlement_id = models.CharField("结算ID", max_length=64, blank=True)
     outcome = models.CharField("结果", max_length=8, choices=Outcome.choices)
     match = models.CharField("匹配", max_length=16, choices=Match.choices, blank=True)
     member = models.ForeignKey(Member, verbose_name="会员", null=True, blank=True,
-                               on_delete=models.PROTECT, related_name="+", db_index=False)
+                               on_delete=models.PROTECT, related_name="+", db_index=False,
+                               db_constraint=False)
     # The stay this row is (None for an invalid row). Not named "settlement": its column
     # would clash with ``settlement_id``, the bureau's ID as the row gave it.
     stay = models.ForeignKey(Settlement, verbose_name="结算记录", null=True, blank=True,
                              on_delete=models.PROTECT, related_name="feed_rows",
-                             db_index=False)
+                             db_index=False, db_constraint=False)
     message = models.CharField("说明", max_length=300, blank=True)
 
     objects = FeedRowQuerySet.as_manager()
