@@ -12,8 +12,13 @@ def open_settlements(user, scheme=None) -> QuerySet[Settlement]:
     """Settlement rows in the user's scope that no run has evaluated yet (under
     ``scheme`` when given, else under any scheme). A stay a run found no member for
     stays open: a member registered later makes it one to evaluate."""
+    return unevaluated(scheme) & Settlement.objects.visible_to(user)
+
+
+def unevaluated(scheme=None) -> QuerySet[Settlement]:
+    """Every settlement row no run has evaluated (under ``scheme`` when given)."""
     evaluated = StayOutcome.objects.filter(stay=OuterRef("pk")).exclude(
         outcome=StayOutcome.Outcome.UNMATCHED)
     if scheme is not None:
         evaluated = evaluated.filter(run__scheme=scheme)
-    return Settlement.objects.visible_to(user).filter(~Exists(evaluated))
+    return Settlement.objects.filter(~Exists(evaluated))

@@ -165,6 +165,12 @@ class Statistics:
     max_single: Decimal
     max_member_total: Decimal
     cycle: CycleTime
+    proactive_person_times: int = 0
+    """Of ``person_times``, those paid without an application (免申即享)."""
+    proactive_total: Decimal = ZERO
+    open_settlements: int = 0
+    """Settled stays of the selection's members discharged in its dates that no run of
+    the scheme has evaluated yet."""
     by_benefit: list[BenefitLine] = field(default_factory=list)
     by_month: list[MonthLine] = field(default_factory=list)
     by_union: list[UnionLine] = field(default_factory=list)
@@ -176,6 +182,14 @@ class Statistics:
         if not self.premiums:
             return None
         return (self.paid_total / self.premiums * 100).quantize(Decimal("0.1"), ROUND_HALF_UP)
+
+    @property
+    def proactive_share(self) -> Decimal | None:
+        """免申即享占比: proactive person-times in percent of all, one decimal."""
+        if not self.person_times:
+            return None
+        return (Decimal(self.proactive_person_times * 100) / self.person_times).quantize(
+            Decimal("0.1"), ROUND_HALF_UP)
 
     def headlines(self) -> list[Headline]:
         return [Headline(key, label, getter(self), unit) for key, label, getter, unit
@@ -196,6 +210,11 @@ class Statistics:
             "loss_ratio": None if self.loss_ratio is None else str(self.loss_ratio),
             "cycle_days": {"claims": self.cycle.claims, "median": self.cycle.median_days,
                            "p90": self.cycle.p90_days},
+            "proactive_person_times": self.proactive_person_times,
+            "proactive_total": _s(self.proactive_total),
+            "proactive_share": None if self.proactive_share is None
+            else str(self.proactive_share),
+            "open_settlements": self.open_settlements,
             "by_benefit": {b.code: {"name": b.name, "paid_total": _s(b.paid_total),
                                     "person_times": b.person_times, "members": b.members}
                            for b in self.by_benefit},
@@ -222,8 +241,7 @@ def _ratio(s: Statistics) -> Any:
     return s.loss_ratio
 
 
-# The key figures, in the order the page, the PDF and the xlsx show them. The feeds
-# issue adds ("proactive_share", "免申即享占比", ...) and ("open_settlements", ...) here.
+# The key figures, in the order the page, the PDF and the xlsx show them.
 HEADLINES = [
     ("covered", "覆盖会员", lambda s: s.covered, "人"),
     ("enrolled", "参保", lambda s: s.enrolled, "人次"),
@@ -238,6 +256,8 @@ HEADLINES = [
     ("loss_ratio", "赔付率", _ratio, "%"),
     ("cycle_median", "理赔周期中位数", lambda s: s.cycle.median_days, "天"),
     ("cycle_p90", "理赔周期90分位", lambda s: s.cycle.p90_days, "天"),
+    ("proactive_share", "免申即享占比", lambda s: s.proactive_share, "%"),
+    ("open_settlements", "医保结算待测算", lambda s: s.open_settlements, "条"),
 ]
 
 DEFINITIONS = [
@@ -253,6 +273,9 @@ DEFINITIONS = [
     ("已收互助金", "到账日期在所选期间的缴费。"),
     ("赔付率", "给付金额 ÷ 已收互助金（同一期间、同一工会）。"),
     ("理赔周期", "从提交申请到付款日期的天数（中位数与90分位数）。"),
+    ("免申即享占比", "给付人次中，由医保结算数据主动发现、会员无需申请的理赔所占比例。"),
+    ("医保结算待测算", "所选工会会员在所选期间出院、已导入但尚未按本保障项目测算的医保结算记录条数"
+                 "（未匹配到会员的记录见“医保结算”页面）。"),
     ("档次", "按保障项目所用政策文件的档次（费用分档、伤残等级、伤害结果），"
            "以出险日适用的政策版本、计算所用的基数归档。"),
 ]
@@ -375,7 +398,27 @@ def _compute(sel: Selection) -> Statistics:
         by_month=_by_month(cube, sel), by_union=_by_union(sel),
         by_tier=_by_tier(cube, plan),
     )
+    stats.proactive_person_times, stats.proactive_total = _proactive(sel)
+    stats.open_settlements = _open_settlements(sel)
     return stats
+
+
+def _proactive(sel: Selection) -> tuple[int, Decimal]:
+    where = _Paid(sel)
+    n, total = _rows(f"SELECT count(*), sum(r.amount){where.sql} AND r.proactive",
+                     where.params)[0]
+    return int(n or 0), _money(total)
+
+
+def _open_settlements(sel: Selection) -> int:
+    from huzhu.feeds.status import unevaluated
+
+    stays = unevaluated(sel.scheme).filter(discharge_date__gte=sel.start,
+                                           discharge_date__lte=sel.end,
+                                           member__isnull=False)
+    if sel.union_ids is not None:
+        stays = stays.filter(member__union_id__in=sel.union_ids)
+    return stays.count()
 
 
 def _cube(sel: Selection) -> list[tuple]:

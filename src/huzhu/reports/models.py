@@ -92,6 +92,8 @@ class PaidPayout(models.Model):
     """Index into :func:`huzhu.reports.tiers.plan` of the scheme's policy; -1: no tier."""
     cycle_days = models.IntegerField(null=True)
     """Days from the claim's submission (local date) to the payment date."""
+    proactive = models.BooleanField(default=False)
+    """Paid without an application: the claim was found in a settlement feed (免申即享)."""
 
     class Meta:
         indexes = [

@@ -82,9 +82,10 @@ def _insert(scheme: Scheme, plan: tiers.TierPlan, since: dt.datetime | None) -> 
         window = " AND p.updated_at >= %s"
         params.append(since)
     sql = (f"INSERT INTO {_t(PaidPayout)} (payout_id, claim_id, scheme_id, member_id, "
-           "union_id, paid_on, amount, benefit, tier, cycle_days) "
+           "union_id, paid_on, amount, benefit, tier, cycle_days, proactive) "
            f"SELECT p.id, c.id, c.scheme_id, c.member_id, m.union_id, p.paid_on, p.amount, "
-           f"c.benefit, COALESCE({plan.sql}, -1), {cycle_days_sql()} "
+           f"c.benefit, COALESCE({plan.sql}, -1), {cycle_days_sql()}, "
+           "c.settlement_id IS NOT NULL "
            f"FROM {_t(Payout)} p JOIN {_t(Claim)} c ON c.id = p.claim_id "
            f"JOIN {_t(Member)} m ON m.id = c.member_id "
            f"WHERE p.state = %s AND c.scheme_id = %s{window} "
