@@ -108,13 +108,10 @@ def unread_inputs(policy: Policy) -> set[str]:
 
 def _compile(policy: Policy, dialect: str, with_prior: bool, columns: str,
              foreign_benefits: bool) -> str:
-    import ibis
+    from huzhu.rules.compiler import to_sql
 
-    from huzhu.rules.compiler import build
-
-    expr = build(policy, with_prior=with_prior, columns=columns,
-                 foreign_benefits=foreign_benefits, array_lookups=dialect == "duckdb")
-    return str(ibis.to_sql(expr, dialect=dialect))
+    return to_sql(policy, dialect, with_prior=with_prior, columns=columns,
+                  foreign_benefits=foreign_benefits)
 
 
 def _store(path: Path, sql: str) -> None:
