@@ -620,12 +620,25 @@ class _Compiler:
                 if cap.per == "event":
                     t = self._event_stage(t, benefit, cap, stages)
         t = t.select(*self._lean(t))
-        for benefit in self.policy.benefits:
-            for cap in nesting_order(benefit.caps):
-                if cap.per != "event":
-                    t = self._group_stage(t, benefit, cap, stages)
-        t = t.mutate(_pay=t[f"_a{len(stages)}"])
-        return self.final_rooms(t, stages), stages
+        grouped = [(benefit, cap) for benefit in self.policy.benefits
+                   for cap in nesting_order(benefit.caps) if cap.per != "event"]
+        if not grouped:
+            return t.mutate(_pay=t[f"_a{len(stages)}"]), stages
+        # Only prior payouts and eligible events go through the windows: an ineligible
+        # event uses no cap (its amount is 0) and shows none (its rooms are never output),
+        # and sorting fewer rows is most of what a run costs.
+        counted = self.is_prior(t) | t._reason.isnull()
+        inside, outside = t.filter(counted), t.filter(~counted)
+        first = len(stages)
+        for benefit, cap in grouped:
+            inside = self._group_stage(inside, benefit, cap, stages)
+        inside = self.final_rooms(inside.mutate(_pay=inside[f"_a{len(stages)}"]), stages)
+        passed = outside[f"_a{first}"]
+        outside = outside.mutate(**{
+            col: value for s in stages[first:]
+            for col, value in ((s.after, passed), (s.room, ibis.null(D2)))
+        }, _pay=passed)
+        return inside.union(outside.select(*inside.columns), distinct=False), stages
 
     def _lean(self, t: ir.Table) -> list[str]:
         """Columns the windows carry (they sort all of them): no text but the keys."""
