@@ -63,6 +63,14 @@ def arrow_source(con: duckdb.DuckDBPyConnection, kind: str, table: Any) -> Sourc
     return Source(f"{LABELS[kind]}表（{kind}）", _q(name))
 
 
+def _clean(ref: str) -> str:
+    """A text cell without its surrounding spaces, NULL when nothing is left. Most cells
+    have no spaces to trim: testing the first and last character is several times cheaper
+    than ``trim`` on millions of rows (DuckDB's ``trim`` removes spaces only)."""
+    return (f"NULLIF(CASE WHEN {ref} LIKE ' %' OR {ref} LIKE '% ' THEN trim({ref}) "
+            f"ELSE {ref} END, '')")
+
+
 def _typed(col: Column, src_type: str | None) -> str:
     target = duckdb_type(col.type)
     if src_type is None:
@@ -75,7 +83,7 @@ def _typed(col: Column, src_type: str | None) -> str:
             return f"CAST({ref} AS {target})"
         else:
             return f"TRY_CAST({ref} AS {target})"
-    clean = f"NULLIF(trim({ref}), '')"
+    clean = _clean(ref)
     if col.type == "string":
         return clean
     if col.type == "boolean":
@@ -96,7 +104,7 @@ def _checks(col: Column, src_type: str | None, typed: str,
         return out
     raw = _q(col.actual)  # type: ignore[attr-defined]
     textual = src_type == "VARCHAR"
-    present = f"NULLIF(trim({raw}), '') IS NOT NULL" if textual else f"{raw} IS NOT NULL"
+    present = f"{_clean(raw)} IS NOT NULL" if textual else f"{raw} IS NOT NULL"
     if col.not_null:
         out.append((f"NOT ({present})", "不能为空"))
     what = {"date": "日期（应为 YYYY-MM-DD）", "int32": "整数", "boolean": "是/否（true/false）",
@@ -104,7 +112,7 @@ def _checks(col: Column, src_type: str | None, typed: str,
     if what:
         out.append((f"({present}) AND {typed} IS NULL", f"不是有效的{what}"))
     if col.type == MONEY and not _exact_money(src_type):
-        exact = (f"TRY_CAST(replace(trim({raw}), ',', '') AS DECIMAL(38,10))" if textual
+        exact = (f"TRY_CAST(replace({_clean(raw)}, ',', '') AS DECIMAL(38,10))" if textual
                  else f"TRY_CAST({raw} AS DECIMAL(38,10))")
         out.append((f"{typed} IS NOT NULL AND {exact} <> {typed}", "金额最多两位小数（分）"))
     if col.non_negative:
