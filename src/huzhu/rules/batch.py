@@ -119,14 +119,15 @@ def _policy_and_plan(name_or_path: str, with_prior: bool, columns: str
     path = resolve_policy_path(name_or_path)
     facts = facts_for_file(path)
     sql = facts and cached_sql(facts.content_hash, "duckdb", with_prior=with_prior,
-                               columns=columns)
+                               columns=columns, enum_texts=True)
     if facts is None or sql is None:
         from huzhu.rules.loader import load_policy
 
         policy = load_policy(path)
         remember_facts(path, policy)
         facts = PolicyFacts.of(policy)
-        sql = compiled_sql(policy, "duckdb", with_prior=with_prior, columns=columns)
+        sql = compiled_sql(policy, "duckdb", with_prior=with_prior, columns=columns,
+                           enum_texts=True)
     return facts, sql
 
 

@@ -858,16 +858,28 @@ class _Compiler:
         return out.select(**final)
 
 
-def _decode_sql(coded_sql: str, texts: dict[str, list[str]], columns: str) -> str:
+def _decode_sql(coded_sql: str, texts: dict[str, list[str]], columns: str,
+                enums: bool) -> str:
     """DuckDB: the sorted, coded rows of ``coded_sql`` with their codes turned into text by
     an outer projection. DuckDB keeps a subquery's order through a projection, and the
-    sort then moves small integers instead of the Chinese messages."""
+    sort then moves small integers instead of the Chinese messages.
+
+    ``enums``: the array is cast once (a constant) to a list of an ENUM of its texts, so
+    each row picks an ENUM value; written to a file, that is text that needs no
+    per-cell dictionary lookup."""
+    def lit(text: str) -> str:
+        return "'" + text.replace("'", "''") + "'"
+
     def lookup(column: str) -> str:
         items = texts[column]
         if not items:
             return "CAST(NULL AS VARCHAR)"
-        array = ", ".join("'" + text.replace("'", "''") + "'" for text in items)
-        return f'CAST([{array}][CAST("{column}" AS INTEGER) + 1] AS VARCHAR)'
+        array = f"[{', '.join(lit(t) for t in items)}]"
+        index = f'[CAST("{column}" AS INTEGER) + 1]'
+        if not enums:
+            return f"CAST({array}{index} AS VARCHAR)"
+        enum = f"ENUM({', '.join(lit(t) for t in dict.fromkeys(items))})"
+        return f"CAST({array} AS {enum}[]){index}"
 
     select = ",\n  ".join(f'{lookup(c)} AS "{c}"' if c in texts else f'"{c}"'
                           for c in COLUMN_SETS[columns])
@@ -892,16 +904,17 @@ def build(policy: Policy, tables: dict[str, ir.Table] | None = None,
 
 
 def to_sql(policy: Policy, dialect: str, *, with_prior: bool = True, columns: str = "full",
-           foreign_benefits: bool = False) -> str:
+           foreign_benefits: bool = False, enum_texts: bool = False) -> str:
     """The plan of :func:`build` as SQL in ``dialect`` over the ``hz_*`` tables. DuckDB
-    gets the text lookups as a projection over the sorted rows (see :func:`_decode_sql`)."""
+    gets the text lookups as a projection over the sorted rows (see :func:`_decode_sql`;
+    ``enum_texts``: as ENUM values)."""
     if dialect != "duckdb":
         expr = build(policy, with_prior=with_prior, columns=columns,
                      foreign_benefits=foreign_benefits, array_lookups=False)
         return str(ibis.to_sql(expr, dialect=dialect))
     compiler = _compiler(policy, None, with_prior, columns, foreign_benefits, True)
     out, texts = compiler.finish(compiler.coded(), columns)
-    return _decode_sql(str(ibis.to_sql(out, dialect=dialect)), texts, columns)
+    return _decode_sql(str(ibis.to_sql(out, dialect=dialect)), texts, columns, enum_texts)
 
 
 def _compiler(policy: Policy, tables: dict[str, ir.Table] | None, with_prior: bool,
