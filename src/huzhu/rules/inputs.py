@@ -293,6 +293,7 @@ def stream_inputs(con: duckdb.DuckDBPyConnection, sources: dict[str, Source | No
     the ordinary way.
     """
     rows: dict[str, int] = {}
+    counts: dict[str, str] = {}
     for kind, source in sources.items():
         if source is None:
             _empty_table(con, kind)
@@ -313,16 +314,44 @@ def stream_inputs(con: duckdb.DuckDBPyConnection, sources: dict[str, Source | No
                     f"SELECT {', '.join(selects)} FROM {source.relation}")
         key = typed.typed_of[typed.key] if typed.key else None
         distinct = f"count(DISTINCT {key})" if key else "count(*)"
-        try:
-            n_rows, n_keys = con.execute(
-                f"SELECT count(*), {distinct} FROM {source.relation}").fetchall()[0]
-        except duckdb.Error as exc:
-            raise InputError([(source.label, None, None, f"无法读取：{_short(exc)}")]) from None
+        counts[kind] = f"SELECT count(*), {distinct} FROM {source.relation}"
+    for kind, (n_rows, n_keys) in _key_counts(con, sources, counts).items():
         if n_keys != n_rows:
-            load_input(con, kind, source, benefits if kind in ("events", "prior") else None,
+            load_input(con, kind, sources[kind],
+                       benefits if kind in ("events", "prior") else None,
                        day_capped)  # raises, naming the duplicated rows
         rows[kind] = int(n_rows)
     return Streamed(rows, dict(sources), benefits, list(day_capped))
+
+
+def _key_counts(con: duckdb.DuckDBPyConnection, sources: dict[str, Source | None],
+                queries: dict[str, str]) -> dict[str, tuple[int, int]]:
+    """(rows, distinct keys) per input. Files are counted side by side, each on its own
+    cursor: a Parquet file of one row group is scanned by one thread, so the members'
+    count would otherwise leave the other core idle. (Arrow tables are registered on
+    ``con`` alone and are counted there.)"""
+    def count(cursor: duckdb.DuckDBPyConnection, kind: str) -> tuple[int, int]:
+        try:
+            n_rows, n_keys = cursor.execute(queries[kind]).fetchall()[0]
+        except duckdb.Error as exc:
+            label = sources[kind].label  # type: ignore[union-attr]
+            raise InputError([(label, None, None, f"无法读取：{_short(exc)}")]) from None
+        return int(n_rows), int(n_keys)
+
+    files = all(sources[kind] is not None and sources[kind].relation.startswith("read_")
+                for kind in queries)
+    if len(queries) < 2 or not files:
+        return {kind: count(con, kind) for kind in queries}
+    from concurrent.futures import ThreadPoolExecutor
+
+    cursors = {kind: con.cursor() for kind in queries}
+    try:
+        with ThreadPoolExecutor(max_workers=len(queries)) as pool:
+            futures = {kind: pool.submit(count, cursors[kind], kind) for kind in queries}
+            return {kind: future.result() for kind, future in futures.items()}
+    finally:
+        for cursor in cursors.values():
+            cursor.close()
 
 
 def is_bad_row_error(exc: BaseException) -> bool:
