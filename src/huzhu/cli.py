@@ -42,8 +42,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    from huzhu.config.secrets import KeysError
-
     try:
         if argv and argv[0] == "manage":
             # Django parses its own arguments; hand them over untouched.
@@ -52,8 +50,13 @@ def main(argv: list[str] | None = None) -> int:
             return run_django(argv[1:])
         args = build_parser().parse_args(argv)
         return int(args._module.run(args) or 0)
-    except KeysError as exc:
-        # A configuration mistake, not a bug: the message says what to do.
+    except Exception as exc:
+        # A configuration mistake, not a bug: the message says what to do. The keys
+        # module (it imports Django) is looked up, not imported: a command that never
+        # loaded it, like ``huzhu calc``, cannot have raised its error.
+        keys = sys.modules.get("huzhu.config.secrets")
+        if keys is None or not isinstance(exc, keys.KeysError):
+            raise
         print(f"huzhu：{exc}", file=sys.stderr)
         return 2
 

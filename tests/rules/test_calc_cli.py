@@ -131,3 +131,22 @@ def test_existing_output_is_kept_on_error(tmp_path):
 def test_policy_check_command(capsys):
     assert main(["policy", "check", "guangdong-covid-2020"]) == 0
     assert "医护疾控人员因公感染救助金" in capsys.readouterr().out
+
+
+def test_cells_are_trimmed_of_spaces(tmp_path):
+    """IDs and codes with spaces around them (as Excel leaves them) mean the same as
+    without; a cell of spaces only is empty; and two IDs equal once trimmed are
+    duplicates."""
+    members = ("member_id,birth_date,gender,status\n m1 ,1980-05-01, M ,active \n"
+               "m2,1990-01-01,F,active\n")
+    events = (HEADER + " e1,m1 , hospital ,2023-01-05, 5000.30 \n"
+              "e2 , m2,hospital,2023-02-01,10000.25\ne3,m2,hospital,2023-02-02,   \n")
+    code, out = calc(tmp_path, events, members=members)
+    assert code == 0
+    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    assert [(r["event_id"], r["member_id"], r["payable"], r["reason"]) for r in rows] == [
+        ("e1", "m1", "75.00", ""), ("e2", "m2", "200.01", ""),
+        ("e3", "m2", "0.00", "missing_field")]
+    code, out = calc(tmp_path, HEADER + "e1,m1,hospital,2023-01-05,100\ne1 ,m2,hospital,"
+                     "2023-01-06,100\n", out="dup.csv")
+    assert code != 0 and not out.exists()

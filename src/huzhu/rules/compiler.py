@@ -620,12 +620,25 @@ class _Compiler:
                 if cap.per == "event":
                     t = self._event_stage(t, benefit, cap, stages)
         t = t.select(*self._lean(t))
-        for benefit in self.policy.benefits:
-            for cap in nesting_order(benefit.caps):
-                if cap.per != "event":
-                    t = self._group_stage(t, benefit, cap, stages)
-        t = t.mutate(_pay=t[f"_a{len(stages)}"])
-        return self.final_rooms(t, stages), stages
+        grouped = [(benefit, cap) for benefit in self.policy.benefits
+                   for cap in nesting_order(benefit.caps) if cap.per != "event"]
+        if not grouped:
+            return t.mutate(_pay=t[f"_a{len(stages)}"]), stages
+        # Only prior payouts and eligible events go through the windows: an ineligible
+        # event uses no cap (its amount is 0) and shows none (its rooms are never output),
+        # and sorting fewer rows is most of what a run costs.
+        counted = self.is_prior(t) | t._reason.isnull()
+        inside, outside = t.filter(counted), t.filter(~counted)
+        first = len(stages)
+        for benefit, cap in grouped:
+            inside = self._group_stage(inside, benefit, cap, stages)
+        inside = self.final_rooms(inside.mutate(_pay=inside[f"_a{len(stages)}"]), stages)
+        passed = outside[f"_a{first}"]
+        outside = outside.mutate(**{
+            col: value for s in stages[first:]
+            for col, value in ((s.after, passed), (s.room, ibis.null(D2)))
+        }, _pay=passed)
+        return inside.union(outside.select(*inside.columns), distinct=False), stages
 
     def _lean(self, t: ir.Table) -> list[str]:
         """Columns the windows carry (they sort all of them): no text but the keys."""
@@ -785,13 +798,16 @@ class _Compiler:
                       _code(messages.code(REASON_MESSAGES["waiting_period_reduced"]))))
         return _cases(pairs, _code(messages.code("")))
 
-    def build(self, columns: str) -> ir.Table:
+    def coded(self) -> ir.Table:
+        """Every row (events and prior payouts) with its amounts, caps and explanation
+        codes."""
         t = self.amounts(self.facts(self.joined(self.rows())))
         t, stages = self.caps(t)
-        t = self.explain(t, stages)
-        return self.finish(t, columns)
+        return self.explain(t, stages)
 
-    def finish(self, t: ir.Table, columns: str) -> ir.Table:
+    def finish(self, t: ir.Table, columns: str) -> tuple[ir.Table, dict[str, list[str]]]:
+        """The output rows, sorted, with the text columns still as integer codes (and
+        ``event_date`` last, also for the minimal set), and the texts of those codes."""
         if self.with_prior:
             t = t.filter(t._prior == 0)
         wanted = COLUMN_SETS[columns]
@@ -818,10 +834,6 @@ class _Compiler:
                                     else_=t._pay.cast("int32")),
             "days_left": ibis.cases((inel, null("int32")), else_=t._days_left.cast("int32")),
         }
-        out = t.select(**{c: coded[c] for c in wanted if c != "event_date"},
-                       event_date=t.event_date)
-        # Sort while the text columns are still integers; the lookups run on sorted rows.
-        out = out.order_by(["event_date", "event_id"])
         texts = {
             "status": ["payable", "capped", "ineligible"],
             "reason": [*_REASONS, *cap_codes],
@@ -831,9 +843,47 @@ class _Compiler:
         }
         if not self.carry_benefit:
             texts["benefit"] = self.policy.benefit_codes
-        final = {c: (_lookup(out[c], texts[c], self.arrays) if c in texts else out[c])
-                 for c in wanted}
-        return out.select(**{c: v.cast(OUTPUT_TYPES[c]) for c, v in final.items()})
+        texts = {c: v for c, v in texts.items() if c in wanted}
+        out = t.select(**{c: (coded[c] if c in texts else coded[c].cast(OUTPUT_TYPES[c]))
+                          for c in wanted if c != "event_date"},
+                       event_date=t.event_date)
+        # Sort while the text columns are still integers; the lookups run on sorted rows.
+        return out.order_by(["event_date", "event_id"]), texts
+
+    def decoded(self, out: ir.Table, texts: dict[str, list[str]], columns: str) -> ir.Table:
+        """``out`` with its codes turned into text, as one Ibis expression (which renders
+        the lookups in the same SELECT as the sort, so they run before it)."""
+        final = {c: (_lookup(out[c], texts[c], self.arrays).cast(OUTPUT_TYPES[c])
+                     if c in texts else out[c]) for c in COLUMN_SETS[columns]}
+        return out.select(**final)
+
+
+def _decode_sql(coded_sql: str, texts: dict[str, list[str]], columns: str,
+                enums: bool) -> str:
+    """DuckDB: the sorted, coded rows of ``coded_sql`` with their codes turned into text by
+    an outer projection. DuckDB keeps a subquery's order through a projection, and the
+    sort then moves small integers instead of the Chinese messages.
+
+    ``enums``: the array is cast once (a constant) to a list of an ENUM of its texts, so
+    each row picks an ENUM value; written to a file, that is text that needs no
+    per-cell dictionary lookup."""
+    def lit(text: str) -> str:
+        return "'" + text.replace("'", "''") + "'"
+
+    def lookup(column: str) -> str:
+        items = texts[column]
+        if not items:
+            return "CAST(NULL AS VARCHAR)"
+        array = f"[{', '.join(lit(t) for t in items)}]"
+        index = f'[CAST("{column}" AS INTEGER) + 1]'
+        if not enums:
+            return f"CAST({array}{index} AS VARCHAR)"
+        enum = f"ENUM({', '.join(lit(t) for t in dict.fromkeys(items))})"
+        return f"CAST({array} AS {enum}[]){index}"
+
+    select = ",\n  ".join(f'{lookup(c)} AS "{c}"' if c in texts else f'"{c}"'
+                          for c in COLUMN_SETS[columns])
+    return f"SELECT\n  {select}\nFROM (\n{coded_sql}\n) AS hz_coded"
 
 
 def build(policy: Policy, tables: dict[str, ir.Table] | None = None,
@@ -848,11 +898,31 @@ def build(policy: Policy, tables: dict[str, ir.Table] | None = None,
     ``array_lookups``: codes become text by indexing constant arrays (DuckDB) rather
     than by CASE (what PySpark gets).
     """
+    compiler = _compiler(policy, tables, with_prior, columns, foreign_benefits, array_lookups)
+    out, texts = compiler.finish(compiler.coded(), columns)
+    return compiler.decoded(out, texts, columns)
+
+
+def to_sql(policy: Policy, dialect: str, *, with_prior: bool = True, columns: str = "full",
+           foreign_benefits: bool = False, enum_texts: bool = False) -> str:
+    """The plan of :func:`build` as SQL in ``dialect`` over the ``hz_*`` tables. DuckDB
+    gets the text lookups as a projection over the sorted rows (see :func:`_decode_sql`;
+    ``enum_texts``: as ENUM values)."""
+    if dialect != "duckdb":
+        expr = build(policy, with_prior=with_prior, columns=columns,
+                     foreign_benefits=foreign_benefits, array_lookups=False)
+        return str(ibis.to_sql(expr, dialect=dialect))
+    compiler = _compiler(policy, None, with_prior, columns, foreign_benefits, True)
+    out, texts = compiler.finish(compiler.coded(), columns)
+    return _decode_sql(str(ibis.to_sql(out, dialect=dialect)), texts, columns, enum_texts)
+
+
+def _compiler(policy: Policy, tables: dict[str, ir.Table] | None, with_prior: bool,
+              columns: str, foreign_benefits: bool, array_lookups: bool) -> _Compiler:
     if columns not in COLUMN_SETS:
         raise ValueError(f"unknown column set {columns!r}; use one of {sorted(COLUMN_SETS)}")
-    compiler = _Compiler(policy, tables or unbound_tables(), with_prior, foreign_benefits,
-                         array_lookups)
-    return compiler.build(columns)
+    return _Compiler(policy, tables or unbound_tables(), with_prior, foreign_benefits,
+                     array_lookups)
 
 
 @dataclass

@@ -63,6 +63,14 @@ def arrow_source(con: duckdb.DuckDBPyConnection, kind: str, table: Any) -> Sourc
     return Source(f"{LABELS[kind]}表（{kind}）", _q(name))
 
 
+def _clean(ref: str) -> str:
+    """A text cell without its surrounding spaces, NULL when nothing is left. Most cells
+    have no spaces to trim: testing the first and last character is several times cheaper
+    than ``trim`` on millions of rows (DuckDB's ``trim`` removes spaces only)."""
+    return (f"NULLIF(CASE WHEN {ref} LIKE ' %' OR {ref} LIKE '% ' THEN trim({ref}) "
+            f"ELSE {ref} END, '')")
+
+
 def _typed(col: Column, src_type: str | None) -> str:
     target = duckdb_type(col.type)
     if src_type is None:
@@ -75,7 +83,7 @@ def _typed(col: Column, src_type: str | None) -> str:
             return f"CAST({ref} AS {target})"
         else:
             return f"TRY_CAST({ref} AS {target})"
-    clean = f"NULLIF(trim({ref}), '')"
+    clean = _clean(ref)
     if col.type == "string":
         return clean
     if col.type == "boolean":
@@ -96,7 +104,7 @@ def _checks(col: Column, src_type: str | None, typed: str,
         return out
     raw = _q(col.actual)  # type: ignore[attr-defined]
     textual = src_type == "VARCHAR"
-    present = f"NULLIF(trim({raw}), '') IS NOT NULL" if textual else f"{raw} IS NOT NULL"
+    present = f"{_clean(raw)} IS NOT NULL" if textual else f"{raw} IS NOT NULL"
     if col.not_null:
         out.append((f"NOT ({present})", "不能为空"))
     what = {"date": "日期（应为 YYYY-MM-DD）", "int32": "整数", "boolean": "是/否（true/false）",
@@ -104,7 +112,7 @@ def _checks(col: Column, src_type: str | None, typed: str,
     if what:
         out.append((f"({present}) AND {typed} IS NULL", f"不是有效的{what}"))
     if col.type == MONEY and not _exact_money(src_type):
-        exact = (f"TRY_CAST(replace(trim({raw}), ',', '') AS DECIMAL(38,10))" if textual
+        exact = (f"TRY_CAST(replace({_clean(raw)}, ',', '') AS DECIMAL(38,10))" if textual
                  else f"TRY_CAST({raw} AS DECIMAL(38,10))")
         out.append((f"{typed} IS NOT NULL AND {exact} <> {typed}", "金额最多两位小数（分）"))
     if col.non_negative:
@@ -187,10 +195,12 @@ def _typed_input(con: duckdb.DuckDBPyConnection, kind: str, source: Source,
 
 def _no_view(con: duckdb.DuckDBPyConnection, name: str) -> None:
     """Make room for a table where a streamed run defined a view of that name."""
-    views = con.execute("SELECT count(*) FROM duckdb_views() WHERE view_name = ?",
-                        [name]).fetchall()[0][0]
-    if views:
-        con.execute(f"DROP VIEW {name}")
+    # Cheaper than asking the catalog (duckdb_views() costs tens of milliseconds): a
+    # table of that name refuses a DROP VIEW, and is replaced by the caller anyway.
+    try:
+        con.execute(f"DROP VIEW IF EXISTS {name}")
+    except duckdb.CatalogException:
+        pass
 
 
 def _empty_table(con: duckdb.DuckDBPyConnection, kind: str) -> None:
@@ -283,6 +293,7 @@ def stream_inputs(con: duckdb.DuckDBPyConnection, sources: dict[str, Source | No
     the ordinary way.
     """
     rows: dict[str, int] = {}
+    counts: dict[str, str] = {}
     for kind, source in sources.items():
         if source is None:
             _empty_table(con, kind)
@@ -303,16 +314,44 @@ def stream_inputs(con: duckdb.DuckDBPyConnection, sources: dict[str, Source | No
                     f"SELECT {', '.join(selects)} FROM {source.relation}")
         key = typed.typed_of[typed.key] if typed.key else None
         distinct = f"count(DISTINCT {key})" if key else "count(*)"
-        try:
-            n_rows, n_keys = con.execute(
-                f"SELECT count(*), {distinct} FROM {source.relation}").fetchall()[0]
-        except duckdb.Error as exc:
-            raise InputError([(source.label, None, None, f"无法读取：{_short(exc)}")]) from None
+        counts[kind] = f"SELECT count(*), {distinct} FROM {source.relation}"
+    for kind, (n_rows, n_keys) in _key_counts(con, sources, counts).items():
         if n_keys != n_rows:
-            load_input(con, kind, source, benefits if kind in ("events", "prior") else None,
+            load_input(con, kind, sources[kind],
+                       benefits if kind in ("events", "prior") else None,
                        day_capped)  # raises, naming the duplicated rows
         rows[kind] = int(n_rows)
     return Streamed(rows, dict(sources), benefits, list(day_capped))
+
+
+def _key_counts(con: duckdb.DuckDBPyConnection, sources: dict[str, Source | None],
+                queries: dict[str, str]) -> dict[str, tuple[int, int]]:
+    """(rows, distinct keys) per input. Files are counted side by side, each on its own
+    cursor: a Parquet file of one row group is scanned by one thread, so the members'
+    count would otherwise leave the other core idle. (Arrow tables are registered on
+    ``con`` alone and are counted there.)"""
+    def count(cursor: duckdb.DuckDBPyConnection, kind: str) -> tuple[int, int]:
+        try:
+            n_rows, n_keys = cursor.execute(queries[kind]).fetchall()[0]
+        except duckdb.Error as exc:
+            label = sources[kind].label  # type: ignore[union-attr]
+            raise InputError([(label, None, None, f"无法读取：{_short(exc)}")]) from None
+        return int(n_rows), int(n_keys)
+
+    files = all(sources[kind] is not None and sources[kind].relation.startswith("read_")
+                for kind in queries)
+    if len(queries) < 2 or not files:
+        return {kind: count(con, kind) for kind in queries}
+    from concurrent.futures import ThreadPoolExecutor
+
+    cursors = {kind: con.cursor() for kind in queries}
+    try:
+        with ThreadPoolExecutor(max_workers=len(queries)) as pool:
+            futures = {kind: pool.submit(count, cursors[kind], kind) for kind in queries}
+            return {kind: future.result() for kind, future in futures.items()}
+    finally:
+        for cursor in cursors.values():
+            cursor.close()
 
 
 def is_bad_row_error(exc: BaseException) -> bool:

@@ -50,8 +50,8 @@ def cache_dir() -> Path | None:
 
 
 def plan_key(content_hash: str, dialect: str, with_prior: bool, columns: str,
-             foreign_benefits: bool) -> str:
-    flags = f"{dialect}:{int(with_prior)}:{columns}:{int(foreign_benefits)}"
+             foreign_benefits: bool, enum_texts: bool = False) -> str:
+    flags = f"{dialect}:{int(with_prior)}:{columns}:{int(foreign_benefits)}:{int(enum_texts)}"
     text = f"{engine_version()}:{content_hash}:{flags}"
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
@@ -60,9 +60,10 @@ _memory: dict[str, str] = {}
 
 
 def cached_sql(content_hash: str, dialect: str = "duckdb", *, with_prior: bool = True,
-               columns: str = "full", foreign_benefits: bool = False) -> str | None:
+               columns: str = "full", foreign_benefits: bool = False,
+               enum_texts: bool = False) -> str | None:
     """The plan of the policy with this content hash, if it was compiled before."""
-    key = plan_key(content_hash, dialect, with_prior, columns, foreign_benefits)
+    key = plan_key(content_hash, dialect, with_prior, columns, foreign_benefits, enum_texts)
     sql = _memory.get(key)
     if sql is not None:
         return sql
@@ -81,14 +82,21 @@ def _remember(key: str, sql: str) -> None:
 
 
 def compiled_sql(policy: Policy, dialect: str = "duckdb", *, with_prior: bool = True,
-                 columns: str = "full", foreign_benefits: bool = False) -> str:
-    """The policy's plan as SQL in ``dialect`` over the ``hz_*`` tables."""
+                 columns: str = "full", foreign_benefits: bool = False,
+                 enum_texts: bool = False) -> str:
+    """The policy's plan as SQL in ``dialect`` over the ``hz_*`` tables.
+
+    ``enum_texts`` (DuckDB, for plans written to a file): the text columns come out as
+    ENUM values, which DuckDB writes to Parquet and CSV as plain text but without
+    hashing every cell into a dictionary; for Arrow results leave it off (they would be
+    dictionary arrays)."""
     sql = cached_sql(policy.content_hash, dialect, with_prior=with_prior, columns=columns,
-                     foreign_benefits=foreign_benefits)
+                     foreign_benefits=foreign_benefits, enum_texts=enum_texts)
     if sql is None:
-        key = plan_key(policy.content_hash, dialect, with_prior, columns, foreign_benefits)
+        key = plan_key(policy.content_hash, dialect, with_prior, columns, foreign_benefits,
+                       enum_texts)
         folder = cache_dir()
-        sql = _compile(policy, dialect, with_prior, columns, foreign_benefits)
+        sql = _compile(policy, dialect, with_prior, columns, foreign_benefits, enum_texts)
         if folder is not None:
             _store(folder / f"{key}.sql", sql)
         _remember(key, sql)
@@ -107,14 +115,11 @@ def unread_inputs(policy: Policy) -> set[str]:
 
 
 def _compile(policy: Policy, dialect: str, with_prior: bool, columns: str,
-             foreign_benefits: bool) -> str:
-    import ibis
+             foreign_benefits: bool, enum_texts: bool) -> str:
+    from huzhu.rules.compiler import to_sql
 
-    from huzhu.rules.compiler import build
-
-    expr = build(policy, with_prior=with_prior, columns=columns,
-                 foreign_benefits=foreign_benefits, array_lookups=dialect == "duckdb")
-    return str(ibis.to_sql(expr, dialect=dialect))
+    return to_sql(policy, dialect, with_prior=with_prior, columns=columns,
+                  foreign_benefits=foreign_benefits, enum_texts=enum_texts)
 
 
 def _store(path: Path, sql: str) -> None:
