@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import threading
 import time
 import uuid
 from pathlib import Path
@@ -24,7 +23,14 @@ from django_tasks import task
 
 from huzhu.feeds.models import Feed
 from huzhu.imports.errors import RowError, write_report
-from huzhu.imports.jobs import HEARTBEAT_SECONDS, PRIVATE_DIR, STALE_SECONDS, open_private
+from huzhu.imports.jobs import (
+    PRIVATE_DIR,
+    FileHeartbeat,
+    delete_files,
+    last_sign_of_life,
+    open_private,
+    stale_after,
+)
 
 SHOWN_ERRORS = 200
 PROGRESS_INTERVAL_S = 0.5
@@ -80,28 +86,12 @@ def feed_files(feed: Feed) -> list[Path]:
             heartbeat_path(feed)]
 
 
-def delete_files(paths: list[Path]) -> int:
-    deleted = 0
-    for path in paths:
-        try:
-            path.unlink()
-            deleted += 1
-        except FileNotFoundError:
-            pass
-    return deleted
-
-
 def is_stuck(feed: Feed, now: dt.datetime | None = None) -> bool:
     """A feed a worker took whose heartbeat has gone stale (pending ones wait in the queue)."""
     if feed.status not in (Feed.Status.VALIDATING, Feed.Status.IMPORTING):
         return False
-    try:
-        beat = dt.datetime.fromtimestamp(heartbeat_path(feed).stat().st_mtime, tz=dt.UTC)
-    except OSError:
-        beat = None
-    seen = max((t for t in (beat, feed.started_at) if t is not None), default=None)
-    stale = dt.timedelta(seconds=getattr(settings, "HUZHU_IMPORT_STALE_SECONDS", STALE_SECONDS))
-    return seen is not None and (now or timezone.now()) - seen > stale
+    seen = last_sign_of_life(heartbeat_path(feed), feed.started_at)
+    return seen is not None and (now or timezone.now()) - seen > stale_after()
 
 
 def fail_interrupted(feed: Feed) -> bool:
@@ -120,37 +110,9 @@ def recover_if_stuck(feed: Feed) -> Feed:
     return feed
 
 
-class Heartbeat:
-    """Touches the feed's heartbeat file every few seconds while the import runs."""
-
+class Heartbeat(FileHeartbeat):
     def __init__(self, feed: Feed) -> None:
-        self.path = heartbeat_path(feed)
-        self.interval = getattr(settings, "HUZHU_IMPORT_HEARTBEAT_SECONDS", HEARTBEAT_SECONDS)
-        self.stopped = threading.Event()
-        self.thread = threading.Thread(target=self._run, name=f"feed-heartbeat-{feed.pk}",
-                                       daemon=True)
-
-    def __enter__(self) -> Heartbeat:
-        self.beat()
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.stopped.set()
-        self.thread.join(timeout=self.interval + 1)
-        self.path.unlink(missing_ok=True)
-
-    def beat(self) -> None:
-        with open_private(self.path):
-            pass
-        os.utime(self.path)
-
-    def _run(self) -> None:
-        while not self.stopped.wait(self.interval):
-            try:
-                self.beat()
-            except OSError:
-                pass
+        super().__init__(heartbeat_path(feed), f"feed-heartbeat-{feed.pk}")
 
 
 def live_progress(feed: Feed) -> dict:

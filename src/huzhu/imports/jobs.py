@@ -110,13 +110,13 @@ def stale_after() -> dt.timedelta:
     return dt.timedelta(seconds=getattr(settings, "HUZHU_IMPORT_STALE_SECONDS", STALE_SECONDS))
 
 
-def last_sign_of_life(job: ImportJob) -> dt.datetime | None:
+def last_sign_of_life(heartbeat: Path, started_at: dt.datetime | None) -> dt.datetime | None:
     """The heartbeat's time, or the start if the first beat is not written yet."""
     try:
-        beat = dt.datetime.fromtimestamp(heartbeat_path(job).stat().st_mtime, tz=dt.UTC)
+        beat = dt.datetime.fromtimestamp(heartbeat.stat().st_mtime, tz=dt.UTC)
     except OSError:
         beat = None
-    times = [t for t in (beat, job.started_at) if t is not None]
+    times = [t for t in (beat, started_at) if t is not None]
     return max(times) if times else None
 
 
@@ -125,7 +125,7 @@ def is_stuck(job: ImportJob, now: dt.datetime | None = None) -> bool:
     A pending job is not stuck: the queue keeps it for the next worker."""
     if job.status not in (ImportJob.Status.VALIDATING, ImportJob.Status.IMPORTING):
         return False
-    seen = last_sign_of_life(job)
+    seen = last_sign_of_life(heartbeat_path(job), job.started_at)
     return seen is not None and (now or timezone.now()) - seen > stale_after()
 
 
@@ -147,18 +147,18 @@ def recover_if_stuck(job: ImportJob) -> ImportJob:
     return job
 
 
-class Heartbeat:
-    """Touches the job's heartbeat file every few seconds from a daemon thread, for as
-    long as the import runs; the file goes when it ends."""
+class FileHeartbeat:
+    """Touches a heartbeat file every few seconds from a daemon thread, for as long as the
+    work runs; the file goes when it ends. Housekeeping reads its age to tell a dead
+    worker from a slow one (member imports here, settlement feeds in ``huzhu.feeds``)."""
 
-    def __init__(self, job: ImportJob) -> None:
-        self.path = heartbeat_path(job)
+    def __init__(self, path: Path, name: str) -> None:
+        self.path = path
         self.interval = getattr(settings, "HUZHU_IMPORT_HEARTBEAT_SECONDS", HEARTBEAT_SECONDS)
         self.stopped = threading.Event()
-        self.thread = threading.Thread(target=self._run, name=f"heartbeat-{job.pk}",
-                                       daemon=True)
+        self.thread = threading.Thread(target=self._run, name=name, daemon=True)
 
-    def __enter__(self) -> Heartbeat:
+    def __enter__(self) -> FileHeartbeat:
         self.beat()
         self.thread.start()
         return self
@@ -179,6 +179,11 @@ class Heartbeat:
                 self.beat()
             except OSError:
                 pass  # a full disk must not kill the import; the sweep may then fail it
+
+
+class Heartbeat(FileHeartbeat):
+    def __init__(self, job: ImportJob) -> None:
+        super().__init__(heartbeat_path(job), f"heartbeat-{job.pk}")
 
 
 def live_progress(job: ImportJob) -> dict:
