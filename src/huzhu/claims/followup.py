@@ -132,7 +132,7 @@ def write_xlsx(claims: QuerySet[Claim], target) -> int:
         rows += 1
         for col, value in enumerate(export_row(claim)):
             if col == 6:  # the amount, as a number Excel can add up (shown to the fen)
-                sheet.write_number(rows, col, float(value), money)
+                sheet.write_number(rows, col, value, money)  # a Decimal: its own digits
             else:
                 sheet.write_string(rows, col, value or "")
     book.close()
