@@ -24,7 +24,7 @@ ROLES = ["clerk", "reviewer", "finance", "admin", "auditor"]
 MAX_PAGES = 45
 # Words that are the names of formats and standards, shown as such to Chinese users.
 ALLOWED_WORDS = {"excel", "csv", "xlsx", "xls", "utf", "gbk", "gb18030", "api", "pdf",
-                 "json", "sms", "icd"}
+                 "json", "sms", "icd", "jpeg", "png"}
 DEBUG_MARKERS = ("Traceback", "Django tried these URL patterns", "Using the URLconf",
                  "Request Method:", "Exception Value", "You're seeing this error")
 ROW_IDS = re.compile(r'id="(?:member|unit|audit|outbox)-row-(\d+)"')

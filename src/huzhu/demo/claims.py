@@ -87,10 +87,12 @@ def _attach_materials(claim, user) -> None:
 
     from huzhu.claims.material_store import save_material
     from huzhu.claims.materials import missing
+    from huzhu.rules.schema import MATERIALS
 
+    # Named as a clerk's scanner names them: 发票.pdf, 出院小结.pdf …
     for i, kind in enumerate(missing(claim)):
-        save_material(user, claim, kind,
-                      SimpleUploadedFile(f"{kind}.pdf", PDF + f"%{claim.pk}-{i}\n".encode()))
+        save_material(user, claim, kind, SimpleUploadedFile(
+            f"{MATERIALS[kind]}.pdf", PDF + f"%{claim.pk}-{i}\n".encode()))
 
 
 def _advance(claim, state: str, clerk, reviewer, ctx: DemoContext, rng) -> None:
