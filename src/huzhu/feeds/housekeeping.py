@@ -14,13 +14,12 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
 from huzhu.feeds import jobs
 from huzhu.feeds.models import Feed
-from huzhu.imports.housekeeping import ORPHAN_AGE, REPORT_RETENTION_DAYS
+from huzhu.imports.housekeeping import ORPHAN_AGE, clear_files, report_cutoff
 
 _RUNNING = [Feed.Status.VALIDATING, Feed.Status.IMPORTING]
 
@@ -41,24 +40,13 @@ def fail_stuck(now: dt.datetime) -> int:
 
 
 def delete_finished_uploads() -> int:
-    finished = Feed.objects.filter(status__in=[Feed.Status.DONE, Feed.Status.FAILED]).exclude(
-        stored_path="")
-    deleted = 0
-    for feed in finished:
-        deleted += jobs.delete_files([Path(feed.stored_path)])
-        Feed.objects.filter(pk=feed.pk).update(stored_path="")
-    return deleted
+    return clear_files(Feed.objects.filter(status__in=[Feed.Status.DONE, Feed.Status.FAILED]),
+                       "stored_path")
 
 
 def delete_old_reports(now: dt.datetime) -> int:
-    days = getattr(settings, "HUZHU_IMPORT_REPORT_RETENTION_DAYS", REPORT_RETENTION_DAYS)
-    old = Feed.objects.exclude(error_report_path="").filter(
-        finished_at__lt=now - dt.timedelta(days=days))
-    deleted = 0
-    for feed in old:
-        deleted += jobs.delete_files([Path(feed.error_report_path)])
-        Feed.objects.filter(pk=feed.pk).update(error_report_path="")
-    return deleted
+    return clear_files(Feed.objects.filter(finished_at__lt=report_cutoff(now)),
+                       "error_report_path")
 
 
 def delete_orphans(now: dt.datetime) -> int:

@@ -43,25 +43,29 @@ def fail_stuck_jobs(now: dt.datetime) -> int:
     return sum(1 for job in running if jobs.is_stuck(job, now) and jobs.fail_interrupted(job))
 
 
-def delete_finished_uploads() -> int:
-    finished = ImportJob.objects.filter(
-        status__in=[ImportJob.Status.DONE, ImportJob.Status.FAILED]).exclude(stored_path="")
+def clear_files(rows, field: str) -> int:
+    """Delete the file each row's ``field`` names, then blank the field (import jobs here,
+    settlement feeds in ``huzhu.feeds``)."""
     deleted = 0
-    for job in finished:
-        deleted += jobs.delete_files([Path(job.stored_path)])
-        ImportJob.objects.filter(pk=job.pk).update(stored_path="")
+    for row in rows.exclude(**{field: ""}):
+        deleted += jobs.delete_files([Path(getattr(row, field))])
+        type(row).objects.filter(pk=row.pk).update(**{field: ""})
     return deleted
+
+
+def report_cutoff(now: dt.datetime) -> dt.datetime:
+    days = getattr(settings, "HUZHU_IMPORT_REPORT_RETENTION_DAYS", REPORT_RETENTION_DAYS)
+    return now - dt.timedelta(days=days)
+
+
+def delete_finished_uploads() -> int:
+    return clear_files(ImportJob.objects.filter(
+        status__in=[ImportJob.Status.DONE, ImportJob.Status.FAILED]), "stored_path")
 
 
 def delete_old_reports(now: dt.datetime) -> int:
-    days = getattr(settings, "HUZHU_IMPORT_REPORT_RETENTION_DAYS", REPORT_RETENTION_DAYS)
-    old = ImportJob.objects.exclude(error_report_path="").filter(
-        finished_at__lt=now - dt.timedelta(days=days))
-    deleted = 0
-    for job in old:
-        deleted += jobs.delete_files([Path(job.error_report_path)])
-        ImportJob.objects.filter(pk=job.pk).update(error_report_path="")
-    return deleted
+    return clear_files(ImportJob.objects.filter(finished_at__lt=report_cutoff(now)),
+                       "error_report_path")
 
 
 def delete_orphans(now: dt.datetime) -> int:
