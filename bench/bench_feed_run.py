@@ -128,7 +128,15 @@ def child(args: argparse.Namespace) -> int:
     if args.child == "reset":
         reset()
         return 0
-    print(json.dumps(measure(Path(args.file), args.engine, args.report)))
+    if args.profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        result = profiler.runcall(measure, Path(args.file), args.engine, args.report)
+        profiler.dump_stats(args.profile)
+    else:
+        result = measure(Path(args.file), args.engine, args.report)
+    print(json.dumps(result))
     return 0
 
 
@@ -150,6 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--engine", choices=("duckdb", "pyspark"), default="duckdb")
     parser.add_argument("--report", action="store_true", help="also write the CSV report")
     parser.add_argument("--rebuild", action="store_true")
+    parser.add_argument("--profile", metavar="FILE", help="cProfile the measured run into FILE")
     parser.add_argument("--child", choices=("build", "reset", "run"))
     parser.add_argument("--database-url")
     parser.add_argument("--file")
@@ -167,6 +176,8 @@ def main(argv: list[str] | None = None) -> int:
         spawn(url, "--child", "build", "--members", str(args.members))
         spawn(url, "--child", "reset")
         extra = ["--report"] if args.report else []
+        if args.profile:
+            extra += ["--profile", str(Path(args.profile).resolve())]
         result = json.loads(spawn(url, "--child", "run", "--file", str(path),
                                   "--engine", args.engine, *extra))
     finally:

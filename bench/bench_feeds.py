@@ -243,6 +243,13 @@ def spawn(database_url: str, *extra: str) -> str:
     return done.stdout
 
 
+# Sized for a city, as a production server on this machine would be (README, "Running in
+# production"): PostgreSQL's defaults (128 MB of buffers, a checkpoint every 1 GB of WAL)
+# are for a laptop; a feed of a million stays writes a few GB.
+SERVER_SETTINGS = ("-c shared_buffers=4GB -c max_wal_size=16GB -c checkpoint_timeout=30min "
+                   "-c work_mem=64MB -c maintenance_work_mem=1GB")
+
+
 def start_postgres(members: int):
     """A server on bench/out/feeds/pg-<members>/, made on the first run and kept (the
     registry takes minutes to build); the tests' helper starts it."""
@@ -258,13 +265,14 @@ def start_postgres(members: int):
     run_as = "postgres" if os.geteuid() == 0 else None
     if run_as:
         shutil.chown(base, user=run_as)
-    server = PostgresServer(bin_dir=bin_dir, base=base, port=_free_port(), run_as=run_as)
+    server = PostgresServer(bin_dir=bin_dir, base=base, port=_free_port(), run_as=run_as,
+                            settings=SERVER_SETTINGS)
     if fresh:
         server.start()
     else:
         options = (f"-p {server.port} -c listen_addresses=127.0.0.1 "
                    f"-c unix_socket_directories={base} -c fsync=off "
-                   "-c synchronous_commit=off -c full_page_writes=off")
+                   f"-c synchronous_commit=off -c full_page_writes=off {SERVER_SETTINGS}")
         done = server._run("pg_ctl", "-D", str(server.data), "-l", str(base / "server.log"),
                            "-w", "-t", "60", "-o", options, "start")
         if done.returncode:

@@ -77,6 +77,7 @@ class PostgresServer:
     base: Path
     port: int
     run_as: str | None  # the OS user the server runs as, when we are root
+    settings: str = ""  # more ``-c name=value`` options (the benches size the server)
 
     @property
     def data(self) -> Path:
@@ -98,6 +99,8 @@ class PostgresServer:
         options = (f"-p {self.port} -c listen_addresses=127.0.0.1 "
                    f"-c unix_socket_directories={self.base} -c fsync=off "
                    "-c synchronous_commit=off -c full_page_writes=off")
+        if self.settings:
+            options += f" {self.settings}"
         done = self._run("pg_ctl", "-D", str(self.data), "-l", str(self.base / "server.log"),
                          "-w", "-t", "60", "-o", options, "start")
         if done.returncode:
