@@ -95,7 +95,7 @@ def cases(year: int):
         out += [
             (f"{label}: whole page, computed (statistics_for)",
              lambda sel=sel: figures.statistics_for(sel, cached=False).person_times),
-            (f"{label}: whole page, cached (no payout since)",
+            (f"{label}: whole page, precomputed by housekeeping",
              lambda sel=sel: figures.statistics_for(sel).person_times),
             (f"{label}:   totals, month, benefit, tier (one pass)",
              lambda sel=sel: len(figures._cube(sel))),
@@ -107,6 +107,8 @@ def cases(year: int):
             (f"{label}:   covered members", lambda sel=sel: figures._coverage(sel)[1]),
         ]
     city = figures.select(None, scheme, start=start, end=end)
+    out += [(f"{label}: the HTTP page (figures precomputed), as an admin",
+             _page(scheme, year, node)) for label, node in nodes]
     out += [("city: xlsx of every table (figures cached)",
              lambda: len(exports.statistics_xlsx(figures.statistics_for(city)))),
             ("city: annual PDF (figures cached)",
@@ -142,6 +144,23 @@ def main() -> int:
     return 0
 
 
+def _page(scheme, year: int, node):
+    """GET /reports/ for ``node`` through Django's test client (view, template, charts)."""
+    from django.test import Client
+
+    from huzhu.orgs.models import User
+
+    client = Client()
+    client.force_login(User.objects.get(username="b_admin"))
+    url = f"/reports/?scheme={scheme.code}&year={year}&union={node.pk}"
+
+    def run() -> int:
+        response = client.get(url)
+        assert response.status_code == 200, response.status_code
+        return len(response.content)
+    return run
+
+
 def report(args, vendor: str, payouts: int) -> None:
     from huzhu.reports import paid
 
@@ -155,6 +174,11 @@ def report(args, vendor: str, payouts: int) -> None:
           f"{args.repeat} runs, load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}\n")
     print(f"first refresh (records every paid payout, once): {recorded:,} rows in "
           f"{first:.1f} s\n")
+    from huzhu.reports import precompute
+
+    pages, seconds = precompute.timed([year])
+    print(f"housekeeping after payouts post: {pages} pages of {year} (the city and every "
+          f"node with children) computed ahead in {seconds:.1f} s\n")
     print(f"{'query':<52} {'rows':>9} {'median ms':>10} {'max ms':>8}")
     print("-" * 82)
     for label, run in cases(year):

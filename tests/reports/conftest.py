@@ -60,13 +60,15 @@ class Clock:
 
 
 @pytest.fixture(autouse=True)
-def fresh_cache():
+def fresh_cache(db):
     """Cached figures are keyed by ids and a version that a rolled-back test reuses."""
-    from django.core.cache import cache
+    from django.core.cache import cache, caches
 
     cache.clear()
+    caches["reports"].clear()
     yield
     cache.clear()
+    caches["reports"].clear()
 
 
 @pytest.fixture

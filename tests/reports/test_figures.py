@@ -75,8 +75,9 @@ def test_a_payout_paid_later_is_recorded_once(history, users, clock):
     before = stats_2026(history=history)
     assert PaidPayout.objects.count() == 6
     _pay(users, clock, [history["c6"]], D(2026, 5, 1))
-    assert housekeeping.sweep() == {"统计新记录的给付": 1}
-    assert housekeeping.sweep() == {"统计新记录的给付": 0}
+    first = housekeeping.sweep()
+    assert first["统计新记录的给付"] == 1 and first["统计预先计算的页面"] > 0
+    assert housekeeping.sweep() == {"统计新记录的给付": 0, "统计预先计算的页面": 0}
     after = stats_2026(history=history)
     assert after.paid_total - before.paid_total == Decimal("1500.00")
     assert after.person_times == 6 and after.members_paid == 5
@@ -93,3 +94,34 @@ def test_figures_are_cached_until_a_payout_is_recorded(history, users, clock,
 
     _pay(users, clock, [history["c6"]], D(2026, 5, 1))
     assert stats_2026(history=history).paid_total == first.paid_total + Decimal("1500.00")
+
+
+def test_housekeeping_computes_the_usual_pages_ahead(history, users, clock, tree):
+    """After a payout posts, housekeeping computes this year's city and district pages
+    into the shared cache: the page then runs no aggregate, and its figures are the ones
+    computed afresh."""
+    from huzhu.reports import housekeeping, precompute
+    from tests.reports.conftest import _pay
+
+    scheme = history["c1"].scheme
+    assert [u.code for u in precompute.nodes(scheme)] == [scheme.union.code, "D01", "D02"]
+    stats_2026(history=history)  # records the history's payouts
+    _pay(users, clock, [history["c6"]], D(2026, 5, 1))
+    done = housekeeping.sweep()
+    assert done["统计新记录的给付"] == 1
+    assert done["统计预先计算的页面"] == 2 * 3  # 2026 and 2025, city and two districts
+    fresh = figures.statistics_for(figures.select(None, scheme, start=D(2026, 1, 1),
+                                                  end=D(2026, 12, 31), union=tree["da"]),
+                                   cached=False)
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as ran:
+        kept = stats_2026(union=tree["da"], history=history)
+    assert ran.captured_queries  # the refresh and the cache were read …
+    assert not [q for q in ran.captured_queries if "sum(" in q["sql"].lower()]  # … no sums
+    assert kept.to_dict() == fresh.to_dict()
+    assert kept.paid_total == Decimal("55740.00")  # 54,240 + c6's 1,500
+    assert precompute.precompute() == 0  # current: nothing to do
+    clock.at(D(2026, 5, 2))
+    assert precompute.precompute() == 6  # renewed before the kept figures expire

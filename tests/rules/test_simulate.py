@@ -135,6 +135,10 @@ def test_the_printed_table_names_the_changes(data, tmp_path, capsys) -> None:
     text = capsys.readouterr().out
     assert "第 7 档 (300000,+∞) · 比例" in text and "12%" in text
     assert "起付标准" in text and "按工会" in text and "变化最大的 20 个事件" in text
+    # Tiers by their Chinese names (not `accident death`), member counts on rows of their own.
+    assert "非工伤意外伤害补贴 · 身故" in text and "accident death" not in text
+    assert "fracture:major" not in text
+    assert "多付的会员（人）" in text and "多付 / 少付" not in text
 
 
 def test_describe_changes_parameter_by_parameter() -> None:

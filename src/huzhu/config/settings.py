@@ -142,6 +142,19 @@ LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 FORMAT_MODULE_PATH = ["huzhu.config.formats"]
+# The statistics' figures are kept in the database (shared by every server process and
+# the housekeeping job that precomputes them when payouts post, huzhu.reports.precompute);
+# everything else caches per process.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "reports": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "reports_figures_cache",
+        "TIMEOUT": 7 * 24 * 3600,
+        "OPTIONS": {"MAX_ENTRIES": 50_000, "CULL_FREQUENCY": 4},
+    },
+}
+
 TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True
 USE_TZ = True

@@ -358,7 +358,8 @@ def statistics_for(sel: Selection, *, refresh: bool = True, cached: bool = True
     """The figures of ``sel``; payouts paid since the last refresh are recorded first
     (``refresh=False``: as recorded, for a caller that just refreshed). The result is
     cached until a payout is recorded (the recorded payouts' version is in the key) or
-    ten minutes have passed."""
+    ten minutes have passed; housekeeping computes the usual pages ahead
+    (:mod:`huzhu.reports.precompute`), so a page rarely waits for the aggregates."""
     if refresh:
         try:
             paid.refresh()
@@ -369,15 +370,21 @@ def statistics_for(sel: Selection, *, refresh: bool = True, cached: bool = True
                 raise
     if not cached:
         return _compute(sel)
-    from django.core.cache import cache
+    from django.core.cache import caches
 
-    key = (f"huzhu:reports:{sel.scheme.pk}:{sel.scheme.policy_hash[:16]}:{sel.start}:"
-           f"{sel.end}:{sel.union.pk}:{paid.version()}")
+    cache, key = caches["reports"], cache_key(sel, paid.version())
     found = cache.get(key)
     if found is None:
         found = _compute(sel)
         cache.set(key, found, CACHE_SECONDS)
     return found
+
+
+def cache_key(sel: Selection, version: int) -> str:
+    """Where the figures of ``sel`` at recorded-payouts ``version`` are kept (the
+    database cache shared by every process, :mod:`huzhu.reports.precompute`)."""
+    return (f"huzhu:reports:{sel.scheme.pk}:{sel.scheme.policy_hash[:16]}:{sel.start}:"
+            f"{sel.end}:{sel.union.pk}:{version}")
 
 
 def _compute(sel: Selection) -> Statistics:

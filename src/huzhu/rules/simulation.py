@@ -213,7 +213,9 @@ def _report(con: duckdb.DuckDBPyConnection, base: Policy, reform: Policy,
         "count(*) FILTER (WHERE d = 0) FROM (SELECT sum(diff) AS d FROM hz_sim "
         "GROUP BY member_id)").fetchone()
     names = {b.code: b.name for b in [*base.benefits, *reform.benefits]}
-    band = ("benefit || ' ' || coalesce(a_band, CAST(a_grade AS VARCHAR) || '级', b_band, "
+    # A disability's tier is its grade, not the outcome "disability".
+    band = ("benefit || ' ' || coalesce(nullif(a_band, 'disability'), "
+            "CAST(a_grade AS VARCHAR) || '级', nullif(b_band, 'disability'), "
             "CAST(b_grade AS VARCHAR) || '级', '（无档次）')")
     report = SimulationReport(
         base=PolicyInfo.of(base), reform=PolicyInfo.of(reform),
@@ -223,7 +225,8 @@ def _report(con: duckdb.DuckDBPyConnection, base: Policy, reform: Policy,
         members_paid_less=int(less), members_unchanged=int(same),
         by_benefit=_groups(con, "benefit", "hz_sim", order="min(first_row)",
                            label=lambda k: f"{names.get(k, k)}（{k}）"),
-        by_band=_groups(con, band, "hz_sim", order="min(bn), min(lo)"),
+        by_band=_groups(con, band, "hz_sim", order="min(bn), min(lo)",
+                        label=lambda k: _band_label(k, names)),
         by_month=_groups(con, "strftime(event_date, '%Y-%m')", "hz_sim"),
         largest=_largest(con),
     )
@@ -237,6 +240,17 @@ def _report(con: duckdb.DuckDBPyConnection, base: Policy, reform: Policy,
 
 def _money(value: Any) -> Decimal:
     return Decimal(value).quantize(Decimal("0.01"))
+
+
+# The outcome formula's tiers (compiler._outcome_parts), as the statistics name them.
+OUTCOME_TIERS = {"death": "身故", "fracture:major": "骨折（主要部位）",
+                 "fracture:other": "骨折（其他部位）"}
+
+
+def _band_label(key: str, names: dict[str, str]) -> str:
+    """``accident fracture:major`` → 非工伤意外伤害补贴 · 骨折（主要部位）."""
+    code, _, tier = key.partition(" ")
+    return f"{names.get(code, code)} · {OUTCOME_TIERS.get(tier, tier)}"
 
 
 def _groups(con: duckdb.DuckDBPyConnection, key: str, source: str, *, order: str = "k",
@@ -306,8 +320,11 @@ def _summary_table(report: SimulationReport, table_cls: Any) -> Any:
         t.add_column(title, justify="right")
     t.add_row("应付合计（元）", _m(report.base_total), _m(report.reform_total),
               _m(report.difference, signed=True))
-    t.add_row("多付 / 少付 / 不变（人）", f"{report.members_paid_more:,}",
-              f"{report.members_paid_less:,}", f"{report.members_unchanged:,}")
+    # Member counts compare the two policies: one figure each, in the 差额 column.
+    for label, n in (("多付的会员（人）", report.members_paid_more),
+                     ("少付的会员（人）", report.members_paid_less),
+                     ("不变的会员（人）", report.members_unchanged)):
+        t.add_row(label, "", "", f"{n:,}")
     return t
 
 
