@@ -237,13 +237,16 @@ class Details:
     FACTS = ("event_date", "admit_date", "days", "out_of_pocket", "total_cost", "diagnosis",
              "hospital")
 
+    def claim_tables(self, indices: list[int]) -> tuple[pa.Table, pa.Table]:
+        """The facts and the engine's rows of ``indices``, in their order."""
+        where = pa.array(indices, pa.int64())
+        return self.events.select(list(self.FACTS)).take(where), self.out.take(where)
+
     def claim_rows(self, indices: list[int]) -> list[tuple[dict, dict]]:
         if not indices:
             return []
-        where = pa.array(indices, pa.int64())
-        facts = self.events.select(list(self.FACTS)).take(where).to_pylist()
-        rows = self.out.take(where).to_pylist()
-        return list(zip(facts, rows, strict=True))
+        facts, rows = self.claim_tables(indices)
+        return list(zip(facts.to_pylist(), rows.to_pylist(), strict=True))
 
 
 def _aligned(events: pa.Table, out: pa.Table | None) -> pa.Table | None:

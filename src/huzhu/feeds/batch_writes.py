@@ -4,9 +4,11 @@ run killed midway leaves whole chunks behind and its rerun finishes the rest.
 
 Claims go in with ``ON CONFLICT DO NOTHING`` against the unique (stay, benefit) index:
 a concurrent run that claimed the stay first wins, and this run reports the stay as
-``already_claimed``. PostgreSQL: COPY into a temporary table, then one INSERT … SELECT
-… RETURNING (ids reserved from the sequence, so numbers are known up front); SQLite:
-``executemany`` with provisional numbers, renumbered by one UPDATE.
+``already_claimed``. PostgreSQL: ids reserved from the sequence (numbers known up front),
+the chunk's claims built column by column into one CSV (``batch_claims``) and COPYed
+straight into the table; only if that meets a conflict, again into a temporary table and
+one INSERT … SELECT … ON CONFLICT DO NOTHING RETURNING. SQLite: ``executemany`` with
+provisional numbers, renumbered by one UPDATE.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
+import pyarrow.compute as pc
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Max, Sum
 from django.utils import timezone
@@ -23,6 +26,7 @@ from huzhu.audit.models import AuditEntry
 from huzhu.claims.materials import FROM_SETTLEMENT
 from huzhu.claims.models import Claim, ClaimEvent
 from huzhu.coverage.models import Period
+from huzhu.feeds import batch_claims
 from huzhu.feeds.batch import OUT, Details, Outcome, RunResult, system_filer
 from huzhu.feeds.batch_models import BatchRun, StayOutcome
 
@@ -62,8 +66,9 @@ def _insert(table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
 class ClaimWriter:
     """Proposed claims of one run, as plain rows (no model instances)."""
 
-    def __init__(self, run: BatchRun) -> None:
+    def __init__(self, run: BatchRun, details: Details) -> None:
         self.run = run
+        self.details = details  # the facts and engine rows the claims are taken from
         scheme = run.scheme
         self.policy = scheme.policy()
         self.filer_id = run.user_id or system_filer(scheme).pk
@@ -114,19 +119,42 @@ class ClaimWriter:
 
     def insert(self, proposed: list[Outcome]) -> dict[tuple[int, str], tuple]:
         """Insert what no other run claimed first; (stay, benefit) → (id, number)."""
+        details = self.details
         if not proposed:
             return {}
         now = connection.ops.adapt_datetimefield_value(timezone.now())
-        return (self._insert_pg if _pg() else self._insert_sqlite)(proposed, now)
+        indices = [o.index for o in proposed]
+        if _pg() and batch_claims.supports(details.out.schema):
+            return self._insert_pg(proposed, *details.claim_tables(indices), now)
+        for o, pair in zip(proposed, details.claim_rows(indices), strict=True):
+            o.details = pair
+        return (self._insert_pg_rows if _pg() else self._insert_sqlite)(proposed, now)
 
-    def _insert_pg(self, proposed, now) -> dict:
-        """COPY straight into the table; should another run have claimed one of the
-        stays meanwhile (the unique index refuses the COPY), the chunk goes again through
-        a staging table and ``ON CONFLICT DO NOTHING``."""
+    def _ids(self, n: int) -> list[int]:
         with connection.cursor() as cursor:
             cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id')) "
-                           "FROM generate_series(1, %s)", [Claim._meta.db_table, len(proposed)])
-            ids = [r[0] for r in cursor.fetchall()]
+                           "FROM generate_series(1, %s)", [Claim._meta.db_table, n])
+            return [r[0] for r in cursor.fetchall()]
+
+    def _insert_pg(self, proposed, facts, out, now) -> dict:
+        """COPY straight into the table, the chunk as one CSV; should another run have
+        claimed one of the stays meanwhile (the unique index refuses the COPY), the chunk
+        goes again through a staging table and ``ON CONFLICT DO NOTHING``."""
+        ids = self._ids(len(proposed))
+        years = pc.year(facts["event_date"]).to_pylist()
+        numbers = [f"LP{y:04d}{pk:07d}" for y, pk in zip(years, ids, strict=True)]
+        data = batch_claims.claim_csv(self, proposed, ids, numbers, facts, out, str(now))
+        try:
+            with transaction.atomic():
+                self._copy(_q(Claim._meta.db_table), data)
+        except IntegrityError:
+            return self._insert_pg_skipping(data)
+        return {(o.stay, o.benefit): (pk, n)
+                for o, pk, n in zip(proposed, ids, numbers, strict=True)}
+
+    def _insert_pg_rows(self, proposed, now) -> dict:
+        """The per-row path, for an engine output ``batch_claims`` cannot write."""
+        ids = self._ids(len(proposed))
         rows = [(pk, *self.row(o, _number(o.details[0]["event_date"], pk), now))
                 for pk, o in zip(ids, proposed, strict=True)]
         try:
@@ -136,14 +164,19 @@ class ClaimWriter:
             return self._insert_pg_skipping(rows)
         return {(r[self.stay_at], r[self.benefit_at]): (r[0], r[self.number_at]) for r in rows}
 
-    def _copy(self, table: str, rows: list[tuple]) -> None:
+    def _copy(self, table: str, rows: list[tuple] | bytes) -> None:
+        """COPY ``rows``: tuples, or CSV text from ``batch_claims``."""
         names = ", ".join(_q(c) for c in ("id", *self.columns))
+        csv = " (FORMAT csv)" if isinstance(rows, bytes) else ""
         with connection.cursor() as cursor, connection.wrap_database_errors, \
-                cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+                cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN{csv}") as copy:
+            if csv:
+                copy.write(rows)
+                return
             for row in rows:
                 copy.write_row(row)
 
-    def _insert_pg_skipping(self, rows: list[tuple]) -> dict:
+    def _insert_pg_skipping(self, rows: list[tuple] | bytes) -> dict:
         names = ", ".join(_q(c) for c in self.columns)
         with connection.cursor() as cursor:
             cursor.execute(f"CREATE TEMP TABLE hz_claim_stage (LIKE {_q(Claim._meta.db_table)})"
@@ -208,7 +241,7 @@ def write(run: BatchRun, outcomes: list[Outcome], details: Details, progress, *,
     # Chunks already committed by this run (a retried job) are not written again.
     done_upto = StayOutcome.objects.filter(run=run).aggregate(m=Max("row"))["m"] or 0
     todo = [o for o in outcomes if o.row > done_upto]
-    writer = ClaimWriter(run)
+    writer = ClaimWriter(run, details)
     total_rows = run.total or len({o.row for o in outcomes})
     done = len({o.row for o in outcomes if o.row <= done_upto})
     created = 0
@@ -225,8 +258,6 @@ def write(run: BatchRun, outcomes: list[Outcome], details: Details, progress, *,
 def _write_chunk(run: BatchRun, writer: ClaimWriter, chunk: list[Outcome],
                  details: Details) -> int:
     proposed = [o for o in chunk if o.outcome == OUT.PROPOSED]
-    for o, pair in zip(proposed, details.claim_rows([o.index for o in proposed]), strict=True):
-        o.details = pair
     created = writer.insert(proposed)
     lost = []
     for o in proposed:
