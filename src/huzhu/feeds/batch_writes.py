@@ -14,11 +14,13 @@ provisional numbers, renumbered by one UPDATE.
 from __future__ import annotations
 
 import json
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 import pyarrow.compute as pc
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, Max, Sum
+from django.db.models import Count, Sum
 from django.utils import timezone
 
 from huzhu.audit import log
@@ -32,6 +34,7 @@ from huzhu.feeds.batch_models import BatchRun, StayOutcome
 
 OUTCOME_COLUMNS = ("run_id", "row", "settlement_code", "stay_id", "member_id", "benefit",
                    "outcome", "amount", "reason", "reason_text", "discovered", "claim_id")
+SIDE_BY_SIDE = 2  # chunks written at once on PostgreSQL (this machine's cores)
 EVENT_COLUMNS = ("claim_id", "at", "actor_id", "action", "from_state", "to_state", "note",
                  "amount")
 _SET = {"number", "member", "scheme", "period", "benefit", "benefit_name", "source", "state",
@@ -69,6 +72,7 @@ class ClaimWriter:
     def __init__(self, run: BatchRun, details: Details) -> None:
         self.run = run
         self.details = details  # the facts and engine rows the claims are taken from
+        self.reserved: dict[int, list[int]] = {}  # a chunk's first row → its claims' ids
         scheme = run.scheme
         self.policy = scheme.policy()
         self.filer_id = run.user_id or system_filer(scheme).pk
@@ -130,6 +134,12 @@ class ClaimWriter:
             o.details = pair
         return (self._insert_pg_rows if _pg() else self._insert_sqlite)(proposed, now)
 
+    def reserve(self, proposed: list[Outcome]) -> None:
+        """Take ``proposed``'s ids now, so chunks written side by side still number their
+        claims in row order."""
+        if proposed:
+            self.reserved[proposed[0].row] = self._ids(len(proposed))
+
     def _ids(self, n: int) -> list[int]:
         with connection.cursor() as cursor:
             cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id')) "
@@ -140,7 +150,7 @@ class ClaimWriter:
         """COPY straight into the table, the chunk as one CSV; should another run have
         claimed one of the stays meanwhile (the unique index refuses the COPY), the chunk
         goes again through a staging table and ``ON CONFLICT DO NOTHING``."""
-        ids = self._ids(len(proposed))
+        ids = self.reserved.pop(proposed[0].row, None) or self._ids(len(proposed))
         years = pc.year(facts["event_date"]).to_pylist()
         numbers = [f"LP{y:04d}{pk:07d}" for y, pk in zip(years, ids, strict=True)]
         data = batch_claims.claim_csv(self, proposed, ids, numbers, facts, out, str(now))
@@ -239,20 +249,64 @@ def _chunks(outcomes: list[Outcome], size: int):
 def write(run: BatchRun, outcomes: list[Outcome], details: Details, progress, *,
           chunk_rows: int) -> RunResult:
     # Chunks already committed by this run (a retried job) are not written again.
-    done_upto = StayOutcome.objects.filter(run=run).aggregate(m=Max("row"))["m"] or 0
-    todo = [o for o in outcomes if o.row > done_upto]
+    written = set(StayOutcome.objects.filter(run=run).values_list("row", flat=True)
+                  .distinct())
+    todo = [o for o in outcomes if o.row not in written]
     writer = ClaimWriter(run, details)
     total_rows = run.total or len({o.row for o in outcomes})
-    done = len({o.row for o in outcomes if o.row <= done_upto})
-    created = 0
+    done = len({o.row for o in outcomes if o.row in written})
     progress("writing", done, total_rows)
-    for chunk in _chunks(todo, chunk_rows):
+    chunks = _chunks(todo, chunk_rows)
+    if _pg() and not connection.in_atomic_block:
+        created = _write_side_by_side(run, writer, chunks, details, progress, done, total_rows)
+        return _finish(run, created)
+    created = 0
+    for chunk in chunks:
         with transaction.atomic():
             created += _write_chunk(run, writer, chunk, details)
             done += len({o.row for o in chunk})
             BatchRun.objects.filter(pk=run.pk).update(done=done, updated_at=timezone.now())
         progress("writing", done, total_rows)
     return _finish(run, created)
+
+
+def _write_side_by_side(run: BatchRun, writer: ClaimWriter, chunks, details: Details,
+                        progress, done: int, total_rows: int) -> int:
+    """PostgreSQL: two chunks at a time, each in its own connection and transaction, so
+    the server works on both cores (one chunk's COPY and commit-time foreign-key checks
+    are a core's work; this process mostly waits). Each chunk still commits whole; a rerun
+    writes the rows with no outcome yet, whichever chunk was cut short."""
+    created = 0
+    in_flight: deque = deque()
+    with ThreadPoolExecutor(max_workers=SIDE_BY_SIDE) as pool:
+        for chunk in chunks:
+            writer.reserve([o for o in chunk if o.outcome == OUT.PROPOSED])
+            in_flight.append((pool.submit(_committed_chunk, run, writer, chunk, details),
+                              len({o.row for o in chunk})))
+            if len(in_flight) >= SIDE_BY_SIDE:
+                created, done = _one_done(run, in_flight, created, done, total_rows, progress)
+        while in_flight:
+            created, done = _one_done(run, in_flight, created, done, total_rows, progress)
+    return created
+
+
+def _one_done(run, in_flight: deque, created: int, done: int, total_rows: int,
+              progress) -> tuple[int, int]:
+    future, rows = in_flight.popleft()
+    created += future.result()
+    done += rows
+    BatchRun.objects.filter(pk=run.pk).update(done=done, updated_at=timezone.now())
+    progress("writing", done, total_rows)
+    return created, done
+
+
+def _committed_chunk(run: BatchRun, writer: ClaimWriter, chunk: list[Outcome],
+                     details: Details) -> int:
+    try:
+        with transaction.atomic():
+            return _write_chunk(run, writer, chunk, details)
+    finally:
+        connection.close()  # this worker thread's own connection
 
 
 def _write_chunk(run: BatchRun, writer: ClaimWriter, chunk: list[Outcome],
