@@ -12,8 +12,9 @@ Idempotent and resumable: a claim is unique per (stay, benefit) in the database
 (``claims_one_per_stay_benefit``), inserted with ``ON CONFLICT DO NOTHING``, so a rerun
 (or a second run at the same time) never claims a stay twice; a stay claimed before is
 ``already_claimed``. An interrupted run's committed chunks stand; run it again and the
-rest is done. Stays whose claim is still pending (not yet approved) stay in the engine's
-events, so caps are consumed in event order exactly as in one clean run.
+rows with no outcome yet are done (on PostgreSQL two chunks are written at once). Stays
+whose claim is still pending (not yet approved) stay in the engine's events, so caps are
+consumed in event order exactly as in one clean run.
 """
 
 from __future__ import annotations

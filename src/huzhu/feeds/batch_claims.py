@@ -1,7 +1,8 @@
-"""A chunk's proposed claims as CSV for PostgreSQL's ``COPY … (FORMAT csv)``, built column
-by column from the Arrow tables the engine left: the values ``ClaimWriter.row`` gives one
-claim at a time (at a million claims a run, per-row tuples, ``json.dumps`` and psycopg's
-per-value COPY formatting were most of the write's time).
+"""A chunk's proposed claims, their history and its rows' outcomes as CSV for PostgreSQL's
+``COPY … (FORMAT csv)``, built column by column — the claims from the Arrow tables the
+engine left: the values ``ClaimWriter.row`` gives one claim at a time (at a million claims
+a run, per-row tuples, ``json.dumps`` and psycopg's per-value COPY formatting were most of
+the write's time).
 
 The computation is each engine row as a JSON object with the keys and values the per-row
 path writes — Decimals and dates as their strings, integers and booleans as they are —
@@ -99,7 +100,43 @@ def claim_csv(writer: ClaimWriter, proposed: list[Outcome], ids: list[int],
     columns = [pa.array(ids, pa.int64())]
     for attname, default in zip(writer.attnames, writer.template, strict=True):
         columns.append(given[attname] if attname in given else _constant(default, n))
-    table = pa.table(columns, names=["id", *writer.columns])
+    return as_csv(pa.table(columns, names=["id", *writer.columns]))
+
+
+def as_csv(table: pa.Table) -> bytes:
+    """``table``'s rows for ``COPY … (FORMAT csv)``: strings quoted (an empty one stays
+    empty), nulls unquoted and empty (NULL)."""
     buffer = io.BytesIO()
     pcsv.write_csv(table, buffer, pcsv.WriteOptions(include_header=False))
     return buffer.getvalue()
+
+
+def event_csv(claims: list[int], amounts: list, at: str, actor: int | None, note: str,
+              state: str) -> bytes:
+    """The claims' first history step (``batch_writes.EVENT_COLUMNS``)."""
+    n = len(claims)
+    return as_csv(pa.table([
+        pa.array(claims, pa.int64()), _constant(at, n), pa.array([actor] * n, pa.int64()),
+        _constant("proactive", n), _constant("", n), _constant(state, n), _constant(note, n),
+        _money(amounts)], names=[str(i) for i in range(8)]))
+
+
+def outcome_csv(run_id: int, chunk: list[Outcome]) -> bytes:
+    """Every row's outcome (``batch_writes.OUTCOME_COLUMNS``)."""
+    return as_csv(pa.table([
+        pa.array([run_id] * len(chunk), pa.int64()),
+        pa.array([o.row for o in chunk], pa.int64()),
+        pa.array([o.settlement_code[:64] for o in chunk], pa.string()),
+        pa.array([o.stay for o in chunk], pa.int64()),
+        pa.array([o.member for o in chunk], pa.int64()),
+        pa.array([o.benefit for o in chunk], pa.string()),
+        pa.array([o.outcome for o in chunk], pa.string()),
+        _money([o.amount for o in chunk]),
+        pa.array([o.reason[:40] for o in chunk], pa.string()),
+        pa.array([o.reason_text[:300] for o in chunk], pa.string()),
+        pa.array([o.discovered for o in chunk], pa.bool_()),
+        pa.array([o.claim for o in chunk], pa.int64())], names=[str(i) for i in range(12)]))
+
+
+def _money(amounts: list) -> pa.Array:
+    return pa.array([None if a is None else str(a) for a in amounts], pa.string())

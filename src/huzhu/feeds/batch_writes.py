@@ -51,17 +51,19 @@ def _pg() -> bool:
     return connection.vendor == "postgresql"
 
 
+def _copy_csv(table: str, columns: tuple[str, ...], data: bytes) -> None:
+    names = ", ".join(_q(c) for c in columns)
+    with connection.cursor() as cursor, connection.wrap_database_errors, \
+            cursor.cursor.copy(f"COPY {_q(table)} ({names}) FROM STDIN (FORMAT csv)") as copy:
+        copy.write(data)
+
+
 def _insert(table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
+    """SQLite's inserts (PostgreSQL's go as CSV: :func:`_copy_csv`)."""
     if not rows:
         return
     names = ", ".join(_q(c) for c in columns)
     with connection.cursor() as cursor:
-        if _pg():
-            with connection.wrap_database_errors, \
-                    cursor.cursor.copy(f"COPY {_q(table)} ({names}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-            return
         cursor.executemany(f"INSERT INTO {_q(table)} ({names}) VALUES "
                            f"({', '.join(['%s'] * len(columns))})", rows)
 
@@ -325,13 +327,22 @@ def _write_chunk(run: BatchRun, writer: ClaimWriter, chunk: list[Outcome],
     actor = run.user_id
     at = connection.ops.adapt_datetimefield_value(timezone.now())
     note = f"免申即享：由医保结算数据 #{run.feed_id} 测算生成（测算 #{run.pk}）"
-    _insert(ClaimEvent._meta.db_table, EVENT_COLUMNS, [
-        (o.claim, at, actor, "proactive", "", Claim.State.PROACTIVE, note, o.amount)
-        for o in proposed if o.outcome == OUT.PROPOSED])
-    _insert(StayOutcome._meta.db_table, OUTCOME_COLUMNS, [
-        (run.pk, o.row, o.settlement_code[:64], o.stay, o.member, o.benefit, o.outcome,
-         o.amount, o.reason[:40], o.reason_text[:300], o.discovered, o.claim) for o in chunk])
     made = [o for o in proposed if o.outcome == OUT.PROPOSED]
+    if _pg():
+        if made:
+            _copy_csv(ClaimEvent._meta.db_table, EVENT_COLUMNS, batch_claims.event_csv(
+                [o.claim for o in made], [o.amount for o in made], str(at), actor, note,
+                Claim.State.PROACTIVE))
+        _copy_csv(StayOutcome._meta.db_table, OUTCOME_COLUMNS,
+                  batch_claims.outcome_csv(run.pk, chunk))
+    else:
+        _insert(ClaimEvent._meta.db_table, EVENT_COLUMNS, [
+            (o.claim, at, actor, "proactive", "", Claim.State.PROACTIVE, note, o.amount)
+            for o in made])
+        _insert(StayOutcome._meta.db_table, OUTCOME_COLUMNS, [
+            (run.pk, o.row, o.settlement_code[:64], o.stay, o.member, o.benefit, o.outcome,
+             o.amount, o.reason[:40], o.reason_text[:300], o.discovered, o.claim)
+            for o in chunk])
     if made:
         total = sum((o.amount for o in made), Decimal("0.00"))
         log.record(run.user, AuditEntry.Action.CLAIM_CHANGED, run,
