@@ -32,6 +32,27 @@ def restore_like_indexes(apps, schema_editor):
                               f"({column} varchar_pattern_ops)")
 
 
+def _database_only_indexes() -> list:
+    import importlib
+
+    return [*importlib.import_module("huzhu.claims.migrations.0002_flags_followup").INDEXES,
+            *importlib.import_module("huzhu.claims.migrations.0003_bench_indexes").QUEUE_INDEXES]
+
+
+def restore_rebuilt_indexes(apps, schema_editor):
+    """SQLite alters a field by rebuilding the table, which loses the indexes 0002 and
+    0003 made outside the model's state: made again here."""
+    if schema_editor.connection.vendor != "sqlite":
+        return
+    claim = apps.get_model("claims", "Claim")
+    with schema_editor.connection.cursor() as cursor:
+        have = schema_editor.connection.introspection.get_constraints(
+            cursor, claim._meta.db_table)
+    for index in _database_only_indexes():
+        if index.name not in have:
+            schema_editor.add_index(claim, index)
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -43,6 +64,8 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        # Unapplying runs the operations backwards: this one last, after the rebuilds.
+        migrations.RunPython(migrations.RunPython.noop, restore_rebuilt_indexes),
         migrations.AlterField(
             model_name='claim',
             name='first_reviewed_by',
@@ -81,4 +104,5 @@ class Migration(migrations.Migration):
             index=models.Index(condition=models.Q(('late_exception_by__isnull', False)), fields=['late_exception_by'], name='claims_late_exception_by'),
         ),
         migrations.RunPython(drop_like_indexes, restore_like_indexes),
+        migrations.RunPython(restore_rebuilt_indexes, migrations.RunPython.noop),
     ]
