@@ -20,6 +20,7 @@ consumed in event order exactly as in one clean run.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -159,10 +160,19 @@ def _execute(run: BatchRun, progress: Progress, spark_session) -> RunResult:
     else:
         out = None
     progress("engine", 1, 1)
-    outcomes, details = _classify(rows, in_scope, events, out, existing, benefits, policy)
-    del rows, stays, out
-    BatchRun.objects.filter(pk=run.pk).update(phase="writing")
-    return batch_writes.write(run, outcomes, details, progress, chunk_rows=CHUNK_ROWS)
+    # A million Outcome objects, then chunks of them written, making no cycles to speak
+    # of: the collector's passes over the growing heap cost seconds (1M objects: 5 s with
+    # it, 1.5 s without), as in the import's validation.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        outcomes, details = _classify(rows, in_scope, events, out, existing, benefits, policy)
+        del rows, stays, out
+        BatchRun.objects.filter(pk=run.pk).update(phase="writing")
+        return batch_writes.write(run, outcomes, details, progress, chunk_rows=CHUNK_ROWS)
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def _in_scope(rows: pa.Table, scheme: Scheme, run: BatchRun) -> pa.ChunkedArray:
