@@ -275,3 +275,34 @@ def test_spark_gives_the_same_claims_as_the_claims_app(feed_dir, staff, free_sch
     assert _claims() == EXPECTED
     for claim in Claim.objects.filter(settlement__isnull=False):
         assert computation.compute(claim)["payable"] == claim.computed  # DuckDB, one claim
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_chunks_written_side_by_side_number_in_row_order_and_resume(feed_dir, staff,  # noqa: F811
+                                                                   free_scheme, monkeypatch):  # noqa: F811
+    """On PostgreSQL two chunks are written at once, each committing whole: the claims are
+    the sequential run's, numbered in row order; a chunk that failed (a later one may have
+    committed before it) is written by the rerun."""
+    path = _capped_feed(feed_dir, staff)
+    monkeypatch.setattr(batch, "CHUNK_ROWS", 1)
+    real = batch_writes._write_chunk
+
+    def second_fails(run, writer, chunk, details):
+        if chunk[0].row == 3:
+            raise RuntimeError("lost")
+        return real(run, writer, chunk, details)
+
+    monkeypatch.setattr(batch_writes, "_write_chunk", second_fails)
+    with pytest.raises(RuntimeError):
+        run_feed(path, free_scheme)
+    monkeypatch.setattr(batch_writes, "_write_chunk", real)
+    run = BatchRun.objects.get()
+    assert 3 not in set(StayOutcome.objects.filter(run=run).values_list("row", flat=True))
+    batch.execute(run)
+    assert _claims() == EXPECTED
+    assert sorted(StayOutcome.objects.filter(run=run).values_list("row", flat=True)) == \
+        [2, 3, 4, 5, 6]
+    rows = list(StayOutcome.objects.filter(run=run, outcome=P.PROPOSED).order_by("row")
+                .values_list("claim_id", flat=True))
+    assert len(rows) == 3 and rows == sorted(rows)

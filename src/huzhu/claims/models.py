@@ -28,6 +28,9 @@ class ClaimQuerySet(models.QuerySet):
         return scoped_by_ids(user, self, "member__union")
 
 
+REVIEWERS = ("first_reviewed_by", "second_reviewed_by", "late_exception_by")
+
+
 class Claim(models.Model):
     class State(models.TextChoices):
         DRAFT = "draft", "草稿"
@@ -46,10 +49,12 @@ class Claim(models.Model):
         PROACTIVE = "proactive", "免申即享"
 
     number = models.CharField("理赔编号", max_length=20, unique=True)
+    # member and scheme lead the composite indexes below, which serve their lookups: an
+    # index of their own would only slow the proactive batch's inserts.
     member = models.ForeignKey(Member, verbose_name="会员", on_delete=models.PROTECT,
-                               related_name="claims")
+                               related_name="claims", db_index=False)
     scheme = models.ForeignKey(Scheme, verbose_name="保障项目", on_delete=models.PROTECT,
-                               related_name="claims")
+                               related_name="claims", db_index=False)
     period = models.ForeignKey(Period, verbose_name="互助期", null=True, blank=True,
                                on_delete=models.PROTECT, related_name="claims")
     benefit = models.CharField("保障项目代码", max_length=64)
@@ -94,15 +99,19 @@ class Claim(models.Model):
     computation = models.JSONField("计算过程", default=dict, blank=True)
     policy_hash = models.CharField("政策内容哈希", max_length=64, blank=True)
 
-    # Who did what (four eyes: never the same person twice).
+    # Who did what (four eyes: never the same person twice). The reviewers' indexes are
+    # partial (Meta): a new claim has none, and only deleting a user looks them up.
     filed_by = models.ForeignKey("orgs.User", verbose_name="经办人", on_delete=models.PROTECT,
                                  related_name="+")
     first_reviewed_by = models.ForeignKey("orgs.User", verbose_name="初审人", null=True,
-                                          blank=True, on_delete=models.PROTECT, related_name="+")
+                                          blank=True, on_delete=models.PROTECT, related_name="+",
+                                          db_index=False)
     second_reviewed_by = models.ForeignKey("orgs.User", verbose_name="复审人", null=True,
-                                           blank=True, on_delete=models.PROTECT, related_name="+")
+                                           blank=True, on_delete=models.PROTECT, related_name="+",
+                                           db_index=False)
     late_exception_by = models.ForeignKey("orgs.User", verbose_name="逾期例外批准人", null=True,
-                                          blank=True, on_delete=models.PROTECT, related_name="+")
+                                          blank=True, on_delete=models.PROTECT, related_name="+",
+                                          db_index=False)
     late_exception_reason = models.CharField("逾期例外理由", max_length=200, blank=True)
     missing_materials = models.JSONField("需补充的材料", default=list, blank=True)
     return_note = models.CharField("退回说明", max_length=200, blank=True)
@@ -126,6 +135,8 @@ class Claim(models.Model):
             models.Index(fields=["member", "scheme", "state"], name="claims_member_scheme"),
             models.Index(fields=["scheme", "benefit", "state"], name="claims_scheme_benefit"),
             models.Index(fields=["event_date"], name="claims_event_date"),
+            *(models.Index(fields=[f], condition=Q(**{f"{f}__isnull": False}),
+                           name=f"claims_{f}") for f in REVIEWERS),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(final__isnull=True) | Q(final__gte=0),

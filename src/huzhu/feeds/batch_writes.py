@@ -4,18 +4,23 @@ run killed midway leaves whole chunks behind and its rerun finishes the rest.
 
 Claims go in with ``ON CONFLICT DO NOTHING`` against the unique (stay, benefit) index:
 a concurrent run that claimed the stay first wins, and this run reports the stay as
-``already_claimed``. PostgreSQL: COPY into a temporary table, then one INSERT … SELECT
-… RETURNING (ids reserved from the sequence, so numbers are known up front); SQLite:
-``executemany`` with provisional numbers, renumbered by one UPDATE.
+``already_claimed``. PostgreSQL: ids reserved from the sequence (numbers known up front),
+the chunk's claims built column by column into one CSV (``batch_claims``) and COPYed
+straight into the table; only if that meets a conflict, again into a temporary table and
+one INSERT … SELECT … ON CONFLICT DO NOTHING RETURNING. SQLite: ``executemany`` with
+provisional numbers, renumbered by one UPDATE.
 """
 
 from __future__ import annotations
 
 import json
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
+import pyarrow.compute as pc
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, Max, Sum
+from django.db.models import Count, Sum
 from django.utils import timezone
 
 from huzhu.audit import log
@@ -23,11 +28,13 @@ from huzhu.audit.models import AuditEntry
 from huzhu.claims.materials import FROM_SETTLEMENT
 from huzhu.claims.models import Claim, ClaimEvent
 from huzhu.coverage.models import Period
+from huzhu.feeds import batch_claims
 from huzhu.feeds.batch import OUT, Details, Outcome, RunResult, system_filer
 from huzhu.feeds.batch_models import BatchRun, StayOutcome
 
 OUTCOME_COLUMNS = ("run_id", "row", "settlement_code", "stay_id", "member_id", "benefit",
                    "outcome", "amount", "reason", "reason_text", "discovered", "claim_id")
+SIDE_BY_SIDE = 2  # chunks written at once on PostgreSQL (this machine's cores)
 EVENT_COLUMNS = ("claim_id", "at", "actor_id", "action", "from_state", "to_state", "note",
                  "amount")
 _SET = {"number", "member", "scheme", "period", "benefit", "benefit_name", "source", "state",
@@ -44,17 +51,19 @@ def _pg() -> bool:
     return connection.vendor == "postgresql"
 
 
+def _copy_csv(table: str, columns: tuple[str, ...], data: bytes) -> None:
+    names = ", ".join(_q(c) for c in columns)
+    with connection.cursor() as cursor, connection.wrap_database_errors, \
+            cursor.cursor.copy(f"COPY {_q(table)} ({names}) FROM STDIN (FORMAT csv)") as copy:
+        copy.write(data)
+
+
 def _insert(table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
+    """SQLite's inserts (PostgreSQL's go as CSV: :func:`_copy_csv`)."""
     if not rows:
         return
     names = ", ".join(_q(c) for c in columns)
     with connection.cursor() as cursor:
-        if _pg():
-            with connection.wrap_database_errors, \
-                    cursor.cursor.copy(f"COPY {_q(table)} ({names}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-            return
         cursor.executemany(f"INSERT INTO {_q(table)} ({names}) VALUES "
                            f"({', '.join(['%s'] * len(columns))})", rows)
 
@@ -62,8 +71,10 @@ def _insert(table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
 class ClaimWriter:
     """Proposed claims of one run, as plain rows (no model instances)."""
 
-    def __init__(self, run: BatchRun) -> None:
+    def __init__(self, run: BatchRun, details: Details) -> None:
         self.run = run
+        self.details = details  # the facts and engine rows the claims are taken from
+        self.reserved: dict[int, list[int]] = {}  # a chunk's first row → its claims' ids
         scheme = run.scheme
         self.policy = scheme.policy()
         self.filer_id = run.user_id or system_filer(scheme).pk
@@ -114,19 +125,48 @@ class ClaimWriter:
 
     def insert(self, proposed: list[Outcome]) -> dict[tuple[int, str], tuple]:
         """Insert what no other run claimed first; (stay, benefit) → (id, number)."""
+        details = self.details
         if not proposed:
             return {}
         now = connection.ops.adapt_datetimefield_value(timezone.now())
-        return (self._insert_pg if _pg() else self._insert_sqlite)(proposed, now)
+        indices = [o.index for o in proposed]
+        if _pg() and batch_claims.supports(details.out.schema):
+            return self._insert_pg(proposed, *details.claim_tables(indices), now)
+        for o, pair in zip(proposed, details.claim_rows(indices), strict=True):
+            o.details = pair
+        return (self._insert_pg_rows if _pg() else self._insert_sqlite)(proposed, now)
 
-    def _insert_pg(self, proposed, now) -> dict:
-        """COPY straight into the table; should another run have claimed one of the
-        stays meanwhile (the unique index refuses the COPY), the chunk goes again through
-        a staging table and ``ON CONFLICT DO NOTHING``."""
+    def reserve(self, proposed: list[Outcome]) -> None:
+        """Take ``proposed``'s ids now, so chunks written side by side still number their
+        claims in row order."""
+        if proposed:
+            self.reserved[proposed[0].row] = self._ids(len(proposed))
+
+    def _ids(self, n: int) -> list[int]:
         with connection.cursor() as cursor:
             cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id')) "
-                           "FROM generate_series(1, %s)", [Claim._meta.db_table, len(proposed)])
-            ids = [r[0] for r in cursor.fetchall()]
+                           "FROM generate_series(1, %s)", [Claim._meta.db_table, n])
+            return [r[0] for r in cursor.fetchall()]
+
+    def _insert_pg(self, proposed, facts, out, now) -> dict:
+        """COPY straight into the table, the chunk as one CSV; should another run have
+        claimed one of the stays meanwhile (the unique index refuses the COPY), the chunk
+        goes again through a staging table and ``ON CONFLICT DO NOTHING``."""
+        ids = self.reserved.pop(proposed[0].row, None) or self._ids(len(proposed))
+        years = pc.year(facts["event_date"]).to_pylist()
+        numbers = [f"LP{y:04d}{pk:07d}" for y, pk in zip(years, ids, strict=True)]
+        data = batch_claims.claim_csv(self, proposed, ids, numbers, facts, out, str(now))
+        try:
+            with transaction.atomic():
+                self._copy(_q(Claim._meta.db_table), data)
+        except IntegrityError:
+            return self._insert_pg_skipping(data)
+        return {(o.stay, o.benefit): (pk, n)
+                for o, pk, n in zip(proposed, ids, numbers, strict=True)}
+
+    def _insert_pg_rows(self, proposed, now) -> dict:
+        """The per-row path, for an engine output ``batch_claims`` cannot write."""
+        ids = self._ids(len(proposed))
         rows = [(pk, *self.row(o, _number(o.details[0]["event_date"], pk), now))
                 for pk, o in zip(ids, proposed, strict=True)]
         try:
@@ -136,14 +176,19 @@ class ClaimWriter:
             return self._insert_pg_skipping(rows)
         return {(r[self.stay_at], r[self.benefit_at]): (r[0], r[self.number_at]) for r in rows}
 
-    def _copy(self, table: str, rows: list[tuple]) -> None:
+    def _copy(self, table: str, rows: list[tuple] | bytes) -> None:
+        """COPY ``rows``: tuples, or CSV text from ``batch_claims``."""
         names = ", ".join(_q(c) for c in ("id", *self.columns))
+        csv = " (FORMAT csv)" if isinstance(rows, bytes) else ""
         with connection.cursor() as cursor, connection.wrap_database_errors, \
-                cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+                cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN{csv}") as copy:
+            if csv:
+                copy.write(rows)
+                return
             for row in rows:
                 copy.write_row(row)
 
-    def _insert_pg_skipping(self, rows: list[tuple]) -> dict:
+    def _insert_pg_skipping(self, rows: list[tuple] | bytes) -> dict:
         names = ", ".join(_q(c) for c in self.columns)
         with connection.cursor() as cursor:
             cursor.execute(f"CREATE TEMP TABLE hz_claim_stage (LIKE {_q(Claim._meta.db_table)})"
@@ -206,14 +251,19 @@ def _chunks(outcomes: list[Outcome], size: int):
 def write(run: BatchRun, outcomes: list[Outcome], details: Details, progress, *,
           chunk_rows: int) -> RunResult:
     # Chunks already committed by this run (a retried job) are not written again.
-    done_upto = StayOutcome.objects.filter(run=run).aggregate(m=Max("row"))["m"] or 0
-    todo = [o for o in outcomes if o.row > done_upto]
-    writer = ClaimWriter(run)
+    written = set(StayOutcome.objects.filter(run=run).values_list("row", flat=True)
+                  .distinct())
+    todo = [o for o in outcomes if o.row not in written]
+    writer = ClaimWriter(run, details)
     total_rows = run.total or len({o.row for o in outcomes})
-    done = len({o.row for o in outcomes if o.row <= done_upto})
-    created = 0
+    done = len({o.row for o in outcomes if o.row in written})
     progress("writing", done, total_rows)
-    for chunk in _chunks(todo, chunk_rows):
+    chunks = _chunks(todo, chunk_rows)
+    if _pg() and not connection.in_atomic_block:
+        created = _write_side_by_side(run, writer, chunks, details, progress, done, total_rows)
+        return _finish(run, created)
+    created = 0
+    for chunk in chunks:
         with transaction.atomic():
             created += _write_chunk(run, writer, chunk, details)
             done += len({o.row for o in chunk})
@@ -222,11 +272,48 @@ def write(run: BatchRun, outcomes: list[Outcome], details: Details, progress, *,
     return _finish(run, created)
 
 
+def _write_side_by_side(run: BatchRun, writer: ClaimWriter, chunks, details: Details,
+                        progress, done: int, total_rows: int) -> int:
+    """PostgreSQL: two chunks at a time, each in its own connection and transaction, so
+    the server works on both cores (one chunk's COPY and commit-time foreign-key checks
+    are a core's work; this process mostly waits). Each chunk still commits whole; a rerun
+    writes the rows with no outcome yet, whichever chunk was cut short."""
+    created = 0
+    in_flight: deque = deque()
+    with ThreadPoolExecutor(max_workers=SIDE_BY_SIDE) as pool:
+        for chunk in chunks:
+            writer.reserve([o for o in chunk if o.outcome == OUT.PROPOSED])
+            in_flight.append((pool.submit(_committed_chunk, run, writer, chunk, details),
+                              len({o.row for o in chunk})))
+            if len(in_flight) >= SIDE_BY_SIDE:
+                created, done = _one_done(run, in_flight, created, done, total_rows, progress)
+        while in_flight:
+            created, done = _one_done(run, in_flight, created, done, total_rows, progress)
+    return created
+
+
+def _one_done(run, in_flight: deque, created: int, done: int, total_rows: int,
+              progress) -> tuple[int, int]:
+    future, rows = in_flight.popleft()
+    created += future.result()
+    done += rows
+    BatchRun.objects.filter(pk=run.pk).update(done=done, updated_at=timezone.now())
+    progress("writing", done, total_rows)
+    return created, done
+
+
+def _committed_chunk(run: BatchRun, writer: ClaimWriter, chunk: list[Outcome],
+                     details: Details) -> int:
+    try:
+        with transaction.atomic():
+            return _write_chunk(run, writer, chunk, details)
+    finally:
+        connection.close()  # this worker thread's own connection
+
+
 def _write_chunk(run: BatchRun, writer: ClaimWriter, chunk: list[Outcome],
                  details: Details) -> int:
     proposed = [o for o in chunk if o.outcome == OUT.PROPOSED]
-    for o, pair in zip(proposed, details.claim_rows([o.index for o in proposed]), strict=True):
-        o.details = pair
     created = writer.insert(proposed)
     lost = []
     for o in proposed:
@@ -240,13 +327,22 @@ def _write_chunk(run: BatchRun, writer: ClaimWriter, chunk: list[Outcome],
     actor = run.user_id
     at = connection.ops.adapt_datetimefield_value(timezone.now())
     note = f"免申即享：由医保结算数据 #{run.feed_id} 测算生成（测算 #{run.pk}）"
-    _insert(ClaimEvent._meta.db_table, EVENT_COLUMNS, [
-        (o.claim, at, actor, "proactive", "", Claim.State.PROACTIVE, note, o.amount)
-        for o in proposed if o.outcome == OUT.PROPOSED])
-    _insert(StayOutcome._meta.db_table, OUTCOME_COLUMNS, [
-        (run.pk, o.row, o.settlement_code[:64], o.stay, o.member, o.benefit, o.outcome,
-         o.amount, o.reason[:40], o.reason_text[:300], o.discovered, o.claim) for o in chunk])
     made = [o for o in proposed if o.outcome == OUT.PROPOSED]
+    if _pg():
+        if made:
+            _copy_csv(ClaimEvent._meta.db_table, EVENT_COLUMNS, batch_claims.event_csv(
+                [o.claim for o in made], [o.amount for o in made], str(at), actor, note,
+                Claim.State.PROACTIVE))
+        _copy_csv(StayOutcome._meta.db_table, OUTCOME_COLUMNS,
+                  batch_claims.outcome_csv(run.pk, chunk))
+    else:
+        _insert(ClaimEvent._meta.db_table, EVENT_COLUMNS, [
+            (o.claim, at, actor, "proactive", "", Claim.State.PROACTIVE, note, o.amount)
+            for o in made])
+        _insert(StayOutcome._meta.db_table, OUTCOME_COLUMNS, [
+            (run.pk, o.row, o.settlement_code[:64], o.stay, o.member, o.benefit, o.outcome,
+             o.amount, o.reason[:40], o.reason_text[:300], o.discovered, o.claim)
+            for o in chunk])
     if made:
         total = sum((o.amount for o in made), Decimal("0.00"))
         log.record(run.user, AuditEntry.Action.CLAIM_CHANGED, run,
