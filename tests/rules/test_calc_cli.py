@@ -150,3 +150,22 @@ def test_cells_are_trimmed_of_spaces(tmp_path):
     code, out = calc(tmp_path, HEADER + "e1,m1,hospital,2023-01-05,100\ne1 ,m2,hospital,"
                      "2023-01-06,100\n", out="dup.csv")
     assert code != 0 and not out.exists()
+
+
+def test_progress_ends_with_totals_per_status_and_quiet_skips_them(tmp_path, capsys):
+    """The per-status totals re-read the output: printed with progress, not computed
+    when nobody would see them."""
+    from huzhu.rules.batch import run_calc
+
+    args = {"policy": "changchun-2023", "members": write(tmp_path, "members.csv", MEMBERS),
+            "events": write(tmp_path, "events.csv", EVENTS)}
+    loud = ["calc", *(x for k, v in args.items() for x in (f"--{k}", v)),
+            "--out", str(tmp_path / "out.parquet")]
+    assert main(loud) == 0
+    assert "payable: 2 行，给付合计 275.01 元" in capsys.readouterr().err
+    counts = run_calc(**args, out=str(tmp_path / "quiet.parquet"), totals=False)
+    assert counts == {}
+    assert (pq.read_table(tmp_path / "quiet.parquet").to_pylist()
+            == pq.read_table(tmp_path / "out.parquet").to_pylist())
+    assert {k: (n, str(t)) for k, (n, t) in run_calc(
+        **args, out=str(tmp_path / "again.parquet")).items()} == {"payable": (2, "275.01")}

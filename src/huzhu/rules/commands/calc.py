@@ -41,6 +41,7 @@ def run(args: argparse.Namespace) -> int:
             threads=args.threads,
             columns=args.columns,
             progress=None if args.quiet else sys.stderr,
+            totals=not args.quiet,  # nobody would see them
         )
     except (InputError, PolicyError) as exc:
         print(f"huzhu calc: {exc}", file=sys.stderr)
