@@ -28,15 +28,18 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser of every command; with ``only``, the other commands are listed but
+    their modules not imported (``huzhu calc`` starts without rich or the feeds code)."""
     parser = argparse.ArgumentParser(prog="huzhu", description="职工互助保障系统")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name, (module_path, help_text) in COMMANDS.items():
-        module = importlib.import_module(module_path)
         sub_parser = sub.add_parser(name, help=help_text, description=help_text)
-        module.configure(sub_parser)
-        sub_parser.set_defaults(_module=module)
+        if only is None or name == only:
+            module = importlib.import_module(module_path)
+            module.configure(sub_parser)
+            sub_parser.set_defaults(_module=module)
     return parser
 
 
@@ -48,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
             from huzhu.config.manage import run_django
 
             return run_django(argv[1:])
-        args = build_parser().parse_args(argv)
+        args = build_parser(argv[0] if argv and argv[0] in COMMANDS else None).parse_args(argv)
         return int(args._module.run(args) or 0)
     except Exception as exc:
         # A configuration mistake, not a bug: the message says what to do. The keys

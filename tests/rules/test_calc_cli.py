@@ -121,6 +121,29 @@ def test_bad_member_file(tmp_path, capsys):
     assert "members.csv" in err and "第 4 行" in err and "列 gender" in err
 
 
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+@pytest.mark.parametrize("member", ["m1", "m9"])
+def test_a_duplicated_member_is_refused_even_when_no_event_names_it(
+        tmp_path, capsys, fmt, member):
+    """The keys are counted beside the computation, which succeeds when no event names
+    the duplicated member (m9): the run must still fail and write nothing."""
+    members = MEMBERS + f"{member},1970-01-01,M,active\n{member},1971-01-01,F,active\n"
+    if fmt == "parquet":
+        import duckdb
+
+        write(tmp_path, "m.csv", members)
+        duckdb.execute(f"COPY (FROM read_csv('{tmp_path / 'm.csv'}', all_varchar=true)) "
+                       f"TO '{tmp_path / 'members.parquet'}' (FORMAT parquet)")
+        members_arg = ["--members", str(tmp_path / "members.parquet")]
+    else:
+        members_arg = []
+    code, out = calc(tmp_path, EVENTS, members=members, extra=members_arg)
+    assert code != 0 and not out.exists()
+    assert not list(tmp_path.glob(".out.csv*"))
+    err = capsys.readouterr().err
+    assert "members" in err and "列 member_id" in err and "重复" in err
+
+
 def test_existing_output_is_kept_on_error(tmp_path):
     (tmp_path / "out.csv").write_text("old", encoding="utf-8")
     code, out = calc(tmp_path, HEADER + "e1,m1,dental,2023-01-05,100\n")

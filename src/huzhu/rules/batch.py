@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TextIO
 
 import duckdb
 
 from huzhu.rules.errors import InputError
-from huzhu.rules.inputs import file_source, is_bad_row_error, stream_inputs
+from huzhu.rules.inputs import Streamed, file_source, is_bad_row_error, stream_inputs
 from huzhu.rules.output import COLUMN_SETS
 from huzhu.rules.paths import resolve_policy_path
 from huzhu.rules.plans import (
@@ -81,24 +82,16 @@ def run_calc(*, policy: str, members: str, events: str, enrolments: str | None =
                  "prior": prior}
         sources = {kind: file_source(con, path) if path else None for kind, path in paths.items()}
         streamed = stream_inputs(con, sources, pol.benefit_codes, pol.day_capped_codes,
-                                 unread=set(pol.unread))
-        for kind, path in paths.items():
-            if path:
-                log.step(f"{path}：{streamed.rows[kind]:,} 行，主键无重复")
+                                 unread=set(pol.unread), defer_keys=True)
         # No dictionaries but the ENUM text columns' own (see plans.compiled_sql): the
         # writer otherwise builds one for every column and drops it for the IDs and
         # amounts, which have too many values; a third of the write, for ~2% of size.
         options = ("FORMAT parquet, DICTIONARY_SIZE_LIMIT 1" if fmt == "parquet"
                    else "FORMAT csv, HEADER")
-        # The row checks run inside this scan; the first bad row stops it.
-        try:
-            written = con.execute(f"COPY ({sql}) TO '{_esc(str(tmp))}' ({options})").fetchall()
-        except duckdb.Error as exc:
-            if is_bad_row_error(exc):
-                raise streamed.explain(con) from None
-            raise
-        if written and written[0][0] != streamed.rows["events"]:
-            raise streamed.explain(con)
+        _write_checked(con, streamed, f"COPY ({sql}) TO '{_esc(str(tmp))}' ({options})")
+        for kind, path in paths.items():
+            if path:
+                log.step(f"{path}：{streamed.rows[kind]:,} 行，主键无重复")
         log.step(f"校验、计算并写出 {out}")
         counts: dict = {}
         if totals and fmt == "parquet":  # re-reading a big CSV would double the run time
@@ -116,6 +109,24 @@ def run_calc(*, policy: str, members: str, events: str, enrolments: str | None =
         con.close()
         if tmp.exists():
             tmp.unlink()
+
+
+def _write_checked(con: duckdb.DuckDBPyConnection, streamed: Streamed, copy: str) -> None:
+    """Run ``copy`` (the plan into the temporary file) with the inputs' key counts on a
+    thread beside it; raise the input error if a row is bad, a key is duplicated or the
+    output has not one row per event."""
+    # The row checks run inside the plan's scan; the first bad row stops it.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        keys = pool.submit(streamed.count_keys, con)
+        try:
+            written = con.execute(copy).fetchall()
+        except duckdb.Error as exc:
+            if is_bad_row_error(exc):
+                raise streamed.explain(con) from None
+            raise
+        streamed.settle_keys(con, keys.result())
+    if written and written[0][0] != streamed.rows["events"]:
+        raise streamed.explain(con)
 
 
 def _policy_and_plan(name_or_path: str, with_prior: bool, columns: str

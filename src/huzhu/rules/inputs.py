@@ -10,7 +10,7 @@ bad input.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
@@ -260,10 +260,30 @@ class Streamed:
     """Inputs defined as checked views (:func:`stream_inputs`)."""
 
     rows: dict[str, int]
-    """Rows per input; events' count is what a complete output must have."""
+    """Rows per input; events' count is what a complete output must have. Filled in
+    by :meth:`settle_keys` for the inputs whose keys are still to be counted."""
     sources: dict[str, Source | None]
     benefits: list[str] | None
     day_capped: list[str]
+    key_queries: dict[str, str] = field(default_factory=dict)
+    """(rows, distinct keys) query per input not yet counted (``defer_keys``)."""
+
+    def count_keys(self, con: duckdb.DuckDBPyConnection) -> dict[str, tuple[int, int]]:
+        """(rows, distinct keys) of the inputs not yet counted. Safe to run on a thread
+        beside a query on ``con`` when every input is a file: each count runs on a
+        cursor of its own."""
+        return _key_counts(con, self.sources, self.key_queries)
+
+    def settle_keys(self, con: duckdb.DuckDBPyConnection,
+                    counts: dict[str, tuple[int, int]]) -> None:
+        """Record the counts; on a duplicated key raise the error naming its rows."""
+        for kind, (n_rows, n_keys) in counts.items():
+            if n_keys != n_rows:
+                load_input(con, kind, self.sources[kind],
+                           self.benefits if kind in ("events", "prior") else None,
+                           self.day_capped)  # raises, naming the duplicated rows
+            self.rows[kind] = int(n_rows)
+        self.key_queries = {}
 
     def explain(self, con: duckdb.DuckDBPyConnection) -> InputError:
         """The precise error (file, row, column) after a streamed run hit bad input: the
@@ -280,7 +300,7 @@ class Streamed:
 
 def stream_inputs(con: duckdb.DuckDBPyConnection, sources: dict[str, Source | None],
                   benefits: list[str], day_capped: list[str] = (),
-                  unread: set[str] = frozenset()) -> Streamed:
+                  unread: set[str] = frozenset(), defer_keys: bool = False) -> Streamed:
     """Define each input's typed table as a VIEW over its source, its row checks inside
     the same scan: the key column of a bad row calls ``error()``, so a plan reading the
     views fails on the first bad row instead of paying a separate validation pass (the
@@ -291,6 +311,11 @@ def stream_inputs(con: duckdb.DuckDBPyConnection, sources: dict[str, Source | No
     ``unread``: inputs the plan does not read (enrolments under a policy without
     enrolment rules); a view nobody scans checks nothing, so these are loaded and checked
     the ordinary way.
+
+    ``defer_keys``: leave the key counts to the caller (:meth:`Streamed.count_keys`,
+    then :meth:`Streamed.settle_keys`), who can run them beside the plan: the plan
+    leaves part of the machine idle (one thread reads a Parquet file of one row group
+    and builds the members' hash table), and the counts fill it.
     """
     rows: dict[str, int] = {}
     counts: dict[str, str] = {}
@@ -315,13 +340,10 @@ def stream_inputs(con: duckdb.DuckDBPyConnection, sources: dict[str, Source | No
         key = typed.typed_of[typed.key] if typed.key else None
         distinct = f"count(DISTINCT {key})" if key else "count(*)"
         counts[kind] = f"SELECT count(*), {distinct} FROM {source.relation}"
-    for kind, (n_rows, n_keys) in _key_counts(con, sources, counts).items():
-        if n_keys != n_rows:
-            load_input(con, kind, sources[kind],
-                       benefits if kind in ("events", "prior") else None,
-                       day_capped)  # raises, naming the duplicated rows
-        rows[kind] = int(n_rows)
-    return Streamed(rows, dict(sources), benefits, list(day_capped))
+    streamed = Streamed(rows, dict(sources), benefits, list(day_capped), counts)
+    if not defer_keys:
+        streamed.settle_keys(con, streamed.count_keys(con))
+    return streamed
 
 
 def _key_counts(con: duckdb.DuckDBPyConnection, sources: dict[str, Source | None],
@@ -340,7 +362,7 @@ def _key_counts(con: duckdb.DuckDBPyConnection, sources: dict[str, Source | None
 
     files = all(sources[kind] is not None and sources[kind].relation.startswith("read_")
                 for kind in queries)
-    if len(queries) < 2 or not files:
+    if not queries or not files:
         return {kind: count(con, kind) for kind in queries}
     from concurrent.futures import ThreadPoolExecutor
 
