@@ -103,7 +103,12 @@ def test_difference_is_the_sum_of_two_calc_runs(data, tmp_path, capsys, base) ->
     book = openpyxl.load_workbook(out)
     assert {"方案变化", "总体", "按项目", "按档次", "按月份", "按工会", "图表"} <= set(
         book.sheetnames)
-    assert round(book["总体"]["D2"].value, 2) == float(sum(diff.values()))
+    summary = book["总体"]
+    assert round(summary["D2"].value, 2) == float(sum(diff.values()))
+    cells = {r[0]: r[1:] for r in summary.iter_rows(min_row=3, values_only=True)}
+    assert cells["事件数"] == (len(a), len(a), None)
+    assert cells["多付的会员"] == (None, None, report["members_paid_more"])
+    assert cells["不变的会员"] == (None, None, report["members_unchanged"])
 
 
 def test_a_reform_identical_to_its_base_reports_no_change(data, tmp_path, capsys) -> None:

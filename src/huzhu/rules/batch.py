@@ -19,7 +19,7 @@ from typing import TextIO
 import duckdb
 
 from huzhu.rules.errors import InputError
-from huzhu.rules.inputs import Streamed, file_source, is_bad_row_error, stream_inputs
+from huzhu.rules.inputs import Streamed, file_source, stream_inputs
 from huzhu.rules.output import COLUMN_SETS
 from huzhu.rules.paths import resolve_policy_path
 from huzhu.rules.plans import (
@@ -118,15 +118,10 @@ def _write_checked(con: duckdb.DuckDBPyConnection, streamed: Streamed, copy: str
     # The row checks run inside the plan's scan; the first bad row stops it.
     with ThreadPoolExecutor(max_workers=1) as pool:
         keys = pool.submit(streamed.count_keys, con)
-        try:
-            written = con.execute(copy).fetchall()
-        except duckdb.Error as exc:
-            if is_bad_row_error(exc):
-                raise streamed.explain(con) from None
-            raise
+        written = streamed.run_plan(con, lambda: con.execute(copy).fetchall())
         streamed.settle_keys(con, keys.result())
-    if written and written[0][0] != streamed.rows["events"]:
-        raise streamed.explain(con)
+    if written:
+        streamed.check_complete(con, written[0][0])
 
 
 def _policy_and_plan(name_or_path: str, with_prior: bool, columns: str

@@ -20,7 +20,6 @@ from huzhu.rules.errors import InputError
 from huzhu.rules.inputs import (
     Source,
     arrow_source,
-    is_bad_row_error,
     load_input,
     stream_inputs,
 )
@@ -88,14 +87,8 @@ def _on_duckdb(con: duckdb.DuckDBPyConnection, policy: Policy,
     streamed = stream_inputs(con, sources, policy.benefit_codes, policy.day_capped_codes,
                              unread=unread_inputs(policy))
     sql = compiled_sql(policy, "duckdb", with_prior=with_prior, columns=columns)
-    try:
-        out = con.sql(sql).to_arrow_table()
-    except duckdb.Error as exc:
-        if is_bad_row_error(exc):
-            raise streamed.explain(con) from None
-        raise
-    if out.num_rows != streamed.rows["events"]:
-        raise streamed.explain(con)
+    out = streamed.run_plan(con, lambda: con.sql(sql).to_arrow_table())
+    streamed.check_complete(con, out.num_rows)
     return out
 
 

@@ -10,8 +10,9 @@ bad input.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 
@@ -20,6 +21,7 @@ from huzhu.rules.errors import InputError
 
 TRUE_WORDS = ("true", "t", "1", "yes", "y", "是")
 FALSE_WORDS = ("false", "f", "0", "no", "n", "否")
+T = TypeVar("T")
 LABELS = {"members": "会员", "events": "事件", "enrolments": "参保记录", "prior": "已给付记录"}
 MAX_REPORTED = 10
 
@@ -267,6 +269,22 @@ class Streamed:
     day_capped: list[str]
     key_queries: dict[str, str] = field(default_factory=dict)
     """(rows, distinct keys) query per input not yet counted (``defer_keys``)."""
+
+    def run_plan(self, con: duckdb.DuckDBPyConnection, run: Callable[[], T]) -> T:
+        """``run()``, the plan over the checked views on ``con``: the first bad row stops
+        it, and the input error names it."""
+        try:
+            return run()
+        except duckdb.Error as exc:
+            if is_bad_row_error(exc):
+                raise self.explain(con) from None
+            raise
+
+    def check_complete(self, con: duckdb.DuckDBPyConnection, rows_out: int) -> None:
+        """One output row per event, else the input error (a duplicated member adds
+        rows)."""
+        if rows_out != self.rows["events"]:
+            raise self.explain(con)
 
     def count_keys(self, con: duckdb.DuckDBPyConnection) -> dict[str, tuple[int, int]]:
         """(rows, distinct keys) of the inputs not yet counted. Safe to run on a thread

@@ -86,12 +86,16 @@ def _summary_sheet(book: Any, f: _Formats, report: SimulationReport) -> None:
     sheet.write_number(1, 1, _num(report.base_total), f.money)
     sheet.write_number(1, 2, _num(report.reform_total), f.money)
     sheet.write_number(1, 3, _num(report.difference), f.signed)
-    rows = [("事件数", report.events), ("有事件的会员数", report.members),
-            ("多付的会员", report.members_paid_more), ("少付的会员", report.members_paid_less),
-            ("不变的会员", report.members_unchanged)]
-    for i, (label, n) in enumerate(rows, start=2):
+    # The same events and members under both policies; the comparison counts belong
+    # to the difference column, as in the printed table.
+    rows = [("事件数", report.events, (1, 2)), ("有事件的会员数", report.members, (1, 2)),
+            ("多付的会员", report.members_paid_more, (3,)),
+            ("少付的会员", report.members_paid_less, (3,)),
+            ("不变的会员", report.members_unchanged, (3,))]
+    for i, (label, n, columns) in enumerate(rows, start=2):
         sheet.write(i, 0, label)
-        sheet.write_number(i, 1, n, f.count)
+        for col in columns:
+            sheet.write_number(i, col, n, f.count)
     sheet.set_column(0, 0, 20)
     sheet.set_column(1, 3, 18)
 
