@@ -53,6 +53,9 @@ def test_form_reform_runs_and_reports(client, history):
     assert response.status_code == 302, response.content.decode()[:2000]
     run = WhatIfRun.objects.get()
     assert run.status == WhatIfRun.Status.DONE, run.message
+    started = AuditEntry.objects.get(action=AuditEntry.Action.WHAT_IF_STARTED)
+    assert started.actor.username == "admin_city" and started.object_id == str(run.pk)
+    assert started.changes["what_if"] == run.pk and len(started.changes["content_hash"]) == 64
     report = run.report
     # 2026 events: c2 1,200, c3 40,000 (→ 48,000 at 12%), c4 12,800, c5 2,000, c6 1,500.
     assert report["events"] == 5

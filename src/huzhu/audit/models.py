@@ -60,6 +60,7 @@ class AuditEntry(models.Model):
         FEED_IMPORTED = "feeds.imported", "导入医保结算数据"
         FEED_TOKEN_CREATED = "feeds.token_created", "创建数据接口令牌"
         FEED_TOKEN_REVOKED = "feeds.token_revoked", "吊销数据接口令牌"
+        WHAT_IF_STARTED = "reports.what_if", "开始改革测算"
 
     at = models.DateTimeField("时间", auto_now_add=True, db_index=True)
     actor = models.ForeignKey(

@@ -26,6 +26,8 @@ from django.db import OperationalError
 from django.utils import timezone
 from django_tasks import task
 
+from huzhu.audit import log
+from huzhu.audit.models import AuditEntry
 from huzhu.coverage.models import Period, Scheme
 from huzhu.orgs.models import User
 from huzhu.reports.models import WhatIfRun
@@ -190,6 +192,12 @@ def request_run(user: User, scheme: Scheme, period: Period, reform: Policy,
         scheme=scheme, union=user.union if user.union_id else scheme.union, period=period,
         created_by=user, name=reform.name[:200],
         reform_text=reform_text or canonical_text(reform))
+    # The run reads every claim of the union's members in the period: who asked for it,
+    # and with which rules, is on the record like an export.
+    log.record(user, AuditEntry.Action.WHAT_IF_STARTED, run, union_path=run.union.path,
+               summary=f"开始改革测算 #{run.pk}（{scheme.name} {period.name}，{run.name}）",
+               changes={"what_if": run.pk, "reform": reform.code,
+                        "content_hash": reform.content_hash})
     run_what_if.enqueue(run.pk)
     return run
 
