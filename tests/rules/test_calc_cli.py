@@ -144,6 +144,16 @@ def test_a_duplicated_member_is_refused_even_when_no_event_names_it(
     assert "members" in err and "列 member_id" in err and "重复" in err
 
 
+def test_a_file_broken_past_the_sniffed_lines_is_refused_by_name(tmp_path, capsys):
+    """DuckDB reads the first 20,480 lines to learn a CSV's shape; a broken line after
+    them fails only the full scan, which now runs beside the key counts."""
+    good = "".join(f"e{i},m1,hospital,2023-01-05,100\n" for i in range(25_000))
+    code, out = calc(tmp_path, HEADER + good + 'eX,m1,hospital,2023-01-05,100,extra,"x\n')
+    assert code == 2 and not out.exists()
+    err = capsys.readouterr().err
+    assert "events.csv" in err and "无法读取" in err
+
+
 def test_existing_output_is_kept_on_error(tmp_path):
     (tmp_path / "out.csv").write_text("old", encoding="utf-8")
     code, out = calc(tmp_path, HEADER + "e1,m1,dental,2023-01-05,100\n")

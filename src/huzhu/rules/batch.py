@@ -118,7 +118,13 @@ def _write_checked(con: duckdb.DuckDBPyConnection, streamed: Streamed, copy: str
     # The row checks run inside the plan's scan; the first bad row stops it.
     with ThreadPoolExecutor(max_workers=1) as pool:
         keys = pool.submit(streamed.count_keys, con)
-        written = streamed.run_plan(con, lambda: con.execute(copy).fetchall())
+        try:
+            written = streamed.run_plan(con, lambda: con.execute(copy).fetchall())
+        except duckdb.Error:
+            # A file that cannot be read to its end (a broken CSV line past the header
+            # sniffer's sample) fails the counts too, which name the file.
+            keys.result()
+            raise
         streamed.settle_keys(con, keys.result())
     if written:
         streamed.check_complete(con, written[0][0])
