@@ -50,11 +50,11 @@ def _child_env() -> dict[str, str]:
     return {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "huzhu.config.settings"}
 
 
-def _kill_after_first_chunk(proc: subprocess.Popen, timeout: float = 120) -> None:
+def _kill_after_first_chunk(proc: subprocess.Popen, log: Path, timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            pytest.fail(f"the run ended before it was killed: {proc.stderr.read().decode()}")
+            pytest.fail(f"the run ended before it was killed: {log.read_text()}")
         run = BatchRun.objects.first()
         if run is not None and run.done >= 1:
             proc.send_signal(signal.SIGKILL)
@@ -71,11 +71,13 @@ def test_a_killed_run_run_again_gives_the_clean_runs_claims(feed_dir, staff,  # 
                                                             free_scheme):  # noqa: F811
     path = _capped_feed(feed_dir, staff)
     again = shutil.copy(path, feed_dir / "again.csv")
-    proc = subprocess.Popen(
-        [sys.executable, "-c", CHILD, "1.0", "feed", "run", str(path),
-         "--scheme", free_scheme.code],
-        cwd=ROOT, env=_child_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _kill_after_first_chunk(proc)
+    log = feed_dir / "child.log"  # a file, not a pipe nobody reads while it runs
+    with log.open("wb") as err:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", CHILD, "1.0", "feed", "run", str(path),
+             "--scheme", free_scheme.code],
+            cwd=ROOT, env=_child_env(), stdout=subprocess.DEVNULL, stderr=err)
+        _kill_after_first_chunk(proc, log)
     assert proc.returncode == -signal.SIGKILL
 
     killed = BatchRun.objects.get()
