@@ -277,7 +277,7 @@ class ClaimsRun(bench_coverage.Run):
     # ------------------------------------------------------------ payouts
 
     def _payouts(self) -> None:
-        from huzhu.claims import payouts
+        from huzhu.claims.payouts import batches as payouts
 
         finance = self.users["b_finance"]
         purpose = "基准测试：报送银行代发"
@@ -300,7 +300,7 @@ class ClaimsRun(bench_coverage.Run):
 
         from huzhu.claims import intake, workflow
         from huzhu.claims.computation import COUNTED
-        from huzhu.claims.materials import missing
+        from huzhu.claims.materials.required import missing
         from huzhu.claims.models import Claim, ClaimMaterial
         from huzhu.members.models import Member
 
@@ -479,7 +479,7 @@ def build_claims(past: int, ready: int, say) -> None:
                                              "bank_last4"], batch_size=2000)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
-    from huzhu.claims import norms
+    from huzhu.claims.models import norm as norms
 
     norms.refresh()  # the usual amounts, as the 10-minute job keeps them
 

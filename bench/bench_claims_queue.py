@@ -192,10 +192,12 @@ class _QmarkAsFormat:
 # ------------------------------------------------------------------ the cases
 
 def cases(queue_states: list[str]):
-    from huzhu.claims import flags, followup, norms
+    from huzhu.claims import flags
+    from huzhu.claims.followup import service as followup
     from huzhu.claims.models import Claim
+    from huzhu.claims.models import norm as norms
+    from huzhu.lib.paging import keyset_page
     from huzhu.orgs.models import User
-    from huzhu.web.paging import keyset_page
 
     users = {u.username: u for u in User.objects.filter(username__startswith="b_")}
     scopes = [("city admin", users["b_admin"]), ("district reviewer", users["b_reviewer"]),

@@ -70,8 +70,8 @@ def measure(path: Path, engine: str, report: bool) -> dict:
 
     from huzhu.claims.models import Claim
     from huzhu.coverage.models import Scheme
-    from huzhu.feeds import batch
     from huzhu.feeds.importing import import_feed
+    from huzhu.feeds.proactive import run as batch
 
     marks: dict[str, float] = {}
     started = time.perf_counter()
@@ -93,7 +93,7 @@ def measure(path: Path, engine: str, report: bool) -> dict:
     result = batch.execute(run, progress=progress, spark_session=session)
     end = time.perf_counter() - started
     if report:
-        from huzhu.feeds.batch_report import write_report
+        from huzhu.feeds.proactive.report import write_report
 
         write_report(result.run, OUT / "report.csv")
         marks["report"] = time.perf_counter() - started - end

@@ -64,7 +64,7 @@ def build_members(members: int) -> None:
     from django.core.management import call_command
     from django.db import connection, transaction
 
-    from huzhu import crypto
+    from huzhu.lib import crypto
     from huzhu.members.models import Member
     from huzhu.orgs.models import Union, Unit
     from huzhu.orgs.uscc import make_uscc

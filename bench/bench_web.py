@@ -41,7 +41,7 @@ def build(members: int) -> None:
     from django.core.management import call_command
     from django.db import connection
 
-    from huzhu import crypto
+    from huzhu.lib import crypto
     from huzhu.members.models import Member
     from huzhu.orgs.models import Union, Unit, User
     from huzhu.orgs.uscc import make_uscc
@@ -118,10 +118,10 @@ def set_proposed_indexes(enabled: bool) -> None:
 
 
 def cases():
+    from huzhu.lib.paging import keyset_page
     from huzhu.members.models import Member
     from huzhu.members.search import MemberQuery, search_members
     from huzhu.orgs.models import User
-    from huzhu.web.paging import keyset_page
 
     some = Member.objects.order_by("id")[500]
     users = {u.username: u for u in User.objects.filter(username__startswith="b_")}

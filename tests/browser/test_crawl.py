@@ -37,7 +37,7 @@ SKIP = ("/logout/", "/admin/", "/api/")
 def lived_in_city(transactional_db, settings, tmp_path, monkeypatch):
     """The demo city, small pages so that every pager has a second page, and some of the
     day's work (an import, an export, a transfer request, audit entries) to look at."""
-    from huzhu.web import paging
+    from huzhu.lib import paging
 
     monkeypatch.setattr(paging, "PAGE_SIZE", 5)
     settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}

@@ -41,7 +41,7 @@ def changchun(admin, free_scheme):  # noqa: F811
 
 
 def add_materials(claim: Claim, user) -> None:
-    from huzhu.claims.materials import missing
+    from huzhu.claims.materials.required import missing
 
     for kind in missing(claim):
         ClaimMaterial.objects.create(claim=claim, kind=kind, file_name=f"{kind}.pdf",

@@ -74,7 +74,7 @@ def _scheme(admin, tree, units, clerk, policy_name: str, year: int):
 def test_each_shipped_benefit_filed_through_the_web_is_paid_what_the_reference_says(
         policy_name, client, users, tree, units, staff, tmp_path):
     from huzhu.claims.intake import claim_form, needed_fields
-    from huzhu.claims.steps import grant_late_exception
+    from huzhu.claims.step_effects import grant_late_exception
     from huzhu.members.models import Member
 
     admin, clerk, day = users["admin_city"], users["clerk_a1"], SHIPPED[policy_name]

@@ -15,8 +15,9 @@ from django.test import RequestFactory
 from django.urls import reverse
 
 from huzhu.audit.models import AuditEntry
-from huzhu.claims import flags, followup
+from huzhu.claims import flags
 from huzhu.claims.flags import FLAG_LABELS, flag_counts, flags_for, with_flag
+from huzhu.claims.followup import service as followup
 from huzhu.claims.models import Claim
 from huzhu.claims.workflow import ClaimRefused, apply
 from tests.fixtures import PASSWORD
@@ -202,7 +203,7 @@ def test_a_claim_of_the_history_needs_twenty_others(staff, claim_for):
 
 
 def test_the_queue_compares_with_a_snapshot_at_most_ten_minutes_old(staff, claim_for):
-    from huzhu.claims.norms import MAX_AGE, ClaimAmountNorm
+    from huzhu.claims.models.norm import MAX_AGE, ClaimAmountNorm
 
     _history(claim_for, staff["m2"], [1000] * 20)
     claim = claim_for(staff["m1"], amount="3500.00")

@@ -19,8 +19,10 @@ from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
 
 from huzhu.audit.models import AuditEntry
-from huzhu.claims import housekeeping, material_store, material_views
-from huzhu.claims.material_store import (
+from huzhu.claims import housekeeping
+from huzhu.claims.materials import store as material_store
+from huzhu.claims.materials import views as material_views
+from huzhu.claims.materials.store import (
     MAX_BYTES,
     NOT_A_DOCUMENT,
     MaterialRefused,
@@ -479,7 +481,7 @@ def test_housekeeping_deletes_an_orphan_file(users, claim, staff, file_hospital)
     assert fresh.exists()  # younger than an hour: perhaps an upload under way
     assert housekeeping.sweep() == {"删除的无主理赔材料文件": 0}
 
-    from huzhu.imports.management.commands.housekeeping import sweepers
+    from huzhu.web.management.commands.housekeeping import sweepers
 
     assert ("claims", housekeeping.sweep) in sweepers()
 

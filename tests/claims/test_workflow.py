@@ -9,7 +9,8 @@ from decimal import Decimal
 import pytest
 
 from huzhu.audit.models import AuditEntry
-from huzhu.claims import steps, workflow
+from huzhu.claims import step_effects as steps
+from huzhu.claims import workflow
 from huzhu.claims.models import Claim
 from huzhu.claims.workflow import ClaimRefused, apply
 

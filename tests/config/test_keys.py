@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from huzhu import crypto
 from huzhu.config import secrets
-from huzhu.config.filemodes import private_sqlite
 from huzhu.config.secrets import KEY_NAMES, KeysError, load_secrets, new_keys
+from huzhu.lib import crypto
+from huzhu.lib.filemodes import private_sqlite
 from tests.config.procs import child_env, huzhu
 
 

@@ -149,7 +149,7 @@ def test_renewal_within_30_days_keeps_the_first_enrolment_date(users, units, sta
 
 
 def test_a_lapse_restarts_the_first_enrolment_date():
-    from huzhu.coverage import rules
+    from huzhu.rules import premiums as rules
 
     assert rules.first_enrolled(D(2027, 1, 1), D(2026, 12, 31), D(2020, 1, 1)) == D(2020, 1, 1)
     assert rules.first_enrolled(D(2027, 1, 30), D(2026, 12, 31), D(2020, 1, 1)) == D(2020, 1, 1)

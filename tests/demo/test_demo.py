@@ -7,10 +7,10 @@ from collections import Counter
 
 import pytest
 
-from huzhu import crypto
 from huzhu.coverage.models import Enrolment, LedgerEntry, PremiumNotice
 from huzhu.demo import command, generator
 from huzhu.demo.base import AS_OF
+from huzhu.lib import crypto
 from huzhu.members.idcard import parse_id_number
 from huzhu.members.models import Member
 from huzhu.members.phone import parse_mobile

@@ -7,9 +7,9 @@ from decimal import Decimal
 from pathlib import Path
 
 from huzhu.coverage.models import Enrolment, Period
-from huzhu.feeds import batch
-from huzhu.feeds.batch_models import StayOutcome
 from huzhu.feeds.importing import import_feed
+from huzhu.feeds.models.proactive import StayOutcome
+from huzhu.feeds.proactive import run as batch
 from tests.feeds.conftest import stay, write_csv
 
 D = dt.date

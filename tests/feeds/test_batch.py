@@ -11,10 +11,10 @@ import pytest
 
 from huzhu.claims import computation, intake
 from huzhu.claims.models import Claim, ClaimEvent
-from huzhu.feeds import batch
-from huzhu.feeds.batch_models import BatchRun, StayOutcome
 from huzhu.feeds.importing import import_feed
-from huzhu.feeds.status import open_settlements
+from huzhu.feeds.models.proactive import BatchRun, StayOutcome
+from huzhu.feeds.proactive import run as batch
+from huzhu.feeds.proactive.status import open_settlements
 from tests.coverage.conftest import admin, free_scheme, staff  # noqa: F401
 from tests.feeds.batch_helpers import feed_file, member_stay, outcomes, run_feed
 from tests.feeds.conftest import outsider, stay

@@ -14,9 +14,9 @@ import pytest
 
 from huzhu.claims import computation
 from huzhu.claims.models import Claim
-from huzhu.feeds.batch_followups import counts as follow_up_counts
-from huzhu.feeds.batch_followups import follow_up, write_xlsx
-from huzhu.feeds.batch_models import StayOutcome
+from huzhu.feeds.models.proactive import StayOutcome
+from huzhu.feeds.proactive.followups import counts as follow_up_counts
+from huzhu.feeds.proactive.followups import follow_up, write_xlsx
 from tests.coverage.conftest import admin, period, premium_scheme, staff  # noqa: F401
 from tests.feeds.batch_helpers import enrol, feed_file, member_stay, outcomes, run_feed
 
@@ -93,7 +93,7 @@ def test_a_member_with_a_bank_account_needs_no_bank_card(feed_dir, premium_schem
     run = run_feed(feed_file(feed_dir, rows), premium_scheme).run
     claim = Claim.objects.get(settlement__isnull=False, benefit="hospital_aid")
     assert claim.missing_materials == []
-    from huzhu.claims.materials import missing
+    from huzhu.claims.materials.required import missing
 
     assert missing(claim) == []  # the claims app agrees: nothing to upload before review
     assert {kind: n for kind, _, n in follow_up_counts(run)}["no_bank"] == 0

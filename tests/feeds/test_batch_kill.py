@@ -16,7 +16,7 @@ import pytest
 from django.db import connection
 
 from huzhu.cli import main
-from huzhu.feeds.batch_models import BatchRun, StayOutcome
+from huzhu.feeds.models.proactive import BatchRun, StayOutcome
 from tests.coverage.conftest import admin, free_scheme, staff  # noqa: F401
 from tests.feeds.test_batch_runs import EXPECTED, _capped_feed, _claims
 
@@ -30,7 +30,8 @@ CHILD = """
 import sys, time
 from huzhu.config import setup_django
 setup_django()
-from huzhu.feeds import batch, batch_writes
+from huzhu.feeds.proactive import run as batch
+from huzhu.feeds.proactive import writes as batch_writes
 batch.CHUNK_ROWS = 1
 real = batch_writes._write_chunk
 def lingering(*args, **kwargs):

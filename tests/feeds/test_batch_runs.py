@@ -15,9 +15,10 @@ from django.db import connections
 
 from huzhu.claims import computation
 from huzhu.claims.models import Claim
-from huzhu.feeds import batch, batch_writes
-from huzhu.feeds.batch_models import BatchRun, StayOutcome
 from huzhu.feeds.importing import import_feed
+from huzhu.feeds.models.proactive import BatchRun, StayOutcome
+from huzhu.feeds.proactive import run as batch
+from huzhu.feeds.proactive import writes as batch_writes
 from huzhu.orgs.models import User
 from tests.coverage.conftest import admin, free_scheme, staff  # noqa: F401
 from tests.feeds.batch_helpers import feed_file, member_stay, outcomes, run_feed
@@ -187,7 +188,7 @@ def test_the_command_line_run_and_its_report(feed_dir, staff, free_scheme, capsy
     assert rows[4]["member_id"] == "" and rows[4]["reason"] == "非工会会员"
     assert rows[2]["reason_code"] == "cap_per_year" and "上限" in rows[2]["reason"]
     xlsx = tmp_path / "report.xlsx"
-    from huzhu.feeds.batch_report import write_report
+    from huzhu.feeds.proactive.report import write_report
 
     write_report(BatchRun.objects.get(), xlsx)
     book = openpyxl.load_workbook(xlsx)

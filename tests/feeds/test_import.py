@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from django.db import connection
 
-from huzhu import crypto
 from huzhu.audit.models import AuditEntry
 from huzhu.feeds.importing import import_feed, row_outcomes
 from huzhu.feeds.models import Feed, FeedRow, Settlement
+from huzhu.lib import crypto
 from huzhu.orgs.models import User
 from tests.feeds.conftest import TODAY, outsider, stay, write_csv
 

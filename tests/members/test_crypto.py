@@ -7,7 +7,7 @@ import pytest
 from cryptography.exceptions import InvalidTag
 from django.db import connection
 
-from huzhu import crypto
+from huzhu.lib import crypto
 from huzhu.members.models import Member
 
 

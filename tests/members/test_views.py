@@ -77,7 +77,7 @@ def test_no_results_and_empty_states(as_user, make_member, units):
 
 
 def test_keyset_pages_cover_every_member_once(as_user, make_member, monkeypatch):
-    from huzhu.web import paging
+    from huzhu.lib import paging
 
     monkeypatch.setattr(paging, "PAGE_SIZE", 3)
     made = {make_member("a1", name=f"会员{i}").id for i in range(8)}

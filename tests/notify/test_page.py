@@ -142,7 +142,7 @@ def test_a_retry_outside_the_scope_is_a_404_and_an_auditor_a_403(client, tree, u
 
 
 def test_pages_of_the_outbox_do_not_repeat_rows(client, tree, users, monkeypatch):
-    from huzhu.web import paging
+    from huzhu.lib import paging
 
     monkeypatch.setattr(paging, "PAGE_SIZE", 4)
     outbox.enqueue_many(outbox.Draft(RENEWAL, f"1390000{i:04d}", f"第{i}条", f"p:{i}",

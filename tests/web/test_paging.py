@@ -18,7 +18,7 @@ from tests.fixtures import PASSWORD
 
 @pytest.fixture
 def small_pages(monkeypatch):
-    from huzhu.web import paging
+    from huzhu.lib import paging
 
     monkeypatch.setattr(paging, "PAGE_SIZE", 3)
 

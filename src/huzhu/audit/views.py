@@ -6,9 +6,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from huzhu.audit.models import AuditEntry
+from huzhu.lib.paging import keyset_page
+from huzhu.lib.params import id_param
 from huzhu.orgs.access import audit_reader_required
-from huzhu.web.paging import keyset_page
-from huzhu.web.params import id_param
 
 
 @audit_reader_required

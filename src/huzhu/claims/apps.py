@@ -6,15 +6,15 @@ class ClaimsConfig(AppConfig):
     verbose_name = "理赔与给付"
 
     def ready(self) -> None:
-        from huzhu.claims import notifications, steps  # noqa: F401  (registers the effects)
+        from huzhu.claims import notifications
 
         notifications.register_kinds()
         from huzhu.claims.panels import member_panel
-        from huzhu.web import panels
+        from huzhu.lib import panels
 
         panels.register("member", panels.Panel("claims", "claims/_member_panel.html",
                                                member_panel, order=20))
-        from huzhu.claims.material_views import panel_context
+        from huzhu.claims.materials.views import panel_context
 
         panels.register("claim", panels.Panel(
             "materials", "claims/_materials.html",

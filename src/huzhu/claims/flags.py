@@ -297,12 +297,12 @@ def _with_readmission(qs: QuerySet[Claim]) -> QuerySet[Claim]:
 
 
 def _with_unusual(qs: QuerySet[Claim]) -> QuerySet[Claim]:
-    """Against the snapshot of usual amounts (:mod:`huzhu.claims.norms`), refreshed first
+    """Against the snapshot of usual amounts (:mod:`huzhu.claims.models.norm`), refreshed first
     when it is old. A claim that is itself part of its group's history is compared with
     the others only: for amounts that are never negative, whenever it is above the factor
     that is the median without the group's largest amount (leaving out any amount above
     the median moves the median alike)."""
-    from huzhu.claims.norms import ClaimAmountNorm, ensure_fresh
+    from huzhu.claims.models.norm import ClaimAmountNorm, ensure_fresh
 
     ensure_fresh()
     in_history = Q(state__in=HISTORY_STATES, final__isnull=False)

@@ -17,7 +17,7 @@ from pathlib import Path
 from django.conf import settings
 from django.utils import timezone
 
-from huzhu.claims import material_store
+from huzhu.claims.materials import store as material_store
 from huzhu.claims.models import ClaimMaterial
 
 ORPHAN_AGE = dt.timedelta(hours=1)

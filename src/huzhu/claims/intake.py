@@ -11,15 +11,15 @@ from django import forms
 from django.db import transaction
 from django.utils import timezone
 
-from huzhu import crypto
 from huzhu.claims.models import Claim, ClaimEvent
 from huzhu.coverage.lookup import schemes_over
 from huzhu.coverage.models import Enrolment, Period, Scheme
+from huzhu.lib import crypto
+from huzhu.lib.forms import BootstrapFormMixin
 from huzhu.members.idcard import IdNumberError, parse_id_number
 from huzhu.members.models import Member
 from huzhu.orgs.models import User
 from huzhu.rules.schema import Benefit, OutcomeFormula, PercentFormula, PerDayFormula
-from huzhu.web.forms import BootstrapFormMixin
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 _ICD = re.compile(r"^[A-Z]\d{2}(\.\d{1,4})?$")

@@ -27,7 +27,7 @@ def text_for(claim: Claim, kind: str) -> str | None:
     if kind == "claims.submitted":
         return f"{head}已受理，我们将尽快审核。"
     if kind == "claims.returned":
-        from huzhu.claims.materials import labels
+        from huzhu.claims.materials.required import labels
 
         missing = labels(claim.missing_materials) or claim.return_note
         return f"{head}需补充材料：{missing}，请联系单位工会经办人。"

@@ -36,7 +36,7 @@ class QueueFilter:
 
     @classmethod
     def from_params(cls, user: User, params) -> QueueFilter:
-        from huzhu.web.params import id_param
+        from huzhu.lib.params import id_param
 
         raw = params.get("state", "")
         if raw == "all":

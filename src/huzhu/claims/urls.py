@@ -1,6 +1,8 @@
 from django.urls import path
 
-from huzhu.claims import followup_urls, material_urls, views
+from huzhu.claims import views
+from huzhu.claims.followup import urls as followup_urls
+from huzhu.claims.materials import urls as material_urls
 
 app_name = "claims"
 

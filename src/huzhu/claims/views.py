@@ -12,17 +12,20 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from huzhu.claims import deadlines, followup, intake, materials, queue, steps, workflow
+from huzhu.claims import deadlines, intake, queue, workflow
+from huzhu.claims import step_effects as steps
 from huzhu.claims.access import get_claim_for_user
 from huzhu.claims.flags import FLAG_LABELS
+from huzhu.claims.followup import service as followup
 from huzhu.claims.icd10 import options as icd10_options
+from huzhu.claims.materials import required as materials
 from huzhu.claims.models import Claim
 from huzhu.claims.workflow import REJECT_CODES, TRANSITIONS, ClaimRefused
+from huzhu.lib.paging import keyset_page
+from huzhu.lib.params import id_param
 from huzhu.members.access import get_member_for_user
 from huzhu.orgs.scope import can_write
 from huzhu.rules.schema import MATERIALS
-from huzhu.web.paging import keyset_page
-from huzhu.web.params import id_param
 
 
 @login_required
@@ -70,7 +73,7 @@ def _detail_context(request: HttpRequest, claim: Claim) -> dict:
 
 
 def _panels(request: HttpRequest, claim: Claim) -> list:
-    from huzhu.web import panels
+    from huzhu.lib import panels
 
     return panels.render("claim", request, claim)
 

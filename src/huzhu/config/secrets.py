@@ -34,7 +34,7 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
-from huzhu.config.filemodes import tighten
+from huzhu.lib.filemodes import tighten
 
 KEY_NAMES = ("DJANGO_SECRET_KEY", "HUZHU_FIELD_KEY", "HUZHU_INDEX_KEY")
 FIELD_KEYS = ("HUZHU_FIELD_KEY", "HUZHU_INDEX_KEY")  # 32 bytes, urlsafe base64

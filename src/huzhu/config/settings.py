@@ -15,8 +15,8 @@ import dj_database_url
 import xstatic.pkg.bootstrap
 
 from huzhu.config import env
-from huzhu.config.filemodes import private_dir, private_sqlite
 from huzhu.config.secrets import load_secrets
+from huzhu.lib.filemodes import private_dir, private_sqlite
 
 BASE_DIR = Path(__file__).resolve().parent.parent  # src/huzhu
 VAR_DIR = env.var_dir()

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, register_converter
 
-from huzhu.web.params import IdConverter
+from huzhu.lib.params import IdConverter
 
 register_converter(IdConverter, "id")
 
@@ -25,7 +25,7 @@ urlpatterns = [
     path("feeds/", include("huzhu.feeds.urls")),
     path("reports/", include("huzhu.reports.urls")),
     path("notify/", include("huzhu.notify.urls")),
-    path("payouts/", include("huzhu.claims.payout_urls")),
+    path("payouts/", include("huzhu.claims.payouts.urls")),
     path("", include("huzhu.orgs.urls")),
     path("", include("huzhu.web.urls")),
 ]

@@ -9,7 +9,7 @@ class CoverageConfig(AppConfig):
         from huzhu.coverage.importing import KIND
         from huzhu.coverage.panels import member_panel
         from huzhu.imports import kinds
-        from huzhu.web import panels
+        from huzhu.lib import panels
 
         kinds.register(KIND)
         from huzhu.coverage.reminders import KINDS as REMINDERS

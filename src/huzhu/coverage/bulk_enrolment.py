@@ -28,7 +28,6 @@ from django.utils import timezone
 
 from huzhu.audit.log import record_many
 from huzhu.audit.models import AuditEntry
-from huzhu.coverage import rules
 from huzhu.coverage.enrolment import (
     check_period,
     eligible_statuses,
@@ -50,6 +49,7 @@ from huzhu.coverage.models import (
 )
 from huzhu.members.models import Member
 from huzhu.orgs.models import Unit, User
+from huzhu.rules import premiums as rules
 
 UNITS_PER_CHUNK = 200
 

@@ -19,11 +19,12 @@ from django.utils import timezone
 
 from huzhu.audit import log
 from huzhu.audit.models import AuditEntry
-from huzhu.coverage import ledger, rules
+from huzhu.coverage import ledger
 from huzhu.coverage.models import Account, Enrolment, LedgerEntry, Period, PremiumNotice, Scheme
 from huzhu.members.models import Member
 from huzhu.orgs.models import Unit, User
 from huzhu.orgs.scope import can_write
+from huzhu.rules import premiums as rules
 
 BATCH = 2000
 

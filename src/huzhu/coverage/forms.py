@@ -10,10 +10,10 @@ from django.utils import timezone
 
 from huzhu.coverage.models import Period, Scheme
 from huzhu.coverage.policies import MAX_POLICY_BYTES, policy_from_text
+from huzhu.lib.forms import BootstrapFormMixin
 from huzhu.orgs.models import Union, User
 from huzhu.rules.errors import PolicyError
 from huzhu.rules.loader import shipped_policy_names
-from huzhu.web.forms import BootstrapFormMixin
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 

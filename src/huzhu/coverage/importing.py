@@ -9,7 +9,6 @@ from collections import defaultdict
 from django.db import transaction
 from django.utils import timezone
 
-from huzhu import crypto
 from huzhu.audit.models import AuditEntry
 from huzhu.coverage import enrolment
 from huzhu.coverage.enrolment import Refused
@@ -20,6 +19,7 @@ from huzhu.imports.errors import ImportFileError, RowError
 from huzhu.imports.kinds import ImportKind
 from huzhu.imports.reading import data_rows
 from huzhu.imports.service import ImportRun
+from huzhu.lib import crypto
 from huzhu.members.idcard import IdNumberError, parse_id_number
 from huzhu.members.models import Member
 from huzhu.orgs.models import Unit

@@ -1,4 +1,4 @@
-"""The member page's coverage section (registered with huzhu.web.panels)."""
+"""The member page's coverage section (registered with huzhu.lib.panels)."""
 
 from __future__ import annotations
 

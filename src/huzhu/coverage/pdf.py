@@ -31,9 +31,9 @@ from reportlab.pdfbase.ttfonts import TTFError, TTFont
 from reportlab.pdfgen import canvas
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from huzhu import crypto
 from huzhu.coverage.models import Enrolment, PremiumNotice
-from huzhu.coverage.rules import percent
+from huzhu.lib import crypto
+from huzhu.rules.premiums import percent
 
 __all__ = ["PdfFontMissing", "amount_in_words", "certificate_number", "certificate_pdf",
            "premium_notice_pdf"]

@@ -100,9 +100,9 @@ def register_payment(request: HttpRequest, notice_id: int) -> HttpResponse:
 @login_required
 def notice_list(request: HttpRequest) -> HttpResponse:
     """Finance's list: notices in scope, unpaid first."""
+    from huzhu.lib.paging import keyset_page
+    from huzhu.lib.params import id_param
     from huzhu.orgs.models import Unit
-    from huzhu.web.paging import keyset_page
-    from huzhu.web.params import id_param
 
     state = request.GET.get("state", "")
     qs = PremiumNotice.objects.filter(unit__in=Unit.objects.visible_to(request.user))\

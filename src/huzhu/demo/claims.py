@@ -85,8 +85,8 @@ def _file(rng: random.Random, clerk, member, intake, day: dt.date):
 def _attach_materials(claim, user) -> None:
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    from huzhu.claims.material_store import save_material
-    from huzhu.claims.materials import missing
+    from huzhu.claims.materials.required import missing
+    from huzhu.claims.materials.store import save_material
     from huzhu.rules.schema import MATERIALS
 
     # Named as a clerk's scanner names them: 发票.pdf, 出院小结.pdf …
@@ -140,8 +140,8 @@ def _signals(rng, clerk, members, intake) -> None:
 
 
 def pay_a_batch(ctx: DemoContext) -> int:
-    from huzhu.claims import payouts
     from huzhu.claims.models import Claim
+    from huzhu.claims.payouts import batches as payouts
 
     finance = ctx.staff["finance"]
     paid = 0

@@ -31,9 +31,9 @@ from pathlib import Path
 
 from django.conf import settings
 
-from huzhu import crypto
 from huzhu.demo.base import DemoContext, Step
 from huzhu.feeds.columns import CHINESE_HEADERS
+from huzhu.lib import crypto
 from huzhu.members.idcard import make_id_number
 from huzhu.members.models import Member
 

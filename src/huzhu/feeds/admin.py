@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from huzhu.feeds.batch_models import BatchRun, StayOutcome
 from huzhu.feeds.models import Feed, FeedToken, Settlement
+from huzhu.feeds.models.proactive import BatchRun, StayOutcome
 
 
 class ReadOnly(admin.ModelAdmin):

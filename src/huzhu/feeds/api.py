@@ -26,9 +26,9 @@ from ninja.security import HttpBearer
 from huzhu.feeds import importing, jobs, tokens
 from huzhu.feeds.models import Feed
 from huzhu.imports.errors import ImportFileError
+from huzhu.lib.params import PathId
 from huzhu.orgs.models import Union
 from huzhu.orgs.scope import scoped_unions
-from huzhu.web.params import PathId
 
 ALLOWED_SUFFIXES = (".csv", ".xlsx", ".xls", ".parquet")
 SHOWN_ERRORS = 20

@@ -33,13 +33,13 @@ def run_import(args: argparse.Namespace) -> int:
 
 
 def configure_run(parser: argparse.ArgumentParser) -> None:
-    from huzhu.feeds.batch_cli import configure
+    from huzhu.feeds.proactive.command import configure
 
     configure(parser)
 
 
 def run_batch(args: argparse.Namespace) -> int:
-    from huzhu.feeds.batch_cli import run as run_command
+    from huzhu.feeds.proactive.command import run as run_command
 
     return run_command(args)
 

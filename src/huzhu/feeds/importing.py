@@ -28,7 +28,6 @@ from django.db.models import F, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from huzhu import crypto
 from huzhu.audit.log import record
 from huzhu.audit.models import AuditEntry
 from huzhu.feeds.models import Feed, FeedRow
@@ -38,6 +37,7 @@ from huzhu.feeds.staging import Stage
 from huzhu.imports.errors import ErrorSink, ImportFileError, RowError
 from huzhu.imports.outcome import Progress, no_progress
 from huzhu.imports.scope import ImportScope
+from huzhu.lib import crypto
 from huzhu.orgs.models import Union
 
 MAX_KEPT_ERRORS = 100_000

@@ -14,10 +14,10 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
-from huzhu import crypto
 from huzhu.audit.log import record
 from huzhu.audit.models import AuditEntry
 from huzhu.feeds.models import FeedToken
+from huzhu.lib import crypto
 from huzhu.orgs.models import User
 from huzhu.orgs.scope import sees_everything
 

@@ -5,7 +5,7 @@ from huzhu.feeds import views
 app_name = "feeds"
 
 urlpatterns = [
-    path("", include("huzhu.feeds.batch_urls")),
+    path("", include("huzhu.feeds.proactive.urls")),
     path("", views.feed_list, name="list"),
     path("upload/", views.feed_upload, name="upload"),
     path("tokens/", views.token_list, name="tokens"),

@@ -19,8 +19,8 @@ from huzhu.feeds.columns import FEED_COLUMNS
 from huzhu.feeds.forms import FeedUploadForm, TokenForm
 from huzhu.feeds.models import Feed, FeedRow, FeedToken
 from huzhu.imports.errors import write_report
-from huzhu.web.paging import keyset_page
-from huzhu.web.params import id_param
+from huzhu.lib.paging import keyset_page
+from huzhu.lib.params import id_param
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 ROW_FILTERS = {

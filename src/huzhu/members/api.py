@@ -9,12 +9,12 @@ from ninja import Field, Query, Router, Schema
 from ninja.errors import HttpError
 
 from huzhu.audit import limits
+from huzhu.lib.paging import MAX_PAGE_SIZE, PAGE_SIZE, keyset_page
+from huzhu.lib.params import ApiId, PathId
 from huzhu.members.access import get_member_for_user
 from huzhu.members.models import Member
 from huzhu.members.search import MemberQuery, search_members
 from huzhu.orgs.scope import can_see_full_id
-from huzhu.web.paging import MAX_PAGE_SIZE, PAGE_SIZE, keyset_page
-from huzhu.web.params import ApiId, PathId
 
 router = Router(tags=["会员"])
 

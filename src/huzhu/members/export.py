@@ -16,7 +16,7 @@ import xlsxwriter
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from huzhu import crypto
+from huzhu.lib import crypto
 from huzhu.members.models import Member
 
 # Excel's sheet limit is 1,048,576 rows including the header.

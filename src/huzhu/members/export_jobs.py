@@ -14,9 +14,9 @@ from django.db import OperationalError
 from django.utils import timezone
 from django_tasks import task
 
-from huzhu import crypto
 from huzhu.audit import log
 from huzhu.audit.models import AuditEntry
+from huzhu.lib import crypto
 from huzhu.members.export import export_queryset, write_members_xlsx
 from huzhu.members.models import MemberExport
 from huzhu.members.search import MemberQuery, search_members

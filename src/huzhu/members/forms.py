@@ -8,15 +8,15 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 
-from huzhu import crypto
 from huzhu.audit import limits
+from huzhu.lib import crypto
+from huzhu.lib.forms import BootstrapFormMixin
 from huzhu.members import transfers
 from huzhu.members.idcard import IdNumberError, parse_id_number
 from huzhu.members.models import Member
 from huzhu.members.phone import PhoneError, parse_mobile
 from huzhu.members.registration import registration_problems
 from huzhu.orgs.models import Unit, User
-from huzhu.web.forms import BootstrapFormMixin
 
 _BANK_ACCOUNT = re.compile(r"\d{12,30}")
 

@@ -1,7 +1,7 @@
 """The member registry (会员).
 
 The resident ID number and bank account are stored only sealed (AES-GCM) with a keyed
-hash for lookups; see :mod:`huzhu.crypto`. Birth date and gender are derived from the
+hash for lookups; see :mod:`huzhu.lib.crypto`. Birth date and gender are derived from the
 ID number once, at entry, because the benefit engine needs them for every event.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from django.db import models
 
-from huzhu import crypto
+from huzhu.lib import crypto
 from huzhu.orgs.models import Union, Unit
 from huzhu.orgs.scope import scoped_by_ids
 

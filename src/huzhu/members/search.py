@@ -14,11 +14,11 @@ from dataclasses import dataclass
 
 from django.db.models import QuerySet
 
-from huzhu import crypto
+from huzhu.lib import crypto
+from huzhu.lib.params import id_param
 from huzhu.members.models import Member
 from huzhu.orgs.models import User
 from huzhu.orgs.scope import subtree_ids_in_scope
-from huzhu.web.params import id_param
 
 _ID_NUMBER = re.compile(r"\d{17}[\dXx]")
 _MOBILE = re.compile(r"1[3-9]\d{9}")

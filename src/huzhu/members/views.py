@@ -14,6 +14,9 @@ from django.views.decorators.http import require_POST
 
 from huzhu.audit import limits, log
 from huzhu.audit.models import AuditEntry
+from huzhu.lib import panels
+from huzhu.lib.paging import keyset_page
+from huzhu.lib.params import id_param
 from huzhu.members import saved_search, transfers
 from huzhu.members.access import get_member_for_user
 from huzhu.members.forms import MemberForm, snapshot
@@ -22,9 +25,6 @@ from huzhu.members.search import MemberQuery, search_members
 from huzhu.orgs.access import write_required
 from huzhu.orgs.models import Union, Unit
 from huzhu.orgs.scope import can_see_full_id
-from huzhu.web import panels
-from huzhu.web.paging import keyset_page
-from huzhu.web.params import id_param
 
 
 @login_required

@@ -22,7 +22,7 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from huzhu.config.filemodes import private_dir
+from huzhu.lib.filemodes import private_dir
 from huzhu.notify.models import MAX_ERROR, OutboxMessage
 
 logger = logging.getLogger("huzhu.notify")

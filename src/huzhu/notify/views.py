@@ -10,11 +10,11 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from huzhu.lib.paging import keyset_page
+from huzhu.lib.params import id_param
 from huzhu.notify import kinds, sending
 from huzhu.notify.access import get_message_for_user, outbox_reader_required
 from huzhu.notify.models import OutboxMessage
-from huzhu.web.paging import keyset_page
-from huzhu.web.params import id_param
 
 
 def _filters(params) -> dict[str, str]:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from django.http import HttpRequest
 from ninja import Router, Schema
 
+from huzhu.lib.paging import PAGE_SIZE, keyset_page
+from huzhu.lib.params import ApiId, PageSize, PathId
 from huzhu.orgs.access import get_union_for_user, get_unit_for_user
 from huzhu.orgs.models import Union, Unit
 from huzhu.orgs.search import search_units
-from huzhu.web.paging import PAGE_SIZE, keyset_page
-from huzhu.web.params import ApiId, PageSize, PathId
 
 router = Router()
 

@@ -8,9 +8,9 @@ from typing import Any
 from django import forms
 
 from huzhu.audit import limits
+from huzhu.lib.forms import BootstrapFormMixin
 from huzhu.orgs.models import Union, Unit, User
 from huzhu.orgs.uscc import UsccError, parse_uscc
-from huzhu.web.forms import BootstrapFormMixin
 
 USCC_ELSEWHERE = ("该统一社会信用代码无法登记：已有该单位的登记记录。"
                   "如该单位需调整所属工会，请联系上级工会办理")

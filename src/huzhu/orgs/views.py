@@ -11,12 +11,12 @@ from django.shortcuts import redirect, render
 
 from huzhu.audit import log
 from huzhu.audit.models import AuditEntry
+from huzhu.lib.paging import keyset_page
+from huzhu.lib.params import id_param
 from huzhu.orgs.access import get_union_for_user, get_unit_for_user, write_required
 from huzhu.orgs.forms import UnitForm, unit_changes, unit_snapshot
 from huzhu.orgs.models import Union
 from huzhu.orgs.search import search_units
-from huzhu.web.paging import keyset_page
-from huzhu.web.params import id_param
 
 RECENT_MEMBERS = 20
 

@@ -9,10 +9,10 @@ from django.http import Http404
 from django.utils import timezone
 
 from huzhu.coverage.models import Scheme
+from huzhu.lib.params import id_param
 from huzhu.orgs.models import Union, User
 from huzhu.orgs.scope import sees_everything
 from huzhu.reports import figures
-from huzhu.web.params import id_param
 
 READERS = frozenset({User.Role.ADMIN, User.Role.REVIEWER, User.Role.FINANCE,
                      User.Role.AUDITOR})

@@ -418,7 +418,7 @@ def _proactive(sel: Selection) -> tuple[int, Decimal]:
 
 
 def _open_settlements(sel: Selection) -> int:
-    from huzhu.feeds.status import unevaluated
+    from huzhu.feeds.proactive.status import unevaluated
 
     stays = unevaluated(sel.scheme).filter(discharge_date__gte=sel.start,
                                            discharge_date__lte=sel.end,

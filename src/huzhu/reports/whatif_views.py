@@ -15,9 +15,9 @@ from django.views.decorators.http import require_POST
 
 from huzhu.audit import log
 from huzhu.audit.models import AuditEntry
+from huzhu.lib.params import id_param
 from huzhu.reports import access, whatif
 from huzhu.reports.models import WhatIfRun
-from huzhu.web.params import id_param
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

@@ -13,12 +13,12 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from huzhu import crypto
 from huzhu.audit.bulk import AuditRows
 from huzhu.audit.models import AuditEntry
 from huzhu.imports.columns import Mapping
 from huzhu.imports.outcome import Outcome, Progress
 from huzhu.imports.scope import ImportScope
+from huzhu.lib import crypto
 from huzhu.members.importing.rows import LOOKUP_CHUNK, MemberRow, UnitIndex
 from huzhu.members.models import Member
 

@@ -7,7 +7,6 @@ import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from huzhu import crypto
 from huzhu.imports.cells import (
     OCCUPATION_VALUES,
     STATUS_VALUES,
@@ -23,6 +22,7 @@ from huzhu.imports.errors import ErrorSink, RowError
 from huzhu.imports.outcome import Progress
 from huzhu.imports.reading import Cell, data_rows
 from huzhu.imports.scope import ImportScope
+from huzhu.lib import crypto
 from huzhu.members.idcard import IdNumberError, parse_id_number
 from huzhu.members.models import Member
 from huzhu.members.phone import PhoneError, parse_mobile

@@ -4,7 +4,7 @@ from django.db import migrations, models
 
 
 def fill_index(apps, schema_editor):
-    from huzhu import crypto
+    from huzhu.lib import crypto
 
     Member = apps.get_model("members", "Member")
     batch = []

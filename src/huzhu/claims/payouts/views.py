@@ -14,13 +14,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from huzhu.claims import payouts
 from huzhu.claims.models import Payout, PayoutBatch
+from huzhu.claims.payouts import batches as payouts
 from huzhu.claims.workflow import ClaimRefused
 from huzhu.coverage.models import Scheme
+from huzhu.lib.paging import keyset_page
+from huzhu.lib.params import id_param
 from huzhu.orgs.scope import can_see_full_id
-from huzhu.web.paging import keyset_page
-from huzhu.web.params import id_param
 
 SHOWN_WITHOUT_ACCOUNT = 50
 CONTENT_TYPES = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

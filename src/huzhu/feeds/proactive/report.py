@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from huzhu.feeds.batch_models import BatchRun, StayOutcome
+from huzhu.feeds.models.proactive import BatchRun, StayOutcome
 
 HEADERS = ("settlement_id", "outcome", "member_id", "benefit", "amount", "reason",
            "row", "reason_code", "claim", "discovered", "outcome_label")

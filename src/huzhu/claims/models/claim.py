@@ -279,6 +279,3 @@ class Payout(models.Model):
 
     def __str__(self) -> str:
         return f"{self.batch_id} {self.claim_id} {self.amount}"
-
-
-from huzhu.claims.followups import ClaimFollowUp  # noqa: E402,F401

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from huzhu.claims import payout_views as views
+from huzhu.claims.payouts import views
 
 app_name = "payouts"
 

@@ -35,9 +35,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from huzhu.coverage.models import Scheme
-    from huzhu.feeds import batch
     from huzhu.feeds.cli import _print_counts
     from huzhu.feeds.importing import import_feed
+    from huzhu.feeds.proactive import run as batch
     from huzhu.feeds.tokens import may_import_feeds
     from huzhu.orgs.models import User
 
@@ -84,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
     _print_counts(console, outcome)
     _print_outcomes(console, result)
     if args.report:
-        from huzhu.feeds.batch_report import write_report
+        from huzhu.feeds.proactive.report import write_report
 
         write_report(result.run, args.report)
         console.print(f"测算结果已写入 {args.report}")
@@ -117,7 +117,7 @@ def _spark(args: argparse.Namespace):
 
 
 def _print_outcomes(console: Console, result) -> None:
-    from huzhu.feeds.batch_models import StayOutcome
+    from huzhu.feeds.models.proactive import StayOutcome
 
     table = Table(title=f"免申即享测算 #{result.run.pk}（保障项目 {result.run.scheme.code}）")
     table.add_column("结果")

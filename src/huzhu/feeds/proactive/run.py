@@ -1,7 +1,7 @@
 """The batch (免申即享): a feed's matched stays through the engine as one batch, and a
 claim in the ``proactive`` state (免申即享待审核) for every stay and benefit that pays.
 
-:func:`start_run` makes a :class:`~huzhu.feeds.batch_models.BatchRun`; :func:`execute`
+:func:`start_run` makes a :class:`~huzhu.feeds.models.proactive.BatchRun`; :func:`execute`
 runs it: it reads the feed's rows (:mod:`.batch_inputs`), evaluates every applicable
 benefit of the scheme for every matched stay in ONE call of the engine — the members,
 enrolments and prior payouts of the whole set in the coverage export's shapes — and then
@@ -33,9 +33,9 @@ from django.utils import timezone
 
 from huzhu.claims.models import Claim
 from huzhu.coverage.models import Scheme
-from huzhu.feeds import batch_inputs as inputs
-from huzhu.feeds.batch_models import BatchRun, StayOutcome
 from huzhu.feeds.models import Feed, FeedRow
+from huzhu.feeds.models.proactive import BatchRun, StayOutcome
+from huzhu.feeds.proactive import inputs
 from huzhu.orgs.models import Union, User
 
 OUT = StayOutcome.Outcome
@@ -129,7 +129,7 @@ def execute(run: BatchRun, *, progress: Progress = _no_progress,
 
 
 def _execute(run: BatchRun, progress: Progress, spark_session) -> RunResult:
-    from huzhu.feeds import batch_writes
+    from huzhu.feeds.proactive import writes as batch_writes
     from huzhu.rules import evaluate
 
     scheme, policy = run.scheme, run.scheme.policy()

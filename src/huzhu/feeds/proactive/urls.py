@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from huzhu.feeds import batch_views
+from huzhu.feeds.proactive import views as batch_views
 
 urlpatterns = [
     path("runs/", batch_views.run_list, name="runs"),

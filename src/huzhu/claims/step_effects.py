@@ -7,7 +7,8 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from huzhu.claims import computation, deadlines, materials
+from huzhu.claims import computation, deadlines
+from huzhu.claims.materials import required as materials
 from huzhu.claims.models import Claim
 from huzhu.claims.workflow import REJECT_CODES, ClaimRefused, effect
 from huzhu.members.models import Member

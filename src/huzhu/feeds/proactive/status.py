@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.db.models import Exists, OuterRef, QuerySet
 
-from huzhu.feeds.batch_models import StayOutcome
 from huzhu.feeds.models import Settlement
+from huzhu.feeds.models.proactive import StayOutcome
 
 
 def open_settlements(user, scheme=None) -> QuerySet[Settlement]:

@@ -13,8 +13,8 @@ from django.db.models import QuerySet
 
 from huzhu.audit import log
 from huzhu.audit.models import AuditEntry
-from huzhu.claims.followups import ClaimFollowUp
 from huzhu.claims.models import FOLLOW_UP_ABOVE, Claim, ClaimEvent
+from huzhu.claims.models.followup import ClaimFollowUp
 from huzhu.claims.workflow import ClaimRefused
 from huzhu.orgs.models import User
 from huzhu.orgs.scope import sees_everything

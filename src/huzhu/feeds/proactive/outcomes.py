@@ -21,8 +21,8 @@ import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 
 if TYPE_CHECKING:
-    from huzhu.feeds.batch import Outcome
-    from huzhu.feeds.batch_writes import ClaimWriter
+    from huzhu.feeds.proactive.run import Outcome
+    from huzhu.feeds.proactive.writes import ClaimWriter
 
 # Engine columns written as they are; every other type is written as str() would.
 _KEPT = (pa.types.is_integer, pa.types.is_boolean, pa.types.is_string,

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from huzhu.claims import followup_views
+from huzhu.claims.followup import views as followup_views
 
 urlpatterns = [
     path("follow-up/", followup_views.followup_list, name="follow-up"),

@@ -6,7 +6,7 @@ otherwise take ``<id>/materials/`` for a step named "materials".
 
 from django.urls import path
 
-from huzhu.claims import material_views
+from huzhu.claims.materials import views as material_views
 
 urlpatterns = [
     path("<id:claim_id>/materials/", material_views.material_upload, name="material-upload"),

@@ -15,8 +15,9 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
-from huzhu.claims import material_store, materials
-from huzhu.claims.material_store import MaterialRefused
+from huzhu.claims.materials import required as materials
+from huzhu.claims.materials import store as material_store
+from huzhu.claims.materials.store import MaterialRefused
 from huzhu.claims.models import Claim, ClaimMaterial
 from huzhu.orgs.models import User
 from huzhu.rules.schema import MATERIALS

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from django_tasks import task
 
-from huzhu.feeds.batch_models import BatchRun
+from huzhu.feeds.models.proactive import BatchRun
 
 
 @task()
 def run_batch_job(run_id: int) -> dict:
     """Execute one pending run; a run already taken (a retried task) is left alone."""
-    from huzhu.feeds import batch
+    from huzhu.feeds.proactive import run as batch
 
     taken = BatchRun.objects.filter(pk=run_id, status=BatchRun.Status.PENDING).update(
         status=BatchRun.Status.RUNNING)

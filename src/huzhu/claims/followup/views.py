@@ -14,11 +14,11 @@ from django.views.decorators.http import require_POST
 
 from huzhu.audit import log
 from huzhu.audit.models import AuditEntry
-from huzhu.claims import followup
+from huzhu.claims.followup import service as followup
 from huzhu.claims.models import FOLLOW_UP_ABOVE, Claim
 from huzhu.claims.workflow import ClaimRefused
-from huzhu.web.paging import keyset_page
-from huzhu.web.params import id_param
+from huzhu.lib.paging import keyset_page
+from huzhu.lib.params import id_param
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

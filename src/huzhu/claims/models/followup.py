@@ -25,6 +25,3 @@ class ClaimFollowUp(models.Model):
 
     def __str__(self) -> str:
         return f"{self.claim_id} {self.called_at:%Y-%m-%d}"
-
-
-from huzhu.claims.norms import ClaimAmountNorm  # noqa: E402,F401  (registers the model)

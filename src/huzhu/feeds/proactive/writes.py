@@ -25,12 +25,12 @@ from django.utils import timezone
 
 from huzhu.audit import log
 from huzhu.audit.models import AuditEntry
-from huzhu.claims.materials import FROM_SETTLEMENT
+from huzhu.claims.materials.required import FROM_SETTLEMENT
 from huzhu.claims.models import Claim, ClaimEvent
 from huzhu.coverage.models import Period
-from huzhu.feeds import batch_claims
-from huzhu.feeds.batch import OUT, Details, Outcome, RunResult, system_filer
-from huzhu.feeds.batch_models import BatchRun, StayOutcome
+from huzhu.feeds.models.proactive import BatchRun, StayOutcome
+from huzhu.feeds.proactive import outcomes as batch_claims
+from huzhu.feeds.proactive.run import OUT, Details, Outcome, RunResult, system_filer
 
 OUTCOME_COLUMNS = ("run_id", "row", "settlement_code", "stay_id", "member_id", "benefit",
                    "outcome", "amount", "reason", "reason_text", "discovered", "claim_id")

@@ -19,7 +19,7 @@ from huzhu.orgs.models import Union
 MONEY = {"max_digits": 14, "decimal_places": 2}
 
 
-def _made_within(user, union_field: str) -> Q:
+def made_within(user, union_field: str) -> Q:
     """Objects made at or below the user's node; made by the system (no node): visible
     from a root node, like the data they cover."""
     from huzhu.orgs.scope import union_path
@@ -38,7 +38,7 @@ class FeedQuerySet(models.QuerySet):
     def visible_to(self, user) -> FeedQuerySet:
         """Feeds made at the user's node or below it; the system's feeds (the command
         line's) to the staff of a root node."""
-        return self.filter(_made_within(user, "union"))
+        return self.filter(made_within(user, "union"))
 
 
 class Feed(models.Model):
@@ -126,7 +126,7 @@ class SettlementQuerySet(models.QuerySet):
         if ids is None:
             return self
         return self.filter(Q(member__union_id__in=ids)
-                           | (Q(member__isnull=True) & _made_within(user, "feed__union")))
+                           | (Q(member__isnull=True) & made_within(user, "feed__union")))
 
 
 class Settlement(models.Model):
@@ -186,13 +186,13 @@ class Settlement(models.Model):
     @property
     def id_number(self) -> str:
         """Plaintext ID number: callers must check the role and audit the view."""
-        from huzhu import crypto
+        from huzhu.lib import crypto
 
         return crypto.unseal(self.id_number_sealed)
 
     @property
     def id_number_masked(self) -> str:
-        from huzhu import crypto
+        from huzhu.lib import crypto
 
         return crypto.mask_id_number(self.id_number)
 
@@ -297,6 +297,3 @@ class FeedToken(models.Model):
     @property
     def revoked(self) -> bool:
         return self.revoked_at is not None
-
-
-from huzhu.feeds.batch_models import BatchRun, StayOutcome  # noqa: E402,F401  (the batch's)

@@ -17,13 +17,14 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from huzhu.coverage.models import Scheme
-from huzhu.feeds import batch, batch_followups
 from huzhu.feeds.access import data_officer_required
-from huzhu.feeds.batch_models import BatchRun, StayOutcome
 from huzhu.feeds.models import Feed
-from huzhu.web.forms import BootstrapFormMixin
-from huzhu.web.paging import keyset_page
-from huzhu.web.params import id_param
+from huzhu.feeds.models.proactive import BatchRun, StayOutcome
+from huzhu.feeds.proactive import followups as batch_followups
+from huzhu.feeds.proactive import run as batch
+from huzhu.lib.forms import BootstrapFormMixin
+from huzhu.lib.paging import keyset_page
+from huzhu.lib.params import id_param
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 SHOW = {"all": "全部", **dict(StayOutcome.Outcome.choices)}
@@ -80,7 +81,7 @@ def run_new(request: HttpRequest) -> HttpResponse:
 
 
 def _enqueue(run: BatchRun) -> None:
-    from huzhu.feeds.batch_jobs import run_batch_job
+    from huzhu.feeds.proactive.jobs import run_batch_job
 
     run_batch_job.enqueue(run.pk)
 
@@ -135,7 +136,7 @@ def run_progress(request: HttpRequest, run_id: int) -> HttpResponse:
 
 @login_required
 def run_report(request: HttpRequest, run_id: int) -> HttpResponse:
-    from huzhu.feeds.batch_report import write_report
+    from huzhu.feeds.proactive.report import write_report
 
     run = get_run_for_user(request.user, run_id)
     if run.status != BatchRun.Status.DONE:

@@ -11,7 +11,7 @@ from typing import BinaryIO
 from django.db.models import QuerySet
 
 from huzhu.claims.models import FOLLOW_UP_ABOVE
-from huzhu.feeds.batch_models import BatchRun, StayOutcome
+from huzhu.feeds.models.proactive import BatchRun, StayOutcome
 from huzhu.rules.schema import MATERIALS
 
 P = StayOutcome.Outcome

@@ -17,9 +17,9 @@ class BatchRunQuerySet(models.QuerySet):
     def visible_to(self, user) -> BatchRunQuerySet:
         """Runs started at or below the user's node; the command line's (no node) from a
         root node, like the feeds they run."""
-        from huzhu.feeds.models import _made_within
+        from huzhu.feeds.models.feed import made_within
 
-        return self.filter(_made_within(user, "union"))
+        return self.filter(made_within(user, "union"))
 
 
 class BatchRun(models.Model):

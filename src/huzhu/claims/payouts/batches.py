@@ -26,7 +26,6 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import BooleanField, Count, ExpressionWrapper, Q, QuerySet, Sum
 from django.utils import timezone
 
-from huzhu import crypto
 from huzhu.audit import log
 from huzhu.audit.bulk import AuditRows
 from huzhu.audit.models import AuditEntry
@@ -35,6 +34,7 @@ from huzhu.claims.models import Claim, ClaimEvent, Payout, PayoutBatch
 from huzhu.claims.workflow import ClaimRefused
 from huzhu.coverage import ledger
 from huzhu.coverage.models import Account, LedgerEntry, Scheme
+from huzhu.lib import crypto
 from huzhu.orgs.models import User
 from huzhu.orgs.scope import can_see_full_id, sees_everything, union_path
 

@@ -1,0 +1,18 @@
+"""The claims app's models, one module per record kind (Django registers each model
+because this package imports it, as Django's docs on models in a package say)."""
+
+from huzhu.claims.models.claim import (
+    FOLLOW_UP_ABOVE,
+    Claim,
+    ClaimEvent,
+    ClaimMaterial,
+    ClaimQuerySet,
+    Payout,
+    PayoutBatch,
+    PayoutBatchQuerySet,
+)
+from huzhu.claims.models.followup import ClaimFollowUp
+from huzhu.claims.models.norm import ClaimAmountNorm
+
+__all__ = ["FOLLOW_UP_ABOVE", "Claim", "ClaimAmountNorm", "ClaimEvent", "ClaimFollowUp",
+           "ClaimMaterial", "ClaimQuerySet", "Payout", "PayoutBatch", "PayoutBatchQuerySet"]
