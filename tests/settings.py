@@ -16,4 +16,5 @@ for _name, _value in new_keys().items():
 from huzhu.config.settings import *  # noqa: E402, F403
 
 AUTHENTICATION_BACKENDS = ["tests.auth.LockoutBackend",
-                           "django.contrib.auth.backends.ModelBackend"]
+                           "django.contrib.auth.backends.ModelBackend",
+                           "huzhu.orgs.roles.RoleBackend"]

@@ -10,6 +10,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from huzhu.claims.models import Claim
 from huzhu.coverage.models import Enrolment
 from huzhu.members.models import Member
@@ -74,5 +78,36 @@ def record(claim: Claim, row: dict) -> None:
     content hash of the policy that computed it."""
     claim.computed = row["payable"]
     claim.policy_hash = claim.scheme.policy().content_hash
-    claim.computation = {k: (str(v) if v is not None and not isinstance(v, int | bool)
-                             else v) for k, v in row.items()}
+    claim.computation = json_safe(row)
+
+
+def json_safe(row: dict) -> dict:
+    """One engine row as the claim keeps it: money and dates as text, the rest as is."""
+    return {k: (str(v) if v is not None and not isinstance(v, int | bool) else v)
+            for k, v in row.items()}
+
+
+# Engine columns written as they are; every other type is written as str() would.
+_KEPT = (pa.types.is_integer, pa.types.is_boolean, pa.types.is_string,
+         pa.types.is_large_string, pa.types.is_null)
+_AS_TEXT = (pa.types.is_decimal, pa.types.is_date)
+
+
+def supports(out: pa.Schema) -> bool:
+    """Whether every engine column is one whose text this module writes as ``str`` does
+    (a float or a timestamp would not be: those chunks take the per-row path)."""
+    return all(any(k(f.type) for k in _KEPT + _AS_TEXT) for f in out)
+
+
+def computation_json(out: pa.Table) -> pa.ChunkedArray:
+    """Each engine row of ``out`` as the JSON :func:`record` keeps for one claim: keys and
+    values as the per-row path writes them (Decimals and dates as their strings, integers
+    and booleans as they are), made by DuckDB's ``to_json`` over the row cast to text
+    where :func:`json_safe` calls ``str``. PostgreSQL keeps it as jsonb, so spacing and
+    key order do not matter."""
+    columns = [pc.cast(col, pa.string()) if any(k(col.type) for k in _AS_TEXT) else col
+               for col in out.columns]
+    rows = pa.table(columns, names=out.column_names)  # noqa: F841  (DuckDB reads it by name)
+    with duckdb.connect() as con:
+        con.execute("SET preserve_insertion_order = true")
+        return con.sql("SELECT to_json(r) AS j FROM rows r").to_arrow_table()["j"]

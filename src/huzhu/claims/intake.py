@@ -185,7 +185,7 @@ def file_claim(user: User, member: Member, offer: Offer, data: dict) -> Claim:
         if relative:
             claim.relative_key = crypto.blind_index("relative:" + relative)
         claim.save()
-        claim.number = f"LP{claim.event_date:%Y}{claim.pk:07d}"
+        claim.number = Claim.number_for(claim.event_date.year, claim.pk)
         claim.save(update_fields=["number"])
         ClaimEvent.objects.create(claim=claim, actor=user, action="file", from_state="",
                                   to_state=claim.state, note="登记理赔申请")

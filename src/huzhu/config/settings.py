@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "ninja",  # its static files: Swagger UI without a CDN
+    "huzhu.lib",
     "huzhu.audit",
     "huzhu.orgs",
     "huzhu.imports",
@@ -129,6 +130,7 @@ AUTH_PASSWORD_VALIDATORS = [
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out pair
     "django.contrib.auth.backends.ModelBackend",
+    "huzhu.orgs.roles.RoleBackend",  # the role table: user.has_perm("claims.pay")
 ]
 AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = timedelta(minutes=max(1, env.number("HUZHU_LOCKOUT_MINUTES", 15)))

@@ -15,10 +15,9 @@ from decimal import Decimal
 from django.db import models
 from django.db.models import F, Q
 
+from huzhu.lib.money import MoneyField
 from huzhu.members.models import Member
 from huzhu.orgs.models import Union, Unit
-
-MONEY = {"max_digits": 14, "decimal_places": 2}
 
 
 class SchemeQuerySet(models.QuerySet):
@@ -72,7 +71,7 @@ class Scheme(models.Model):
     allow_retired = models.BooleanField("退休会员可参保", default=False)
     # When one review suffices (the claims app reads these): amounts up to this, or every
     # claim in a green channel (Guangdong's 2020 campaign, seed 000).
-    single_review_upto = models.DecimalField("一级审核即可的金额上限", **MONEY, null=True,
+    single_review_upto = MoneyField("一级审核即可的金额上限", null=True,
                                              blank=True, help_text="不超过此金额的理赔只需初审")
     green_channel = models.BooleanField("绿色通道（所有理赔只需一级审核）", default=False)
     created_by = models.ForeignKey("orgs.User", verbose_name="创建人", null=True,
@@ -116,7 +115,7 @@ class Period(models.Model):
     name = models.CharField("名称", max_length=50)
     start = models.DateField("开始日期")
     end = models.DateField("结束日期")
-    premium = models.DecimalField("每人互助金", **MONEY, default=Decimal("0.00"))
+    premium = MoneyField("每人互助金", default=Decimal("0.00"))
     enrol_from = models.DateField("参保开始")
     enrol_until = models.DateField("参保截止")
     state = models.CharField("状态", max_length=8, choices=State.choices, default=State.OPEN)
@@ -172,7 +171,7 @@ class Enrolment(models.Model):
     # Null until the premium is paid (schemes whose coverage starts on payment).
     coverage_from = models.DateField("保障开始", null=True, blank=True)
     coverage_to = models.DateField("保障结束")
-    premium = models.DecimalField("应缴互助金", **MONEY)
+    premium = MoneyField("应缴互助金")
     paid_on = models.DateField("缴费日期", null=True, blank=True)
     state = models.CharField("状态", max_length=10, choices=State.choices,
                              default=State.ACTIVE)
@@ -226,8 +225,8 @@ class PremiumNotice(models.Model):
                              related_name="premium_notices")
     number = models.CharField("通知单号", max_length=32, unique=True)
     members = models.PositiveIntegerField("参保人数", default=0)
-    amount_due = models.DecimalField("应缴金额", **MONEY, default=Decimal("0.00"))
-    amount_paid = models.DecimalField("已缴金额", **MONEY, default=Decimal("0.00"))
+    amount_due = MoneyField("应缴金额", default=Decimal("0.00"))
+    amount_paid = MoneyField("已缴金额", default=Decimal("0.00"))
     state = models.CharField("状态", max_length=8, choices=State.choices, default=State.UNPAID)
     due_date = models.DateField("缴费截止")
     issued_at = models.DateTimeField("开具时间", auto_now_add=True)
@@ -256,7 +255,7 @@ class PremiumNotice(models.Model):
 class Payment(models.Model):
     notice = models.ForeignKey(PremiumNotice, verbose_name="缴费通知", on_delete=models.PROTECT,
                                related_name="payments")
-    amount = models.DecimalField("金额", **MONEY)
+    amount = MoneyField("金额")
     paid_on = models.DateField("到账日期")
     bank_reference = models.CharField("银行流水号", max_length=64)
     registered_by = models.ForeignKey("orgs.User", verbose_name="登记人", on_delete=models.PROTECT,
@@ -311,7 +310,7 @@ class LedgerEntry(models.Model):
     kind = models.CharField("类型", max_length=16, choices=Kind.choices)
     debit = models.CharField("借方科目", max_length=16, choices=Account.choices)
     credit = models.CharField("贷方科目", max_length=16, choices=Account.choices)
-    amount = models.DecimalField("金额", **MONEY)
+    amount = MoneyField("金额")
     reference = models.CharField("来源", max_length=64)
     memo = models.CharField("摘要", max_length=200, blank=True)
     created_by = models.ForeignKey("orgs.User", verbose_name="记账人", null=True, blank=True,

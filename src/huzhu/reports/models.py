@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.db import models
 
 from huzhu.coverage.models import Period, Scheme
+from huzhu.lib.money import MoneyField
 from huzhu.orgs.models import Union
 
 
@@ -86,7 +87,7 @@ class PaidPayout(models.Model):
     """The member's grassroots union when the payout was recorded (normally within a
     minute of its payment): last year's report does not change when a member moves."""
     paid_on = models.DateField()
-    amount = models.DecimalField(max_digits=14, decimal_places=2)
+    amount = MoneyField()
     benefit = models.CharField(max_length=64)
     tier = models.SmallIntegerField()
     """Index into :func:`huzhu.reports.tiers.plan` of the scheme's policy; -1: no tier."""

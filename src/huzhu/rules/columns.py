@@ -6,7 +6,10 @@ decimal(18,2); IDs are strings.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+
+import pyarrow as pa
 
 MONEY = "decimal(18,2)"
 
@@ -77,6 +80,35 @@ TABLES: dict[str, tuple[Column, ...]] = {
 
 # Names of the (typed, validated) tables the compiled plan reads.
 TABLE_NAMES = {name: f"hz_{name}" for name in TABLES}
+
+
+# The Arrow type of each column type: every place that builds the engine's inputs as
+# Arrow (the registry's export, a claim's computation, the proactive batch) takes its
+# schema from here, so the contract is written once.
+ARROW_TYPES = {
+    "string": pa.string(),
+    "date": pa.date32(),
+    "int32": pa.int32(),
+    "boolean": pa.bool_(),
+    MONEY: pa.decimal128(18, 2),
+}
+ARROW_MONEY = ARROW_TYPES[MONEY]
+
+
+def arrow_field(table: str, name: str) -> pa.Field:
+    """One column of ``table`` as an Arrow field (KeyError for a column not in it)."""
+    column = next((c for c in TABLES[table] if c.name == name), None)
+    if column is None:
+        raise KeyError(f"{table} has no column {name!r}")
+    return pa.field(name, ARROW_TYPES[column.type])
+
+
+def arrow_schema(table: str, columns: Iterable[str] | None = None,
+                 extra: Iterable[tuple[str, pa.DataType]] = ()) -> pa.Schema:
+    """The Arrow schema of ``table``: all its columns in contract order, or ``columns``
+    in the order given; ``extra`` fields (not part of the contract) after them."""
+    names = [c.name for c in TABLES[table]] if columns is None else list(columns)
+    return pa.schema([arrow_field(table, n) for n in names] + [pa.field(*f) for f in extra])
 
 
 def ibis_schema(table: str):

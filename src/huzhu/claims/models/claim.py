@@ -15,9 +15,9 @@ from django.db import models
 from django.db.models import Q
 
 from huzhu.coverage.models import Period, Scheme
+from huzhu.lib.money import MoneyField
 from huzhu.members.models import Member
 
-MONEY = {"max_digits": 14, "decimal_places": 2}
 FOLLOW_UP_ABOVE = Decimal("10000.00")  # Changchun calls the unit for larger payouts
 
 
@@ -67,14 +67,14 @@ class Claim(models.Model):
     event_date = models.DateField("事件日期")
     admit_date = models.DateField("入院日期", null=True, blank=True)
     days = models.PositiveIntegerField("住院天数", null=True, blank=True)
-    out_of_pocket = models.DecimalField("个人现金支付", **MONEY, null=True, blank=True)
-    total_cost = models.DecimalField("医疗费总额", **MONEY, null=True, blank=True)
+    out_of_pocket = MoneyField("个人现金支付", null=True, blank=True)
+    total_cost = MoneyField("医疗费总额", null=True, blank=True)
     diagnosis = models.CharField("诊断编码", max_length=200, blank=True)
     outcome = models.CharField("伤害结果", max_length=12, blank=True)
     disability_grade = models.PositiveSmallIntegerField("伤残等级", null=True, blank=True)
     fracture_site = models.CharField("骨折部位", max_length=8, blank=True)
     work_related = models.BooleanField("是否工伤", null=True, blank=True)
-    loss_amount = models.DecimalField("核定损失", **MONEY, null=True, blank=True)
+    loss_amount = MoneyField("核定损失", null=True, blank=True)
     certificate_no = models.CharField("火灾事故认定书编号", max_length=64, blank=True)
     on_duty = models.BooleanField("是否因公", null=True, blank=True)
     relation = models.CharField("亲属关系", max_length=8, blank=True)
@@ -93,8 +93,8 @@ class Claim(models.Model):
     invoice_number = models.CharField("发票号", max_length=64, blank=True, db_index=True)
 
     # Money and its explanation.
-    computed = models.DecimalField("测算金额", **MONEY, null=True, blank=True)
-    final = models.DecimalField("核定金额", **MONEY, null=True, blank=True)
+    computed = MoneyField("测算金额", null=True, blank=True)
+    final = MoneyField("核定金额", null=True, blank=True)
     reduction_reason = models.CharField("核减原因", max_length=200, blank=True)
     computation = models.JSONField("计算过程", default=dict, blank=True)
     policy_hash = models.CharField("政策内容哈希", max_length=64, blank=True)
@@ -154,6 +154,11 @@ class Claim(models.Model):
     def __str__(self) -> str:
         return f"{self.number} {self.member} {self.benefit_name}"
 
+    @staticmethod
+    def number_for(year: int, pk: int) -> str:
+        """理赔编号: LP, the event's year, the id in seven digits (LP20260000123)."""
+        return f"LP{year:04d}{pk:07d}"
+
     @property
     def amount(self) -> Decimal | None:
         """What is (or would be) paid: the approved amount, else the computed one."""
@@ -176,7 +181,7 @@ class ClaimEvent(models.Model):
     from_state = models.CharField("原状态", max_length=16, blank=True)
     to_state = models.CharField("新状态", max_length=16)
     note = models.CharField("说明", max_length=300, blank=True)
-    amount = models.DecimalField("金额", **MONEY, null=True, blank=True)
+    amount = MoneyField("金额", null=True, blank=True)
 
     class Meta:
         verbose_name = "理赔记录"
@@ -258,7 +263,7 @@ class Payout(models.Model):
                               related_name="payouts")
     claim = models.ForeignKey(Claim, verbose_name="理赔", on_delete=models.PROTECT,
                               related_name="payouts")
-    amount = models.DecimalField("金额", **MONEY)
+    amount = MoneyField("金额")
     state = models.CharField("状态", max_length=8, choices=State.choices, default=State.PENDING)
     failure_reason = models.CharField("银行退回原因", max_length=200, blank=True)
     paid_on = models.DateField("付款日期", null=True, blank=True)

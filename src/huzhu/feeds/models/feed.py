@@ -13,10 +13,9 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import F, Q
 
+from huzhu.lib.money import MoneyField
 from huzhu.members.models import Member
 from huzhu.orgs.models import Union
-
-MONEY = {"max_digits": 14, "decimal_places": 2}
 
 
 def made_within(user, union_field: str) -> Q:
@@ -140,12 +139,12 @@ class Settlement(models.Model):
     hospital = models.CharField("定点医药机构名称", max_length=100)
     admit_date = models.DateField("入院日期")
     discharge_date = models.DateField("出院日期")
-    total_cost = models.DecimalField("医疗费总额", **MONEY)
-    fund_paid = models.DecimalField("基金支付", **MONEY)
-    account_paid = models.DecimalField("个人账户支付", **MONEY, null=True, blank=True)
-    out_of_pocket = models.DecimalField("个人现金支付", **MONEY)
-    self_pay = models.DecimalField("个人自付", **MONEY, null=True, blank=True)
-    self_expense = models.DecimalField("个人自费", **MONEY, null=True, blank=True)
+    total_cost = MoneyField("医疗费总额")
+    fund_paid = MoneyField("基金支付")
+    account_paid = MoneyField("个人账户支付", null=True, blank=True)
+    out_of_pocket = MoneyField("个人现金支付")
+    self_pay = MoneyField("个人自付", null=True, blank=True)
+    self_expense = MoneyField("个人自费", null=True, blank=True)
     # ICD-10 codes, upper case, ";"-joined, the main diagnosis first.
     diagnosis = models.CharField("诊断编码", max_length=500)
     # The member it matched, within the scope of the feed that matched it (None: no

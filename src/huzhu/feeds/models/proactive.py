@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 
-MONEY = {"max_digits": 14, "decimal_places": 2}
+from huzhu.lib.money import MoneyField
 
 
 class BatchRunQuerySet(models.QuerySet):
@@ -48,7 +48,7 @@ class BatchRun(models.Model):
     total = models.PositiveIntegerField("共计", default=0)
     # outcome code → number of report rows; and the proposed claims' total amount.
     counts = models.JSONField("结果统计", default=dict, blank=True)
-    proposed_amount = models.DecimalField("拟给付金额", **MONEY, default=0)
+    proposed_amount = MoneyField("拟给付金额", default=0)
     message = models.CharField("说明", max_length=500, blank=True)
     created_at = models.DateTimeField("提交时间", auto_now_add=True)
     started_at = models.DateTimeField("开始时间", null=True, blank=True)
@@ -120,7 +120,7 @@ class StayOutcome(models.Model):
                                db_constraint=False)
     benefit = models.CharField("保障项目代码", max_length=64, blank=True)
     outcome = models.CharField("结果", max_length=16, choices=Outcome.choices)
-    amount = models.DecimalField("金额", **MONEY, null=True, blank=True)
+    amount = MoneyField("金额", null=True, blank=True)
     reason = models.CharField("原因代码", max_length=40, blank=True)
     reason_text = models.CharField("原因说明", max_length=300, blank=True)
     # Found by the stay's diagnoses under a benefit other than the hospital ones (挖掘).

@@ -4,10 +4,8 @@ engine left: the values ``ClaimWriter.row`` gives one claim at a time (at a mill
 a run, per-row tuples, ``json.dumps`` and psycopg's per-value COPY formatting were most of
 the write's time).
 
-The computation is each engine row as a JSON object with the keys and values the per-row
-path writes — Decimals and dates as their strings, integers and booleans as they are —
-made by DuckDB's ``to_json`` over the row cast to text where the per-row path calls
-``str``. PostgreSQL keeps it as jsonb, so spacing and key order do not matter.
+The computation (计算过程) of each claim is :func:`huzhu.claims.computation.computation_json`,
+the same JSON a claim filed at the counter keeps.
 """
 
 from __future__ import annotations
@@ -20,32 +18,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 
+from huzhu.claims.computation import computation_json
+
 if TYPE_CHECKING:
     from huzhu.feeds.proactive.run import Outcome
     from huzhu.feeds.proactive.writes import ClaimWriter
-
-# Engine columns written as they are; every other type is written as str() would.
-_KEPT = (pa.types.is_integer, pa.types.is_boolean, pa.types.is_string,
-         pa.types.is_large_string, pa.types.is_null)
-_AS_TEXT = (pa.types.is_decimal, pa.types.is_date)
-
-
-def supports(out: pa.Schema) -> bool:
-    """Whether every engine column is one whose text this module writes as ``str`` does
-    (a float or a timestamp would not be: those chunks take the per-row path)."""
-    return all(any(k(f.type) for k in _KEPT + _AS_TEXT) for f in out)
-
-
-def computation_json(out: pa.Table) -> pa.ChunkedArray:
-    import duckdb
-
-    columns = [pc.cast(col, pa.string()) if any(k(col.type) for k in _AS_TEXT) else col
-               for col in out.columns]
-    rows = pa.table(columns, names=out.column_names)  # noqa: F841  (DuckDB reads it by name)
-    with duckdb.connect() as con:
-        con.execute("SET preserve_insertion_order = true")
-        return con.sql("SELECT to_json(r) AS j FROM rows r").to_arrow_table()["j"]
-
 
 def _constant(value, n: int) -> pa.Array:
     if value is None:

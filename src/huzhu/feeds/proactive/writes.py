@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from huzhu.audit import log
 from huzhu.audit.models import AuditEntry
+from huzhu.claims.computation import json_safe, supports
 from huzhu.claims.materials.required import FROM_SETTLEMENT
 from huzhu.claims.models import Claim, ClaimEvent
 from huzhu.coverage.models import Period
@@ -104,8 +105,7 @@ class ClaimWriter:
 
     def row(self, o: Outcome, number: str, now) -> tuple:
         e, c = o.details
-        computation = {k: (str(v) if v is not None and not isinstance(v, int | bool) else v)
-                       for k, v in c.items()}
+        computation = json_safe(c)
         missing = [m for m in self.materials[o.benefit]
                    if m != "bank_card" or not o.banked]
         values = self.template.copy()
@@ -130,7 +130,7 @@ class ClaimWriter:
             return {}
         now = connection.ops.adapt_datetimefield_value(timezone.now())
         indices = [o.index for o in proposed]
-        if _pg() and batch_claims.supports(details.out.schema):
+        if _pg() and supports(details.out.schema):
             return self._insert_pg(proposed, *details.claim_tables(indices), now)
         for o, pair in zip(proposed, details.claim_rows(indices), strict=True):
             o.details = pair
@@ -154,7 +154,7 @@ class ClaimWriter:
         goes again through a staging table and ``ON CONFLICT DO NOTHING``."""
         ids = self.reserved.pop(proposed[0].row, None) or self._ids(len(proposed))
         years = pc.year(facts["event_date"]).to_pylist()
-        numbers = [f"LP{y:04d}{pk:07d}" for y, pk in zip(years, ids, strict=True)]
+        numbers = [Claim.number_for(y, pk) for y, pk in zip(years, ids, strict=True)]
         data = batch_claims.claim_csv(self, proposed, ids, numbers, facts, out, str(now))
         try:
             with transaction.atomic():
@@ -228,7 +228,7 @@ def _day(value):
 
 
 def _number(day, pk: int) -> str:
-    return f"LP{day:%Y}{pk:07d}"
+    return Claim.number_for(day.year, pk)
 
 
 def _chunks(outcomes: list[Outcome], size: int):
