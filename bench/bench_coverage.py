@@ -181,7 +181,7 @@ class Run:
         self.server = None
         try:
             built = self._postgres() if self.kind == "postgresql" else self._sqlite()
-            from huzhu.config import setup_django
+            from huzhu.lib.django_setup import setup_django
 
             setup_django()
             self._prepare(built)

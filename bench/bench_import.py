@@ -44,7 +44,7 @@ def main() -> int:
     # Production runs without DEBUG; with it Django also formats every query for its log.
     os.environ.setdefault("HUZHU_DEBUG", "0")
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-    from huzhu.config import setup_django
+    from huzhu.lib.django_setup import setup_django
 
     setup_django()
     from django.core.management import call_command

@@ -28,7 +28,7 @@ P = StayOutcome.Outcome
 # ones are committed.
 CHILD = """
 import sys, time
-from huzhu.config import setup_django
+from huzhu.lib.django_setup import setup_django
 setup_django()
 from huzhu.feeds.proactive import run as batch
 from huzhu.feeds.proactive import writes as batch_writes

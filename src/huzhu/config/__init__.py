@@ -1,11 +1,1 @@
-"""Django project configuration for huzhu."""
-
-import os
-
-
-def setup_django() -> None:
-    """Configure Django for code that runs outside ``manage.py`` (the ``huzhu`` command)."""
-    import django
-
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "huzhu.config.settings")
-    django.setup()
+"""Django project configuration for huzhu: settings, urls, wsgi/asgi, the server."""

@@ -11,7 +11,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from huzhu.config import setup_django
+    from huzhu.lib.django_setup import setup_django
 
     setup_django()
     from django.core.management import call_command

@@ -19,7 +19,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from huzhu.config import setup_django
+    from huzhu.lib.django_setup import setup_django
 
     console = Console()
     if args.members < 1:

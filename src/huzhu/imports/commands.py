@@ -32,7 +32,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from huzhu.config import setup_django
+    from huzhu.lib.django_setup import setup_django
 
     setup_django()
     from huzhu.imports.cli import run_import

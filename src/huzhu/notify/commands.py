@@ -26,7 +26,7 @@ def _positive(text: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from huzhu.config import setup_django
+    from huzhu.lib.django_setup import setup_django
 
     setup_django()
     from huzhu.notify.gateways import GatewayConfigError, get_gateway

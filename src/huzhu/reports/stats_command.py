@@ -36,7 +36,7 @@ def _dates(args: argparse.Namespace) -> tuple[dt.date, dt.date] | str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from huzhu.config import setup_django
+    from huzhu.lib.django_setup import setup_django
 
     setup_django()
     from huzhu.coverage.models import Scheme
