@@ -277,7 +277,7 @@ class ClaimsRun(bench_coverage.Run):
     # ------------------------------------------------------------ payouts
 
     def _payouts(self) -> None:
-        from huzhu.claims.payouts import batches as payouts
+        from huzhu.claims import payouts
 
         finance = self.users["b_finance"]
         purpose = "基准测试：报送银行代发"

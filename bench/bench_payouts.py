@@ -131,7 +131,7 @@ def run(db: str, n: int) -> list[tuple[str, float, str]]:
 def _timed(n: int) -> list[tuple[str, float, str]]:
     import datetime as dt
 
-    from huzhu.claims.payouts import batches as payouts
+    from huzhu.claims import payouts
     from huzhu.coverage import ledger
 
     rows: list[tuple[str, float, str]] = []

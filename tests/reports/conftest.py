@@ -37,7 +37,7 @@ from django.utils import timezone
 
 from huzhu.claims import intake
 from huzhu.claims.models import Claim, Payout
-from huzhu.claims.payouts import batches as payouts
+from huzhu.claims import payouts
 from huzhu.claims.workflow import apply
 from huzhu.coverage import schemes
 from huzhu.orgs.models import User

@@ -141,7 +141,7 @@ def _signals(rng, clerk, members, intake) -> None:
 
 def pay_a_batch(ctx: DemoContext) -> int:
     from huzhu.claims.models import Claim
-    from huzhu.claims.payouts import batches as payouts
+    from huzhu.claims import payouts
 
     finance = ctx.staff["finance"]
     paid = 0
