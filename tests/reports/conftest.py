@@ -35,9 +35,8 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from huzhu.claims import intake
+from huzhu.claims import intake, payouts
 from huzhu.claims.models import Claim, Payout
-from huzhu.claims import payouts
 from huzhu.claims.workflow import apply
 from huzhu.coverage import schemes
 from huzhu.orgs.models import User

@@ -8,8 +8,8 @@ from decimal import Decimal
 
 import pytest
 
-from huzhu.claims.models import Claim
 from huzhu.claims import payouts
+from huzhu.claims.models import Claim
 from huzhu.claims.workflow import apply
 from huzhu.cli import main
 from huzhu.feeds.importing import import_feed

@@ -140,8 +140,8 @@ def _signals(rng, clerk, members, intake) -> None:
 
 
 def pay_a_batch(ctx: DemoContext) -> int:
-    from huzhu.claims.models import Claim
     from huzhu.claims import payouts
+    from huzhu.claims.models import Claim
 
     finance = ctx.staff["finance"]
     paid = 0
