@@ -6,9 +6,18 @@ class ClaimsConfig(AppConfig):
     verbose_name = "理赔与给付"
 
     def ready(self) -> None:
-        from huzhu.claims import notifications
+        from huzhu.claims import (
+            engine_inputs,
+            ledger,
+            notifications,
+            step_effects,  # noqa: F401  (registers the steps' effects)
+        )
+        from huzhu.coverage import engine_inputs as coverage_inputs
+        from huzhu.coverage import ledger as fund_ledger
 
         notifications.register_kinds()
+        fund_ledger.register_paid_totals(ledger.paid_totals_by_period)
+        coverage_inputs.register_tables(engine_inputs.write)
         from huzhu.claims.panels import member_panel
         from huzhu.lib import panels
 
