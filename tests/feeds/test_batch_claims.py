@@ -8,7 +8,7 @@ from django.forms.models import model_to_dict
 
 from huzhu.claims.models import Claim
 from huzhu.feeds.models.proactive import BatchRun, StayOutcome
-from huzhu.feeds.proactive import outcomes as batch_claims
+from huzhu.feeds.proactive import copy_rows as batch_claims
 from tests.coverage.conftest import admin, free_scheme, staff  # noqa: F401
 from tests.feeds.batch_helpers import feed_file, member_stay, run_feed
 

@@ -30,7 +30,7 @@ from huzhu.claims.materials.required import FROM_SETTLEMENT
 from huzhu.claims.models import Claim, ClaimEvent
 from huzhu.coverage.models import Period
 from huzhu.feeds.models.proactive import BatchRun, StayOutcome
-from huzhu.feeds.proactive import outcomes as batch_claims
+from huzhu.feeds.proactive import copy_rows as batch_claims
 from huzhu.feeds.proactive.run import OUT, Details, Outcome, RunResult, system_filer
 
 OUTCOME_COLUMNS = ("run_id", "row", "settlement_code", "stay_id", "member_id", "benefit",
