@@ -18,9 +18,9 @@ from django.db import connection
 from huzhu.cli import main
 from huzhu.feeds.models.proactive import BatchRun, StayOutcome
 from tests.coverage.conftest import admin, free_scheme, staff  # noqa: F401
-from tests.feeds.test_batch_runs import EXPECTED, _capped_feed, _claims
+from tests.feeds.proactive.test_runs import EXPECTED, _capped_feed, _claims
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 P = StayOutcome.Outcome
 
 # The child writes one stay per chunk and lingers inside each chunk's transaction, so
