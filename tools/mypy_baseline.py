@@ -31,12 +31,27 @@ def run_mypy() -> tuple[Counter[str], str]:
                          text=True)
     if run.returncode not in (0, 1):  # 2: mypy itself failed (a crash, a bad config)
         sys.exit(f"mypy failed to run:\n{run.stdout}{run.stderr}")
+    return count(run.stdout), run.stdout
+
+
+def count(output: str) -> Counter[str]:
+    """Errors per file in mypy's output (notes are not errors)."""
     counts: Counter[str] = Counter()
-    for line in run.stdout.splitlines():
+    for line in output.splitlines():
         m = ERROR.match(line)
         if m:
             counts[m["path"]] += 1
-    return counts, run.stdout
+    return counts
+
+
+def compare(counts: Counter[str], allowed: dict[str, int]
+            ) -> tuple[dict[str, int], dict[str, tuple[int, int]], dict[str, tuple[int, int]]]:
+    """(errors in strict packages, files worse than allowed, files better than allowed)."""
+    strict = {p: n for p, n in counts.items() if p.startswith(STRICT)}
+    worse = {p: (n, allowed.get(p, 0)) for p, n in counts.items()
+             if not p.startswith(STRICT) and n > allowed.get(p, 0)}
+    better = {p: (counts.get(p, 0), n) for p, n in allowed.items() if counts.get(p, 0) < n}
+    return strict, worse, better
 
 
 def by_app(counts: Counter[str]) -> Counter[str]:
@@ -55,10 +70,7 @@ def main() -> int:
     counts, output = run_mypy()
     allowed: dict[str, int] = json.loads(BASELINE.read_text()) if BASELINE.exists() else {}
 
-    strict = {p: n for p, n in counts.items() if p.startswith(STRICT)}
-    worse = {p: (n, allowed.get(p, 0)) for p, n in counts.items()
-             if not p.startswith(STRICT) and n > allowed.get(p, 0)}
-    better = {p: (counts.get(p, 0), n) for p, n in allowed.items() if counts.get(p, 0) < n}
+    strict, worse, better = compare(counts, allowed)
 
     print(f"mypy: {sum(counts.values())} errors in {len(counts)} files "
           f"(baseline {sum(allowed.values())})")
