@@ -1,6 +1,6 @@
 """Payout batches (给付批次): the services other apps call, by their names here."""
 
-from huzhu.claims.payouts.batches import (
+from huzhu.claims.payouts.build import (
     batches_visible_to,
     build_batch,
     export_batch,

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from huzhu.claims.models import Payout, PayoutBatch
-from huzhu.claims.payouts import batches as payouts
+from huzhu.claims.payouts import build as payouts
 from huzhu.claims.workflow import ClaimRefused
 from huzhu.coverage.models import Scheme
 from huzhu.lib.paging import keyset_page

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from django import template
 
-from huzhu.claims.payouts.batches import can_pay
+from huzhu.claims.payouts.build import can_pay
 
 register = template.Library()
 

@@ -21,8 +21,8 @@ from django.urls import reverse
 from huzhu.audit.models import AuditEntry
 from huzhu.claims.ledger import paid_totals_by_period
 from huzhu.claims.models import Claim, Payout, PayoutBatch
-from huzhu.claims.payouts import batches as payouts
-from huzhu.claims.payouts.batches import build_batch, export_batch, mark_failed, mark_paid
+from huzhu.claims.payouts import build as payouts
+from huzhu.claims.payouts.build import build_batch, export_batch, mark_failed, mark_paid
 from huzhu.claims.workflow import ClaimRefused, apply
 from huzhu.coverage import ledger
 from huzhu.coverage.models import Account, LedgerEntry
