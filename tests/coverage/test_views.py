@@ -29,8 +29,8 @@ def test_admin_sets_up_a_scheme_and_a_period(client, users, tree):
     assert response.status_code == 302 and scheme.code == "changchun-2023"
     assert scheme.kind == "free" and len(scheme.policy_hash) == 64
     page = c.get(reverse("coverage:scheme", args=[scheme.code])).content.decode()
-    assert "住院医疗补贴" in page and "超过 300000.00 元" in page and "10%" in page
-    assert "每人每个自然年最多 50000.00 元" in page and "无需参保" in page
+    assert "住院医疗补贴" in page and "超过 300,000.00 元" in page and "10%" in page
+    assert "每人每个自然年最多 50,000.00 元" in page and "无需参保" in page
     response = c.post(reverse("coverage:period-create", args=[scheme.code]), {
         "name": "2026年", "start": "2026-01-01", "end": "2026-12-31", "premium": "0",
         "enrol_from": "2026-01-01", "enrol_until": "2026-12-31"})

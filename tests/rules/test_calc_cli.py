@@ -52,7 +52,7 @@ def test_policy_check_shows_sources_and_reads_an_overlay(capsys):
     text = capsys.readouterr().out
     assert "每年最多180天" in text and "示例数值" in text and "内容哈希" in text
     assert main(["policy", "check", "changchun-2023-reform"]) == 0
-    assert "3000.00" in capsys.readouterr().out
+    assert "3,000.00" in capsys.readouterr().out
 
 
 def test_a_changed_policy_file_is_not_served_from_the_cache(tmp_path):

@@ -17,12 +17,12 @@ from huzhu.coverage.access import get_period_for_user, get_scheme_for_user
 from huzhu.coverage.enrolment import Refused
 from huzhu.coverage.forms import PeriodForm, SchemeForm
 from huzhu.coverage.models import Period, PremiumNotice, Scheme
-from huzhu.coverage.policy_text import describe_policy
 from huzhu.lib.paging import keyset_page
 from huzhu.lib.params import id_param
 from huzhu.orgs.models import Unit
 from huzhu.orgs.scope import can_write
 from huzhu.orgs.search import search_units
+from huzhu.rules.summary import describe_policy
 
 
 @login_required

@@ -15,6 +15,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # Imported here, not at the top: ``huzhu --help`` imports every command module, and
+    # the loader (pydantic) and the summary (rich) are paid for by this command only.
     from huzhu.rules.errors import PolicyError
     from huzhu.rules.loader import load_policy, shipped_policy_names
     from huzhu.rules.summary import print_policy
