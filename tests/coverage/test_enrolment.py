@@ -10,9 +10,9 @@ from decimal import Decimal
 import pytest
 
 from huzhu.audit.models import AuditEntry
-from huzhu.coverage import enrolment, ledger, schemes
-from huzhu.coverage.enrolment import Refused
+from huzhu.coverage import enrolment, joining, ledger, schemes
 from huzhu.coverage.models import Enrolment, PremiumNotice
+from huzhu.coverage.refusals import CoverageRefused
 from huzhu.members.models import Member
 from tests.coverage.conftest import TODAY
 
@@ -39,7 +39,7 @@ def test_whole_unit_enrols_its_active_members_and_issues_a_notice(users, units, 
 
 def test_enrolling_a_member_twice_is_refused_and_audited(users, units, staff, period):
     enrol(users["clerk_a1"], period, units["a1"], member_ids=[staff["m1"].pk])
-    with pytest.raises(Refused, match=r"赵一.*已参加.*不能重复参保"):
+    with pytest.raises(CoverageRefused, match=r"赵一.*已参加.*不能重复参保"):
         enrol(users["clerk_a1"], period, units["a1"],
               member_ids=[staff["m1"].pk, staff["m2"].pk])
     assert Enrolment.objects.count() == 1
@@ -48,31 +48,31 @@ def test_enrolling_a_member_twice_is_refused_and_audited(users, units, staff, pe
 
 def test_retired_and_left_members_are_refused_unless_the_scheme_allows(users, units, staff,
                                                                        period):
-    with pytest.raises(Refused, match="周退（退休）"):
+    with pytest.raises(CoverageRefused, match="周退（退休）"):
         enrol(users["clerk_a1"], period, units["a1"], member_ids=[staff["retired"].pk])
     period.scheme.allow_retired = True
     period.scheme.save()
     enrol(users["clerk_a1"], period, units["a1"], member_ids=[staff["retired"].pk])
-    with pytest.raises(Refused, match="吴离（离会）"):
+    with pytest.raises(CoverageRefused, match="吴离（离会）"):
         enrol(users["clerk_a1"], period, units["a1"], member_ids=[staff["left"].pk])
 
 
 def test_another_unions_unit_and_read_only_roles_are_refused(users, units, staff, period,
                                                              make_member):
     make_member("b1", name="乙会员")
-    with pytest.raises(Refused, match="不在您的管辖范围内"):
+    with pytest.raises(CoverageRefused, match="不在您的管辖范围内"):
         enrol(users["clerk_a1"], period, units["b1"])
-    with pytest.raises(Refused, match="只能查看"):
+    with pytest.raises(CoverageRefused, match="只能查看"):
         enrol(users["auditor_city"], period, units["a1"])
     assert Enrolment.objects.count() == 0
 
 
 def test_outside_the_window_is_refused(users, units, staff, period):
-    with pytest.raises(Refused, match=r"不在.*参保时间内"):
+    with pytest.raises(CoverageRefused, match=r"不在.*参保时间内"):
         enrol(users["clerk_a1"], period, units["a1"], on=D(2025, 12, 1))
     period.scheme.mid_period = "refuse"
     period.scheme.save()
-    with pytest.raises(Refused, match="不接受期中加入"):
+    with pytest.raises(CoverageRefused, match="不接受期中加入"):
         enrol(users["clerk_a1"], period, units["a1"], on=D(2026, 7, 1))
 
 
@@ -90,11 +90,11 @@ def test_a_closed_period_is_frozen(users, units, staff, period, admin):
     schemes.advance(admin, period)
     period.refresh_from_db()
     assert period.closed
-    with pytest.raises(Refused, match="已结束"):
+    with pytest.raises(CoverageRefused, match="已结束"):
         enrol(users["reviewer_da"], period, units["a2"])
-    with pytest.raises(Refused, match="已结束"):
+    with pytest.raises(CoverageRefused, match="已结束"):
         schemes.update_period(admin, period, name="改名")
-    with pytest.raises(Refused, match="已结束"):
+    with pytest.raises(CoverageRefused, match="已结束"):
         enrolment.withdraw(users["clerk_a1"], Enrolment.objects.first())
 
 
@@ -103,7 +103,7 @@ def test_the_minimum_share_of_a_unit_is_enforced_with_the_numbers(users, units, 
     period.scheme.min_share = Decimal("0.5")
     period.scheme.save()
     expected = "在职职工 4 人，参保后为 1 人（25.0%），低于本项目要求的 50%；至少需要 2 人参保"
-    with pytest.raises(Refused, match=re.escape(expected)):
+    with pytest.raises(CoverageRefused, match=re.escape(expected)):
         enrol(users["clerk_a1"], period, units["a1"], member_ids=[staff["m1"].pk])
     enrol(users["clerk_a1"], period, units["a1"], member_ids=[staff["m1"].pk, staff["m2"].pk])
     assert Enrolment.objects.count() == 2
@@ -115,7 +115,7 @@ def test_a_womens_plan_counts_female_staff(users, units, staff, period):
     period.scheme.min_share = Decimal("0.8")
     period.scheme.share_of = "female"
     period.scheme.save()
-    with pytest.raises(Refused, match="在职女职工 2 人，参保后为 1 人"):
+    with pytest.raises(CoverageRefused, match="在职女职工 2 人，参保后为 1 人"):
         enrol(users["clerk_a1"], period, units["a1"],
               member_ids=[staff["m1"].pk, staff["m3"].pk])
     enrol(users["clerk_a1"], period, units["a1"], member_ids=[staff["m1"].pk, staff["m2"].pk])
@@ -126,7 +126,7 @@ def test_a_free_scheme_needs_no_enrolment(users, units, staff, free_scheme, admi
                                  end=D(2026, 12, 31), premium=Decimal("0"),
                                  enrol_from=D(2026, 1, 1), enrol_until=D(2026, 12, 31))
     assert free_scheme.kind == "free"
-    with pytest.raises(Refused, match="免费补贴项目，无需参保"):
+    with pytest.raises(CoverageRefused, match="免费补贴项目，无需参保"):
         enrol(users["clerk_a1"], year, units["a1"])
 
 
@@ -256,7 +256,7 @@ def test_many_units_at_once_write_what_one_unit_at_a_time_writes(users, units, s
 
     assert notices(bulk) == notices(single)
     for notice in PremiumNotice.objects.filter(period=bulk).select_related("unit"):
-        assert notice.number == enrolment.notice_number(bulk, notice.unit)
+        assert notice.number == joining.notice_number(bulk, notice.unit)
 
     def postings(period):
         found = []
@@ -293,7 +293,7 @@ def test_many_units_at_once_refuse_members_someone_else_enrolled_meanwhile(
         return chosen
 
     monkeypatch.setattr(bulk_enrolment._Plan, "_choose", racing)
-    with pytest.raises(Refused, match="部分会员刚刚已由他人登记参保"):
+    with pytest.raises(CoverageRefused, match="部分会员刚刚已由他人登记参保"):
         bulk_enrolment.enrol_units(users["admin_city"], period, [units["a1"], units["a2"]],
                                    on=TODAY)
     assert list(Enrolment.objects.values_list("member_id", flat=True)) == [staff["m1"].pk]

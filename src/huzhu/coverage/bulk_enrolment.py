@@ -1,5 +1,6 @@
 """Enrolment of many units at once (a whole city, a renewal): the same rules as
-:func:`huzhu.coverage.enrolment.enrol_unit`, in set-based queries and bulk writes.
+:func:`huzhu.coverage.enrolment.enrol_unit` (both from
+:mod:`huzhu.coverage.joining`), in set-based queries and bulk writes.
 
 A city of a million members in two thousand units: members, existing enrolments and
 earlier periods are read a few hundred units at a time, enrolments are inserted with
@@ -28,15 +29,13 @@ from django.utils import timezone
 
 from huzhu.audit.log import record_many
 from huzhu.audit.models import AuditEntry
-from huzhu.coverage.enrolment import (
+from huzhu.coverage.joining import (
     check_period,
     eligible_statuses,
     joining_premium,
     notice_number,
     notice_state,
     previous_enrolments,
-    records_refusals,
-    refuse,
     unit_problem,
 )
 from huzhu.coverage.models import (
@@ -47,9 +46,12 @@ from huzhu.coverage.models import (
     PremiumNotice,
     Scheme,
 )
+from huzhu.coverage.refusals import refusals_audited, refuse
+from huzhu.lib.sql import is_postgresql, quote
 from huzhu.members.models import Member
 from huzhu.orgs.models import Unit, User
 from huzhu.rules import premiums as rules
+from huzhu.rules.money import yuan
 
 UNITS_PER_CHUNK = 200
 
@@ -62,13 +64,13 @@ class BulkOutcome:
     refused: list[tuple[Unit, str]] = field(default_factory=list)
 
     def summary(self) -> str:
-        text = f"{self.units} 个单位新登记参保 {self.enrolled} 人，应缴 {self.premium} 元"
+        text = f"{self.units} 个单位新登记参保 {self.enrolled} 人，应缴 {yuan(self.premium)} 元"
         if self.refused:
             text += f"；{len(self.refused)} 个单位未办理"
         return text
 
 
-@records_refusals
+@refusals_audited
 def enrol_units(user: User, period: Period, units: Iterable[Unit], *,
                 on: dt.date | None = None,
                 member_ids: dict[int, list[int]] | None = None) -> BulkOutcome:
@@ -104,7 +106,7 @@ class _Plan:
         self.has_history = Enrolment.objects.filter(
             period__scheme=self.scheme, period__start__lt=period.start,
             coverage_from__isnull=False).exists()
-        q = connection.ops.quote_name
+        q = quote
         columns = ("member_id", "period_id", "unit_id", "enrolled_on", "first_enrolled",
                    "coverage_from", "coverage_to", "premium", "paid_on", "state", "notice_id",
                    "created_by_id", "created_at")
@@ -231,7 +233,7 @@ class _Plan:
         """The chunk's enrolments: COPY on PostgreSQL (executemany sends a statement per
         row: over twice as slow at a million), executemany on SQLite (in-process anyway)."""
         with connection.cursor() as cursor:
-            if connection.vendor != "postgresql":
+            if not is_postgresql():
                 cursor.executemany(self.insert, rows)
                 return
             # The raw psycopg cursor: Django's wrapper turns its errors (a member enrolled
@@ -245,9 +247,8 @@ class _Plan:
         as one parameter (an array, a JSON list), not in batches of 900 placeholders."""
         if not self.has_history or not member_ids:
             return {}
-        column = f"{connection.ops.quote_name(Enrolment._meta.db_table)}." \
-                 f"{connection.ops.quote_name('member_id')}"
-        if connection.vendor == "postgresql":
+        column = f"{quote(Enrolment._meta.db_table)}.{quote('member_id')}"
+        if is_postgresql():
             among = RawSQL(f"{column} = ANY(%s)", [member_ids], output_field=BooleanField())
         elif connection.vendor == "sqlite":
             among = RawSQL(f"{column} IN (SELECT value FROM json_each(%s))",
@@ -292,5 +293,6 @@ class _Plan:
         return AuditEntry(
             actor=self.user, action=AuditEntry.Action.ENROLLED, object_type="unit",
             object_id=str(unit.pk), union_path=unit.union.path,
-            summary=f"{self.period}：单位“{unit.name}”新登记参保 {members} 人，应缴 {amount} 元",
+            summary=f"{self.period}：单位“{unit.name}”新登记参保 {members} 人，"
+                    f"应缴 {yuan(amount)} 元",
             changes={"period": str(self.period), "members": members, "premium": str(amount)})

@@ -2,8 +2,11 @@
 
 One call enrols one unit (a whole unit, or a selection of its members): the notice, the
 share a scheme requires and the ledger are all per unit. A city-wide enrolment is a
-loop over units with bulk inserts, not a save per member. Every refusal raises
-:class:`Refused` with a Chinese message, is written to the audit log and changes nothing.
+loop over units with bulk inserts, not a save per member
+(:mod:`huzhu.coverage.bulk_enrolment`); the rules both share are in
+:mod:`huzhu.coverage.joining`. Every refusal raises
+:class:`~huzhu.coverage.refusals.CoverageRefused` with a Chinese message, is written to
+the audit log and changes nothing.
 """
 
 from __future__ import annotations
@@ -20,45 +23,24 @@ from django.utils import timezone
 from huzhu.audit import log
 from huzhu.audit.models import AuditEntry
 from huzhu.coverage import ledger
+from huzhu.coverage.bulk_enrolment import BulkOutcome, enrol_units
+from huzhu.coverage.joining import (
+    check_period,
+    eligible_statuses,
+    joining_premium,
+    notice_number,
+    notice_state,
+    previous_enrolments,
+    unit_problem,
+)
 from huzhu.coverage.models import Account, Enrolment, LedgerEntry, Period, PremiumNotice, Scheme
+from huzhu.coverage.refusals import refusals_audited, refuse
 from huzhu.members.models import Member
 from huzhu.orgs.models import Unit, User
-from huzhu.orgs.scope import can_write
 from huzhu.rules import premiums as rules
+from huzhu.rules.money import yuan
 
 BATCH = 2000
-
-
-class Refused(Exception):
-    """An enrolment, withdrawal or payment that may not happen; the message says why.
-
-    Built by :func:`refuse` and written to the audit log by :func:`records_refusals`
-    once the service's transaction has rolled back, so that the refusal itself stays.
-    """
-
-    def __init__(self, message: str, *, user=None, obj=None, action: str = "",
-                 changes: dict | None = None) -> None:
-        super().__init__(message)
-        self.user, self.obj, self.changes = user, obj, changes or {}
-        self.action = action or AuditEntry.Action.COVERAGE_REFUSED
-
-
-def records_refusals(service):
-    """Decorate a service: a :class:`Refused` it raises is audited, then re-raised."""
-    import functools
-
-    @functools.wraps(service)
-    def wrapper(*args, **kwargs):
-        try:
-            return service(*args, **kwargs)
-        except Refused as exc:
-            if exc.user is not None:
-                log.record(exc.user, exc.action, exc.obj,
-                           union_path="" if exc.obj is not None else _user_path(exc.user),
-                           summary=str(exc)[:500], changes=exc.changes)
-            raise
-
-    return wrapper
 
 
 @dataclass
@@ -71,7 +53,8 @@ class EnrolOutcome:
     mid_period: bool = False
 
     def summary(self) -> str:
-        text = f"单位“{self.unit.name}”新登记参保 {self.enrolled} 人，应缴 {self.premium} 元"
+        text = (f"单位“{self.unit.name}”新登记参保 {self.enrolled} 人，"
+                f"应缴 {yuan(self.premium)} 元")
         if self.already:
             text += f"；{self.already} 人此前已参保"
         if self.ineligible:
@@ -81,27 +64,7 @@ class EnrolOutcome:
         return text
 
 
-def refuse(user: User, message: str, obj=None, *, changes: dict | None = None) -> Refused:
-    """The exception to raise; :func:`records_refusals` writes it to the audit log."""
-    return Refused(message, user=user, obj=obj, changes=changes)
-
-
-def _user_path(user: User) -> str:
-    return user.union.path if user.union_id else "/"
-
-
-def eligible_statuses(scheme: Scheme) -> list[str]:
-    statuses = [Member.Status.ACTIVE]
-    if scheme.allow_retired:
-        statuses.append(Member.Status.RETIRED)
-    return statuses
-
-
-def covers_unit(scheme: Scheme, unit: Unit) -> bool:
-    return unit.union.path.startswith(scheme.union.path)
-
-
-@records_refusals
+@refusals_audited
 def enrol_unit(user: User, period: Period, unit: Unit, *, member_ids: list[int] | None = None,
                on: dt.date | None = None) -> EnrolOutcome:
     """Enrol ``unit``'s members (all eligible ones, or ``member_ids``) in ``period``."""
@@ -140,50 +103,6 @@ def _check_period(user: User, period: Period, unit: Unit, day: dt.date) -> bool:
     if problem:
         raise refuse(user, problem, unit if "管辖范围" not in problem else None)
     return mid_period
-
-
-def check_period(user: User, period: Period, day: dt.date, obj=None) -> bool:
-    """The period-level rules of enrolment (role, scheme kind, state, window); True for a
-    mid-period join."""
-    scheme = period.scheme
-    if not can_write(user):
-        raise refuse(user, "您的角色只能查看，不能办理参保", obj)
-    if not scheme.needs_enrolment:
-        raise refuse(user, f"“{scheme.name}”是免费补贴项目，无需参保：主办工会范围内符合条件的"
-                           "会员自动享有保障", obj)
-    if period.closed:
-        raise refuse(user, f"{period}已结束，不能再办理参保", obj)
-    if period.enrol_from <= day <= period.enrol_until:
-        return False
-    window = f"{period.enrol_from:%Y-%m-%d} 至 {period.enrol_until:%Y-%m-%d}"
-    if period.start <= day <= period.end and day > period.enrol_until:
-        if scheme.mid_period == Scheme.MidPeriod.REFUSE:
-            raise refuse(user, f"{period}的参保时间为 {window}，本项目不接受期中加入", obj)
-        return True
-    raise refuse(user, f"现在不在{period}的参保时间内（{window}）", obj)
-
-
-def unit_problem(user: User, scheme: Scheme, unit: Unit) -> str | None:
-    """Why ``user`` may not enrol ``unit``'s members in ``scheme`` (None: they may).
-    Decided on the unit's union path, with no query."""
-    from huzhu.orgs.scope import union_path
-
-    prefix = union_path(user)
-    if prefix is not None and not unit.union.path.startswith(prefix):
-        return "该单位不在您的管辖范围内"
-    if not covers_unit(scheme, unit):
-        return (f"单位“{unit.name}”不在“{scheme.name}”的保障范围内"
-                f"（{scheme.union.name}及其下级工会）")
-    return None
-
-
-def joining_premium(period: Period, day: dt.date) -> tuple[dt.date, Decimal]:
-    """The coverage start and the premium of a member joining on ``day``."""
-    joined = max(day, period.start)
-    scheme = period.scheme
-    return joined, rules.premium_for(
-        period.premium, period_start=period.start, period_end=period.end, joined=joined,
-        pro_rata=scheme.mid_period == Scheme.MidPeriod.PRO_RATA and day > period.enrol_until)
 
 
 @dataclass
@@ -258,24 +177,6 @@ def _rows(user: User, period: Period, unit: Unit, members: list[Member],
     return rows
 
 
-def previous_enrolments(scheme: Scheme, period: Period, member_ids: list[int]) -> dict:
-    """Each member's latest earlier enrolment in the scheme: (coverage end, first date)."""
-    found: dict[int, tuple] = {}
-    for i in range(0, len(member_ids), 900):
-        rows = (Enrolment.objects.filter(member_id__in=member_ids[i:i + 900],
-                                         period__scheme=scheme, period__start__lt=period.start)
-                .exclude(coverage_from__isnull=True)
-                .order_by("member_id", "period__start")
-                .values_list("member_id", "coverage_to", "first_enrolled"))
-        for member_id, end, first in rows:
-            found[member_id] = (end, first)  # ordered by start: the latest wins
-    return found
-
-
-def notice_number(period: Period, unit: Unit) -> str:
-    return f"{period.start:%Y}{period.scheme_id:03d}{unit.pk:07d}"
-
-
 def _notice_for(period: Period, unit: Unit) -> PremiumNotice:
     notice, _ = PremiumNotice.objects.get_or_create(
         period=period, unit=unit,
@@ -296,21 +197,13 @@ def _grow_notice(user: User, notice: PremiumNotice, members: int, amount: Decima
                     memo=f"{notice.unit.name} {members} 人参保", user=user)
 
 
-def notice_state(notice: PremiumNotice) -> str:
-    if notice.amount_paid >= notice.amount_due:
-        return PremiumNotice.State.PAID
-    return PremiumNotice.State.PARTIAL if notice.amount_paid > 0 else PremiumNotice.State.UNPAID
-
-
 # ---------------------------------------------------------------- renewal and withdrawal
 
-@records_refusals
+@refusals_audited
 def renew(user: User, previous: Period, period: Period, units: list[Unit] | None = None,
-          on: dt.date | None = None):
+          on: dt.date | None = None) -> BulkOutcome:
     """Enrol last period's members again (those still eligible), all units at once;
     returns the bulk outcome, whose ``refused`` lists units with the reason."""
-    from huzhu.coverage.bulk_enrolment import enrol_units
-
     if previous.scheme_id != period.scheme_id or previous.start >= period.start:
         raise refuse(user, "只能从同一项目的上一个互助期续保")
     kept = (Enrolment.objects.filter(period=previous, state=Enrolment.State.ACTIVE)
@@ -324,7 +217,7 @@ def renew(user: User, previous: Period, period: Period, units: list[Unit] | None
                        member_ids=by_unit)
 
 
-@records_refusals
+@refusals_audited
 def withdraw(user: User, enrolment: Enrolment, *, on: dt.date | None = None,
              reason: str = "") -> Enrolment:
     """End an enrolment. Unpaid: the premium comes off the unit's notice. Paid: coverage
@@ -334,7 +227,7 @@ def withdraw(user: User, enrolment: Enrolment, *, on: dt.date | None = None,
         e = (Enrolment.objects.select_for_update().select_related("period__scheme", "member",
                                                                   "unit")
              .get(pk=enrolment.pk))
-        if not can_write(user):
+        if not user.has_perm("orgs.write"):
             raise refuse(user, "您的角色只能查看，不能办理退保", e.member)
         if e.state == Enrolment.State.WITHDRAWN:
             return e

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from huzhu.audit.models import AuditEntry
 from huzhu.coverage import enrolment
-from huzhu.coverage.enrolment import Refused
+from huzhu.coverage.joining import covers_unit, eligible_statuses
 from huzhu.coverage.models import Enrolment, Period
 from huzhu.imports.cells import CellError, digits_text, text
 from huzhu.imports.columns import Column, ColumnSet
@@ -20,6 +20,7 @@ from huzhu.imports.kinds import ImportKind
 from huzhu.imports.reading import data_rows
 from huzhu.imports.service import ImportRun
 from huzhu.lib import crypto
+from huzhu.lib.errors import Refused
 from huzhu.members.idcard import IdNumberError, parse_id_number
 from huzhu.members.models import Member
 from huzhu.orgs.models import Unit
@@ -68,7 +69,7 @@ def _validate(job: ImportRun, rows, mapping, period: Period) -> dict[int, tuple[
     name_col = mapping.index.get("name")
     header = mapping.headers.get
     members = Member.objects.visible_to(job.scope.user) if job.scope.user else Member.objects
-    statuses = set(enrolment.eligible_statuses(period.scheme))
+    statuses = set(eligible_statuses(period.scheme))
     enrolled = set(Enrolment.objects.filter(period=period).values_list("member_id", flat=True))
     first_row: dict[str, int] = {}
     chosen: dict[int, tuple[int, int]] = {}
@@ -101,7 +102,7 @@ def _validate(job: ImportRun, rows, mapping, period: Period) -> dict[int, tuple[
             err("id_number", f"该会员已参加{period.name}，不能重复参保")
         elif member.status not in statuses:
             err("id_number", f"会员状态为“{member.get_status_display()}”，不能参加本项目")
-        elif not enrolment.covers_unit(period.scheme, member.unit):
+        elif not covers_unit(period.scheme, member.unit):
             err("id_number", "该会员所在单位不在本项目的保障范围内")
         else:
             chosen[row] = (member.pk, member.unit_id)

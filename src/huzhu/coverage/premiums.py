@@ -18,7 +18,7 @@ from django.utils import timezone
 from huzhu.audit import log
 from huzhu.audit.models import AuditEntry
 from huzhu.coverage import ledger
-from huzhu.coverage.enrolment import Refused, notice_state, records_refusals
+from huzhu.coverage.joining import notice_state
 from huzhu.coverage.models import (
     Account,
     Enrolment,
@@ -28,23 +28,22 @@ from huzhu.coverage.models import (
     PremiumNotice,
     Scheme,
 )
+from huzhu.coverage.refusals import CoverageRefused, refusals_audited
 from huzhu.orgs.models import User
-from huzhu.orgs.scope import sees_everything
+from huzhu.orgs.scope import union_path
+from huzhu.rules import premiums as rules
+from huzhu.rules.money import FEN, yuan
 
-PAYMENT_ROLES = frozenset({User.Role.FINANCE, User.Role.ADMIN})
-
-
-def can_register_payments(user: User) -> bool:
-    return sees_everything(user) or user.role in PAYMENT_ROLES
+CHUNK = 900  # ids per IN list: SQLite bounds the parameters of one statement
 
 
-def _refuse(user: User, notice: PremiumNotice | None, message: str) -> Refused:
-    return Refused(message, user=user, obj=notice.unit if notice else None,
-                   action=AuditEntry.Action.PAYMENT_REFUSED,
-                   changes={"notice": notice.number} if notice else {})
+def _refuse(user: User, notice: PremiumNotice | None, message: str) -> CoverageRefused:
+    return CoverageRefused(message, user=user, obj=notice.unit if notice else None,
+                           action=AuditEntry.Action.PAYMENT_REFUSED,
+                           changes={"notice": notice.number} if notice else {})
 
 
-@records_refusals
+@refusals_audited
 def register_payment(user: User, notice_id: int, *, amount: Decimal, paid_on: dt.date,
                      bank_reference: str) -> tuple[Payment, bool]:
     """Register a payment; returns (payment, created). A repeat of the same bank
@@ -68,7 +67,7 @@ def register_payment(user: User, notice_id: int, *, amount: Decimal, paid_on: dt
                     credit=Account.RECEIVABLE, amount=amount, reference=f"payment:{payment.pk}",
                     memo=f"{notice.unit.name} 缴费（{reference}）", user=user, booked_on=paid_on)
         log.record(user, AuditEntry.Action.PAYMENT_REGISTERED, notice.unit,
-                   summary=f"登记缴费：{notice.unit.name} {notice.period} {amount} 元"
+                   summary=f"登记缴费：{notice.unit.name} {notice.period} {yuan(amount)} 元"
                            f"（流水号 {reference}），{covered} 人开始保障",
                    changes={"notice": notice.number, "amount": str(amount),
                             "paid_on": paid_on.isoformat(), "bank_reference": reference,
@@ -78,9 +77,7 @@ def register_payment(user: User, notice_id: int, *, amount: Decimal, paid_on: dt
 
 def _check(user: User, notice: PremiumNotice, amount: Decimal, paid_on: dt.date,
            reference: str) -> None:
-    from huzhu.orgs.scope import union_path
-
-    if not can_register_payments(user):
+    if not user.has_perm("coverage.register_payments"):
         raise _refuse(user, notice, "只有财务和管理员可以登记缴费")
     prefix = union_path(user)
     if prefix is not None and not notice.unit.union.path.startswith(prefix):
@@ -89,63 +86,59 @@ def _check(user: User, notice: PremiumNotice, amount: Decimal, paid_on: dt.date,
         raise _refuse(user, notice, f"{notice.period}已结束，不能再登记缴费")
     if not reference:
         raise _refuse(user, notice, "请填写银行流水号")
-    if amount <= 0 or amount != amount.quantize(Decimal("0.01")):
+    if amount <= 0 or amount != amount.quantize(FEN):
         raise _refuse(user, notice, "缴费金额应为大于零、最多两位小数的金额")
     if amount > notice.outstanding:
-        raise _refuse(user, notice, f"缴费金额 {amount} 元超过尚欠金额 {notice.outstanding} 元"
-                                    f"（应缴 {notice.amount_due}，已缴 {notice.amount_paid}）")
+        raise _refuse(user, notice, f"缴费金额 {yuan(amount)} 元超过尚欠金额 "
+                                    f"{yuan(notice.outstanding)} 元（应缴 "
+                                    f"{yuan(notice.amount_due)}，已缴 {yuan(notice.amount_paid)}）")
     if paid_on > timezone.localdate():
         raise _refuse(user, notice, "到账日期不能晚于今天")
 
 
 def allocate(notice: PremiumNotice, paid_on: dt.date) -> int:
-    """Mark enrolments paid, in enrolment order, as far as the money paid covers them;
-    returns how many became paid now."""
+    """Mark enrolments paid, in enrolment order, as far as the money paid covers them
+    (:func:`huzhu.rules.premiums.allocate` decides which); returns how many became paid."""
     enrolments = Enrolment.objects.filter(notice=notice, state=Enrolment.State.ACTIVE)
     spent = enrolments.filter(paid_on__isnull=False).aggregate(s=Sum("premium"))["s"] or 0
-    room = notice.amount_paid - spent
-    starts_on_payment = notice.period.scheme.coverage_start == Scheme.CoverageStart.ON_PAYMENT
-    paid_ids, starts = [], {}
-    for pk, premium, enrolled_on in enrolments.filter(paid_on__isnull=True).order_by("id")\
-            .values_list("id", "premium", "enrolled_on"):
-        if premium > room:
-            break
-        room -= premium
-        paid_ids.append(pk)
-        starts[pk] = max(paid_on, enrolled_on, notice.period.start)
-    if not paid_ids:
+    unpaid = enrolments.filter(paid_on__isnull=True).order_by("id").values_list(
+        "id", "premium", "enrolled_on")
+    starts = rules.allocate(notice.amount_paid - spent, unpaid,
+                            paid_on=paid_on, period_start=notice.period.start)
+    if not starts:
         return 0
-    if starts_on_payment:
+    if notice.period.scheme.coverage_start == Scheme.CoverageStart.ON_PAYMENT:
         # Grouped by start day: one UPDATE per distinct day, not one per member.
         by_day: dict[dt.date, list[int]] = {}
         for pk, day in starts.items():
             by_day.setdefault(day, []).append(pk)
         for day, ids in by_day.items():
-            for i in range(0, len(ids), 900):
-                chunk = Enrolment.objects.filter(pk__in=ids[i:i + 900])
+            for i in range(0, len(ids), CHUNK):
+                chunk = Enrolment.objects.filter(pk__in=ids[i:i + CHUNK])
                 # A new member's waiting period runs from the day coverage starts; a
                 # renewal keeps its earlier first-enrolment date.
                 chunk.filter(first_enrolled__gte=F("enrolled_on")).update(first_enrolled=day)
                 chunk.update(paid_on=paid_on, coverage_from=day)
     else:
-        for i in range(0, len(paid_ids), 900):
-            Enrolment.objects.filter(pk__in=paid_ids[i:i + 900]).update(paid_on=paid_on)
-    return len(paid_ids)
+        paid_ids = list(starts)
+        for i in range(0, len(paid_ids), CHUNK):
+            Enrolment.objects.filter(pk__in=paid_ids[i:i + CHUNK]).update(paid_on=paid_on)
+    return len(starts)
 
 
 def fund_subsidy(user: User, scheme: Scheme, period: Period, *, amount: Decimal,
                  booked_on: dt.date, reference: str, memo: str = "") -> LedgerEntry | None:
     """A free scheme's money comes from the union's budget: finance books the transfer."""
-    if not can_register_payments(user):
-        raise Refused("只有财务和管理员可以登记补贴拨款")
+    if not user.has_perm("coverage.register_payments"):
+        raise CoverageRefused("只有财务和管理员可以登记补贴拨款")
     if amount <= 0:
-        raise Refused("拨款金额应大于零")
+        raise CoverageRefused("拨款金额应大于零")
     entry = ledger.post(scheme=scheme, period=period, kind=LedgerEntry.Kind.SUBSIDY,
                         debit=Account.BANK, credit=Account.SUBSIDY_INCOME, amount=amount,
                         reference=f"subsidy:{' '.join(reference.split())[:50]}",
                         memo=memo or f"{scheme.name} 补贴拨款", user=user, booked_on=booked_on)
     if entry is not None:
         log.record(user, AuditEntry.Action.SUBSIDY_FUNDED, None, union_path=scheme.union.path,
-                   summary=f"{scheme.name} {period.name} 补贴拨款 {amount} 元（{reference}）",
+                   summary=f"{scheme.name} {period.name} 补贴拨款 {yuan(amount)} 元（{reference}）",
                    changes={"amount": str(amount), "reference": reference})
     return entry

@@ -14,23 +14,18 @@ from django.utils import timezone
 
 from huzhu.audit import log
 from huzhu.audit.models import AuditEntry
-from huzhu.coverage.enrolment import Refused
 from huzhu.coverage.models import Period, Scheme
 from huzhu.coverage.policies import policy_from_text, shipped_text
+from huzhu.coverage.refusals import CoverageRefused
 from huzhu.orgs.models import Union, User
-from huzhu.orgs.scope import sees_everything
+from huzhu.rules.money import FEN, yuan
 
-ADMIN_ROLES = frozenset({User.Role.ADMIN})
 _NEXT = {Period.State.OPEN: Period.State.ACTIVE, Period.State.ACTIVE: Period.State.CLOSED}
 
 
-def can_manage_schemes(user: User) -> bool:
-    return sees_everything(user) or user.role in ADMIN_ROLES
-
-
 def _require_admin(user: User) -> None:
-    if not can_manage_schemes(user):
-        raise Refused("只有管理员可以设置保障项目和互助期")
+    if not user.has_perm("coverage.manage_schemes"):
+        raise CoverageRefused("只有管理员可以设置保障项目和互助期")
 
 
 def scheme_kind(policy) -> str:
@@ -45,12 +40,12 @@ def create_scheme(user: User, *, union: Union, policy_name: str = "", policy_tex
     and name default to the policy's."""
     _require_admin(user)
     if not Union.objects.visible_to(user).filter(pk=union.pk).exists():
-        raise Refused("该工会不在您的管辖范围内")
+        raise CoverageRefused("该工会不在您的管辖范围内")
     text = shipped_text(policy_name) if policy_name else policy_text
     policy = policy_from_text(text, policy_name or "上传的政策文件")
     code = code or policy.code
     if Scheme.objects.filter(code=code).exists():
-        raise Refused(f"项目编码 {code} 已被使用，请另取一个")
+        raise CoverageRefused(f"项目编码 {code} 已被使用，请另取一个")
     scheme = Scheme.objects.create(
         code=code, name=name or policy.name, union=union, kind=scheme_kind(policy),
         policy_name=policy_name, policy_text=text, policy_hash=policy.content_hash,
@@ -68,12 +63,12 @@ def create_period(user: User, scheme: Scheme, *, name: str, start: dt.date, end:
     _check_dates(start, end, enrol_from, enrol_until, premium, scheme)
     overlapping = scheme.periods.filter(start__lte=end, end__gte=start)
     if overlapping.exists():
-        raise Refused(f"与已有的互助期“{overlapping.first().name}”时间重叠")
+        raise CoverageRefused(f"与已有的互助期“{overlapping.first().name}”时间重叠")
     period = Period.objects.create(scheme=scheme, name=name, start=start, end=end,
                                    premium=premium, enrol_from=enrol_from,
                                    enrol_until=enrol_until)
     _record(user, period, f"新建互助期“{period}”（{start:%Y-%m-%d} 至 {end:%Y-%m-%d}，"
-                          f"每人 {premium} 元）")
+                          f"每人 {yuan(premium)} 元）")
     return period
 
 
@@ -83,10 +78,10 @@ def update_period(user: User, period: Period, **fields) -> Period:
     with transaction.atomic():
         period = Period.objects.select_for_update().select_related("scheme").get(pk=period.pk)
         if period.closed:
-            raise Refused(f"{period}已结束，不能修改")
+            raise CoverageRefused(f"{period}已结束，不能修改")
         if "premium" in fields and fields["premium"] != period.premium \
                 and period.enrolments.exists():
-            raise Refused("已有会员参保，不能再修改每人互助金")
+            raise CoverageRefused("已有会员参保，不能再修改每人互助金")
         before = {k: str(getattr(period, k)) for k in fields}
         for key, value in fields.items():
             setattr(period, key, value)
@@ -104,7 +99,7 @@ def advance(user: User, period: Period) -> Period:
     with transaction.atomic():
         period = Period.objects.select_for_update().select_related("scheme").get(pk=period.pk)
         if period.state not in _NEXT:
-            raise Refused(f"{period}已结束")
+            raise CoverageRefused(f"{period}已结束")
         old, period.state = period.get_state_display(), _NEXT[period.state]
         if period.closed:
             period.closed_at = timezone.now()
@@ -115,15 +110,15 @@ def advance(user: User, period: Period) -> Period:
 
 def _check_dates(start, end, enrol_from, enrol_until, premium, scheme: Scheme) -> None:
     if end <= start:
-        raise Refused("结束日期应晚于开始日期")
+        raise CoverageRefused("结束日期应晚于开始日期")
     if enrol_until < enrol_from:
-        raise Refused("参保截止日期应不早于参保开始日期")
+        raise CoverageRefused("参保截止日期应不早于参保开始日期")
     if enrol_from > end:
-        raise Refused("参保开始日期应不晚于互助期结束日期")
-    if premium < 0 or premium != premium.quantize(Decimal("0.01")):
-        raise Refused("每人互助金应为不小于零、最多两位小数的金额")
+        raise CoverageRefused("参保开始日期应不晚于互助期结束日期")
+    if premium < 0 or premium != premium.quantize(FEN):
+        raise CoverageRefused("每人互助金应为不小于零、最多两位小数的金额")
     if scheme.kind == Scheme.Kind.FREE and premium != 0:
-        raise Refused("免费补贴项目的互助金应为 0")
+        raise CoverageRefused("免费补贴项目的互助金应为 0")
 
 
 def _record(user: User, period: Period, summary: str, changes: dict | None = None) -> None:
