@@ -18,6 +18,7 @@ from huzhu.coverage import enrolment, pdf, premiums
 from huzhu.coverage.models import Enrolment, PremiumNotice
 from huzhu.members.idcard import make_id_number
 from huzhu.members.models import Member
+from huzhu.rules import money
 from tests.conftest import missing
 from tests.coverage.conftest import TODAY
 
@@ -176,30 +177,30 @@ def test_a_large_unit_runs_over_pages_with_the_header_on_each(big_unit):
     ("999999999999.99", "玖仟玖佰玖拾玖亿玖仟玖佰玖拾玖万玖仟玖佰玖拾玖元玖角玖分"),
 ])
 def test_amount_in_words(amount, words):
-    assert pdf.amount_in_words(Decimal(amount)) == words
+    assert money.amount_in_words(Decimal(amount)) == words
 
 
 def test_amount_in_words_rounds_half_up_to_the_fen_and_refuses_what_is_not_money():
-    assert pdf.amount_in_words(Decimal("0.005")) == "壹分"
-    assert pdf.amount_in_words(Decimal("2")) == "贰元整"
+    assert money.amount_in_words(Decimal("0.005")) == "壹分"
+    assert money.amount_in_words(Decimal("2")) == "贰元整"
     with pytest.raises(ValueError, match="非负"):
-        pdf.amount_in_words(Decimal("-1.00"))
+        money.amount_in_words(Decimal("-1.00"))
     with pytest.raises(ValueError, match="过大"):
-        pdf.amount_in_words(Decimal("10000000000000000.00"))
+        money.amount_in_words(Decimal("10000000000000000.00"))
     with pytest.raises(ValueError, match="过大"):
-        pdf.amount_in_words(Decimal("1E+40"))
+        money.amount_in_words(Decimal("1E+40"))
     with pytest.raises(ValueError):
-        pdf.amount_in_words(Decimal("NaN"))
+        money.amount_in_words(Decimal("NaN"))
     with pytest.raises(TypeError):
-        pdf.amount_in_words(1.5)  # type: ignore[arg-type]
+        money.amount_in_words(1.5)  # type: ignore[arg-type]
 
 
 def test_money_has_thousands_separators_and_two_places():
-    assert pdf.money(Decimal("1234567.5")) == "1,234,567.50"
-    assert pdf.money(Decimal("0")) == "0.00"
-    assert pdf.money(Decimal("2.675")) == "2.68"  # half-up, exact (a float would say 2.67)
+    assert money.yuan(Decimal("1234567.5")) == "1,234,567.50"
+    assert money.yuan(Decimal("0")) == "0.00"
+    assert money.yuan(Decimal("2.675")) == "2.68"  # half-up, exact (a float would say 2.67)
     with pytest.raises(TypeError):
-        pdf.money(2.675)  # type: ignore[arg-type]
+        money.yuan(2.675)  # type: ignore[arg-type]
 
 
 # ---------------------------------------------------------------- certificate

@@ -7,23 +7,21 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404
 
 from huzhu.coverage.models import Enrolment, Period, PremiumNotice, Scheme
-from huzhu.coverage.premiums import can_register_payments
-from huzhu.coverage.schemes import can_manage_schemes
+from huzhu.orgs import roles
 from huzhu.orgs.models import Unit, User
+from huzhu.orgs.scope import union_path
 
 
 def get_scheme_for_user(user: User, code: str, *, manage: bool = False) -> Scheme:
     scheme = get_object_or_404(Scheme.objects.visible_to(user).select_related("union"),
                                code=code)
-    if manage and not (can_manage_schemes(user) and
+    if manage and not (user.has_perm("coverage.manage_schemes") and
                        _within(user, scheme.union.path)):
         raise PermissionDenied("只有主办工会的管理员可以修改保障项目和互助期")
     return scheme
 
 
 def _within(user: User, path: str) -> bool:
-    from huzhu.orgs.scope import union_path
-
     prefix = union_path(user)
     return prefix is None or path.startswith(prefix)
 
@@ -40,8 +38,8 @@ def get_notice_for_user(user: User, notice_id: int, *, pay: bool = False) -> Pre
     notice = get_object_or_404(
         PremiumNotice.objects.select_related("period__scheme__union", "unit__union")
         .filter(unit__in=Unit.objects.visible_to(user)), pk=notice_id)
-    if pay and not can_register_payments(user):
-        raise PermissionDenied("只有财务和管理员可以登记缴费")
+    if pay:
+        roles.require(user, "coverage.register_payments")
     return notice
 
 

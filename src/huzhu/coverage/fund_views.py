@@ -6,40 +6,31 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 
 from huzhu.coverage import ledger, premiums
 from huzhu.coverage.access import get_scheme_for_user
-from huzhu.coverage.enrolment import Refused
 from huzhu.coverage.forms import SubsidyForm
 from huzhu.coverage.models import Scheme
-from huzhu.orgs.models import User
-from huzhu.orgs.scope import sees_everything
-
-FUND_ROLES = frozenset({User.Role.FINANCE, User.Role.ADMIN, User.Role.AUDITOR})
-
-
-def can_read_funds(user: User) -> bool:
-    return sees_everything(user) or user.role in FUND_ROLES
+from huzhu.lib.errors import Refused
+from huzhu.lib.http import AuthenticatedHttpRequest
+from huzhu.orgs import roles
 
 
-@login_required
-def fund_overview(request: HttpRequest) -> HttpResponse:
-    if not can_read_funds(request.user):
-        raise PermissionDenied("只有财务、管理员和审计人员可以查看互助金账")
+@roles.capability_required("coverage.read_funds")
+def fund_overview(request: AuthenticatedHttpRequest) -> HttpResponse:
     blocks = []
     for scheme in Scheme.objects.visible_to(request.user).select_related("union"):
         periods = [(p, ledger.summary(scheme, p)) for p in scheme.periods.order_by("-start")]
         blocks.append((scheme, ledger.summary(scheme), periods))
-    return render(request, "coverage/funds.html", {
-        "blocks": blocks, "may_pay": premiums.can_register_payments(request.user)})
+    return render(request, "coverage/funds.html", {"blocks": blocks})
 
 
 @login_required
-def subsidy(request: HttpRequest, code: str) -> HttpResponse:
-    scheme = get_scheme_for_user(request.user, code)
-    if not premiums.can_register_payments(request.user):
+def subsidy(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
+    scheme = get_scheme_for_user(request.user, code)  # out of scope: 404 before 403
+    if not request.user.has_perm("coverage.register_payments"):
         raise PermissionDenied("只有财务和管理员可以登记补贴拨款")
     form = SubsidyForm(request.POST or None, scheme=scheme)
     if request.method == "POST" and form.is_valid():

@@ -13,12 +13,15 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
+from typing import Any
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Sum
 
-from huzhu.coverage.models import Account, LedgerEntry, Period, Scheme
+from huzhu.coverage.models import Account, LedgerEntry, Payment, Period, PremiumNotice, Scheme
+from huzhu.rules import money
+from huzhu.rules.money import yuan
 
 ZERO = Decimal("0.00")
 # Debit-normal accounts (assets and expenses) show debit - credit; the rest credit - debit.
@@ -26,7 +29,7 @@ DEBIT_NORMAL = {Account.BANK, Account.RECEIVABLE, Account.BENEFIT_EXPENSE}
 
 
 def post(*, scheme: Scheme, period: Period | None, kind: str, debit: str, credit: str,
-         amount: Decimal, reference: str, memo: str = "", user=None,
+         amount: Decimal, reference: str, memo: str = "", user: Any = None,
          booked_on: dt.date | None = None) -> LedgerEntry | None:
     """Append one entry; None if (kind, reference) was posted already."""
     if amount <= 0:
@@ -68,10 +71,10 @@ class FundSummary:
 
     @property
     def loss_ratio(self) -> Decimal | None:
-        """赔付率 = payouts ÷ premium income (None when there is no premium income)."""
-        if not self.premium_income:
-            return None
-        return (self.payouts / self.premium_income * 100).quantize(Decimal("0.1"))
+        """赔付率 = payouts ÷ premium income, percent to one place, half-up (None when
+        there is no premium income): :func:`huzhu.rules.money.loss_ratio`, as on the
+        reports' pages."""
+        return money.loss_ratio(self.payouts, self.premium_income)
 
     @property
     def fund_balance(self) -> Decimal:
@@ -104,12 +107,11 @@ def _entries_balanced() -> list[Check]:
     unknown = LedgerEntry.objects.exclude(debit__in=Account.values).count() + \
         LedgerEntry.objects.exclude(credit__in=Account.values).count()
     total = LedgerEntry.objects.count()
-    # SQLite's sum of decimals comes back with trailing digits: back to the fen.
-    debits = (LedgerEntry.objects.aggregate(s=Sum("amount"))["s"] or ZERO).quantize(
-        Decimal("0.01"), rounding=ROUND_HALF_UP)
+    # SQLite's sum of decimals comes back with trailing digits: yuan() reads it to the fen.
+    debits = LedgerEntry.objects.aggregate(s=Sum("amount"))["s"] or ZERO
     problems = bad + same + unknown
     return [Check("每笔分录借贷平衡", problems == 0,
-                  f"{total} 笔分录，借方合计 = 贷方合计 = {debits}"
+                  f"{total} 笔分录，借方合计 = 贷方合计 = {yuan(debits)}"
                   if problems == 0 else f"{problems} 笔分录金额非正、借贷同科目或科目未知")]
 
 
@@ -132,8 +134,6 @@ def _trigger_names() -> set[str]:
 
 def _premiums_agree() -> list[Check]:
     """Per period: receivable posted = notices' amount due; bank from premiums = payments."""
-    from huzhu.coverage.models import Payment, PremiumNotice
-
     checks = []
     due = _by_period(PremiumNotice.objects.values_list("period_id")
                      .annotate(s=Sum("amount_due")).order_by())
@@ -146,15 +146,17 @@ def _premiums_agree() -> list[Check]:
         label = _period_label(period_id)
         if posted_due[period_id] != due[period_id]:
             checks.append(Check(f"{label} 应收互助金", False,
-                                f"账上 {posted_due[period_id]}，缴费通知合计 {due[period_id]}"))
+                                f"账上 {yuan(posted_due[period_id])}，"
+                                f"缴费通知合计 {yuan(due[period_id])}"))
         if not (posted_paid[period_id] == paid[period_id] == notice_paid[period_id]):
             checks.append(Check(f"{label} 互助金到账", False,
-                                f"账上 {posted_paid[period_id]}，缴费记录合计 {paid[period_id]}，"
-                                f"通知单已缴合计 {notice_paid[period_id]}"))
+                                f"账上 {yuan(posted_paid[period_id])}，缴费记录合计 "
+                                f"{yuan(paid[period_id])}，通知单已缴合计 "
+                                f"{yuan(notice_paid[period_id])}"))
     if not checks:
         checks.append(Check("互助金账与缴费通知、缴费记录一致", True,
-                            f"{len(due)} 个互助期，应收 {sum(due.values(), ZERO)}，"
-                            f"到账 {sum(paid.values(), ZERO)}"))
+                            f"{len(due)} 个互助期，应收 {yuan(sum(due.values(), ZERO))}，"
+                            f"到账 {yuan(sum(paid.values(), ZERO))}"))
     return checks
 
 
@@ -201,18 +203,19 @@ def _payouts_agree() -> list[Check]:
     for key in sorted(set(paid) | set(posted), key=str):
         if paid.get(key, ZERO) != posted[key]:
             checks.append(Check(f"{_period_label(key)} 给付", False,
-                                f"账上 {posted[key]}，已给付理赔合计 {paid.get(key, ZERO)}"))
+                                f"账上 {yuan(posted[key])}，已给付理赔合计 "
+                                f"{yuan(paid.get(key, ZERO))}"))
     return checks or [Check("互助金账与已给付理赔一致", True,
-                            f"给付合计 {sum(posted.values(), ZERO)}")]
+                            f"给付合计 {yuan(sum(posted.values(), ZERO))}")]
 
 
-def _by_period(rows) -> defaultdict:
+def _by_period(rows: Any) -> defaultdict:
     out: defaultdict = defaultdict(lambda: ZERO)
     for key, value in rows:
         out[key] = value or ZERO
     return out
 
 
-def _period_label(period_id) -> str:
+def _period_label(period_id: int | None) -> str:
     period = Period.objects.select_related("scheme").filter(pk=period_id).first()
     return str(period) if period else f"互助期 #{period_id}"

@@ -15,7 +15,7 @@ import os
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 
@@ -33,12 +33,11 @@ from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, Tabl
 
 from huzhu.coverage.models import Enrolment, PremiumNotice
 from huzhu.lib import crypto
+from huzhu.rules.money import amount_in_words, yuan
 from huzhu.rules.premiums import percent
 
-__all__ = ["PdfFontMissing", "amount_in_words", "certificate_number", "certificate_pdf",
-           "premium_notice_pdf"]
-
-FEN = Decimal("0.01")
+__all__ = ["PdfFontMissing", "certificate_number", "certificate_pdf", "escape", "font_name",
+           "premium_notice_pdf", "styles"]
 
 # ---------------------------------------------------------------- font
 
@@ -110,86 +109,7 @@ def _has_cjk(font: TTFont) -> bool:
     return all(ord(c) in glyphs for c in "缴费通知单参保凭证元整")
 
 
-# ---------------------------------------------------------------- money
-
-DIGITS = "零壹贰叁肆伍陆柒捌玖"
-PLACES = ("", "拾", "佰", "仟")
-SECTIONS = ("", "万", "亿", "万亿")
-MAX_AMOUNT = Decimal("9999999999999999.99")
-
-
-def amount_in_words(amount: Decimal) -> str:
-    """The amount in Chinese capital numerals (大写金额), as on bank slips and vouchers.
-
-    600.00 → 陆佰元整, 0.05 → 伍分, 1,001.01 → 壹仟零壹元零壹分. Follows the People's
-    Bank rules for filling in vouchers (正确填写票据和结算凭证的基本规定): 壹拾 (never a
-    bare 拾); one 零 for any run of zeros inside the number; 零 after 元 when the 角 is
-    zero and the 分 is not; 整 after 元, none after 分 or 角. Where the rules allow either
-    (the 万 or 元 place zero with the next place not), we write no 零:
-    1,680.32 → 壹仟陆佰捌拾元叁角贰分.
-    """
-    if not isinstance(amount, Decimal):
-        raise TypeError("金额必须是 Decimal")
-    if not amount.is_finite() or amount < 0:
-        raise ValueError(f"大写金额只用于非负金额：{amount}")
-    if amount > MAX_AMOUNT:  # before quantize, which fails past the context's precision
-        raise ValueError(f"金额过大：{amount}")
-    fen_total = int(amount.quantize(FEN, rounding=ROUND_HALF_UP) * 100)
-    yuan, rest = divmod(fen_total, 100)
-    jiao, fen = divmod(rest, 10)
-    text = _integer_words(yuan) + "元" if yuan else ""
-    if jiao == 0 and fen == 0:
-        return (text or "零元") + "整"
-    if jiao:
-        text += DIGITS[jiao] + "角"
-    elif yuan:
-        text += "零"
-    if fen:
-        text += DIGITS[fen] + "分"
-    return text
-
-
-def _integer_words(number: int) -> str:
-    """A positive integer in capital numerals, by sections of four digits (万, 亿)."""
-    sections = []
-    while number:
-        number, section = divmod(number, 10000)
-        sections.append(section)
-    words = ""
-    zero_pending = False
-    for power in range(len(sections) - 1, -1, -1):
-        section = sections[power]
-        if section == 0:
-            zero_pending = bool(words)
-            continue
-        if words and (zero_pending or section < 1000):
-            words += "零"
-        words += _section_words(section) + SECTIONS[power]
-        zero_pending = False
-    return words
-
-
-def _section_words(section: int) -> str:
-    """1 to 9999 without leading 零: 1001 → 壹仟零壹, 10 → 壹拾."""
-    words, zero = "", False
-    for place in range(3, -1, -1):
-        digit = section // 10**place % 10
-        if digit == 0:
-            zero = bool(words)
-            continue
-        if zero:
-            words += "零"
-            zero = False
-        words += DIGITS[digit] + PLACES[place]
-    return words
-
-
-def money(amount: Decimal) -> str:
-    """12,345.60: thousands separators, two places, half-up, from a Decimal only."""
-    if not isinstance(amount, Decimal):
-        raise TypeError("金额必须是 Decimal")
-    return f"{amount.quantize(FEN, rounding=ROUND_HALF_UP):,.2f}"
-
+# ---------------------------------------------------------------- dates
 
 def _day(value: dt.date | None) -> str:
     return f"{value:%Y-%m-%d}" if value else ""
@@ -211,7 +131,9 @@ SHADE = colors.HexColor("#EEEEEE")
 
 
 @lru_cache(maxsize=8)
-def _styles(font: str) -> dict[str, ParagraphStyle]:
+def styles(font: str) -> dict[str, ParagraphStyle]:
+    """The paragraph styles of huzhu's PDFs in ``font`` (see :func:`font_name`): body,
+    small, letterhead, title, right, cell, heading."""
     base = ParagraphStyle("body", fontName=font, fontSize=10.5, leading=16, wordWrap="CJK",
                           alignment=TA_LEFT)
     return {
@@ -230,11 +152,17 @@ def _styles(font: str) -> dict[str, ParagraphStyle]:
 
 def _p(text: str, style: ParagraphStyle) -> Paragraph:
     # Names and addresses are data: escape them, so "<" or "&" cannot break the markup.
-    return Paragraph(_escape(text), style)
+    return Paragraph(escape(text), style)
 
 
-def _escape(text: str) -> str:
+def escape(text: str) -> str:
+    """``text`` safe inside a ReportLab paragraph's markup."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+# The old private names, still imported by reports/annual.py until it uses the public ones.
+_escape = escape
+_styles = styles
 
 
 def _letterhead(union_name: str, title: str, number_line: str,
@@ -375,15 +303,15 @@ def _members_table(lines: list[_Line], font: str) -> Table:
         name, height = line.name, ROW_HEIGHT
         size = _fitting_size(line.name, font, name_room)
         if size < MIN_NAME_SIZE:
-            name = Paragraph(_escape(line.name), _name_style(font))
+            name = Paragraph(escape(line.name), _name_style(font))
             height = max(ROW_HEIGHT, name.wrap(name_room, 1000)[1] + 3)
         elif size < 9:
             commands.append(("FONTSIZE", (1, i), (1, i), size))
         data.append([str(i), name, line.id_masked, _day(line.enrolled_on),
-                     money(line.premium), line.remark])
+                     yuan(line.premium), line.remark])
         heights.append(height)
     total = sum((line.premium for line in lines), Decimal("0.00"))
-    data.append(["合计", f"{len(lines)} 人", "", "", money(total), ""])
+    data.append(["合计", f"{len(lines)} 人", "", "", yuan(total), ""])
     heights.append(ROW_HEIGHT)
     table = Table(data, colWidths=MEMBER_WIDTHS, rowHeights=heights, repeatRows=1)
     table.setStyle(TableStyle([
@@ -415,7 +343,7 @@ def _fitting_size(text: str, font: str, width: float, size: float = 9) -> float:
 
 
 def _per_member_label(notice: PremiumNotice, lines: Iterable[_Line]) -> str:
-    label = f"{money(notice.period.premium)} 元"
+    label = f"{yuan(notice.period.premium)} 元"
     if any(line.premium != notice.period.premium for line in lines):
         label += "（期中加入按剩余月份计，见明细）"
     return label
@@ -440,17 +368,17 @@ def premium_notice_pdf(notice: PremiumNotice) -> bytes:
     """The unit's premium notice (互助金缴费通知单) as A4 PDF bytes, with every enrolled
     member listed (masked ID numbers) on as many pages as it takes."""
     font = font_name()
-    styles = _styles(font)
+    sheet = styles(font)
     period = notice.period
     scheme = period.scheme
     union = scheme.union.name
     lines = _notice_lines(notice)
     issued = _local_day(notice.issued_at)
     story = _letterhead(union, "互助金缴费通知单",
-                        f"通知单号：{notice.number}　开具日期：{_day(issued)}", styles)
-    story.append(_p(f"{notice.unit.name}：", styles["body"]))
+                        f"通知单号：{notice.number}　开具日期：{_day(issued)}", sheet)
+    story.append(_p(f"{notice.unit.name}：", sheet["body"]))
     story.append(_p(f"贵单位参加{scheme.name}（{period.name}），应缴互助金如下，"
-                    "请按期缴纳。", styles["body"]))
+                    "请按期缴纳。", sheet["body"]))
     story.append(Spacer(1, 2 * mm))
     fields = [
         ("单位名称", notice.unit.name),
@@ -459,21 +387,21 @@ def premium_notice_pdf(notice: PremiumNotice) -> bytes:
         ("互助期", f"{period.name}（{_day(period.start)} 至 {_day(period.end)}）"),
         ("每人互助金", _per_member_label(notice, lines)),
         ("参保人数", f"{notice.members} 人"),
-        ("应缴金额", f"{money(notice.amount_due)} 元"),
-        ("已缴金额", f"{money(notice.amount_paid)} 元"),
-        ("尚欠金额", f"{money(notice.outstanding)} 元"),
+        ("应缴金额", f"{yuan(notice.amount_due)} 元"),
+        ("已缴金额", f"{yuan(notice.amount_paid)} 元"),
+        ("尚欠金额", f"{yuan(notice.outstanding)} 元"),
         ("缴费截止日期", _day(notice.due_date)),
         ("应缴金额（大写）", f"人民币{amount_in_words(notice.amount_due)}"),
     ]
     if notice.amount_paid and notice.outstanding:
         fields.append(("尚欠金额（大写）", f"人民币{amount_in_words(notice.outstanding)}"))
-    story.append(_fields(fields, styles))
-    story += _how_to_pay(notice, styles)
-    story.append(_p("参保人员明细", styles["heading"]))
+    story.append(_fields(fields, sheet))
+    story += _how_to_pay(notice, sheet)
+    story.append(_p("参保人员明细", sheet["heading"]))
     story.append(_members_table(lines, font))
     story.append(Spacer(1, 8 * mm))
-    story.append(_p(f"{union}（盖章）", styles["right"]))
-    story.append(_p(f"打印日期：{_day(timezone.localdate())}", styles["right"]))
+    story.append(_p(f"{union}（盖章）", sheet["right"]))
+    story.append(_p(f"打印日期：{_day(timezone.localdate())}", sheet["right"]))
     return _render(story, title=f"互助金缴费通知单 {notice.number}", author=union,
                    footer=_Footer(font, f"通知单号 {notice.number}　{notice.unit.name[:30]}"))
 
@@ -547,7 +475,7 @@ def _state_text(enrolment: Enrolment) -> str:
 def certificate_pdf(enrolment: Enrolment) -> bytes:
     """A member's enrolment certificate (参保凭证) as A4 PDF bytes."""
     font = font_name()
-    styles = _styles(font)
+    sheet = styles(font)
     period = enrolment.period
     scheme = period.scheme
     union = scheme.union.name
@@ -555,7 +483,7 @@ def certificate_pdf(enrolment: Enrolment) -> bytes:
     number = certificate_number(enrolment)
     today = timezone.localdate()
     known = _first_enrolled_known(enrolment)
-    story = _letterhead(union, "参保凭证", f"凭证编号：{number}", styles)
+    story = _letterhead(union, "参保凭证", f"凭证编号：{number}", sheet)
     story.append(_fields([
         ("姓名", member.name),
         ("身份证号", crypto.mask_id_number(member.id_number)),
@@ -565,18 +493,18 @@ def certificate_pdf(enrolment: Enrolment) -> bytes:
         ("保障期间", _coverage_text(enrolment)),
         ("参保日期", _day(enrolment.enrolled_on)),
         ("首次参保日期", _day(enrolment.first_enrolled) if known else "待缴费后确定"),
-        ("缴费情况", f"已缴 {money(enrolment.premium)} 元（{_day(enrolment.paid_on)}）"
-                     if enrolment.paid else f"未缴（应缴 {money(enrolment.premium)} 元）"),
+        ("缴费情况", f"已缴 {yuan(enrolment.premium)} 元（{_day(enrolment.paid_on)}）"
+                     if enrolment.paid else f"未缴（应缴 {yuan(enrolment.premium)} 元）"),
         ("参保状态", _state_text(enrolment)),
-    ], styles))
-    story.append(_p("等待期", styles["heading"]))
-    story.append(_waiting_table(enrolment, styles))
+    ], sheet))
+    story.append(_p("等待期", sheet["heading"]))
+    story.append(_waiting_table(enrolment, sheet))
     story.append(Spacer(1, 3 * mm))
     story.append(_p("说明：等待期自首次参保日期起算，连续续保的不重新计算。"
                     f"具体保障范围和给付标准以{scheme.name}的规定为准。本凭证不作缴费收据使用。",
-                    styles["small"]))
+                    sheet["small"]))
     story.append(Spacer(1, 12 * mm))
-    story.append(_p(f"出具单位：{union}（盖章）", styles["right"]))
-    story.append(_p(f"出具日期：{_day(today)}", styles["right"]))
+    story.append(_p(f"出具单位：{union}（盖章）", sheet["right"]))
+    story.append(_p(f"出具日期：{_day(today)}", sheet["right"]))
     return _render(story, title=f"参保凭证 {number}", author=union,
                    footer=_Footer(font, f"凭证编号 {number}"))

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from huzhu.coverage.models import Enrolment, Period, PremiumNotice
 from huzhu.members.phone import PhoneError, parse_mobile
 from huzhu.notify.outbox import Draft, enqueue_many
+from huzhu.rules.money import yuan
 
 RENEWAL = "coverage.renewal"
 UNPAID = "coverage.unpaid"
@@ -71,14 +72,17 @@ def remind_unpaid(period: Period, today: dt.date) -> Reminded:
             no_phone += 1
             continue
         deadline = f"{notice.due_date:%Y年%-m月%-d日}"
+        owed = yuan(notice.outstanding)
         drafts.append(Draft(
             kind=UNPAID, to=phone, union=notice.unit.union_id,
+            # The key keeps the amount as the database has it (600.00): a reminder
+            # written before stays the same reminder.
             dedupe_key=f"{UNPAID}:{notice.pk}:{notice.outstanding}",
             text=f"{_signature(period)}{notice.unit.name}：{period.scheme.name}{period.name}"
-                 f"互助金尚欠 {notice.outstanding} 元（通知单号 {notice.number}），"
+                 f"互助金尚欠 {owed} 元（通知单号 {notice.number}），"
                  f"请于{deadline}前缴纳。",
             params={"unit": notice.unit.name, "scheme": period.scheme.name,
-                    "period": period.name, "amount": str(notice.outstanding),
+                    "period": period.name, "amount": owed,
                     "number": notice.number, "deadline": deadline}))
     return Reminded(enqueue_many(drafts), total, no_phone)
 

@@ -5,38 +5,45 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_POST
 
 from huzhu.coverage import enrolment, premiums
 from huzhu.coverage.access import get_enrolment_for_user, get_notice_for_user, get_period_for_user
-from huzhu.coverage.enrolment import Refused
 from huzhu.coverage.forms import PaymentForm, WithdrawForm
+from huzhu.coverage.joining import eligible_statuses
 from huzhu.coverage.models import Enrolment, PremiumNotice
+from huzhu.coverage.pdf import certificate_pdf as render_certificate
+from huzhu.coverage.pdf import premium_notice_pdf
 from huzhu.coverage.views import unit_in_scheme
+from huzhu.lib.errors import Refused
+from huzhu.lib.http import AuthenticatedHttpRequest
+from huzhu.lib.paging import keyset_page
+from huzhu.lib.params import id_param
 from huzhu.members.models import Member
-from huzhu.orgs.scope import can_write
+from huzhu.orgs.models import Unit
+from huzhu.rules.money import yuan
 
 SHOWN_MEMBERS = 500
 
 
 @login_required
-def unit_period(request: HttpRequest, period_id: int, unit_id: int) -> HttpResponse:
+def unit_period(request: AuthenticatedHttpRequest, period_id: int, unit_id: int) -> HttpResponse:
     period = get_period_for_user(request.user, period_id)
     unit = unit_in_scheme(request, period, unit_id)
     members = list(Member.objects.visible_to(request.user).filter(unit=unit)
                    .order_by("name", "id")[:SHOWN_MEMBERS])
     enrolled = {e.member_id: e for e in Enrolment.objects.filter(period=period, unit=unit)}
     notice = PremiumNotice.objects.filter(period=period, unit=unit).first()
-    statuses = set(enrolment.eligible_statuses(period.scheme))
+    statuses = set(eligible_statuses(period.scheme))
     rows = [(m, enrolled.get(m.pk), m.status in statuses) for m in members]
     return render(request, "coverage/unit_period.html", {
         "period": period, "scheme": period.scheme, "unit": unit, "rows": rows,
         "notice": notice, "payments": list(notice.payments.select_related("registered_by"))
-        if notice else [], "may_write": can_write(request.user),
-        "may_pay": premiums.can_register_payments(request.user),
+        if notice else [],
         "payment_form": PaymentForm(), "withdraw_form": WithdrawForm(),
         "truncated": len(members) == SHOWN_MEMBERS,
     })
@@ -44,7 +51,7 @@ def unit_period(request: HttpRequest, period_id: int, unit_id: int) -> HttpRespo
 
 @require_POST
 @login_required
-def enrol(request: HttpRequest, period_id: int, unit_id: int) -> HttpResponse:
+def enrol(request: AuthenticatedHttpRequest, period_id: int, unit_id: int) -> HttpResponse:
     period = get_period_for_user(request.user, period_id)
     unit = unit_in_scheme(request, period, unit_id)
     chosen = request.POST.getlist("member")
@@ -63,7 +70,7 @@ def enrol(request: HttpRequest, period_id: int, unit_id: int) -> HttpResponse:
 
 @require_POST
 @login_required
-def withdraw(request: HttpRequest, enrolment_id: int) -> HttpResponse:
+def withdraw(request: AuthenticatedHttpRequest, enrolment_id: int) -> HttpResponse:
     e = get_enrolment_for_user(request.user, enrolment_id)
     form = WithdrawForm(request.POST)
     if not form.is_valid():
@@ -80,7 +87,7 @@ def withdraw(request: HttpRequest, enrolment_id: int) -> HttpResponse:
 
 @require_POST
 @login_required
-def register_payment(request: HttpRequest, notice_id: int) -> HttpResponse:
+def register_payment(request: AuthenticatedHttpRequest, notice_id: int) -> HttpResponse:
     notice = get_notice_for_user(request.user, notice_id, pay=True)
     form = PaymentForm(request.POST)
     if not form.is_valid():
@@ -90,7 +97,7 @@ def register_payment(request: HttpRequest, notice_id: int) -> HttpResponse:
         try:
             payment, created = premiums.register_payment(request.user, notice.pk,
                                                          **form.cleaned_data)
-            messages.success(request, f"已登记缴费 {payment.amount} 元" if created else
+            messages.success(request, f"已登记缴费 {yuan(payment.amount)} 元" if created else
                              f"流水号 {payment.bank_reference} 已登记过，未重复入账")
         except Refused as exc:
             messages.error(request, str(exc))
@@ -98,12 +105,8 @@ def register_payment(request: HttpRequest, notice_id: int) -> HttpResponse:
 
 
 @login_required
-def notice_list(request: HttpRequest) -> HttpResponse:
+def notice_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Finance's list: notices in scope, unpaid first."""
-    from huzhu.lib.paging import keyset_page
-    from huzhu.lib.params import id_param
-    from huzhu.orgs.models import Unit
-
     state = request.GET.get("state", "")
     qs = PremiumNotice.objects.filter(unit__in=Unit.objects.visible_to(request.user))\
         .select_related("unit", "period__scheme")
@@ -118,24 +121,18 @@ def notice_list(request: HttpRequest) -> HttpResponse:
 
 def _pdf_response(data: bytes, name: str) -> HttpResponse:
     response = HttpResponse(data, content_type="application/pdf")
-    from django.utils.http import content_disposition_header
-
     response["Content-Disposition"] = content_disposition_header(False, name)
     return response
 
 
 @login_required
-def notice_pdf(request: HttpRequest, notice_id: int) -> HttpResponse:
+def notice_pdf(request: AuthenticatedHttpRequest, notice_id: int) -> HttpResponse:
     notice = get_notice_for_user(request.user, notice_id)
-    from huzhu.coverage.pdf import premium_notice_pdf
-
     return _pdf_response(premium_notice_pdf(notice), f"缴费通知单-{notice.number}.pdf")
 
 
 @login_required
-def certificate_pdf(request: HttpRequest, enrolment_id: int) -> HttpResponse:
+def certificate_pdf(request: AuthenticatedHttpRequest, enrolment_id: int) -> HttpResponse:
     e = get_enrolment_for_user(request.user, enrolment_id)
-    from huzhu.coverage.pdf import certificate_pdf as render_certificate
-
     stamp = timezone.localdate().strftime("%Y%m%d")
     return _pdf_response(render_certificate(e), f"参保凭证-{e.member.name}-{stamp}.pdf")

@@ -7,26 +7,31 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from huzhu.coverage import enrolment, ledger, schemes
+from huzhu.coverage import enrolment, ledger, reminders, schemes
 from huzhu.coverage.access import get_period_for_user, get_scheme_for_user
-from huzhu.coverage.enrolment import Refused
 from huzhu.coverage.forms import PeriodForm, SchemeForm
+from huzhu.coverage.joining import covers_unit
 from huzhu.coverage.models import Period, PremiumNotice, Scheme
+from huzhu.imports import jobs
+from huzhu.imports.views import ImportForm
+from huzhu.lib.errors import Refused
+from huzhu.lib.http import AuthenticatedHttpRequest
 from huzhu.lib.paging import keyset_page
 from huzhu.lib.params import id_param
+from huzhu.orgs import roles
+from huzhu.orgs.access import get_unit_for_user
 from huzhu.orgs.models import Unit
-from huzhu.orgs.scope import can_write
 from huzhu.orgs.search import search_units
 from huzhu.rules.summary import describe_policy
 
 
 @login_required
-def scheme_list(request: HttpRequest) -> HttpResponse:
+def scheme_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     today = timezone.localdate()
     rows = []
     for scheme in Scheme.objects.visible_to(request.user).select_related("union"):
@@ -35,17 +40,11 @@ def scheme_list(request: HttpRequest) -> HttpResponse:
         enrolled = current.enrolments.filter(state="active").count() if current and \
             scheme.needs_enrolment else None
         rows.append((scheme, current, enrolled))
-    from huzhu.coverage.fund_views import can_read_funds
-
-    return render(request, "coverage/scheme_list.html", {
-        "rows": rows, "may_manage": schemes.can_manage_schemes(request.user),
-        "may_read_funds": can_read_funds(request.user)})
+    return render(request, "coverage/scheme_list.html", {"rows": rows})
 
 
-@login_required
-def scheme_create(request: HttpRequest) -> HttpResponse:
-    if not schemes.can_manage_schemes(request.user):
-        raise PermissionDenied("只有管理员可以新建保障项目")
+@roles.capability_required("coverage.manage_schemes")
+def scheme_create(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = SchemeForm(request.POST or None, request.FILES or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -65,19 +64,18 @@ def scheme_create(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def scheme_detail(request: HttpRequest, code: str) -> HttpResponse:
+def scheme_detail(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
     scheme = get_scheme_for_user(request.user, code)
     policy = scheme.policy()
     periods = list(scheme.periods.annotate(
         enrolled=Count("enrolments", filter=Q(enrolments__state="active"))).order_by("-start"))
     return render(request, "coverage/scheme_detail.html", {
         "scheme": scheme, "policy": policy, "benefits": describe_policy(policy),
-        "periods": periods, "funds": ledger.summary(scheme),
-        "may_manage": schemes.can_manage_schemes(request.user)})
+        "periods": periods, "funds": ledger.summary(scheme)})
 
 
 @login_required
-def period_create(request: HttpRequest, code: str) -> HttpResponse:
+def period_create(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
     scheme = get_scheme_for_user(request.user, code, manage=True)
     form = PeriodForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -93,7 +91,7 @@ def period_create(request: HttpRequest, code: str) -> HttpResponse:
 
 
 @login_required
-def period_edit(request: HttpRequest, period_id: int) -> HttpResponse:
+def period_edit(request: AuthenticatedHttpRequest, period_id: int) -> HttpResponse:
     period = get_period_for_user(request.user, period_id, manage=True)
     form = PeriodForm(request.POST or None, instance=Period.objects.get(pk=period.pk))
     if period.closed:
@@ -114,7 +112,7 @@ def period_edit(request: HttpRequest, period_id: int) -> HttpResponse:
 
 @require_POST
 @login_required
-def period_advance(request: HttpRequest, period_id: int) -> HttpResponse:
+def period_advance(request: AuthenticatedHttpRequest, period_id: int) -> HttpResponse:
     period = get_period_for_user(request.user, period_id, manage=True)
     try:
         period = schemes.advance(request.user, period)
@@ -128,7 +126,7 @@ NOTICE_FILTERS = {"unpaid": "未缴", "partial": "部分缴纳", "paid": "已缴
 
 
 @login_required
-def period_detail(request: HttpRequest, period_id: int) -> HttpResponse:
+def period_detail(request: AuthenticatedHttpRequest, period_id: int) -> HttpResponse:
     """The period's units in the user's scope, with enrolled and paid counts."""
     period = get_period_for_user(request.user, period_id)
     scheme = period.scheme
@@ -152,15 +150,14 @@ def period_detail(request: HttpRequest, period_id: int) -> HttpResponse:
     return render(request, "coverage/period_detail.html", {
         "period": period, "scheme": scheme, "page": page, "rows": rows, "q": q,
         "state": state, "filters": NOTICE_FILTERS, "params": request.GET, "totals": totals,
-        "funds": ledger.summary(scheme, period), "may_write": can_write(request.user),
-        "may_manage": schemes.can_manage_schemes(request.user),
+        "funds": ledger.summary(scheme, period),
         "previous": scheme.periods.filter(start__lt=period.start).order_by("-start").first(),
     })
 
 
 @require_POST
 @login_required
-def period_renew(request: HttpRequest, period_id: int) -> HttpResponse:
+def period_renew(request: AuthenticatedHttpRequest, period_id: int) -> HttpResponse:
     period = get_period_for_user(request.user, period_id)
     previous = period.scheme.periods.filter(start__lt=period.start).order_by("-start").first()
     if previous is None:
@@ -177,26 +174,20 @@ def period_renew(request: HttpRequest, period_id: int) -> HttpResponse:
     return redirect("coverage:period", period_id=period.pk)
 
 
-def unit_in_scheme(request: HttpRequest, period: Period, unit_id: int) -> Unit:
-    from huzhu.orgs.access import get_unit_for_user
-
+def unit_in_scheme(request: AuthenticatedHttpRequest, period: Period, unit_id: int) -> Unit:
+    """The unit, if the user sees it and the period's scheme covers it (else 404)."""
     unit = get_unit_for_user(request.user, unit_id)
-    if not enrolment.covers_unit(period.scheme, unit):
-        from django.http import Http404
-
+    if not covers_unit(period.scheme, unit):
         raise Http404
     return unit
 
 
 @require_POST
 @login_required
-def period_upload(request: HttpRequest, period_id: int) -> HttpResponse:
+def period_upload(request: AuthenticatedHttpRequest, period_id: int) -> HttpResponse:
     """An enrolment list for this period, run by the import worker like a members file."""
-    from huzhu.imports import jobs
-    from huzhu.imports.views import ImportForm
-
     period = get_period_for_user(request.user, period_id)
-    if not can_write(request.user):
+    if not request.user.has_perm("orgs.write"):
         raise PermissionDenied("您的角色只能查看，不能办理参保")
     form = ImportForm({"kind": "enrolments", "valid_only": ""}, request.FILES,
                       kinds_shown="all")
@@ -211,10 +202,8 @@ def period_upload(request: HttpRequest, period_id: int) -> HttpResponse:
 
 @require_POST
 @login_required
-def period_remind(request: HttpRequest, period_id: int) -> HttpResponse:
+def period_remind(request: AuthenticatedHttpRequest, period_id: int) -> HttpResponse:
     """Write renewal and unpaid-premium reminders to the outbox (each goes out once)."""
-    from huzhu.coverage import reminders
-
     period = get_period_for_user(request.user, period_id, manage=True)
     today = timezone.localdate()
     which = request.POST.get("which")
