@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import time
 from pathlib import Path
+
+from huzhu.lib.django_setup import setup_django
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -15,11 +18,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import time
-
-    from huzhu.lib.django_setup import setup_django
-
     setup_django()
+    # Models only import once Django is set up (and ``huzhu --help``, which imports every
+    # command module, does not pay for rich or pyarrow).
     from rich.console import Console
 
     from huzhu.coverage.engine_inputs import export_engine

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from huzhu.lib.django_setup import setup_django
+
 
 def configure(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
@@ -11,10 +13,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from huzhu.lib.django_setup import setup_django
-
     setup_django()
-    from django.core.management import call_command
+    from django.core.management import call_command  # once Django is set up
 
     try:
         call_command("ledger_check")

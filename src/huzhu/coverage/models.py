@@ -10,22 +10,24 @@ by database triggers.
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
 from django.db import models
 from django.db.models import F, Q
 
+from huzhu.coverage.policies import policy_from_text
 from huzhu.lib.money import MoneyField
 from huzhu.members.models import Member
-from huzhu.orgs.models import Union, Unit
+from huzhu.orgs.models import Union, Unit, User
+from huzhu.orgs.scope import scoped_by_ids, union_path
+from huzhu.rules.schema import Policy
 
 
 class SchemeQuerySet(models.QuerySet):
-    def visible_to(self, user) -> SchemeQuerySet:
+    def visible_to(self, user: User) -> SchemeQuerySet:
         """Schemes that cover some of the user's subtree: run by the user's node, an
         ancestor of it (a city scheme covers a district) or a node below it."""
-        from huzhu.orgs.scope import union_path
-
         prefix = union_path(user)
         if prefix is None:
             return self
@@ -97,10 +99,8 @@ class Scheme(models.Model):
     def needs_enrolment(self) -> bool:
         return self.kind == self.Kind.PREMIUM
 
-    def policy(self):
+    def policy(self) -> Policy:
         """The pinned policy (validated from the stored text, never from today's file)."""
-        from huzhu.coverage.policies import policy_from_text
-
         return policy_from_text(self.policy_text, self.code)
 
 
@@ -142,12 +142,10 @@ class Period(models.Model):
 
 
 class EnrolmentQuerySet(models.QuerySet):
-    def visible_to(self, user) -> EnrolmentQuerySet:
-        from huzhu.orgs.scope import scoped_by_ids
-
+    def visible_to(self, user: User) -> EnrolmentQuerySet:
         return scoped_by_ids(user, self, "member__union")
 
-    def covering(self, day) -> EnrolmentQuerySet:
+    def covering(self, day: dt.date) -> EnrolmentQuerySet:
         return self.filter(state=Enrolment.State.ACTIVE, coverage_from__lte=day,
                            coverage_to__gte=day)
 

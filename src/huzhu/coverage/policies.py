@@ -11,6 +11,7 @@ import yaml
 
 from huzhu.rules.errors import PolicyError
 from huzhu.rules.loader import _DecimalLoader, policy_from_dict, resolve_policy_path
+from huzhu.rules.schema import Policy
 
 MAX_POLICY_BYTES = 512 * 1024
 
@@ -21,7 +22,7 @@ def shipped_text(name: str) -> str:
 
 
 @lru_cache(maxsize=64)
-def policy_from_text(text: str, source: str = "<上传的政策文件>"):
+def policy_from_text(text: str, source: str = "<上传的政策文件>") -> Policy:
     """Validate YAML text into a policy; raises :class:`PolicyError` naming the YAML path."""
     if len(text.encode()) > MAX_POLICY_BYTES:
         raise PolicyError([(source, "", "政策文件过大（上限 512 KB）")])

@@ -6,13 +6,13 @@ import sys
 
 from django.core.management.base import BaseCommand
 
+from huzhu.coverage.ledger import check_all
+
 
 class Command(BaseCommand):
     help = "核对互助金账：每笔分录借贷平衡、只能追加，并与缴费和给付记录一致"
 
-    def handle(self, *args, **options) -> None:
-        from huzhu.coverage.ledger import check_all
-
+    def handle(self, *args: object, **options: object) -> None:
         checks = check_all()
         for check in checks:
             mark = "通过" if check.ok else "不符"
