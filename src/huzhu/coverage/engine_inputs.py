@@ -17,24 +17,17 @@ import pyarrow.parquet as pq
 from django.db import connection
 
 from huzhu.coverage.models import Enrolment, Period, Scheme
+from huzhu.lib.sql import quote
 from huzhu.members.models import Member
 from huzhu.orgs.models import Union
+from huzhu.rules.columns import arrow_schema
 
 CHUNK = 50_000
 
-MEMBER_SCHEMA = pa.schema([
-    ("member_id", pa.string()), ("birth_date", pa.date32()), ("gender", pa.string()),
-    ("status", pa.string()), ("occupation", pa.string()), ("family_id", pa.string()),
-    ("union", pa.string()),
-])
-ENROLMENT_SCHEMA = pa.schema([
-    ("member_id", pa.string()), ("period_start", pa.date32()), ("period_end", pa.date32()),
-    ("first_enrolled", pa.date32()),
-])
-
-
-def _quote(name: str) -> str:
-    return connection.ops.quote_name(name)
+# The engine's contract (rules.columns), in its order. ``union`` is not part of it: the
+# group a member is reported under, which ``huzhu simulate`` breaks its figures down by.
+MEMBER_SCHEMA = arrow_schema("members", extra=[("union", pa.string())])
+ENROLMENT_SCHEMA = arrow_schema("enrolments")
 
 
 def report_unions(scheme: Scheme) -> dict[int, str]:
@@ -68,11 +61,11 @@ def _date_array(values) -> pa.Array:
 def member_table(scheme: Scheme) -> pa.Table:
     groups = report_unions(scheme)
     m = Member._meta
-    columns = [_quote("id"), _date_sql(_quote("birth_date")), _quote("gender"),
-               _quote("status"), _quote("occupation"), _quote("family_head_id"),
-               _quote("union_id")]
-    sql = (f"SELECT {', '.join(columns)} FROM {_quote(m.db_table)} WHERE {_quote('union_id')} "
-           f"IN ({', '.join(str(i) for i in groups) or 'NULL'}) ORDER BY {_quote('id')}")
+    columns = [quote("id"), _date_sql(quote("birth_date")), quote("gender"),
+               quote("status"), quote("occupation"), quote("family_head_id"),
+               quote("union_id")]
+    sql = (f"SELECT {', '.join(columns)} FROM {quote(m.db_table)} WHERE {quote('union_id')} "
+           f"IN ({', '.join(str(i) for i in groups) or 'NULL'}) ORDER BY {quote('id')}")
     # Each union's group name by position: unions are looked up in Arrow, not per row.
     union_ids = pa.array(list(groups), pa.int64())
     union_names = pa.array(list(groups.values()), pa.string())
@@ -97,13 +90,13 @@ def member_table(scheme: Scheme) -> pa.Table:
 def enrolment_table(scheme: Scheme) -> pa.Table:
     """Enrolments that gave coverage (paid, or covering from enrolment)."""
     e, p = Enrolment._meta, Period._meta
-    sql = (f"SELECT e.{_quote('member_id')}, {_date_sql('e.' + _quote('coverage_from'))}, "
-           f"{_date_sql('e.' + _quote('coverage_to'))}, "
-           f"{_date_sql('e.' + _quote('first_enrolled'))} "
-           f"FROM {_quote(e.db_table)} e JOIN {_quote(p.db_table)} p "
-           f"ON p.{_quote('id')} = e.{_quote('period_id')} "
-           f"WHERE p.{_quote('scheme_id')} = %s AND e.{_quote('coverage_from')} IS NOT NULL "
-           f"ORDER BY e.{_quote('member_id')}, e.{_quote('coverage_from')}")
+    sql = (f"SELECT e.{quote('member_id')}, {_date_sql('e.' + quote('coverage_from'))}, "
+           f"{_date_sql('e.' + quote('coverage_to'))}, "
+           f"{_date_sql('e.' + quote('first_enrolled'))} "
+           f"FROM {quote(e.db_table)} e JOIN {quote(p.db_table)} p "
+           f"ON p.{quote('id')} = e.{quote('period_id')} "
+           f"WHERE p.{quote('scheme_id')} = %s AND e.{quote('coverage_from')} IS NOT NULL "
+           f"ORDER BY e.{quote('member_id')}, e.{quote('coverage_from')}")
     batches = []
     with connection.cursor() as cursor:
         cursor.execute(sql, [scheme.pk])
