@@ -6,6 +6,7 @@ history."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -14,20 +15,14 @@ import pyarrow.parquet as pq
 
 from huzhu.claims.models import Claim
 from huzhu.coverage.models import Scheme
+from huzhu.rules.columns import ARROW_MONEY, arrow_schema
 
-MONEY = pa.decimal128(18, 2)
-EVENT_FIELDS = [
-    ("event_id", pa.string()), ("member_id", pa.string()), ("benefit", pa.string()),
-    ("event_date", pa.date32()), ("out_of_pocket", MONEY), ("total_cost", MONEY),
-    ("admit_date", pa.date32()), ("days", pa.int32()), ("diagnosis", pa.string()),
-    ("outcome", pa.string()), ("disability_grade", pa.int32()), ("fracture_site", pa.string()),
-    ("work_related", pa.bool_()), ("loss_amount", MONEY), ("certificate_no", pa.string()),
-    ("on_duty", pa.bool_()), ("relation", pa.string()), ("relative_id", pa.string()),
-    ("co_resident", pa.bool_()),
-]
-EVENTS = pa.schema([*EVENT_FIELDS, ("claim_id", pa.int64()), ("state", pa.string()),
-                    ("computed", MONEY), ("final", MONEY)])
-PRIOR = pa.schema([*EVENT_FIELDS, ("paid", MONEY), ("days_paid", pa.int32())])
+# The engine's events and prior payouts as the contract declares them; the events file
+# carries the claim's id, state and amounts after them (not engine inputs).
+EVENTS = arrow_schema("events", extra=[("claim_id", pa.int64()), ("state", pa.string()),
+                                       ("computed", ARROW_MONEY), ("final", ARROW_MONEY)])
+PRIOR = arrow_schema("prior")
+EVENT_NAMES = [f.name for f in arrow_schema("events")]
 _COLUMNS = ["number", "member_id", "benefit", "event_date", "out_of_pocket", "total_cost",
             "admit_date", "days", "diagnosis", "outcome", "disability_grade", "fracture_site",
             "work_related", "loss_amount", "certificate_no", "on_duty", "relation",
@@ -36,11 +31,10 @@ _BLANK_IS_NULL = {"diagnosis", "outcome", "fracture_site", "certificate_no", "re
                   "relative_id"}
 
 
-def _rows(scheme: Scheme):
+def _rows(scheme: Scheme) -> Iterator[dict]:
     qs = Claim.objects.filter(scheme=scheme).exclude(state=Claim.State.DRAFT).order_by("id")
     for values in qs.values_list(*_COLUMNS).iterator(chunk_size=20_000):
-        row = dict(zip([n for n, _ in EVENT_FIELDS] + ["claim_id", "state", "computed",
-                                                        "final", "computation"],
+        row = dict(zip([*EVENT_NAMES, "claim_id", "state", "computed", "final", "computation"],
                        values, strict=True))
         row["member_id"] = str(row["member_id"])
         for name in _BLANK_IS_NULL:
@@ -55,7 +49,7 @@ def write(scheme: Scheme, out_dir: Path) -> dict[str, int]:
         computation = row.pop("computation") or {}
         events.append(row)
         if row["state"] == Claim.State.PAID and (row["final"] or 0) > 0:
-            paid = {k: row[k] for k, _ in EVENT_FIELDS}
+            paid = {k: row[k] for k in EVENT_NAMES}
             paid["paid"] = row["final"] or Decimal("0.00")
             paid["days_paid"] = computation.get("days_paid")
             prior.append(paid)

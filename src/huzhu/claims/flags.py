@@ -22,7 +22,8 @@ The rules, always against every *other* claim that is not withdrawn:
   ended: a split stay (分解住院). Both claims of the pair carry it.
 - ``unusual_amount``: the amount is above ``UNUSUAL_FACTOR`` × the median approved
   amount of the same scheme's benefit for the same main diagnosis category (of the first
-  code), over at least ``UNUSUAL_MIN_HISTORY`` approved, in-batch or paid claims.
+  code), over at least ``UNUSUAL_MIN_HISTORY`` given claims (``Claim.GIVEN``: approved,
+  in a batch or paid). Its constants and snapshot are :mod:`huzhu.claims.usual_amounts`.
 """
 
 from __future__ import annotations
@@ -34,7 +35,6 @@ from decimal import Decimal
 from django.db import NotSupportedError
 from django.db.models import (
     BooleanField,
-    CharField,
     DateField,
     Exists,
     F,
@@ -45,8 +45,16 @@ from django.db.models import (
     Subquery,
 )
 from django.db.models.functions import Coalesce
+from django.http import HttpRequest
 
-from huzhu.claims.models import Claim
+from huzhu.claims.models import Claim, ClaimAmountNorm
+from huzhu.claims.usual_amounts import (
+    CATEGORY,
+    UNUSUAL_FACTOR,
+    UNUSUAL_MIN_HISTORY,
+    ensure_fresh,
+)
+from huzhu.rules.money import yuan
 
 S = Claim.State
 OVERLAP, INVOICE, READMISSION, UNUSUAL = "overlap", "invoice", "readmission", "unusual_amount"
@@ -57,10 +65,6 @@ FLAG_LABELS: dict[str, str] = {
     UNUSUAL: "金额远高于同诊断通常水平",
 }
 READMISSION_DAYS = 7
-UNUSUAL_FACTOR = Decimal(3)
-UNUSUAL_MIN_HISTORY = 20
-# The history an amount is compared with: what reviewers approved.
-HISTORY_STATES = (S.APPROVED, S.IN_BATCH, S.PAID)
 
 
 @dataclass
@@ -154,33 +158,14 @@ def _unusual(claim: Claim) -> Flag | None:
     if amount <= UNUSUAL_FACTOR * median:
         return None
     return Flag(UNUSUAL, FLAG_LABELS[UNUSUAL],
-                f"金额 {amount:,.2f} 元，超过同诊断（{category}）{n} 笔已审批理赔中位数 "
-                f"{median:,.2f} 元的 {UNUSUAL_FACTOR} 倍")
+                f"金额 {yuan(amount)} 元，超过同诊断（{category}）{n} 笔已审批理赔中位数 "
+                f"{yuan(median)} 元的 {UNUSUAL_FACTOR} 倍")
 
 
 # ------------------------------------------------------------------ history and medians
 
-class _MainCategory(Func):
-    """``UPPER(SUBSTRING(diagnosis, 1, 3))``, the history index's expression, with the
-    positions written into the SQL. ``Upper(Substr("diagnosis", 1, 3))`` binds them as
-    parameters, which SQLite keeps as ``?``: the query's expression then no longer
-    matches the index's (``1, 3`` in the DDL) and SQLite scanned every claim for one
-    claim's usual amount (1.6 s at 500,000 claims). PostgreSQL's client-side binding
-    inlined them, so it matched there; the SQL it gets is unchanged."""
-
-    template = "UPPER(SUBSTRING(%(expressions)s, 1, 3))"
-    output_field = CharField()
-
-    def as_sqlite(self, compiler, connection, **extra):
-        return self.as_sql(compiler, connection,
-                           template="UPPER(SUBSTR(%(expressions)s, 1, 3))", **extra)
-
-
-CATEGORY = _MainCategory("diagnosis")  # as the history index is built
-
-
 def _history(scheme_id: int, benefit: str, category: str) -> QuerySet[Claim]:
-    return (Claim.objects.filter(scheme_id=scheme_id, benefit=benefit, state__in=HISTORY_STATES,
+    return (Claim.objects.filter(scheme_id=scheme_id, benefit=benefit, state__in=Claim.GIVEN,
                                  final__isnull=False)
             .annotate(_cat=CATEGORY).filter(_cat=category))
 
@@ -297,15 +282,13 @@ def _with_readmission(qs: QuerySet[Claim]) -> QuerySet[Claim]:
 
 
 def _with_unusual(qs: QuerySet[Claim]) -> QuerySet[Claim]:
-    """Against the snapshot of usual amounts (:mod:`huzhu.claims.models.norm`), refreshed first
-    when it is old. A claim that is itself part of its group's history is compared with
+    """Against the snapshot of usual amounts (:mod:`huzhu.claims.usual_amounts`), refreshed
+    first when it is old. A claim that is itself part of its group's history is compared with
     the others only: for amounts that are never negative, whenever it is above the factor
     that is the median without the group's largest amount (leaving out any amount above
     the median moves the median alike)."""
-    from huzhu.claims.models.norm import ClaimAmountNorm, ensure_fresh
-
     ensure_fresh()
-    in_history = Q(state__in=HISTORY_STATES, final__isnull=False)
+    in_history = Q(state__in=Claim.GIVEN, final__isnull=False)
     group = ClaimAmountNorm.objects.filter(scheme_id=OuterRef("scheme_id"),
                                            benefit=OuterRef("benefit"),
                                            category=OuterRef("_cat"))
@@ -333,7 +316,7 @@ def flag_counts(qs: QuerySet[Claim]) -> dict[str, int]:
 
 # ------------------------------------------------------------------ the claim page
 
-def panel(request, claim: Claim) -> dict:
+def panel(request: HttpRequest, claim: Claim) -> dict:
     """Context of ``claims/_flags.html``. A linked claim outside the user's scope is
     counted, never named or linked (it does not exist for them; only an invoice number
     reused in another union's claim can lead there)."""

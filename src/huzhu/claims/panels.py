@@ -5,21 +5,19 @@ from __future__ import annotations
 from collections import defaultdict
 from decimal import Decimal
 
+from django.http import HttpRequest
 from django.utils import timezone
 
 from huzhu.claims.models import Claim
-from huzhu.orgs.scope import can_write
-
-COUNTED = (Claim.State.APPROVED, Claim.State.IN_BATCH, Claim.State.PAID)
+from huzhu.members.models import Member
 
 
-def member_panel(request, member) -> dict:
+def member_panel(request: HttpRequest, member: Member) -> dict:
     year = timezone.localdate().year
     claims = list(Claim.objects.filter(member=member).order_by("-event_date", "-id")[:20])
     paid: dict[str, Decimal] = defaultdict(lambda: Decimal("0.00"))
-    for name, amount in Claim.objects.filter(member=member, state__in=COUNTED,
+    for name, amount in Claim.objects.filter(member=member, state__in=Claim.GIVEN,
                                              event_date__year=year).values_list(
             "benefit_name", "final"):
         paid[name] += amount or Decimal("0.00")
-    return {"member": member, "claims": claims, "paid": sorted(paid.items()), "year": year,
-            "may_file": can_write(request.user)}
+    return {"member": member, "claims": claims, "paid": sorted(paid.items()), "year": year}

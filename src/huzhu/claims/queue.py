@@ -7,8 +7,11 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from django.db.models import Count, QuerySet
+from django.http import QueryDict
 
+from huzhu.claims import flags
 from huzhu.claims.models import Claim
+from huzhu.lib.params import id_param
 from huzhu.orgs.models import User
 from huzhu.orgs.scope import sees_everything, subtree_ids_in_scope
 
@@ -35,9 +38,7 @@ class QueueFilter:
     flag: str = ""
 
     @classmethod
-    def from_params(cls, user: User, params) -> QueueFilter:
-        from huzhu.lib.params import id_param
-
+    def from_params(cls, user: User, params: QueryDict) -> QueueFilter:
         raw = params.get("state", "")
         if raw == "all":
             states = tuple(S.values)
@@ -86,8 +87,6 @@ def filtered(user: User, f: QueueFilter) -> QuerySet[Claim]:
     if f.amount_max is not None:
         qs = qs.filter(computed__lte=f.amount_max)
     if f.flag:
-        from huzhu.claims import flags
-
         qs = flags.with_flag(qs, f.flag)
     return qs
 

@@ -7,12 +7,10 @@ from huzhu.claims.models.claim import (
     ClaimEvent,
     ClaimMaterial,
     ClaimQuerySet,
-    Payout,
-    PayoutBatch,
-    PayoutBatchQuerySet,
 )
 from huzhu.claims.models.followup import ClaimFollowUp
 from huzhu.claims.models.norm import ClaimAmountNorm
+from huzhu.claims.models.payout import Payout, PayoutBatch, PayoutBatchQuerySet
 
 __all__ = ["FOLLOW_UP_ABOVE", "Claim", "ClaimAmountNorm", "ClaimEvent", "ClaimFollowUp",
            "ClaimMaterial", "ClaimQuerySet", "Payout", "PayoutBatch", "PayoutBatchQuerySet"]

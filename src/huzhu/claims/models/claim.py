@@ -10,6 +10,7 @@ approved (a reviewer may lower it, never raise it).
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import ClassVar
 
 from django.db import models
 from django.db.models import Q
@@ -17,14 +18,14 @@ from django.db.models import Q
 from huzhu.coverage.models import Period, Scheme
 from huzhu.lib.money import MoneyField
 from huzhu.members.models import Member
+from huzhu.orgs.models import User
+from huzhu.orgs.scope import scoped_by_ids
 
 FOLLOW_UP_ABOVE = Decimal("10000.00")  # Changchun calls the unit for larger payouts
 
 
 class ClaimQuerySet(models.QuerySet):
-    def visible_to(self, user) -> ClaimQuerySet:
-        from huzhu.orgs.scope import scoped_by_ids
-
+    def visible_to(self, user: User) -> ClaimQuerySet:
         return scoped_by_ids(user, self, "member__union")
 
 
@@ -47,6 +48,21 @@ class Claim(models.Model):
     class Source(models.TextChoices):
         MANUAL = "manual", "经办申请"
         PROACTIVE = "proactive", "免申即享"
+
+    class RejectCode(models.TextChoices):
+        """Why a claim is not paid (不予给付原因): the member's SMS and the page name it."""
+
+        NOT_COVERED = "not_covered", "不属于保障范围"
+        NOT_ELIGIBLE = "not_eligible", "不符合给付条件"
+        DUPLICATE = "duplicate", "重复申请"
+        LATE = "late", "超过申请期限"
+        FALSE_MATERIAL = "false_material", "材料不实"
+        OTHER = "other", "其他"
+
+    # The states in which a claim counts as given (approved, in a payout batch, paid):
+    # what counts against the member's caps, the history the usual amounts are taken
+    # from, what the member page sums for the year, what the follow-up list calls about.
+    GIVEN: ClassVar[tuple[str, ...]] = (State.APPROVED, State.IN_BATCH, State.PAID)
 
     number = models.CharField("理赔编号", max_length=20, unique=True)
     # member and scheme lead the composite indexes below, which serve their lookups: an
@@ -115,7 +131,8 @@ class Claim(models.Model):
     late_exception_reason = models.CharField("逾期例外理由", max_length=200, blank=True)
     missing_materials = models.JSONField("需补充的材料", default=list, blank=True)
     return_note = models.CharField("退回说明", max_length=200, blank=True)
-    reject_code = models.CharField("不予给付原因", max_length=32, blank=True)
+    reject_code = models.CharField("不予给付原因", max_length=32, blank=True,
+                                   choices=RejectCode.choices)
     reject_text = models.CharField("不予给付说明", max_length=200, blank=True)
 
     created_at = models.DateTimeField("创建时间", auto_now_add=True)
@@ -214,73 +231,3 @@ class ClaimMaterial(models.Model):
 
     def __str__(self) -> str:
         return self.file_name
-
-
-class PayoutBatchQuerySet(models.QuerySet):
-    def visible_to(self, user) -> PayoutBatchQuerySet:
-        """Batches made in the user's subtree (a batch holds claims of its union's)."""
-        from huzhu.orgs.scope import scoped
-
-        return scoped(user, self)
-
-
-class PayoutBatch(models.Model):
-    """Approved claims paid together by one bank transfer file (给付批次)."""
-
-    class State(models.TextChoices):
-        OPEN = "open", "待付款"
-        CLOSED = "closed", "已完成"
-
-    number = models.CharField("批次号", max_length=20, unique=True)
-    scheme = models.ForeignKey(Scheme, verbose_name="保障项目", on_delete=models.PROTECT,
-                               related_name="payout_batches")
-    union = models.ForeignKey("orgs.Union", verbose_name="工会", on_delete=models.PROTECT,
-                              related_name="payout_batches")
-    state = models.CharField("状态", max_length=8, choices=State.choices, default=State.OPEN)
-    created_by = models.ForeignKey("orgs.User", verbose_name="创建人", on_delete=models.PROTECT,
-                                   related_name="+")
-    created_at = models.DateTimeField("创建时间", auto_now_add=True)
-    closed_at = models.DateTimeField("完成时间", null=True, blank=True)
-
-    objects = PayoutBatchQuerySet.as_manager()
-
-    class Meta:
-        verbose_name = "给付批次"
-        verbose_name_plural = "给付批次"
-        ordering = ["-id"]
-
-    def __str__(self) -> str:
-        return self.number
-
-
-class Payout(models.Model):
-    class State(models.TextChoices):
-        PENDING = "pending", "待付款"
-        PAID = "paid", "已付款"
-        FAILED = "failed", "付款失败"
-
-    batch = models.ForeignKey(PayoutBatch, verbose_name="批次", on_delete=models.PROTECT,
-                              related_name="payouts")
-    claim = models.ForeignKey(Claim, verbose_name="理赔", on_delete=models.PROTECT,
-                              related_name="payouts")
-    amount = MoneyField("金额")
-    state = models.CharField("状态", max_length=8, choices=State.choices, default=State.PENDING)
-    failure_reason = models.CharField("银行退回原因", max_length=200, blank=True)
-    paid_on = models.DateField("付款日期", null=True, blank=True)
-    updated_at = models.DateTimeField("更新时间", auto_now=True)
-
-    class Meta:
-        verbose_name = "给付"
-        verbose_name_plural = "给付"
-        ordering = ["id"]
-        constraints = [
-            models.CheckConstraint(condition=Q(amount__gt=0), name="claims_payout_positive"),
-            # A claim is in at most one open batch, and paid at most once: in the database.
-            models.UniqueConstraint(fields=["claim"], condition=Q(state="pending"),
-                                    name="claims_one_pending_payout"),
-            models.UniqueConstraint(fields=["claim"], condition=Q(state="paid"),
-                                    name="claims_paid_once"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.batch_id} {self.claim_id} {self.amount}"

@@ -1,8 +1,4 @@
-"""The record that a large claim's unit was called (回访), one per claim.
-
-A model module of its own because ``models.py`` is the claim's; ``models.py`` imports it
-at its end so Django registers the model with the claims app.
-"""
+"""The record that a large claim's unit was called (回访), one per claim."""
 
 from __future__ import annotations
 
