@@ -1,7 +1,7 @@
 """What the claims app says it paid, for ``huzhu ledger check``.
 
 The fund ledger's check compares these totals with the payout entries posted to it
-(:func:`huzhu.claims.payouts.build.mark_paid` posts one per paid payout, under the claim's
+(:func:`huzhu.claims.payouts.settle.mark_paid` posts one per paid payout, under the claim's
 period), so the two must be summed the same way: by the claim's period, paid payouts
 only (a failed payout never reaches the ledger).
 """

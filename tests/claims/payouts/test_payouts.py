@@ -22,11 +22,15 @@ from huzhu.audit.models import AuditEntry
 from huzhu.claims.ledger import paid_totals_by_period
 from huzhu.claims.models import Claim, Payout, PayoutBatch
 from huzhu.claims.payouts import build as payouts
-from huzhu.claims.payouts.build import build_batch, export_batch, mark_failed, mark_paid
+from huzhu.claims.payouts.access import batches_visible_to
+from huzhu.claims.payouts.bank_file import export_batch
+from huzhu.claims.payouts.build import build_batch
+from huzhu.claims.payouts.settle import batch_totals, mark_failed, mark_paid
 from huzhu.claims.workflow import ClaimRefused, apply
 from huzhu.coverage import ledger
 from huzhu.coverage.models import Account, LedgerEntry
 from huzhu.notify.models import OutboxMessage
+from huzhu.orgs import roles
 from huzhu.orgs.models import User
 from tests.fixtures import PASSWORD
 
@@ -112,8 +116,8 @@ def test_a_batch_holds_the_approved_claims_and_reports_those_without_an_account(
                                       summary__contains="加入给付批次")
     assert audit.count() == 3
     entry = AuditEntry.objects.get(action=AuditEntry.Action.PAYOUT_CHANGED)
-    assert "3 笔，合计 1740.00 元" in entry.summary and "1 件因无银行账号未纳入" in entry.summary
-    totals = payouts.batch_totals(batch)
+    assert "3 笔，合计 1,740.00 元" in entry.summary and "1 件因无银行账号未纳入" in entry.summary
+    totals = batch_totals(batch)
     assert (totals.count, totals.total, totals.pending) == (3, Decimal("1740.00"), 3)
     after = payouts.readiness(finance, changchun)
     assert (after.count, after.without_account) == (0, 1)
@@ -239,7 +243,7 @@ def test_a_failed_payout_goes_back_to_approved_and_is_paid_once_later(users, rea
     assert not LedgerEntry.objects.filter(reference=f"payout:{bounced.pk}").exists()
     with pytest.raises(ClaimRefused, match="已确认付款，不能再标记为付款失败"):
         mark_failed(finance, batch.payouts.get(claim=ready["c1"]), "误操作")
-    totals = payouts.batch_totals(batch)
+    totals = batch_totals(batch)
     assert (totals.count, totals.total, totals.failed, totals.paid) == (
         2, Decimal("1440.00"), 1, 2)
     # The member's account is corrected; the claim goes into a new batch and is paid once.
@@ -355,10 +359,9 @@ def test_full_numbers_need_the_role_and_a_purpose(users, ready, changchun, monke
         export_batch(finance, batch, "xlsx", full=True, purpose="代发")
     with pytest.raises(ClaimRefused, match="导出格式"):
         export_batch(finance, batch, "pdf")
-    # A role without full-number rights (can_see_full_id) gets the masked file only.
-    from huzhu.orgs import scope
-
-    monkeypatch.setattr(scope, "FULL_ID_ROLES", frozenset({User.Role.ADMIN}))
+    # A role without full-number rights (members.see_full_id) gets the masked file only.
+    monkeypatch.setitem(roles.CAPABILITIES, "members.see_full_id",
+                        (frozenset({User.Role.ADMIN}), "只有管理员"))
     with pytest.raises(ClaimRefused, match="您的角色不能导出完整银行账号"):
         export_batch(finance, batch, "xlsx", full=True, purpose="报送银行代发")
     rows, _ = read_xlsx(export_batch(finance, batch, "xlsx"))
@@ -391,8 +394,8 @@ def test_roles_and_scope(users, ready, changchun, district_finance):
     own = district_finance("da")
     batch = build_batch(own, changchun)
     assert batch.union.code == "D01" and batch.payouts.count() == 3
-    assert list(payouts.batches_visible_to(other)) == []
-    assert list(payouts.batches_visible_to(users["finance_city"])) == [batch]
+    assert list(batches_visible_to(other)) == []
+    assert list(batches_visible_to(users["finance_city"])) == [batch]
     for step in (lambda: export_batch(other, batch, "csv"),
                  lambda: mark_paid(other, batch, PAID_ON),
                  lambda: mark_failed(other, batch.payouts.first(), "户名不符")):
@@ -420,7 +423,7 @@ def test_the_payout_pages(client, users, ready, changchun):
     batch = PayoutBatch.objects.get()
     assert response.redirect_chain[-1][0] == reverse("payouts:detail", args=[batch.pk])
     body = response.content.decode()
-    assert f"已生成给付批次 {batch.number}：3 笔，合计 1740.00 元" in body
+    assert f"已生成给付批次 {batch.number}：3 笔，合计 1,740.00 元" in body
     assert "1 件理赔因会员没有登记银行账号" in body and "确认已付款" in body
     assert "6222***********5678" in body and "6222020200112345678" not in body
 

@@ -4,47 +4,43 @@ batch's payouts, the bank transfer file, payment confirmed, single payouts faile
 from __future__ import annotations
 
 import datetime as dt
+from urllib.parse import quote
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q, Sum
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from huzhu.claims.models import Payout, PayoutBatch
-from huzhu.claims.payouts import build as payouts
+from huzhu.claims.payouts import access, bank_file, build, settle
 from huzhu.claims.workflow import ClaimRefused
 from huzhu.coverage.models import Scheme
+from huzhu.lib.http import AuthenticatedHttpRequest
 from huzhu.lib.paging import keyset_page
 from huzhu.lib.params import id_param
-from huzhu.orgs.scope import can_see_full_id
+from huzhu.orgs.roles import capability_required
+from huzhu.rules.money import yuan
 
 SHOWN_WITHOUT_ACCOUNT = 50
 CONTENT_TYPES = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                  "csv": "text/csv; charset=utf-8"}
 
 
-def _require_finance(request: HttpRequest) -> None:
-    if not payouts.can_pay(request.user):
-        raise PermissionDenied("只有财务和管理员可以办理给付")
-
-
-@login_required
-def batch_list(request: HttpRequest) -> HttpResponse:
-    _require_finance(request)
+@capability_required(access.PAY)
+def batch_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     user = request.user
     live = ~Q(payouts__state=Payout.State.FAILED)
-    batches = (payouts.batches_visible_to(user).select_related("scheme", "created_by")
+    batches = (access.batches_visible_to(user).select_related("scheme", "created_by")
                .annotate(n=Count("payouts", filter=live),
                          total=Sum("payouts__amount", filter=live)))
     page = keyset_page(batches, after=id_param(request.GET, "after"),
                        before=id_param(request.GET, "before"))
-    ready = [r for r in (payouts.readiness(user, s) for s in
+    ready = [r for r in (build.readiness(user, s) for s in
                          Scheme.objects.visible_to(user).order_by("name")) if r.any]
-    missing = [(r, list(payouts.without_account(user, r.scheme).select_related("member__unit")
+    missing = [(r, list(build.without_account(user, r.scheme).select_related("member__unit")
                         .order_by("pk")[:SHOWN_WITHOUT_ACCOUNT]))
                for r in ready if r.without_account]
     return render(request, "claims/payouts/list.html", {
@@ -53,18 +49,17 @@ def batch_list(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-@login_required
-def batch_build(request: HttpRequest, code: str) -> HttpResponse:
-    _require_finance(request)
+@capability_required(access.PAY)
+def batch_build(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
     scheme = get_object_or_404(Scheme.objects.visible_to(request.user), code=code)
     try:
-        batch = payouts.build_batch(request.user, scheme)
+        batch = build.build_batch(request.user, scheme)
     except ClaimRefused as exc:
         messages.error(request, str(exc))
         return redirect("payouts:list")
-    totals = payouts.batch_totals(batch)
+    totals = settle.batch_totals(batch)
     messages.success(request, f"已生成给付批次 {batch.number}：{totals.count} 笔，"
-                              f"合计 {totals.total} 元")
+                              f"合计 {yuan(totals.total)} 元")
     if batch.without_account:
         messages.warning(request, f"{len(batch.without_account)} 件理赔因会员没有登记银行账号"
                                   "未纳入本批次，请补录银行账号后再生成批次")
@@ -72,33 +67,32 @@ def batch_build(request: HttpRequest, code: str) -> HttpResponse:
 
 
 @login_required
-def batch_detail(request: HttpRequest, batch_id: int) -> HttpResponse:
-    batch = payouts.get_batch_for_user(request.user, batch_id)
+def batch_detail(request: AuthenticatedHttpRequest, batch_id: int) -> HttpResponse:
+    batch = access.get_batch_for_user(request.user, batch_id)
     return render(request, "claims/payouts/detail.html", _detail_context(request, batch))
 
 
-def _detail_context(request: HttpRequest, batch: PayoutBatch) -> dict:
+def _detail_context(request: AuthenticatedHttpRequest, batch: PayoutBatch) -> dict:
     rows = batch.payouts.select_related("claim__member__unit")
     state = request.GET.get("state", "")
     if state in Payout.State.values:
         rows = rows.filter(state=state)
     page = keyset_page(rows, after=id_param(request.GET, "after"),
                        before=id_param(request.GET, "before"), size=100, count=True)
-    return {"batch": batch, "totals": payouts.batch_totals(batch), "page": page,
+    return {"batch": batch, "totals": settle.batch_totals(batch), "page": page,
             "params": request.GET, "state": state, "states": Payout.State.choices,
-            "full_numbers": can_see_full_id(request.user),
             "today": timezone.localdate()}
 
 
 @require_POST
 @login_required
-def batch_export(request: HttpRequest, batch_id: int) -> HttpResponse:
-    batch = payouts.get_batch_for_user(request.user, batch_id)
+def batch_export(request: AuthenticatedHttpRequest, batch_id: int) -> HttpResponse:
+    batch = access.get_batch_for_user(request.user, batch_id)
     fmt = request.POST.get("format", "xlsx")
     full = request.POST.get("full") == "1"
     try:
-        data = payouts.export_batch(request.user, batch, fmt, full=full,
-                                    purpose=request.POST.get("purpose", ""))
+        data = bank_file.export_batch(request.user, batch, fmt, full=full,
+                                      purpose=request.POST.get("purpose", ""))
     except ClaimRefused as exc:
         messages.error(request, str(exc))
         return redirect("payouts:detail", batch_id=batch.pk)
@@ -111,22 +105,20 @@ def batch_export(request: HttpRequest, batch_id: int) -> HttpResponse:
 
 
 def _attachment(name: str, ascii_name: str) -> str:
-    from urllib.parse import quote
-
     return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"
 
 
 @require_POST
 @login_required
-def batch_pay(request: HttpRequest, batch_id: int) -> HttpResponse:
-    batch = payouts.get_batch_for_user(request.user, batch_id)
+def batch_pay(request: AuthenticatedHttpRequest, batch_id: int) -> HttpResponse:
+    batch = access.get_batch_for_user(request.user, batch_id)
     try:
         paid_on = dt.date.fromisoformat(request.POST.get("paid_on", ""))
     except ValueError:
         messages.error(request, "请填写付款日期")
         return redirect("payouts:detail", batch_id=batch.pk)
     try:
-        paid = payouts.mark_paid(request.user, batch, paid_on)
+        paid = settle.mark_paid(request.user, batch, paid_on)
     except ClaimRefused as exc:
         messages.error(request, str(exc))
     else:
@@ -139,18 +131,18 @@ def batch_pay(request: HttpRequest, batch_id: int) -> HttpResponse:
 
 @require_POST
 @login_required
-def payout_fail(request: HttpRequest, payout_id: int) -> HttpResponse:
-    payout = payouts.get_payout_for_user(request.user, payout_id)
+def payout_fail(request: AuthenticatedHttpRequest, payout_id: int) -> HttpResponse:
+    payout = access.get_payout_for_user(request.user, payout_id)
     error = ""
     try:
-        payout = payouts.mark_failed(request.user, payout, request.POST.get("reason", ""))
+        payout = settle.mark_failed(request.user, payout, request.POST.get("reason", ""))
     except ClaimRefused as exc:
         error = str(exc)
     if request.htmx:
-        payout = payouts.get_payout_for_user(request.user, payout_id)
-        batch = payouts.get_batch_for_user(request.user, payout.batch_id)
+        payout = access.get_payout_for_user(request.user, payout_id)
+        batch = access.get_batch_for_user(request.user, payout.batch_id)
         return render(request, "claims/payouts/_payout_row.html", {
-            "p": payout, "batch": batch, "totals": payouts.batch_totals(batch),
+            "p": payout, "batch": batch, "totals": settle.batch_totals(batch),
             "error": error, "oob": True})
     if error:
         messages.error(request, error)
