@@ -74,7 +74,6 @@ def _scheme(admin, tree, units, clerk, policy_name: str, year: int):
 def test_each_shipped_benefit_filed_through_the_web_is_paid_what_the_reference_says(
         policy_name, client, users, tree, units, staff, tmp_path):
     from huzhu.claims.intake import claim_form, needed_fields
-    from huzhu.claims.step_effects import grant_late_exception
     from huzhu.members.models import Member
 
     admin, clerk, day = users["admin_city"], users["clerk_a1"], SHIPPED[policy_name]
@@ -96,7 +95,7 @@ def test_each_shipped_benefit_filed_through_the_web_is_paid_what_the_reference_s
         claim = Claim.objects.get(scheme=scheme, benefit=benefit.code)
         add_materials(claim, clerk)
         if day.year < 2026:
-            grant_late_exception(users["reviewer_da"], claim.pk, "疫情期间材料延后提交")
+            apply(users["reviewer_da"], claim.pk, "late_exception", reason="疫情期间材料延后提交")
         apply(clerk, claim.pk, "submit")
         filed[claim.number] = Claim.objects.get(pk=claim.pk)
 

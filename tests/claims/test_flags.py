@@ -18,7 +18,8 @@ from huzhu.audit.models import AuditEntry
 from huzhu.claims import flags
 from huzhu.claims.flags import FLAG_LABELS, flag_counts, flags_for, with_flag
 from huzhu.claims.followup import service as followup
-from huzhu.claims.models import Claim
+from huzhu.claims.models import Claim, ClaimAmountNorm
+from huzhu.claims.usual_amounts import MAX_AGE
 from huzhu.claims.workflow import ClaimRefused, apply
 from tests.fixtures import PASSWORD
 
@@ -203,8 +204,6 @@ def test_a_claim_of_the_history_needs_twenty_others(staff, claim_for):
 
 
 def test_the_queue_compares_with_a_snapshot_at_most_ten_minutes_old(staff, claim_for):
-    from huzhu.claims.models.norm import MAX_AGE, ClaimAmountNorm
-
     _history(claim_for, staff["m2"], [1000] * 20)
     claim = claim_for(staff["m1"], amount="3500.00")
     assert flagged(Claim.objects.all(), "unusual_amount") == {claim.pk}
@@ -343,11 +342,11 @@ def test_recording_the_call_takes_the_claim_off_the_list_and_is_audited(users, l
 
 
 def test_who_may_record_a_call_and_for_which_claims(users, large):
-    with pytest.raises(ClaimRefused, match="只有审核员或管理员"):
+    with pytest.raises(ClaimRefused, match="只有审核员和管理员"):
         followup.mark_called(users["finance_city"], large["above"], "已联系")
     with pytest.raises(ClaimRefused, match="管辖范围"):
         followup.mark_called(users["reviewer_da"], large["district_b"], "已联系")
-    with pytest.raises(ClaimRefused, match="未超过 10,000 元"):
+    with pytest.raises(ClaimRefused, match="未超过 10,000.00 元"):
         followup.mark_called(users["admin_city"], large["at_line"], "已联系")
     with pytest.raises(ClaimRefused, match="审批通过后"):
         followup.mark_called(users["admin_city"], large["in_review"], "已联系")

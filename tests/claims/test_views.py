@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+import pytest
 from django.urls import reverse
 
 from huzhu.claims.models import Claim
@@ -182,3 +183,37 @@ def test_the_follow_up_link_is_shown_only_to_those_who_may_open_it(client, users
     assert 'id="follow-up-link"' not in clerk  # the list answers 403 to a clerk
     reviewer = login(client, "reviewer_da").get(reverse("claims:queue")).content.decode()
     assert 'id="follow-up-link"' in reviewer
+
+
+BAD_AMOUNTS = {
+    "abc": "核定金额应为数字",
+    "1,000": "核定金额应为数字",
+    "NaN": "核定金额应为数字",
+    "sNaN": "核定金额应为数字",
+    "Infinity": "核定金额应为数字",
+    "1e30": "核定金额过大",
+    "-1": "核定金额不能小于零",
+    "0.001": "核定金额最多两位小数",
+}
+
+
+@pytest.mark.parametrize("typed", list(BAD_AMOUNTS))
+def test_a_mistyped_amount_is_refused_with_a_message_and_changes_nothing(
+        typed, client, users, staff, file_hospital):
+    """What a reviewer types as 核定金额 is parsed by the step's form: a word, a grouped
+    number, NaN, an infinity or a number too large once raised decimal.InvalidOperation
+    (a 500); each is now a message on the page, and the claim stays as it was."""
+    claim = file_hospital(staff["m1"])
+    apply(users["clerk_a1"], claim.pk, "submit")
+    events = claim.history.count()
+    reviewer = login(client, "reviewer_da")
+    url = reverse("claims:step", args=[claim.pk, "first_pass"])
+    answer = reviewer.post(url, {"amount": typed, "note": "核减"}, HTTP_HX_REQUEST="true")
+    assert answer.status_code == 200
+    body = answer.content.decode()
+    assert 'id="step-error"' in body and BAD_AMOUNTS[typed] in body
+    response = reviewer.post(url, {"amount": typed, "note": "核减"}, follow=True)
+    assert BAD_AMOUNTS[typed] in response.content.decode()
+    after = Claim.objects.get(pk=claim.pk)
+    assert (after.state, after.final, after.first_reviewed_by_id) == ("submitted", None, None)
+    assert after.history.count() == events

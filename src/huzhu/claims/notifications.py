@@ -1,10 +1,16 @@
 """SMS to the member when their claim moves: submitted, returned (what is missing),
 approved (the amount), paid, rejected (the reason). Written to the outbox, once per
-claim and step."""
+claim and step, by the receiver of :data:`huzhu.claims.signals.claim_transitioned`
+(connected in ``ClaimsConfig.ready()``)."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from huzhu.claims.materials.required import labels
 from huzhu.claims.models import Claim
+from huzhu.notify.outbox import enqueue, register_kind
+from huzhu.rules.money import yuan
 
 KINDS = {"claims.submitted": "理赔已受理", "claims.returned": "理赔需补充材料",
          "claims.approved": "理赔已审批", "claims.paid": "理赔已给付",
@@ -15,8 +21,6 @@ _STEP_KIND = {"submit": "claims.submitted", "return": "claims.returned",
 
 
 def register_kinds() -> None:
-    from huzhu.notify.outbox import register_kind
-
     for code, label in KINDS.items():
         register_kind(code, label)
 
@@ -27,18 +31,14 @@ def text_for(claim: Claim, kind: str) -> str | None:
     if kind == "claims.submitted":
         return f"{head}已受理，我们将尽快审核。"
     if kind == "claims.returned":
-        from huzhu.claims.materials.required import labels
-
         missing = labels(claim.missing_materials) or claim.return_note
         return f"{head}需补充材料：{missing}，请联系单位工会经办人。"
     if kind == "claims.approved":
-        return f"{head}已审批，核定给付 {claim.final} 元，将尽快转入您的银行账户。"
+        return f"{head}已审批，核定给付 {yuan(claim.final)} 元，将尽快转入您的银行账户。"
     if kind == "claims.paid":
-        return f"{head}已给付 {claim.final} 元，请查收。"
+        return f"{head}已给付 {yuan(claim.final)} 元，请查收。"
     if kind == "claims.rejected":
-        from huzhu.claims.workflow import REJECT_CODES
-
-        return f"{head}经审核不予给付，原因：{REJECT_CODES.get(claim.reject_code, '')}。"
+        return f"{head}经审核不予给付，原因：{claim.get_reject_code_display()}。"
     return None
 
 
@@ -49,9 +49,14 @@ def on_transition(claim: Claim, step: str) -> None:
     text = text_for(claim, kind)
     if not text or not claim.member.phone:
         return
-    from huzhu.notify.outbox import enqueue
-
     enqueue(kind=kind, to=claim.member.phone, text=text[:500], member=claim.member,
             union=claim.member.union_id, dedupe_key=f"{kind}:{claim.pk}:{claim.history.count()}",
             params={"name": claim.member.name, "benefit": claim.benefit_name,
-                    "number": claim.number, "amount": str(claim.final or "")})
+                    "number": claim.number,
+                    "amount": yuan(claim.final) if claim.final is not None else ""})
+
+
+def on_claim_transitioned(sender: type[Claim], *, claim: Claim, step: str,
+                          **kwargs: Any) -> None:
+    """The receiver of ``claim_transitioned``."""
+    on_transition(claim, step)

@@ -7,29 +7,29 @@ import datetime as dt
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from huzhu.claims import deadlines, intake, queue, workflow
-from huzhu.claims import step_effects as steps
 from huzhu.claims.access import get_claim_for_user
 from huzhu.claims.flags import FLAG_LABELS
-from huzhu.claims.followup import service as followup
+from huzhu.claims.forms import ClaimStepForm
 from huzhu.claims.icd10 import options as icd10_options
 from huzhu.claims.materials import required as materials
 from huzhu.claims.models import Claim
-from huzhu.claims.workflow import REJECT_CODES, TRANSITIONS, ClaimRefused
+from huzhu.claims.workflow import TRANSITIONS, ClaimRefused
+from huzhu.lib import panels
+from huzhu.lib.http import AuthenticatedHttpRequest
 from huzhu.lib.paging import keyset_page
 from huzhu.lib.params import id_param
 from huzhu.members.access import get_member_for_user
-from huzhu.orgs.scope import can_write
 from huzhu.rules.schema import MATERIALS
 
 
 @login_required
-def claim_queue(request: HttpRequest) -> HttpResponse:
+def claim_queue(request: AuthenticatedHttpRequest) -> HttpResponse:
     f = queue.QueueFilter.from_params(request.user, request.GET)
     counts = queue.state_counts(request.user)
     total = queue.total_from_counts(f, counts)
@@ -43,18 +43,17 @@ def claim_queue(request: HttpRequest) -> HttpResponse:
         "states": [(s.value, s.label, counts.get(s.value, 0) if s in queue.OPEN else None)
                    for s in Claim.State],
         "state_param": request.GET.get("state", ""), "flags": FLAG_LABELS,
-        "may_follow_up": followup.may_read(request.user),
     })
 
 
 @login_required
-def claim_detail(request: HttpRequest, claim_id: int) -> HttpResponse:
+def claim_detail(request: AuthenticatedHttpRequest, claim_id: int) -> HttpResponse:
     claim = get_claim_for_user(request.user, claim_id)
     template = "claims/_claim.html" if request.htmx else "claims/detail.html"
     return render(request, template, _detail_context(request, claim))
 
 
-def _detail_context(request: HttpRequest, claim: Claim) -> dict:
+def _detail_context(request: AuthenticatedHttpRequest, claim: Claim) -> dict:
     user = request.user
     lacking = materials.missing(claim)
     return {
@@ -65,36 +64,30 @@ def _detail_context(request: HttpRequest, claim: Claim) -> dict:
         "missing": lacking, "labels": MATERIALS,
         "deadline": deadlines.filing_deadline(claim),
         "late": deadlines.is_late(claim, timezone.localdate()),
-        "reject_codes": REJECT_CODES,
+        "reject_codes": Claim.RejectCode.choices,
+        # Offered, as it always was, to those who could return the claim under review.
         "may_grant_late": claim.late_exception_by_id is None and
         workflow.why_not(user, claim, "return") is None,
-        "panels": _panels(request, claim),
+        "panels": panels.render("claim", request, claim),
     }
-
-
-def _panels(request: HttpRequest, claim: Claim) -> list:
-    from huzhu.lib import panels
-
-    return panels.render("claim", request, claim)
 
 
 @require_POST
 @login_required
-def claim_step(request: HttpRequest, claim_id: int, step: str) -> HttpResponse:
+def claim_step(request: AuthenticatedHttpRequest, claim_id: int, step: str) -> HttpResponse:
     claim = get_claim_for_user(request.user, claim_id)
     if step not in workflow.CLAIM_PAGE:
         raise Http404
-    data = {"amount": request.POST.get("amount", "").strip(),
-            "note": request.POST.get("note", ""), "missing": request.POST.getlist("missing"),
-            "reject_code": request.POST.get("reject_code", "")}
+    form = ClaimStepForm(request.POST)
     notice = error = ""
-    try:
-        claim = workflow.apply(request.user, claim.pk, step, **data)
-        notice = f"{TRANSITIONS[step].label}：{claim.get_state_display()}"
-    except ClaimRefused as exc:
-        error = str(exc)
-    except ValueError:
-        error = "金额格式不对"
+    if not form.is_valid():
+        error = form.error_text()  # nothing is asked of the workflow: nothing changes
+    else:
+        try:
+            claim = workflow.apply(request.user, claim.pk, step, **form.step_data())
+            notice = f"{TRANSITIONS[step].label}：{claim.get_state_display()}"
+        except ClaimRefused as exc:
+            error = str(exc)
     if request.htmx:
         # The partial has no message area of its own: the outcome is shown in it, not
         # queued for a later full page (where a refusal would appear out of context).
@@ -110,10 +103,11 @@ def claim_step(request: HttpRequest, claim_id: int, step: str) -> HttpResponse:
 
 @require_POST
 @login_required
-def late_exception(request: HttpRequest, claim_id: int) -> HttpResponse:
+def late_exception(request: AuthenticatedHttpRequest, claim_id: int) -> HttpResponse:
     claim = get_claim_for_user(request.user, claim_id)
     try:
-        steps.grant_late_exception(request.user, claim.pk, request.POST.get("reason", ""))
+        workflow.apply(request.user, claim.pk, "late_exception",
+                       reason=request.POST.get("reason", ""))
         messages.success(request, "已记录逾期例外，经办人可以提交")
     except ClaimRefused as exc:
         messages.error(request, str(exc))
@@ -121,10 +115,10 @@ def late_exception(request: HttpRequest, claim_id: int) -> HttpResponse:
 
 
 @login_required
-def claim_new(request: HttpRequest, member_id: int) -> HttpResponse:
+def claim_new(request: AuthenticatedHttpRequest, member_id: int) -> HttpResponse:
     """Filing, in two steps: the event date (which decides the benefits on offer), then
     the chosen benefit's own form."""
-    if not can_write(request.user):
+    if not request.user.has_perm("orgs.write"):
         raise PermissionDenied("您的角色只能查看，不能登记理赔")
     member = get_member_for_user(request.user, member_id, write=True)
     day = _day(request.GET.get("day") or request.POST.get("day"))
@@ -153,7 +147,7 @@ def _day(value: str | None) -> dt.date | None:
     return day if day and day <= timezone.localdate() else None
 
 
-def _chosen(offers: list, key: str):
+def _chosen(offers: list[intake.Offer], key: str) -> intake.Offer | None:
     for offer in offers:
         if f"{offer.scheme.code}:{offer.benefit.code}" == key:
             return offer

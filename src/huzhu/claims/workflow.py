@@ -1,10 +1,11 @@
 """The claim workflow: one small transition table, and one function that applies it.
 
 Every transition names the states it leaves, the state it reaches, the roles that may
-take it and whether the four-eyes rule applies (never the person who filed the claim,
-never the one who did the first review). Scope is the claim's member's union subtree.
-Each step is written to the claim's history and to the audit log, and its SMS to the
-member goes to the outbox; a refused step changes nothing and says why.
+take it (a capability of the role table, :mod:`huzhu.orgs.roles`) and whether the
+four-eyes rule applies (never the person who filed the claim, never the one who did the
+first review). Scope is the claim's member's union subtree. Each step is written to the
+claim's history and to the audit log, and :data:`huzhu.claims.signals.claim_transitioned`
+is sent (the member's SMS is its receiver); a refused step changes nothing and says why.
 """
 
 from __future__ import annotations
@@ -17,18 +18,20 @@ from django.utils import timezone
 
 from huzhu.audit import log
 from huzhu.audit.models import AuditEntry
+from huzhu.claims.access import in_scope
 from huzhu.claims.models import Claim, ClaimEvent
+from huzhu.claims.signals import claim_transitioned
+from huzhu.lib.errors import Refused
+from huzhu.orgs import roles
 from huzhu.orgs.models import User
-from huzhu.orgs.scope import sees_everything, union_path
+from huzhu.orgs.scope import sees_everything
 
 S = Claim.State
 R = User.Role
-FILERS = frozenset({R.CLERK, R.REVIEWER, R.ADMIN})
-REVIEWERS = frozenset({R.REVIEWER, R.ADMIN})
-FINANCE = frozenset({R.FINANCE, R.ADMIN})
+FILE, REVIEW, PAY = "claims.file", "claims.review", "claims.pay"
 
 
-class ClaimRefused(Exception):
+class ClaimRefused(Refused):
     """A step that may not be taken; the message is for the user (Chinese)."""
 
 
@@ -37,47 +40,48 @@ class Transition:
     name: str
     label: str
     sources: frozenset[str]
-    target: str
-    roles: frozenset[str]
+    target: str | None  # None: the claim stays in its state (a record, not a move)
+    capability: str  # the role table's capability: who may take the step
     not_filer: bool = False
     not_first_reviewer: bool = False
     only_filer: bool = False  # the filer (or an admin) only
     style: str = "outline-secondary"
     needs: tuple[str, ...] = field(default=())  # form inputs the step asks for
+    role_refusal: str = ""  # what a role without the capability is told, if not the default
+
+    @property
+    def roles(self) -> frozenset[str]:
+        return roles.roles_with(self.capability)
 
 
 TRANSITIONS: dict[str, Transition] = {t.name: t for t in (
     Transition("submit", "提交审核", frozenset({S.DRAFT, S.RETURNED, S.PROACTIVE}), S.SUBMITTED,
-               FILERS, style="danger"),
-    Transition("first_pass", "初审通过", frozenset({S.SUBMITTED}), S.SECOND_REVIEW, REVIEWERS,
+               FILE, style="danger"),
+    Transition("first_pass", "初审通过", frozenset({S.SUBMITTED}), S.SECOND_REVIEW, REVIEW,
                not_filer=True, style="danger", needs=("amount", "note")),
-    Transition("approve", "复审通过", frozenset({S.SECOND_REVIEW}), S.APPROVED, REVIEWERS,
+    Transition("approve", "复审通过", frozenset({S.SECOND_REVIEW}), S.APPROVED, REVIEW,
                not_filer=True, not_first_reviewer=True, style="danger",
                needs=("amount", "note")),
     Transition("return", "退回补充材料", frozenset({S.SUBMITTED, S.SECOND_REVIEW}), S.RETURNED,
-               REVIEWERS, not_filer=True, needs=("missing", "note")),
+               REVIEW, not_filer=True, needs=("missing", "note")),
     Transition("reject", "不予给付", frozenset({S.PROACTIVE, S.SUBMITTED, S.SECOND_REVIEW}),
-               S.REJECTED, REVIEWERS, not_filer=True, style="outline-danger",
+               S.REJECTED, REVIEW, not_filer=True, style="outline-danger",
                needs=("reject_code", "note")),
     Transition("withdraw", "撤回", frozenset({S.DRAFT, S.SUBMITTED, S.RETURNED, S.PROACTIVE}),
-               S.WITHDRAWN, FILERS, only_filer=True, needs=("note",)),
-    Transition("batch", "加入给付批次", frozenset({S.APPROVED}), S.IN_BATCH, FINANCE),
-    Transition("pay", "确认已付款", frozenset({S.IN_BATCH}), S.PAID, FINANCE),
-    Transition("fail", "付款失败退回", frozenset({S.IN_BATCH}), S.APPROVED, FINANCE,
+               S.WITHDRAWN, FILE, only_filer=True, needs=("note",)),
+    # A reviewer records why a claim past its filing deadline may still be submitted
+    # (submit refuses a late claim without it). In any state, as it always could be; the
+    # claim page offers it on a form of its own (views.late_exception).
+    Transition("late_exception", "批准逾期申请", frozenset(S), None, REVIEW, not_filer=True,
+               needs=("reason",), role_refusal="只有审核员可以批准逾期申请"),
+    Transition("batch", "加入给付批次", frozenset({S.APPROVED}), S.IN_BATCH, PAY),
+    Transition("pay", "确认已付款", frozenset({S.IN_BATCH}), S.PAID, PAY),
+    Transition("fail", "付款失败退回", frozenset({S.IN_BATCH}), S.APPROVED, PAY,
                needs=("note",)),
 )}
-# Steps taken on the claim page; the batch steps are taken on the payouts page.
+# Steps taken with the claim page's step forms (the late exception has a form of its
+# own); the batch steps are taken on the payouts page.
 CLAIM_PAGE = ("submit", "first_pass", "approve", "return", "reject", "withdraw")
-
-REJECT_CODES = {
-    "not_covered": "不属于保障范围", "not_eligible": "不符合给付条件", "duplicate": "重复申请",
-    "late": "超过申请期限", "false_material": "材料不实", "other": "其他",
-}
-
-
-def in_scope(user: User, claim: Claim) -> bool:
-    prefix = union_path(user)
-    return prefix is None or claim.member.union.path.startswith(prefix)
 
 
 def why_not(user: User, claim: Claim, name: str) -> str | None:
@@ -86,7 +90,7 @@ def why_not(user: User, claim: Claim, name: str) -> str | None:
     if claim.state not in t.sources:
         return f"理赔当前为“{claim.get_state_display()}”，不能{t.label}"
     if not (sees_everything(user) or user.role in t.roles):
-        return f"您的角色不能{t.label}"
+        return t.role_refusal or f"您的角色不能{t.label}"
     if not in_scope(user, claim):
         return "该理赔不在您的管辖范围内"
     if t.not_filer and claim.filed_by_id == user.pk:
@@ -99,7 +103,8 @@ def why_not(user: User, claim: Claim, name: str) -> str | None:
     return None
 
 
-def allowed(user: User, claim: Claim, names=CLAIM_PAGE) -> list[Transition]:
+def allowed(user: User, claim: Claim, names: tuple[str, ...] = CLAIM_PAGE
+            ) -> list[Transition]:
     return [TRANSITIONS[n] for n in names if why_not(user, claim, n) is None]
 
 
@@ -117,7 +122,7 @@ def effect(name: str) -> Callable[[Effect], Effect]:
     return register
 
 
-def apply(user: User, claim_id: int, name: str, **data) -> Claim:
+def apply(user: User, claim_id: int, name: str, **data: object) -> Claim:
     """Take step ``name``; the claim row is locked for the step (two reviewers clicking at
     once: the second finds the claim already moved and is refused)."""
     t = TRANSITIONS[name]
@@ -132,7 +137,7 @@ def apply(user: User, claim_id: int, name: str, **data) -> Claim:
             raise ClaimRefused(problem)
         before = claim.state
         note, target = EFFECTS[name](user, claim, data) if name in EFFECTS else ("", None)
-        claim.state = target or t.target
+        claim.state = target or t.target or before
         claim.save()
         ClaimEvent.objects.create(claim=claim, actor=user, action=name, from_state=before,
                                   to_state=claim.state, note=note[:300], amount=claim.amount)
@@ -141,9 +146,7 @@ def apply(user: User, claim_id: int, name: str, **data) -> Claim:
                            f"{t.label}" + (f"，{note}" if note else ""),
                    changes={"state": [Claim.State(before).label, claim.get_state_display()],
                             "amount": str(claim.amount) if claim.amount is not None else None})
-        from huzhu.claims import notifications
-
-        notifications.on_transition(claim, name)
+        claim_transitioned.send(sender=Claim, claim=claim, step=name, user=user)
     return claim
 
 

@@ -1,53 +1,43 @@
 """The follow-up list (大额回访): approved claims above ``FOLLOW_UP_ABOVE`` wait for a
 call to the member's unit, as Changchun does, until someone records the call.
 
-Reviewers, finance, admins and auditors read the list; reviewers and admins record
-calls. Each call goes to the claim's history and to the audit log.
+Who reads the list and who records calls is the role table's ``claims.read_followup``
+and ``claims.call_followup``. Each call goes to the claim's history and to the audit log.
+The list holds given claims (``Claim.GIVEN``: approved or later): the money is decided,
+the call confirms it with the unit.
 """
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied
+from typing import IO
+
+import xlsxwriter
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 
 from huzhu.audit import log
 from huzhu.audit.models import AuditEntry
-from huzhu.claims.models import FOLLOW_UP_ABOVE, Claim, ClaimEvent
-from huzhu.claims.models.followup import ClaimFollowUp
+from huzhu.claims.models import FOLLOW_UP_ABOVE, Claim, ClaimEvent, ClaimFollowUp
 from huzhu.claims.workflow import ClaimRefused
+from huzhu.orgs import roles
 from huzhu.orgs.models import User
-from huzhu.orgs.scope import sees_everything
+from huzhu.rules.money import yuan
 
-S = Claim.State
-R = User.Role
-# Approved or later: the money is decided, the call confirms it with the unit.
-FOLLOW_UP_STATES = (S.APPROVED, S.IN_BATCH, S.PAID)
-READERS = frozenset({R.REVIEWER, R.FINANCE, R.ADMIN, R.AUDITOR})
-CALLERS = frozenset({R.REVIEWER, R.ADMIN})
+READ, CALL = "claims.read_followup", "claims.call_followup"
 NOTE_MAX = 300
-
-
-def may_read(user: User) -> bool:
-    return sees_everything(user) or user.role in READERS
-
-
-def may_call(user: User) -> bool:
-    return sees_everything(user) or user.role in CALLERS
 
 
 def due(qs: QuerySet[Claim]) -> QuerySet[Claim]:
     """The claims of ``qs`` that wait for a call. Approved or later, a claim's amount is
     its approved one (``final``, set at approval): compared as a column, the large ones
     are one range of an index, not a scan of every paid claim."""
-    return (qs.filter(state__in=FOLLOW_UP_STATES, final__gt=FOLLOW_UP_ABOVE)
+    return (qs.filter(state__in=Claim.GIVEN, final__gt=FOLLOW_UP_ABOVE)
             .filter(follow_up_call__isnull=True))
 
 
 def follow_up(user: User) -> QuerySet[Claim]:
     """The claims in the user's scope that wait for a call, oldest approval first."""
-    if not may_read(user):
-        raise PermissionDenied("您的角色不能查看大额回访名单")
+    roles.require(user, READ)
     return (due(Claim.objects.visible_to(user))
             .select_related("member__unit", "member__union", "scheme")
             .order_by("approved_at", "id"))
@@ -56,8 +46,8 @@ def follow_up(user: User) -> QuerySet[Claim]:
 def mark_called(user: User, claim: Claim, note: str) -> ClaimFollowUp:
     """Record the call to the claim's unit; the claim leaves the list."""
     note = " ".join((note or "").split())
-    if not may_call(user):
-        raise ClaimRefused("只有审核员或管理员可以登记回访")
+    if not user.has_perm(CALL):
+        raise ClaimRefused(roles.refusal(CALL))
     if not note:
         raise ClaimRefused("请填写回访情况（联系了谁、核实了什么）")
     if len(note) > NOTE_MAX:
@@ -82,9 +72,9 @@ def mark_called(user: User, claim: Claim, note: str) -> ClaimFollowUp:
 def _why_not_due(claim: Claim) -> str:
     if ClaimFollowUp.objects.filter(claim=claim).exists():
         return "这笔理赔已登记过回访"
-    if claim.state not in FOLLOW_UP_STATES:
+    if claim.state not in Claim.GIVEN:
         return f"理赔当前为“{claim.get_state_display()}”，审批通过后才需回访"
-    return f"金额未超过 {FOLLOW_UP_ABOVE:,.0f} 元，不需回访"
+    return f"金额未超过 {yuan(FOLLOW_UP_ABOVE)} 元，不需回访"
 
 
 def _record(user: User, claim: Claim, note: str) -> None:
@@ -113,10 +103,8 @@ def export_row(claim: Claim) -> list:
             claim.benefit_name, claim.amount, claim.get_state_display(), approved]
 
 
-def write_xlsx(claims: QuerySet[Claim], target) -> int:
+def write_xlsx(claims: QuerySet[Claim], target: str | IO[bytes]) -> int:
     """Write the list to ``target`` (a path or binary file); return the row count."""
-    import xlsxwriter
-
     # No formulas from data: a name typed "=…" stays text.
     book = xlsxwriter.Workbook(target, {"constant_memory": True, "strings_to_formulas": False,
                                         "in_memory": True})

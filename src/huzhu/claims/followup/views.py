@@ -6,36 +6,37 @@ import io
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import FileResponse, HttpResponse
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from huzhu.audit import log
 from huzhu.audit.models import AuditEntry
+from huzhu.claims.access import get_claim_for_user
 from huzhu.claims.followup import service as followup
-from huzhu.claims.models import FOLLOW_UP_ABOVE, Claim
+from huzhu.claims.models import FOLLOW_UP_ABOVE
 from huzhu.claims.workflow import ClaimRefused
+from huzhu.lib.http import AuthenticatedHttpRequest
 from huzhu.lib.paging import keyset_page
 from huzhu.lib.params import id_param
+from huzhu.orgs.roles import capability_required
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @login_required
-def followup_list(request: HttpRequest) -> HttpResponse:
+def followup_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     page = keyset_page(followup.follow_up(request.user), after=id_param(request.GET, "after"),
                        before=id_param(request.GET, "before"), count=True)
     return render(request, "claims/follow_up.html", {
         "page": page, "params": request.GET, "threshold": FOLLOW_UP_ABOVE,
-        "may_call": followup.may_call(request.user),
     })
 
 
 @require_POST
 @login_required
-def followup_export(request: HttpRequest) -> HttpResponse:
+def followup_export(request: AuthenticatedHttpRequest) -> HttpResponse:
     """A POST, like every export: a link on another site cannot start it."""
     claims = followup.follow_up(request.user)
     buffer = io.BytesIO()
@@ -50,11 +51,9 @@ def followup_export(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-@login_required
-def mark_called(request: HttpRequest, claim_id: int) -> HttpResponse:
-    if not followup.may_read(request.user):
-        raise PermissionDenied("您的角色不能查看大额回访名单")
-    claim = get_object_or_404(Claim.objects.visible_to(request.user), pk=claim_id)
+@capability_required(followup.READ)
+def mark_called(request: AuthenticatedHttpRequest, claim_id: int) -> HttpResponse:
+    claim = get_claim_for_user(request.user, claim_id)
     try:
         followup.mark_called(request.user, claim, request.POST.get("note", ""))
         messages.success(request, f"已登记理赔 {claim.number} 的回访")

@@ -22,14 +22,16 @@ from pathlib import Path
 from typing import BinaryIO
 
 from django.conf import settings
+from django.core.files import File
 from django.db import transaction
+from PIL import Image
 
 from huzhu.audit import log
 from huzhu.audit.models import AuditEntry
+from huzhu.claims.access import in_scope
 from huzhu.claims.models import Claim, ClaimMaterial
-from huzhu.claims.workflow import FILERS, in_scope
+from huzhu.lib.errors import Refused
 from huzhu.orgs.models import User
-from huzhu.orgs.scope import sees_everything
 from huzhu.rules.schema import MATERIALS
 
 S = Claim.State
@@ -50,7 +52,7 @@ NOT_A_DOCUMENT = "文件内容不是 PDF、JPEG 或 PNG（可能是改了扩展�
 OUT_OF_SCOPE = "该理赔不在您的管辖范围内"
 
 
-class MaterialRefused(Exception):
+class MaterialRefused(Refused):
     """An upload, removal or opening that may not happen; the message is for the user."""
 
 
@@ -105,7 +107,7 @@ def _private_dir(path: Path) -> Path:
 # ------------------------------------------------------------------ who may do what
 
 def _files_claims(user: User) -> bool:
-    return sees_everything(user) or user.role in FILERS
+    return user.has_perm("claims.file")
 
 
 def why_not_upload(user: User, claim: Claim) -> str | None:
@@ -158,13 +160,9 @@ def _ends(uploaded, size: int) -> tuple[bytes, bytes]:
     return head, tail
 
 
-def _image_problem(uploaded, kind: FileType) -> str | None:
-    """Decode the image with Pillow when it is installed (it is not a dependency of
-    huzhu): a file with the right ends and garbage between is refused."""
-    try:
-        from PIL import Image
-    except ImportError:
-        return None
+def _image_problem(uploaded: File, kind: FileType) -> str | None:
+    """Decode the image with Pillow: a file with the right ends and garbage between is
+    refused."""
     too_large = "图片尺寸过大（超过一亿像素），请缩小后再上传"
     uploaded.seek(0)
     try:

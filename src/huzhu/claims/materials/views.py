@@ -9,16 +9,18 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import FileResponse, Http404, HttpResponse
+from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
+from huzhu.claims.access import get_claim_for_user, get_material_for_user
 from huzhu.claims.materials import required as materials
 from huzhu.claims.materials import store as material_store
 from huzhu.claims.materials.store import MaterialRefused
-from huzhu.claims.models import Claim, ClaimMaterial
+from huzhu.claims.models import Claim
+from huzhu.lib.http import AuthenticatedHttpRequest
 from huzhu.orgs.models import User
 from huzhu.rules.schema import MATERIALS
 
@@ -45,22 +47,10 @@ def panel_context(user: User, claim: Claim) -> dict:
     }
 
 
-def _claim(user: User, claim_id: int) -> Claim:
-    return get_object_or_404(Claim.objects.visible_to(user).select_related("member__union",
-                                                                           "scheme"),
-                             pk=claim_id)
-
-
-def _material(user: User, material_id: int) -> ClaimMaterial:
-    visible = ClaimMaterial.objects.filter(claim__in=Claim.objects.visible_to(user))
-    return get_object_or_404(visible.select_related("claim__member__union", "claim__scheme"),
-                             pk=material_id)
-
-
 @require_POST
 @login_required
-def material_upload(request: HttpRequest, claim_id: int) -> HttpResponse:
-    claim = _claim(request.user, claim_id)
+def material_upload(request: AuthenticatedHttpRequest, claim_id: int) -> HttpResponse:
+    claim = get_claim_for_user(request.user, claim_id)
     uploaded = request.FILES.get("file")
     error = notice = ""
     if uploaded is None:
@@ -77,8 +67,8 @@ def material_upload(request: HttpRequest, claim_id: int) -> HttpResponse:
 
 @require_POST
 @login_required
-def material_delete(request: HttpRequest, material_id: int) -> HttpResponse:
-    material = _material(request.user, material_id)
+def material_delete(request: AuthenticatedHttpRequest, material_id: int) -> HttpResponse:
+    material = get_material_for_user(request.user, material_id)
     claim = material.claim
     error = notice = ""
     try:
@@ -91,8 +81,8 @@ def material_delete(request: HttpRequest, material_id: int) -> HttpResponse:
 
 @require_GET
 @login_required
-def material_file(request: HttpRequest, material_id: int) -> HttpResponse:
-    material = _material(request.user, material_id)
+def material_file(request: AuthenticatedHttpRequest, material_id: int) -> HttpResponse:
+    material = get_material_for_user(request.user, material_id)
     try:
         handle = material_store.open_material(request.user, material)
     except MaterialRefused:
@@ -107,7 +97,8 @@ def material_file(request: HttpRequest, material_id: int) -> HttpResponse:
     return response
 
 
-def _answer(request: HttpRequest, claim: Claim, *, error: str, notice: str) -> HttpResponse:
+def _answer(request: AuthenticatedHttpRequest, claim: Claim, *, error: str,
+            notice: str) -> HttpResponse:
     """htmx gets the panel again (with the outcome in it); a plain form goes back."""
     if request.htmx or not (back := _back_url(request, claim)):
         response = render(request, PANEL, {**panel_context(request.user, claim),
@@ -122,7 +113,7 @@ def _answer(request: HttpRequest, claim: Claim, *, error: str, notice: str) -> H
     return redirect(back)
 
 
-def _back_url(request: HttpRequest, claim: Claim) -> str | None:
+def _back_url(request: AuthenticatedHttpRequest, claim: Claim) -> str | None:
     try:
         return reverse("claims:detail", kwargs={"claim_id": claim.pk})
     except NoReverseMatch:  # the claim page is not in this build: back where the form was
