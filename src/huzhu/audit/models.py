@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from huzhu.orgs.scope import union_path
+
 
 class AuditEntryQuerySet(models.QuerySet):
     def update(self, **kwargs):
@@ -15,8 +17,6 @@ class AuditEntryQuerySet(models.QuerySet):
 
     def visible_to(self, user) -> AuditEntryQuerySet:
         """Entries about objects in the user's subtree."""
-        from huzhu.orgs.scope import union_path
-
         prefix = union_path(user)
         return self if prefix is None else self.filter(union_path__startswith=prefix)
 

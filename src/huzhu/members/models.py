@@ -11,7 +11,7 @@ from django.db import models
 
 from huzhu.lib import crypto
 from huzhu.orgs.models import Union, Unit
-from huzhu.orgs.scope import scoped_by_ids
+from huzhu.orgs.scope import scoped, scoped_by_ids
 
 
 class MemberQuerySet(models.QuerySet):
@@ -196,8 +196,6 @@ class TransferRequestQuerySet(models.QuerySet):
 
     def outgoing(self, user) -> TransferRequestQuerySet:
         """Requests made into the user's subtree (by them or their colleagues)."""
-        from huzhu.orgs.scope import scoped
-
         return scoped(user, self, "to_unit__union")
 
 

@@ -8,13 +8,12 @@ from django.db import models
 from huzhu.coverage.models import Period, Scheme
 from huzhu.lib.money import MoneyField
 from huzhu.orgs.models import Union
+from huzhu.orgs.scope import scoped
 
 
 class WhatIfRunQuerySet(models.QuerySet):
     def visible_to(self, user) -> WhatIfRunQuerySet:
         """Runs made at a node of the user's subtree."""
-        from huzhu.orgs.scope import scoped
-
         return scoped(user, self)
 
 
