@@ -149,3 +149,14 @@ def test_a_district_leader_simulates_the_district_only(client, history, users):
     assert run.report["events"] == 4
     assert run.report["base_total"] == "55500.00"
     assert {r["key"] for r in run.report["by_union"]} == {"甲区总工会"}
+
+
+def test_an_admin_without_a_visible_scheme_gets_a_clear_page(client, users):
+    # No scheme in the user's subtree: a scheme code in the address is no scheme for them
+    # (404, like a code they may not see), and the bare form says there is none.
+    login(client, "admin_city")
+    response = client.get(NEW, {"scheme": "x"})
+    assert response.status_code == 404
+    assert 'id="error-404"' in response.content.decode()
+    empty = client.get(NEW)
+    assert empty.status_code == 200 and 'id="empty-what-if"' in empty.content.decode()

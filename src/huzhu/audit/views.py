@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 
 from huzhu.audit.models import AuditEntry
+from huzhu.lib.http import AuthenticatedHttpRequest
 from huzhu.lib.paging import keyset_page
 from huzhu.lib.params import id_param
 from huzhu.orgs.access import audit_reader_required
 
 
 @audit_reader_required
-def audit_log(request: HttpRequest) -> HttpResponse:
+def audit_log(request: AuthenticatedHttpRequest) -> HttpResponse:
     qs = AuditEntry.objects.visible_to(request.user).select_related("actor")
     action = request.GET.get("action", "")
     if action in AuditEntry.Action.values:

@@ -7,13 +7,14 @@ from pathlib import Path
 
 from django import forms
 from django.conf import settings
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import filesizeformat
 
 from huzhu.imports import jobs, kinds
 from huzhu.imports.errors import write_report
 from huzhu.imports.models import ImportJob
+from huzhu.lib.http import AuthenticatedHttpRequest
 from huzhu.orgs.access import write_required
 
 ALLOWED_SUFFIXES = (".csv", ".xlsx", ".xls")
@@ -47,14 +48,14 @@ class ImportForm(forms.Form):
         return uploaded
 
 
-def _job(request: HttpRequest, job_id: int) -> ImportJob:
+def _job(request: AuthenticatedHttpRequest, job_id: int) -> ImportJob:
     """The one place that decides whether this user may follow this job."""
     return get_object_or_404(ImportJob.objects.visible_to(request.user).select_related("user"),
                              pk=job_id)
 
 
 @write_required
-def new_import(request: HttpRequest) -> HttpResponse:
+def new_import(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = ImportForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         job = jobs.create_job(kind=form.cleaned_data["kind"], uploaded=form.cleaned_data["file"],
@@ -70,13 +71,13 @@ def new_import(request: HttpRequest) -> HttpResponse:
 
 
 @write_required
-def detail(request: HttpRequest, job_id: int) -> HttpResponse:
+def detail(request: AuthenticatedHttpRequest, job_id: int) -> HttpResponse:
     job = jobs.recover_if_stuck(_job(request, job_id))
     return render(request, "imports/detail.html", _progress_context(job))
 
 
 @write_required
-def progress(request: HttpRequest, job_id: int) -> HttpResponse:
+def progress(request: AuthenticatedHttpRequest, job_id: int) -> HttpResponse:
     job = jobs.recover_if_stuck(_job(request, job_id))
     return render(request, "imports/progress.html", _progress_context(job))
 
@@ -97,7 +98,7 @@ def _progress_context(job: ImportJob) -> dict:
 
 
 @write_required
-def errors_xlsx(request: HttpRequest, job_id: int) -> HttpResponse:
+def errors_xlsx(request: AuthenticatedHttpRequest, job_id: int) -> HttpResponse:
     job = _job(request, job_id)
     if not job.error_count:
         raise Http404("该导入没有错误")
@@ -113,7 +114,7 @@ def errors_xlsx(request: HttpRequest, job_id: int) -> HttpResponse:
 
 
 @write_required
-def template(request: HttpRequest, kind: str) -> HttpResponse:
+def template(request: AuthenticatedHttpRequest, kind: str) -> HttpResponse:
     """An empty workbook with the expected headers and one example row."""
     spec = kinds.get(kind)
     if spec is None:

@@ -3,13 +3,11 @@ role whether they may change it (403) or see its full numbers."""
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404
 
 from huzhu.members.models import Member
-from huzhu.orgs.access import require_write
+from huzhu.orgs import roles
 from huzhu.orgs.models import User
-from huzhu.orgs.scope import can_see_full_id
 
 
 def get_member_for_user(user: User, member_id: int, *, write: bool = False,
@@ -19,7 +17,7 @@ def get_member_for_user(user: User, member_id: int, *, write: bool = False,
         pk=member_id,
     )
     if write:
-        require_write(user)
-    if full_numbers and not can_see_full_id(user):
-        raise PermissionDenied("您的角色不能查看完整号码")
+        roles.require(user, "orgs.write")
+    if full_numbers:
+        roles.require(user, "members.see_full_id")
     return member

@@ -14,7 +14,6 @@ from huzhu.lib.params import ApiId, PathId
 from huzhu.members.access import get_member_for_user
 from huzhu.members.models import Member
 from huzhu.members.search import MemberQuery, search_members
-from huzhu.orgs.scope import can_see_full_id
 
 router = Router(tags=["会员"])
 
@@ -43,7 +42,7 @@ class MemberOut(Schema):
     def resolve_birth_date(obj: Member, context) -> dt.date | None:
         # The masked ID hides exactly the birth date: roles without full-number rights
         # get the age instead.
-        return obj.birth_date if can_see_full_id(context["request"].user) else None
+        return obj.birth_date if context["request"].user.has_perm("members.see_full_id") else None
 
     @staticmethod
     def resolve_unit_name(obj: Member) -> str:

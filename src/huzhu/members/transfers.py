@@ -16,7 +16,7 @@ from django.utils import timezone
 from huzhu.audit import log
 from huzhu.audit.models import AuditEntry
 from huzhu.members.models import Member, TransferRequest
-from huzhu.orgs.access import require_write
+from huzhu.orgs import roles
 from huzhu.orgs.models import Unit, User
 
 ID_ELSEWHERE = ("该身份证号无法登记：系统中已有该职工的会员记录。"
@@ -27,7 +27,7 @@ BANK_ELSEWHERE = "该银行账号无法使用：已登记在其他会员名下�
 def request_transfer(user: User, member: Member, to_unit: Unit, *, name_given: str,
                      reason: str = "") -> TransferRequest:
     """Ask ``member``'s union to move them to ``to_unit`` (a unit in the user's scope)."""
-    require_write(user)
+    roles.require(user, "orgs.write")
     if not Unit.objects.visible_to(user).filter(pk=to_unit.pk).exists():
         raise PermissionError("调入单位不在您的管辖范围内")
     existing = TransferRequest.objects.filter(member=member, to_unit=to_unit,
@@ -55,7 +55,7 @@ def request_transfer(user: User, member: Member, to_unit: Unit, *, name_given: s
 def decide(user: User, request: TransferRequest, *, accept: bool,
            note: str = "") -> TransferRequest:
     """The member's union accepts (the member moves to the new unit) or declines."""
-    require_write(user)
+    roles.require(user, "orgs.write")
     with transaction.atomic():
         locked = (TransferRequest.objects.select_for_update().incoming(user)
                   .select_related("member__union", "to_unit__union").get(pk=request.pk))

@@ -5,11 +5,12 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from huzhu.lib.http import AuthenticatedHttpRequest
 from huzhu.lib.paging import keyset_page
 from huzhu.lib.params import id_param
 from huzhu.notify import kinds, sending
@@ -25,7 +26,7 @@ def _filters(params) -> dict[str, str]:
 
 
 @outbox_reader_required
-def outbox(request: HttpRequest) -> HttpResponse:
+def outbox(request: AuthenticatedHttpRequest) -> HttpResponse:
     filters = _filters(request.GET)
     qs = OutboxMessage.objects.visible_to(request.user).select_related("member")
     if filters["state"]:
@@ -46,7 +47,7 @@ def outbox(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @outbox_reader_required
-def retry(request: HttpRequest, message_id: int) -> HttpResponse:
+def retry(request: AuthenticatedHttpRequest, message_id: int) -> HttpResponse:
     message = get_message_for_user(request.user, message_id, retry=True)
     if sending.retry(request.user, message):
         sending.queue_sending()

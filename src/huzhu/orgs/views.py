@@ -6,11 +6,12 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.db.models import Count
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 
 from huzhu.audit import log
 from huzhu.audit.models import AuditEntry
+from huzhu.lib.http import AuthenticatedHttpRequest
 from huzhu.lib.paging import keyset_page
 from huzhu.lib.params import id_param
 from huzhu.orgs.access import get_union_for_user, get_unit_for_user, write_required
@@ -27,7 +28,7 @@ def _with_counts(qs):
 
 
 @login_required
-def union_tree(request: HttpRequest) -> HttpResponse:
+def union_tree(request: AuthenticatedHttpRequest) -> HttpResponse:
     user = request.user
     visible = Union.objects.visible_to(user)
     roots = _with_counts(visible.filter(pk=user.union_id) if user.union_id
@@ -38,14 +39,14 @@ def union_tree(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def union_children(request: HttpRequest, union_id: int) -> HttpResponse:
+def union_children(request: AuthenticatedHttpRequest, union_id: int) -> HttpResponse:
     parent = get_union_for_user(request.user, union_id)
     nodes = _with_counts(Union.objects.filter(parent=parent))
     return render(request, "orgs/_union_nodes.html", {"nodes": nodes, "expand": set()})
 
 
 @login_required
-def unit_list(request: HttpRequest) -> HttpResponse:
+def unit_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     q = request.GET.get("q", "").strip()[:50]
     union_id = id_param(request.GET, "union")
     qs = search_units(request.user, q, union_id).select_related("union")
@@ -58,14 +59,14 @@ def unit_list(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def unit_detail(request: HttpRequest, unit_id: int) -> HttpResponse:
+def unit_detail(request: AuthenticatedHttpRequest, unit_id: int) -> HttpResponse:
     unit = get_unit_for_user(request.user, unit_id)
     members = list(unit.members.visible_to(request.user).order_by("-id")[:RECENT_MEMBERS])
     return render(request, "orgs/unit_detail.html", {"unit": unit, "members": members})
 
 
 @write_required
-def unit_create(request: HttpRequest) -> HttpResponse:
+def unit_create(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = UnitForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         with transaction.atomic():
@@ -78,7 +79,7 @@ def unit_create(request: HttpRequest) -> HttpResponse:
 
 
 @write_required
-def unit_edit(request: HttpRequest, unit_id: int) -> HttpResponse:
+def unit_edit(request: AuthenticatedHttpRequest, unit_id: int) -> HttpResponse:
     unit = get_unit_for_user(request.user, unit_id, write=True)
     before = unit_snapshot(unit)
     old_union = unit.union

@@ -1,35 +1,18 @@
-"""Who may read the statistics and run a what-if, and the request's selection."""
+"""The request's selection for the statistics pages (who may read them and run a what-if:
+:mod:`huzhu.orgs.roles`, ``reports.read`` and ``reports.what_if``)."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from django.core.exceptions import BadRequest, PermissionDenied
+from django.core.exceptions import BadRequest
 from django.http import Http404
 from django.utils import timezone
 
 from huzhu.coverage.models import Scheme
 from huzhu.lib.params import id_param
 from huzhu.orgs.models import Union, User
-from huzhu.orgs.scope import sees_everything
 from huzhu.reports import figures
-
-READERS = frozenset({User.Role.ADMIN, User.Role.REVIEWER, User.Role.FINANCE,
-                     User.Role.AUDITOR})
-WHAT_IF = frozenset({User.Role.ADMIN})  # the union's leaders hold the admin role
-
-
-def can_read_reports(user: User) -> bool:
-    return sees_everything(user) or user.role in READERS
-
-
-def can_run_what_if(user: User) -> bool:
-    return sees_everything(user) or user.role in WHAT_IF
-
-
-def require_reader(user: User) -> None:
-    if not can_read_reports(user):
-        raise PermissionDenied("只有领导、审核、财务和审计人员可以查看统计")
 
 
 def schemes_for(user: User) -> list[Scheme]:

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.decorators import login_required
+from urllib.parse import quote
+
 from django.core.exceptions import BadRequest
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils.http import urlencode
 
+from huzhu.lib.http import AuthenticatedHttpRequest
+from huzhu.orgs import roles
 from huzhu.orgs.scope import union_path
 from huzhu.reports import access, exports, tables
+from huzhu.reports.annual import annual_report_pdf
 from huzhu.reports.figures import DEFINITIONS, Selection, statistics_for
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -34,9 +38,8 @@ def _breadcrumbs(user, sel: Selection) -> list:
             and (prefix is None or u.path.startswith(prefix))]
 
 
-@login_required
-def statistics_page(request: HttpRequest) -> HttpResponse:
-    access.require_reader(request.user)
+@roles.capability_required("reports.read")
+def statistics_page(request: AuthenticatedHttpRequest) -> HttpResponse:
     sel = access.selection_from(request.user, request.GET)
     if sel is None:
         return render(request, "reports/statistics.html", {"empty": True})
@@ -48,13 +51,11 @@ def statistics_page(request: HttpRequest) -> HttpResponse:
         "tables": {t.key: t for t in tables.all_tables(stats)},
         "charts": tables.chart_data(stats), "definitions": DEFINITIONS,
         "query": _query(sel), "years": range(sel.start.year + 1, sel.start.year - 6, -1),
-        "may_what_if": access.can_run_what_if(request.user),
     })
 
 
-@login_required
-def statistics_xlsx(request: HttpRequest) -> HttpResponse:
-    access.require_reader(request.user)
+@roles.capability_required("reports.read")
+def statistics_xlsx(request: AuthenticatedHttpRequest) -> HttpResponse:
     sel = access.selection_from(request.user, request.GET)
     if sel is None:
         raise BadRequest("没有可统计的保障项目")
@@ -70,16 +71,11 @@ def statistics_xlsx(request: HttpRequest) -> HttpResponse:
 
 
 def _attachment(name: str) -> str:
-    from urllib.parse import quote
-
     return f"attachment; filename*=UTF-8''{quote(name)}"
 
 
-@login_required
-def annual_pdf(request: HttpRequest) -> HttpResponse:
-    from huzhu.reports.annual import annual_report_pdf
-
-    access.require_reader(request.user)
+@roles.capability_required("reports.read")
+def annual_pdf(request: AuthenticatedHttpRequest) -> HttpResponse:
     sel = access.selection_from(request.user, request.GET)
     if sel is None:
         raise BadRequest("没有可统计的保障项目")

@@ -6,44 +6,44 @@ from __future__ import annotations
 from pathlib import Path
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from huzhu.audit import log
 from huzhu.audit.models import AuditEntry
+from huzhu.coverage.models import Period, Scheme
+from huzhu.lib.http import AuthenticatedHttpRequest
 from huzhu.lib.params import id_param
+from huzhu.orgs import roles
 from huzhu.reports import access, whatif
 from huzhu.reports.models import WhatIfRun
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# Every page here is the union's leaders' (the admin role): the role table says who.
+what_if_required = roles.capability_required("reports.what_if")
 
 
-def _require(user) -> None:
-    if not access.can_run_what_if(user):
-        raise PermissionDenied("只有管理员（工会领导）可以做改革测算")
-
-
-@login_required
-def what_if_list(request: HttpRequest) -> HttpResponse:
-    _require(request.user)
+@what_if_required
+def what_if_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     runs = WhatIfRun.objects.visible_to(request.user).select_related(
         "scheme", "period", "created_by")[:50]
     return render(request, "reports/what_if_list.html", {"runs": runs})
 
 
-@login_required
-def what_if_new(request: HttpRequest) -> HttpResponse:
-    _require(request.user)
+@what_if_required
+def what_if_new(request: AuthenticatedHttpRequest) -> HttpResponse:
     schemes = access.schemes_for(request.user)
     params = request.POST if request.method == "POST" else request.GET
     code = (params.get("scheme") or "").strip()
-    scheme = next((s for s in schemes if s.code == code), schemes[0] if schemes else None)
-    if code and scheme.code != code:
-        raise Http404("没有这个保障项目")
+    if code:
+        # A code the user may not see (or none visible at all) is no scheme for them.
+        scheme = next((s for s in schemes if s.code == code), None)
+        if scheme is None:
+            raise Http404("没有这个保障项目")
+    else:
+        scheme = schemes[0] if schemes else None
     context = {"schemes": schemes, "scheme": scheme}
     if scheme is None:
         return render(request, "reports/what_if_new.html", context)
@@ -61,7 +61,8 @@ def what_if_new(request: HttpRequest) -> HttpResponse:
                   status=400 if context.get("error") else 200)
 
 
-def _start(request: HttpRequest, scheme, periods) -> WhatIfRun:
+def _start(request: AuthenticatedHttpRequest, scheme: Scheme,
+           periods: list[Period]) -> WhatIfRun:
     period_id = id_param(request.POST, "period")
     period = next((p for p in periods if p.pk == period_id), None)
     if period is None:
@@ -80,15 +81,14 @@ def _start(request: HttpRequest, scheme, periods) -> WhatIfRun:
     return whatif.request_run(request.user, scheme, period, reform, text)
 
 
-def _run(request: HttpRequest, run_id: int) -> WhatIfRun:
-    _require(request.user)
+def _run(request: AuthenticatedHttpRequest, run_id: int) -> WhatIfRun:
     return get_object_or_404(WhatIfRun.objects.visible_to(request.user)
                              .select_related("scheme", "period", "created_by"), pk=run_id)
 
 
 @never_cache
-@login_required
-def what_if_detail(request: HttpRequest, run_id: int) -> HttpResponse:
+@what_if_required
+def what_if_detail(request: AuthenticatedHttpRequest, run_id: int) -> HttpResponse:
     run = _run(request, run_id)
     if request.htmx and not run.running:
         # Finished while the page polled: load the whole page, with the report.
@@ -101,8 +101,8 @@ def what_if_detail(request: HttpRequest, run_id: int) -> HttpResponse:
 
 
 @require_POST
-@login_required
-def what_if_download(request: HttpRequest, run_id: int) -> HttpResponse:
+@what_if_required
+def what_if_download(request: AuthenticatedHttpRequest, run_id: int) -> HttpResponse:
     """The xlsx report; it lists the largest changes by member (registry ids): audited."""
     run = _run(request, run_id)
     path = Path(run.file_path) if run.file_path else None

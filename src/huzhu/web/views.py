@@ -6,18 +6,18 @@ from collections import Counter
 
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
 from huzhu.audit.models import AuditEntry
+from huzhu.lib.http import AuthenticatedHttpRequest
 from huzhu.members.models import Member
 from huzhu.orgs.models import Union, Unit
-from huzhu.orgs.scope import can_read_audit_log
 
 
 @login_required
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: AuthenticatedHttpRequest) -> HttpResponse:
     user = request.user
     # One grouped pass over the (union, status) pairs gives both the status counts and
     # the spread over the child unions, instead of one COUNT per figure.
@@ -65,7 +65,7 @@ def _spread(user, by_union: Counter[int]) -> list[tuple[Union, int]]:
 
 def _security_alerts(user) -> int:
     """Today's security alerts in the user's subtree, for the admins who act on them."""
-    if not can_read_audit_log(user):
+    if not user.has_perm("audit.read_log"):
         return 0
     since = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
     return AuditEntry.objects.visible_to(user).filter(

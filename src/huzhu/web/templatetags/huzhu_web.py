@@ -1,27 +1,12 @@
-"""Role checks and small formatting helpers for templates."""
+"""Small formatting helpers for templates (who may do what: ``perms``, the role table)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import template
 
-from huzhu.orgs import scope
-
 register = template.Library()
-
-
-@register.filter
-def may_write(user) -> bool:
-    return bool(user.is_authenticated and scope.can_write(user))
-
-
-@register.filter
-def may_read_audit(user) -> bool:
-    return bool(user.is_authenticated and scope.can_read_audit_log(user))
-
-
-@register.filter
-def may_see_full_id(user) -> bool:
-    return bool(user.is_authenticated and scope.can_see_full_id(user))
 
 
 @register.filter
@@ -31,6 +16,6 @@ def percent_of(value: int, total: int) -> int:
 
 
 @register.filter
-def get_item(mapping, key):
+def get_item(mapping: Any, key: Any) -> Any:
     """``mapping[key]`` in a template (labels looked up by code)."""
     return mapping.get(key, key) if hasattr(mapping, "get") else key
