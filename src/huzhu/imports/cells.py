@@ -15,6 +15,8 @@ import re
 from decimal import Decimal, InvalidOperation
 
 from huzhu.imports.reading import Cell
+from huzhu.rules import vocabulary
+from huzhu.rules.money import FEN, yuan
 
 
 class CellError(ValueError):
@@ -29,16 +31,23 @@ _MASK = re.compile(r"＊＊＊（\d+位）")
 QUOTE_CHARS = 20
 _EXCEL_EPOCH = dt.date(1899, 12, 30)
 
-STATUS_VALUES = {
-    "在职": "active", "在岗": "active", "active": "active",
-    "退休": "retired", "retired": "retired",
-    "离会": "left", "离职": "left", "left": "left",
-}
-OCCUPATION_VALUES = {
-    "医务人员": "medical", "医务": "medical", "医护人员": "medical", "medical": "medical",
-    "疾控人员": "cdc", "疾控": "cdc", "cdc": "cdc",
-    "其他": "other", "其它": "other", "other": "other",
-}
+
+
+def _reading(words: dict[str, str], synonyms: dict[str, tuple[str, ...]]) -> dict[str, str]:
+    """What a clerk may write for each code: its word (:mod:`huzhu.rules.vocabulary`),
+    the other words clerks use, and the code itself, in that order (the order a refusal
+    lists them in)."""
+    out: dict[str, str] = {}
+    for code, word in words.items():
+        for written in (word, *synonyms.get(code, ()), code):
+            out[written] = code
+    return out
+
+
+STATUS_VALUES = _reading(vocabulary.STATUS, {"active": ("在岗",), "left": ("离职",)})
+OCCUPATION_VALUES = _reading(vocabulary.OCCUPATION,
+                             {"medical": ("医务", "医护人员"), "cdc": ("疾控",),
+                              "other": ("其它",)})
 YES_VALUES = {"是", "确认", "yes", "y", "true", "1", "√"}
 NO_VALUES = {"", "否", "no", "n", "false", "0"}
 
@@ -107,7 +116,6 @@ def parse_date(cell: Cell, what: str) -> dt.date:
         ) from None
 
 
-FEN = Decimal("0.01")
 ZERO = Decimal("0.00")
 MAX_AMOUNT = Decimal("999999999999.99")  # DecimalField(max_digits=14, decimal_places=2)
 _AMOUNT_DECORATION = re.compile(r"[,，\s¥￥元]")
@@ -141,7 +149,7 @@ def parse_amount(cell: Cell, what: str) -> Decimal:
     if not value.is_finite():
         raise CellError(f"{what}{quote(cell)}不是有效金额")
     if abs(value) > MAX_AMOUNT:
-        raise CellError(f"{what}超过上限（{MAX_AMOUNT:,}）")
+        raise CellError(f"{what}超过上限（{yuan(MAX_AMOUNT)}）")
     fen = value.quantize(FEN)
     if fen != value:
         raise CellError(f"{what}{quote(cell)}最多保留两位小数（到分）")

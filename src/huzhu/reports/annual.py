@@ -19,7 +19,7 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from huzhu.coverage.pdf import _escape, _styles, font_name
+from huzhu.coverage import pdf
 from huzhu.reports import tables
 from huzhu.reports.figures import Statistics
 from huzhu.reports.render import show, wan
@@ -58,9 +58,9 @@ def summary_sentences(stats: Statistics) -> list[str]:
 
 def _table(table: tables.Table, styles) -> Table:
     cell = styles["cell"]
-    rows = [[Paragraph(_escape(c), cell) for c in table.columns]]
+    rows = [[Paragraph(pdf.escape(c), cell) for c in table.columns]]
     for row in table.rows:
-        rows.append([Paragraph(_escape(show(v)), cell) for v in row])
+        rows.append([Paragraph(pdf.escape(show(v)), cell) for v in row])
     if len(rows) == 1:
         rows.append([Paragraph("没有数据", cell)] + [""] * (len(table.columns) - 1))
     widths = [WIDTH / len(table.columns)] * len(table.columns)
@@ -111,17 +111,17 @@ def _charts(stats: Statistics, font: str) -> list[Drawing]:
 
 
 def annual_report_pdf(stats: Statistics) -> bytes:
-    font = font_name()
-    styles = _styles(font)
+    font = pdf.font_name()
+    styles = pdf.styles(font)
     s = stats.selection
     title = f"{s.scheme.name}{s.label}度报告" if s.label.endswith("年") else \
         f"{s.scheme.name}统计报告（{s.label}）"
-    story: list = [Paragraph(_escape(s.union.name), styles["letterhead"]),
-                   Paragraph(_escape(title), styles["title"]),
-                   Paragraph(_escape(f"生成于 {timezone.localtime():%Y-%m-%d %H:%M}"),
+    story: list = [Paragraph(pdf.escape(s.union.name), styles["letterhead"]),
+                   Paragraph(pdf.escape(title), styles["title"]),
+                   Paragraph(pdf.escape(f"生成于 {timezone.localtime():%Y-%m-%d %H:%M}"),
                              styles["right"]), Spacer(1, 3 * mm),
                    Paragraph("一、概况", styles["heading"])]
-    story += [Paragraph(_escape(text), styles["body"]) for text in summary_sentences(stats)]
+    story += [Paragraph(pdf.escape(text), styles["body"]) for text in summary_sentences(stats)]
     story.append(Paragraph("二、主要指标", styles["heading"]))
     story.append(_table(tables.summary(stats), styles))
     story.append(Paragraph("三、图表", styles["heading"]))
@@ -133,10 +133,10 @@ def annual_report_pdf(stats: Statistics) -> bytes:
                   tables.by_tier(stats)):
         if table.key == "union" and not table.rows:
             continue
-        story += [Paragraph(_escape(table.title), styles["body"]), _table(table, styles),
+        story += [Paragraph(pdf.escape(table.title), styles["body"]), _table(table, styles),
                   Spacer(1, 3 * mm)]
     story.append(Paragraph("五、统计口径", styles["heading"]))
-    story += [Paragraph(_escape(f"{term}：{text}"), styles["small"])
+    story += [Paragraph(pdf.escape(f"{term}：{text}"), styles["small"])
               for term, text in tables.definitions().rows]
     buffer = io.BytesIO()
     doc = SimpleDocTemplate(buffer, pagesize=A4, leftMargin=MARGIN, rightMargin=MARGIN,

@@ -34,20 +34,24 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
+from django.core.cache import caches
 from django.db import OperationalError, connection
+from django.db.models import Sum
 
 from huzhu.coverage.models import Enrolment, Payment, Period, PremiumNotice, Scheme
+from huzhu.feeds.proactive.status import unevaluated
+from huzhu.lib.sql import quote
 from huzhu.members.models import Member
 from huzhu.orgs.models import Union, Unit
 from huzhu.orgs.scope import union_path
 from huzhu.reports import paid
 from huzhu.reports import tiers as tier_plans
 from huzhu.reports.models import PaidPayout
+from huzhu.rules.money import loss_ratio, percent, to_fen
 
-CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 LARGE = Decimal("10000.00")  # the seeds' "获补贴金超1万元"
 
@@ -178,18 +182,14 @@ class Statistics:
 
     @property
     def loss_ratio(self) -> Decimal | None:
-        """赔付率 in percent, one decimal (None without premium income)."""
-        if not self.premiums:
-            return None
-        return (self.paid_total / self.premiums * 100).quantize(Decimal("0.1"), ROUND_HALF_UP)
+        """赔付率 in percent, one decimal, half-up (None without premium income): the
+        fund page's figure too (:func:`huzhu.rules.money.loss_ratio`)."""
+        return loss_ratio(self.paid_total, self.premiums)
 
     @property
     def proactive_share(self) -> Decimal | None:
         """免申即享占比: proactive person-times in percent of all, one decimal."""
-        if not self.person_times:
-            return None
-        return (Decimal(self.proactive_person_times * 100) / self.person_times).quantize(
-            Decimal("0.1"), ROUND_HALF_UP)
+        return percent(self.proactive_person_times, self.person_times)
 
     def headlines(self) -> list[Headline]:
         return [Headline(key, label, getter(self), unit) for key, label, getter, unit
@@ -282,25 +282,21 @@ DEFINITIONS = [
 
 
 def _s(amount: Decimal) -> str:
-    return str(amount.quantize(CENT, ROUND_HALF_UP))
+    return str(to_fen(amount))
 
 
 def _money(value: Any) -> Decimal:
     # SQLite returns sums as int or float (no decimal type): back to the fen.
     if value is None:
         return ZERO
-    return Decimal(str(value)).quantize(CENT, ROUND_HALF_UP)
+    return to_fen(str(value))
 
 
 # ---------------------------------------------------------------- SQL
 
 
-def _q(name: str) -> str:
-    return connection.ops.quote_name(name)
-
-
 def _t(model) -> str:
-    return _q(model._meta.db_table)
+    return quote(model._meta.db_table)
 
 
 class _Paid:
@@ -370,8 +366,6 @@ def statistics_for(sel: Selection, *, refresh: bool = True, cached: bool = True
                 raise
     if not cached:
         return _compute(sel)
-    from django.core.cache import caches
-
     cache, key = caches["reports"], cache_key(sel, paid.version())
     found = cache.get(key)
     if found is None:
@@ -418,8 +412,6 @@ def _proactive(sel: Selection) -> tuple[int, Decimal]:
 
 
 def _open_settlements(sel: Selection) -> int:
-    from huzhu.feeds.proactive.status import unevaluated
-
     stays = unevaluated(sel.scheme).filter(discharge_date__gte=sel.start,
                                            discharge_date__lte=sel.end,
                                            member__isnull=False)
@@ -587,6 +579,4 @@ def _premiums(sel: Selection) -> Decimal:
     if sel.union_ids is not None:
         qs = qs.filter(notice__in=PremiumNotice.objects.filter(
             unit__union_id__in=sel.union_ids).values("id"))
-    from django.db.models import Sum
-
     return _money(qs.aggregate(t=Sum("amount"))["t"])

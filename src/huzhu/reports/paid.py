@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from huzhu.claims.models import Claim, Payout
 from huzhu.coverage.models import Scheme
+from huzhu.lib.sql import quote
 from huzhu.members.models import Member
 from huzhu.reports import tiers
 from huzhu.reports.models import PaidPayout, ReportSync
@@ -31,7 +32,7 @@ KEY = "paid"
 
 
 def _t(model) -> str:
-    return connection.ops.quote_name(model._meta.db_table)
+    return quote(model._meta.db_table)
 
 
 def cycle_days_sql() -> str:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from huzhu.rules.money import yuan
+
 
 def show(value: Any, unit: str = "") -> str:
     """12,345.60 元 · 1,234 人次 · 98.5% · — for a figure that does not apply."""
@@ -13,7 +15,7 @@ def show(value: Any, unit: str = "") -> str:
     if isinstance(value, Decimal) and unit == "%":
         return f"{value}%"
     if isinstance(value, Decimal):
-        return f"{value:,.2f}" + (f" {unit}" if unit else "")
+        return yuan(value) + (f" {unit}" if unit else "")
     if isinstance(value, int):
         return f"{value:,}" + (f" {unit}" if unit else "")
     return str(value)

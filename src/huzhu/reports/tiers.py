@@ -25,6 +25,7 @@ from huzhu.rules.schema import (
     Policy,
     percent_label,
 )
+from huzhu.rules.vocabulary import OUTCOME
 
 # The claim column each engine base is read from.
 BASE_COLUMNS = {"out_of_pocket": "out_of_pocket", "total_cost": "total_cost",
@@ -107,13 +108,14 @@ def _rows(benefit, formula, alias: str) -> list[tuple[str, str]]:
     if isinstance(formula, OutcomeFormula):
         out = []
         if formula.death is not None:
-            out.append((f"{alias}.outcome = 'death'", "身故"))
+            out.append((f"{alias}.outcome = 'death'", OUTCOME["death"]))
         for row in formula.disability or []:
-            out.append((f"{alias}.disability_grade = {row.grade}", f"伤残 {row.grade} 级"))
+            out.append((f"{alias}.disability_grade = {row.grade}",
+                        f"{OUTCOME['disability']} {row.grade} 级"))
         if formula.fracture is not None:
             fracture = (f"{alias}.outcome = 'fracture' AND {alias}.disability_grade IS NULL "
                         f"AND {alias}.fracture_site")
-            out.append((f"{fracture} = 'major'", "骨折（主要部位）"))
-            out.append((f"{fracture} <> 'major'", "骨折（其他部位）"))
+            out.append((f"{fracture} = 'major'", f"{OUTCOME['fracture']}（主要部位）"))
+            out.append((f"{fracture} <> 'major'", f"{OUTCOME['fracture']}（其他部位）"))
         return out
     return []

@@ -21,20 +21,3 @@ def query_with(query: str, **changes) -> str:
     params.update({k: str(v) for k, v in changes.items()})
     return urlencode(params)
 
-
-@register.filter
-def money(value) -> str:
-    """A report's amount (text with two decimals, from JSON) with thousands separators."""
-    from decimal import Decimal, InvalidOperation
-
-    try:
-        return f"{Decimal(str(value)):,.2f}"
-    except (InvalidOperation, ValueError):
-        return "—"
-
-
-@register.filter
-def may_read_reports(user) -> bool:
-    from huzhu.reports.access import can_read_reports
-
-    return can_read_reports(user)
