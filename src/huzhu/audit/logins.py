@@ -8,10 +8,13 @@ scripts) has no HTTP request behind it and no client to record: it is left out.
 
 from __future__ import annotations
 
+from axes.signals import user_locked_out
+from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_in, user_login_failed
 
 from huzhu.audit import log
 from huzhu.audit.models import AuditEntry
+from huzhu.orgs.logins import client_ip, lockout_minutes
 
 MAX_USERNAME = 150
 
@@ -21,8 +24,6 @@ def _from_http(request) -> bool:
 
 
 def _account(username: str):
-    from django.contrib.auth import get_user_model
-
     if not username:
         return None
     return get_user_model().objects.filter(username=username).select_related("union").first()
@@ -34,8 +35,6 @@ def _path(user) -> str:
 
 
 def _where(request) -> str:
-    from huzhu.orgs.logins import client_ip
-
     return client_ip(request) or "未知地址"
 
 
@@ -71,8 +70,6 @@ def locked_out(sender, request, username, ip_address, **kwargs) -> None:
 
 
 def _record_lockout(username, ip_address) -> None:
-    from huzhu.orgs.logins import lockout_minutes
-
     typed = str(username or "")[:MAX_USERNAME]
     user = _account(typed)
     log.record(user, AuditEntry.Action.LOCKED_OUT, union_path=_path(user),
@@ -84,6 +81,4 @@ def connect() -> None:
     """Called from the audit app's ready()."""
     user_logged_in.connect(logged_in, dispatch_uid="huzhu.audit.logged_in")
     user_login_failed.connect(login_failed, dispatch_uid="huzhu.audit.login_failed")
-    from axes.signals import user_locked_out
-
     user_locked_out.connect(locked_out, dispatch_uid="huzhu.audit.locked_out")

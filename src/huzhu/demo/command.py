@@ -6,6 +6,8 @@ import argparse
 import os
 import time
 
+from huzhu.lib.django_setup import setup_django
+
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--members", type=int, default=20000,
@@ -19,8 +21,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from huzhu.lib.django_setup import setup_django
-
     console = Console()
     if args.members < 1:
         console.print("[red]--members 至少为 1[/red]")
@@ -28,6 +28,7 @@ def run(args: argparse.Namespace) -> int:
     # Demo data needs no precious keys: on a fresh machine, make development ones.
     os.environ.setdefault("HUZHU_GENERATE_KEYS", "1")
     setup_django()
+    # After setup_django(): the generator imports every app's models.
     from django.core.management import call_command
 
     from huzhu.demo import generator
@@ -63,7 +64,7 @@ def _print_feed(console) -> None:
     import shlex
     from pathlib import Path
 
-    from huzhu.demo import feeds
+    from huzhu.demo import feeds  # after setup_django() (run() calls this after it)
 
     def shown(path: Path) -> str:  # var/demo/… when under the current directory
         return str(path.relative_to(Path.cwd())) if path.is_relative_to(Path.cwd()) else str(path)

@@ -7,15 +7,17 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+from huzhu.coverage import enrolment, premiums, reminders, schemes
+from huzhu.coverage.bulk_enrolment import enrol_units
+from huzhu.coverage.models import PremiumNotice
 from huzhu.demo.base import DemoContext, Step
+from huzhu.notify.sending import send_due
 
 D = dt.date
 PREMIUM_DISTRICTS = ("朝阳区", "南关区")  # the clerk and reviewer work in 朝阳区
 
 
 def make_schemes(ctx: DemoContext) -> int:
-    from huzhu.coverage import schemes
-
     admin = ctx.staff["admin"]
     ctx.progress.start("保障项目", 4)
     free = schemes.create_scheme(admin, union=ctx.city, policy_name="changchun-2023")
@@ -36,10 +38,6 @@ def make_schemes(ctx: DemoContext) -> int:
 
 
 def enrol_and_pay(ctx: DemoContext) -> int:
-    from huzhu.coverage import enrolment, premiums, schemes
-    from huzhu.coverage.bulk_enrolment import enrol_units
-    from huzhu.coverage.models import PremiumNotice
-
     rng = ctx.rng("coverage")
     admin, finance = ctx.staff["admin"], ctx.staff["finance"]
     premium = ctx.extra["schemes"]["premium"]
@@ -77,16 +75,11 @@ def enrol_and_pay(ctx: DemoContext) -> int:
 
 def _remind(period) -> None:
     """Reminders as they stood at the end of the 2026 window, and the ones already sent."""
-    from huzhu.coverage import reminders
-    from huzhu.notify.sending import send_due
-
     reminders.remind_unpaid(period, D(2026, 3, 20))
     send_due(limit=50)  # some went out already; the rest wait in the outbox
 
 
 def _pay_all(notices, finance, rng, around: dt.date) -> None:
-    from huzhu.coverage import premiums
-
     for notice in notices:
         if notice.amount_due > 0:
             premiums.register_payment(
@@ -96,8 +89,6 @@ def _pay_all(notices, finance, rng, around: dt.date) -> None:
 
 
 def _fund_free_scheme(ctx: DemoContext, finance) -> None:
-    from huzhu.coverage import premiums
-
     free = ctx.extra["schemes"]["free"]
     per_member = Decimal("60")  # a year's subsidy budget per member, illustrative
     budget = (per_member * len(ctx.member_ids)).quantize(Decimal("0.01"))

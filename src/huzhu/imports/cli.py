@@ -8,9 +8,11 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from huzhu.imports import kinds
 from huzhu.imports.errors import write_report
 from huzhu.imports.outcome import Outcome
 from huzhu.imports.service import import_file
+from huzhu.orgs.models import User
 
 PHASES = {"validating": "校验", "importing": "导入"}
 
@@ -18,16 +20,12 @@ PHASES = {"validating": "校验", "importing": "导入"}
 def run_import(*, kind: str, path: Path, valid_only: bool, errors_out: Path | None,
                username: str | None, max_errors_shown: int) -> int:
     console = Console(stderr=True)
-    from huzhu.imports import kinds
-
     if kinds.get(kind) is None:
         known = "、".join(f"{k.code}（{k.label}）" for k in kinds.all_kinds())
         console.print(f"[red]未知的导入对象 {kind}，可选：{known}[/red]")
         return 2
     user = None
     if username:
-        from huzhu.orgs.models import User
-
         user = User.objects.filter(username=username).select_related("union").first()
         if user is None:
             console.print(f"[red]没有名为 {username} 的工作人员[/red]")

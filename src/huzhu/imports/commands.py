@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from huzhu.lib.django_setup import setup_django
+
 MAX_ERRORS_SHOWN = 50
 
 
@@ -32,9 +34,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from huzhu.lib.django_setup import setup_django
-
     setup_django()
+    # After setup_django(): models can be imported only once Django is set up.
     from huzhu.imports.cli import run_import
 
     return run_import(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 
+from huzhu.imports.kinds import label_of
 from huzhu.orgs.models import Union
 from huzhu.orgs.scope import scoped
 
@@ -68,8 +69,6 @@ class ImportJob(models.Model):
 
     @property
     def kind_label(self) -> str:
-        from huzhu.imports.kinds import label_of
-
         return label_of(self.kind)
 
     @property

@@ -20,6 +20,8 @@ from pathlib import Path
 
 from huzhu.imports.errors import ImportFileError
 from huzhu.imports.limits import MAX_FIELD_CHARS, MAX_LINE_BYTES, ImportLimits, check_shape
+from huzhu.imports.xls_check import check_xls
+from huzhu.imports.xlsx_check import check_xlsx
 
 SAMPLE_BYTES = 1024 * 1024
 _ZIP_MAGIC = b"PK\x03\x04"
@@ -60,13 +62,9 @@ def open_table(path: Path, file_name: str | None = None,
         raise ImportFileError(name, "文件是空的")
     position = [0.0]
     if sample.startswith(_ZIP_MAGIC):
-        from huzhu.imports.xlsx_check import check_xlsx
-
         check_xlsx(path, name, limits)  # before calamine: it cannot be stopped midway
         return Table(name, "xlsx", _excel_rows(path, name, position, limits), size, position)
     if sample.startswith(_OLE_MAGIC):
-        from huzhu.imports.xls_check import check_xls
-
         check_xls(path, name, limits)
         return Table(name, "xls", _excel_rows(path, name, position, limits), size, position)
     encoding = _detect_text_encoding(sample, name, at_eof=size <= SAMPLE_BYTES)

@@ -6,6 +6,7 @@ class MembersConfig(AppConfig):
     verbose_name = "会员"
 
     def ready(self) -> None:
+        # In ready(): the kind's importer reads models (and imports stays below this app).
         from huzhu.imports import kinds
         from huzhu.members.importing import KIND
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from huzhu.members.export_jobs import sweep as sweep_exports
+
 
 def sweep() -> dict[str, int]:
-    from huzhu.members.export_jobs import sweep as sweep_exports
-
     return sweep_exports()

@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from huzhu.lib.django_setup import setup_django
+
 
 def configure(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="action", metavar="ACTION")
@@ -26,9 +28,8 @@ def _positive(text: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from huzhu.lib.django_setup import setup_django
-
     setup_django()
+    # After setup_django(): models can be imported only once Django is set up.
     from huzhu.notify.gateways import GatewayConfigError, get_gateway
     from huzhu.notify.models import OutboxMessage
     from huzhu.notify.sending import recover_stuck, send_due

@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils import timezone
 
+from huzhu.notify.kinds import kind_label
 from huzhu.orgs.scope import scoped_by_ids
 
 MAX_TEXT = 500
@@ -89,8 +90,6 @@ class OutboxMessage(models.Model):
         return f"{self.get_kind_display()} #{self.pk}"
 
     def get_kind_display(self) -> str:
-        from huzhu.notify.kinds import kind_label
-
         return kind_label(self.kind)
 
     @property

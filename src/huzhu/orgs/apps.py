@@ -6,6 +6,7 @@ class OrgsConfig(AppConfig):
     verbose_name = "工会组织"
 
     def ready(self) -> None:
+        # In ready(): the kind's importer reads models (and imports stays below this app).
         from huzhu.imports import kinds
         from huzhu.orgs.importing import KIND
 

@@ -4,8 +4,8 @@ the usual pages ahead (:mod:`huzhu.reports.precompute`)."""
 
 from __future__ import annotations
 
+from huzhu.reports import paid, precompute
+
 
 def sweep() -> dict[str, int]:
-    from huzhu.reports import paid, precompute
-
     return {"统计新记录的给付": paid.refresh(), "统计预先计算的页面": precompute.precompute()}

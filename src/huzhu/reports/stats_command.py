@@ -9,6 +9,9 @@ import datetime as dt
 import json
 import sys
 
+from huzhu.lib.django_setup import setup_django
+from huzhu.reports.render import show
+
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scheme", required=True, help="保障项目编码")
@@ -24,7 +27,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def _dates(args: argparse.Namespace) -> tuple[dt.date, dt.date] | str:
-    from huzhu.reports.figures import year_range
+    from huzhu.reports.figures import year_range  # run() calls this after setup_django()
 
     if args.start or args.end:
         if not (args.start and args.end):
@@ -36,9 +39,8 @@ def _dates(args: argparse.Namespace) -> tuple[dt.date, dt.date] | str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from huzhu.lib.django_setup import setup_django
-
     setup_django()
+    # After setup_django(): models can be imported only once Django is set up.
     from huzhu.coverage.models import Scheme
     from huzhu.orgs.models import Union
     from huzhu.reports import figures
@@ -74,8 +76,6 @@ def run(args: argparse.Namespace) -> int:
 def _print(stats) -> None:
     from rich.console import Console
     from rich.table import Table
-
-    from huzhu.reports.render import show
 
     console = Console()
     s = stats.selection

@@ -20,6 +20,9 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 import yaml
 from django.conf import settings
 from django.db import OperationalError
@@ -28,10 +31,14 @@ from django_tasks import task
 
 from huzhu.audit import log
 from huzhu.audit.models import AuditEntry
+from huzhu.coverage.engine_inputs import export_engine
 from huzhu.coverage.models import Period, Scheme
+from huzhu.members.models import Member
 from huzhu.orgs.models import User
 from huzhu.reports.models import WhatIfRun
 from huzhu.rules.errors import PolicyError
+from huzhu.rules.loader import _DecimalLoader, policy_from_dict
+from huzhu.rules.reform import is_overlay, load_overlay
 from huzhu.rules.schema import (
     BandsFormula,
     LumpSumFormula,
@@ -41,6 +48,8 @@ from huzhu.rules.schema import (
     canonical_text,
     percent_label,
 )
+from huzhu.rules.simulate_xlsx import write_xlsx
+from huzhu.rules.simulation import simulate
 
 EXCLUDED_STATES = ("draft", "withdrawn")
 MAX_UPLOAD = 512 * 1024
@@ -150,8 +159,6 @@ def _plain(value: Any) -> Any:
 
 def reform_from_text(scheme: Scheme, text: str, source: str = "上传的文件") -> Policy:
     """A whole policy file, or an overlay of the scheme's policy."""
-    from huzhu.rules.loader import _DecimalLoader
-
     if len(text.encode()) > MAX_UPLOAD:
         raise WhatIfRefused(f"{source}太大（最多 {MAX_UPLOAD // 1024} KB）")
     try:
@@ -162,9 +169,6 @@ def reform_from_text(scheme: Scheme, text: str, source: str = "上传的文件")
 
 
 def _load(base: Policy, data: Any, source: str) -> Policy:
-    from huzhu.rules.loader import policy_from_dict
-    from huzhu.rules.reform import is_overlay, load_overlay
-
     try:
         if is_overlay(data):
             return load_overlay(data, source=source, base=base)
@@ -231,8 +235,6 @@ def run_what_if(run_id: int) -> dict:
     try:
         report = simulate_run(run, progress=lambda step: _update(run_id, step=step))
         target = reports_dir() / f"{uuid.uuid4().hex}.xlsx"
-        from huzhu.rules.simulate_xlsx import write_xlsx
-
         write_xlsx(report, target)
         target.chmod(0o600)
     except Exception as exc:
@@ -249,12 +251,6 @@ def run_what_if(run_id: int) -> dict:
 
 def simulate_run(run: WhatIfRun, progress=lambda step: None):
     """The simulation report of ``run`` (policy pinned by the scheme vs the reform)."""
-    import pyarrow.compute as pc
-    import pyarrow.parquet as pq
-
-    from huzhu.coverage.engine_inputs import export_engine
-    from huzhu.rules.simulation import simulate
-
     scheme, period = run.scheme, run.period
     base = scheme.policy()
     reform = reform_from_text(scheme, run.reform_text, "改革方案")
@@ -286,8 +282,6 @@ def simulate_run(run: WhatIfRun, progress=lambda step: None):
 def _members_within(run: WhatIfRun):
     """Member ids (engine strings) of the run's union subtree; None when that is the
     whole scheme (the run was made at the scheme's node or above it)."""
-    from huzhu.members.models import Member
-
     if run.scheme.union.path.startswith(run.union.path):
         return None
     ids = Member.objects.filter(union__path__startswith=run.union.path).values_list(
@@ -296,6 +290,4 @@ def _members_within(run: WhatIfRun):
 
 
 def _strings(values):
-    import pyarrow as pa
-
     return pa.array(list(values), pa.string())

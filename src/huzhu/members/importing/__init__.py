@@ -7,10 +7,25 @@ when nothing is refused or the user chose "valid rows only", writes in one trans
 
 from __future__ import annotations
 
+from django.db import transaction
+
+from huzhu.audit import limits
 from huzhu.audit.models import AuditEntry
 from huzhu.imports.columns import Column, ColumnSet
+from huzhu.imports.errors import ImportFileError
 from huzhu.imports.kinds import ImportKind
 from huzhu.imports.service import ImportRun, roomy_sqlite_cache
+from huzhu.members.importing.loader import MemberLoader
+from huzhu.members.importing.rows import (
+    MemberRowValidator,
+    RowCache,
+    UnitIndex,
+    valid_rows,
+    validate,
+)
+from huzhu.members.models import Member
+from huzhu.members.transfers import request_transfer
+from huzhu.orgs.models import Unit
 
 # Valid rows kept between the passes (~0.5 KB each); larger files are read twice.
 KEEP_ROWS_IN_MEMORY = 1_200_000
@@ -38,17 +53,6 @@ EXAMPLE = ("张伟", "11010519491231002X", "13800138000", "91110000MA0000000H", 
 
 
 def run(job: ImportRun) -> None:
-    from django.db import transaction
-
-    from huzhu.members.importing.loader import MemberLoader
-    from huzhu.members.importing.rows import (
-        MemberRowValidator,
-        RowCache,
-        UnitIndex,
-        valid_rows,
-        validate,
-    )
-
     table, mapping = job.open()
     validator = MemberRowValidator(job.file_name, mapping, UnitIndex.load(job.scope))
     cache = RowCache(KEEP_ROWS_IN_MEMORY)
@@ -80,9 +84,6 @@ def _check_transfer_allowance(job: ImportRun, foreign: dict) -> None:
     """Rows of other unions' members each tell the clerk a number is registered: they
     count against the daily limit, and past it the file is refused as a whole (without
     saying which rows)."""
-    from huzhu.audit import limits
-    from huzhu.imports.errors import ImportFileError
-
     if not foreign:
         return
     try:
@@ -93,11 +94,6 @@ def _check_transfer_allowance(job: ImportRun, foreign: dict) -> None:
 
 
 def _request_transfers(job: ImportRun, foreign: dict) -> None:
-    from huzhu.audit import limits
-    from huzhu.members.models import Member
-    from huzhu.members.transfers import request_transfer
-    from huzhu.orgs.models import Unit
-
     if not foreign:
         return
     members = Member.objects.in_bulk([f.member_id for f in foreign.values()])
