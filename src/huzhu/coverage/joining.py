@@ -24,7 +24,7 @@ BATCH_IDS = 900  # ids per IN list: SQLite bounds the parameters of one statemen
 
 def eligible_statuses(scheme: Scheme) -> list[str]:
     """The member statuses the scheme takes: active, and retired if it allows them."""
-    statuses = [Member.Status.ACTIVE]
+    statuses: list[str] = [Member.Status.ACTIVE]
     if scheme.allow_retired:
         statuses.append(Member.Status.RETIRED)
     return statuses

@@ -24,6 +24,7 @@ from huzhu.rules import money
 from huzhu.rules.money import yuan
 
 ZERO = Decimal("0.00")
+ByPeriod = defaultdict[int | None, Decimal]  # amounts by period id (None: no period)
 # Debit-normal accounts (assets and expenses) show debit - credit; the rest credit - debit.
 DEBIT_NORMAL = {Account.BANK, Account.RECEIVABLE, Account.BENEFIT_EXPENSE}
 
@@ -160,9 +161,9 @@ def _premiums_agree() -> list[Check]:
     return checks
 
 
-def _posted_premiums() -> tuple[defaultdict, defaultdict]:
-    due: defaultdict = defaultdict(lambda: ZERO)
-    paid: defaultdict = defaultdict(lambda: ZERO)
+def _posted_premiums() -> tuple[ByPeriod, ByPeriod]:
+    due: ByPeriod = defaultdict(lambda: ZERO)
+    paid: ByPeriod = defaultdict(lambda: ZERO)
     rows = LedgerEntry.objects.filter(kind__in=[LedgerEntry.Kind.PREMIUM_DUE,
                                                 LedgerEntry.Kind.PREMIUM_PAID])
     for kind, period_id, debit, amount in rows.values_list(
@@ -188,15 +189,15 @@ def register_paid_totals(totals: Callable[[], dict[int | None, Decimal]]) -> Non
 def _payouts_agree() -> list[Check]:
     """Payouts posted agree with what the claims app says it paid (when it is there)."""
     if not PAID_TOTALS:
-        posted = LedgerEntry.objects.filter(kind=LedgerEntry.Kind.PAYOUT).count()
-        return [Check("给付分录", True, f"{posted} 笔（理赔功能尚未启用）")]
+        entries = LedgerEntry.objects.filter(kind=LedgerEntry.Kind.PAYOUT).count()
+        return [Check("给付分录", True, f"{entries} 笔（理赔功能尚未启用）")]
 
     checks = []
-    paid: defaultdict = defaultdict(lambda: ZERO)
+    paid: ByPeriod = defaultdict(lambda: ZERO)
     for totals in PAID_TOTALS:
         for key, amount in totals().items():
             paid[key] += amount
-    posted: defaultdict = defaultdict(lambda: ZERO)
+    posted: ByPeriod = defaultdict(lambda: ZERO)
     for period_id, debit, amount in LedgerEntry.objects.filter(
             kind=LedgerEntry.Kind.PAYOUT).values_list("period_id", "debit", "amount"):
         posted[period_id] += amount if debit == Account.BENEFIT_EXPENSE else -amount
@@ -209,8 +210,8 @@ def _payouts_agree() -> list[Check]:
                             f"给付合计 {yuan(sum(posted.values(), ZERO))}")]
 
 
-def _by_period(rows: Any) -> defaultdict:
-    out: defaultdict = defaultdict(lambda: ZERO)
+def _by_period(rows: Any) -> ByPeriod:
+    out: ByPeriod = defaultdict(lambda: ZERO)
     for key, value in rows:
         out[key] = value or ZERO
     return out

@@ -36,14 +36,14 @@ class CoverageRefused(Refused):
     """
 
     def __init__(self, message: str, *, user: User | None = None, obj: Any = None,
-                 action: str = "", changes: dict | None = None) -> None:
+                 action: str = "", changes: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.user, self.obj, self.changes = user, obj, changes or {}
         self.action = action or AuditEntry.Action.COVERAGE_REFUSED
 
 
 def refuse(user: User, message: str, obj: Any = None, *,
-           changes: dict | None = None) -> CoverageRefused:
+           changes: dict[str, Any] | None = None) -> CoverageRefused:
     """The refusal to raise; :func:`refusals_audited` writes it to the audit log."""
     return CoverageRefused(message, user=user, obj=obj, changes=changes)
 
@@ -80,4 +80,4 @@ def _record(exc: Refused) -> None:
 
 
 def _user_path(user: User) -> str:
-    return user.union.path if user.union_id else "/"
+    return user.union.path if user.union is not None else "/"

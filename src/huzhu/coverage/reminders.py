@@ -46,12 +46,13 @@ def remind_renewal(period: Period, today: dt.date) -> Reminded:
     drafts, no_phone, total = [], 0, 0
     for member_id, name, phone, union_id in rows.iterator(chunk_size=5000):
         total += 1
-        if _mobile(phone) is None:
+        mobile = _mobile(phone)
+        if mobile is None:
             no_phone += 1
             continue
         deadline = f"{period.enrol_until:%Y年%-m月%-d日}"
         drafts.append(Draft(
-            kind=RENEWAL, to=_mobile(phone), member=member_id, union=union_id,
+            kind=RENEWAL, to=mobile, member=member_id, union=union_id,
             dedupe_key=f"{RENEWAL}:{period.pk}:{member_id}",
             text=f"{_signature(period)}{name}您好，{period.scheme.name}{period.name}续保将于"
                  f"{deadline}截止，请及时联系单位工会办理。",

@@ -10,6 +10,7 @@ The words of codes (statuses, occupations, relations, outcomes, fields, cap scop
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
@@ -107,7 +108,7 @@ def eligibility(b: Benefit, names: dict[str, str] | None = None) -> list[str]:
     if e.waiting:
         w = e.waiting
         text = f"等待期：首次参保后 {w.no_pay_days} 天内不给付"
-        if w.reduced_days:
+        if w.reduced_days and w.reduced_rate is not None:  # the schema sets both or neither
             text += f"，{w.reduced_days} 天内按 {percent_label(w.reduced_rate)} 给付"
         lines.append(text + "（连续续保不重新计算）" + _mark(w))
     if e.relation:
@@ -131,7 +132,7 @@ def eligibility(b: Benefit, names: dict[str, str] | None = None) -> list[str]:
     return lines or ["无特别条件"]
 
 
-def version(b: Benefit, f) -> Version:  # f: one of the schema's formula kinds
+def version(b: Benefit, f: Any) -> Version:  # f: one of the schema's formula kinds
     """One version of the benefit's formula: its lines and, for rate bands, the table."""
     base = BASE.get(b.effective_base(f) or "", "")
     when = f"{f.effective_from}" if f.effective_from else ""
