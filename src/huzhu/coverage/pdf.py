@@ -160,11 +160,6 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-# The old private names, still imported by reports/annual.py until it uses the public ones.
-_escape = escape
-_styles = styles
-
-
 def _letterhead(union_name: str, title: str, number_line: str,
                 styles: dict[str, ParagraphStyle]) -> list:
     rule = Table([[""]], colWidths=[BODY_WIDTH], rowHeights=[1.5 * mm],
