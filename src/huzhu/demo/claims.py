@@ -11,7 +11,18 @@ from contextlib import contextmanager
 from decimal import Decimal
 from unittest import mock
 
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
+
+from huzhu.claims import intake, payouts
+from huzhu.claims.materials.required import missing
+from huzhu.claims.materials.store import save_material
+from huzhu.claims.models import Claim
+from huzhu.claims.workflow import ClaimRefused, apply
+from huzhu.coverage.models import Scheme
 from huzhu.demo.base import DemoContext, Step
+from huzhu.members.models import Member
+from huzhu.rules.schema import MATERIALS
 
 D = dt.date
 # A one-page PDF, valid enough for the content check: what a scanned invoice would be.
@@ -29,17 +40,12 @@ def _clock(day: dt.date) -> Iterator[None]:
     """The demo pictures its city on ``ctx.as_of``: claims are filed, reviewed and paid on
     days of that world (filing deadlines and cycle times count from them), not on the day
     the demo happens to be generated."""
-    from django.utils import timezone
-
     moment = timezone.make_aware(dt.datetime.combine(day, dt.time(10, 0)))
     with mock.patch.object(timezone, "now", lambda: moment):
         yield
 
 
 def make_claims(ctx: DemoContext) -> int:
-    from huzhu.claims import intake
-    from huzhu.members.models import Member
-
     rng = ctx.rng("claims")
     clerk, reviewer = ctx.staff["clerk"], ctx.staff["reviewer"]
     members = list(Member.objects.filter(union=clerk.union, status="active")
@@ -83,12 +89,6 @@ def _file(rng: random.Random, clerk, member, intake, day: dt.date):
 
 
 def _attach_materials(claim, user) -> None:
-    from django.core.files.uploadedfile import SimpleUploadedFile
-
-    from huzhu.claims.materials.required import missing
-    from huzhu.claims.materials.store import save_material
-    from huzhu.rules.schema import MATERIALS
-
     # Named as a clerk's scanner names them: 发票.pdf, 出院小结.pdf …
     for i, kind in enumerate(missing(claim)):
         save_material(user, claim, kind, SimpleUploadedFile(
@@ -96,8 +96,6 @@ def _attach_materials(claim, user) -> None:
 
 
 def _advance(claim, state: str, clerk, reviewer, ctx: DemoContext, rng) -> None:
-    from huzhu.claims.workflow import ClaimRefused, apply
-
     steps = {
         "draft": [], "submitted": ["submit"], "second_review": ["submit", "first_pass"],
         "returned": ["submit", "return"], "rejected": ["submit", "reject"],
@@ -122,9 +120,6 @@ def _advance(claim, state: str, clerk, reviewer, ctx: DemoContext, rng) -> None:
 
 def _signals(rng, clerk, members, intake) -> None:
     """A stay split in two within a week, and an invoice number used twice."""
-    from huzhu.claims.models import Claim
-    from huzhu.claims.workflow import apply
-
     member, day = members[0], D(2026, 5, 18)
     with _clock(day + dt.timedelta(days=12)):
         first = _file(rng, clerk, member, intake, day)
@@ -140,9 +135,6 @@ def _signals(rng, clerk, members, intake) -> None:
 
 
 def pay_a_batch(ctx: DemoContext) -> int:
-    from huzhu.claims import payouts
-    from huzhu.claims.models import Claim
-
     finance = ctx.staff["finance"]
     paid = 0
     for scheme_id in set(Claim.objects.filter(state="approved").values_list("scheme_id",
@@ -153,8 +145,6 @@ def pay_a_batch(ctx: DemoContext) -> int:
                       .order_by("id").values_list("id", flat=True)[:8])
         if not wanted:
             continue
-        from huzhu.coverage.models import Scheme
-
         with _clock(ctx.as_of - dt.timedelta(days=1)):
             batch = payouts.build_batch(finance, Scheme.objects.get(pk=scheme_id),
                                         claim_ids=wanted)
