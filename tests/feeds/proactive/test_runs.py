@@ -258,16 +258,8 @@ def test_the_page_runs_a_feed_in_the_background(client, feed_dir, staff, free_sc
     assert client.get(f"/feeds/runs/{run.pk}/").status_code == 404
 
 
-@pytest.fixture(scope="module")
-def spark():
-    from huzhu.rules.spark import local_session
-
-    session = local_session()
-    yield session
-    session.stop()
-
-
 @pytest.mark.slow
+@pytest.mark.spark
 @pytest.mark.django_db
 def test_spark_gives_the_same_claims_as_the_claims_app(feed_dir, staff, free_scheme, spark):  # noqa: F811
     result = run_feed(_capped_feed(feed_dir, staff), free_scheme, engine="pyspark",
