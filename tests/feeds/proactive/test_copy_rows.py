@@ -8,7 +8,7 @@ from django.forms.models import model_to_dict
 
 from huzhu.claims.models import Claim
 from huzhu.feeds.models.proactive import BatchRun, StayOutcome
-from huzhu.feeds.proactive import copy_rows as batch_claims
+from huzhu.feeds.proactive import copy_rows, writes
 from tests.coverage.conftest import admin, free_scheme, staff  # noqa: F401
 from tests.feeds.batch_helpers import feed_file, member_stay, run_feed
 
@@ -28,8 +28,8 @@ def test_the_csv_path_writes_what_the_row_path_writes(feed_dir, staff, free_sche
         member_stay(staff["m3"], "152000.00"),
         member_stay(staff["m4"], "8000.00")])
     made = []
-    real = batch_claims.claim_csv
-    monkeypatch.setattr(batch_claims, "claim_csv", lambda *a: made.append(1) or real(*a))
+    real = copy_rows.claim_csv
+    monkeypatch.setattr(copy_rows, "claim_csv", lambda *a: made.append(1) or real(*a))
     run_feed(path, free_scheme)
     assert made  # the chunk went as CSV
     by_columns = _claims()
@@ -38,6 +38,7 @@ def test_the_csv_path_writes_what_the_row_path_writes(feed_dir, staff, free_sche
     StayOutcome.objects.all().delete()
     BatchRun.objects.all().delete()
     Claim.objects.all().delete()
-    monkeypatch.setattr(batch_claims, "supports", lambda schema: False)
+    # The per-row path: the writer finds the engine's output one it cannot COPY as CSV.
+    monkeypatch.setattr(writes, "supports", lambda schema: False)
     run_feed(path, free_scheme)
     assert _claims() == by_columns

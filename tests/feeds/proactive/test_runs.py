@@ -177,7 +177,7 @@ def test_the_command_line_run_and_its_report(feed_dir, staff, free_scheme, capsy
     assert main(["feed", "run", str(path), "--scheme", free_scheme.code,
                  "--report", str(report)]) == 0
     err = capsys.readouterr().err.replace("\n", "")
-    assert "已生成理赔 3 条" in err and "62265.00 元" in err
+    assert "已生成理赔 3 条" in err and "62,265.00 元" in err
     with report.open(encoding="utf-8-sig") as fh:
         rows = list(csv.DictReader(fh))
     assert list(rows[0])[:6] == ["settlement_id", "outcome", "member_id", "benefit", "amount",

@@ -1,8 +1,8 @@
-"""A chunk's proposed claims, their history and its rows' outcomes as CSV for PostgreSQL's
-``COPY … (FORMAT csv)``, built column by column — the claims from the Arrow tables the
-engine left: the values ``ClaimWriter.row`` gives one claim at a time (at a million claims
-a run, per-row tuples, ``json.dumps`` and psycopg's per-value COPY formatting were most of
-the write's time).
+"""A chunk's rows as CSV for PostgreSQL's ``COPY … (FORMAT csv)``: its proposed claims,
+their first history step and every row's outcome, built column by column — the claims
+from the Arrow tables the engine left, the values :meth:`.writes.ClaimWriter.row` gives
+one claim at a time (at a million claims a run, per-row tuples, ``json.dumps`` and
+psycopg's per-value COPY formatting were most of the write's time).
 
 The computation (计算过程) of each claim is :func:`huzhu.claims.computation.computation_json`,
 the same JSON a claim filed at the counter keeps.
@@ -10,19 +10,30 @@ the same JSON a claim filed at the counter keeps.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 
 from huzhu.claims.computation import computation_json
+from huzhu.feeds.proactive.outcomes import Outcome
 
-if TYPE_CHECKING:
-    from huzhu.feeds.proactive.run import Outcome
-    from huzhu.feeds.proactive.writes import ClaimWriter
+
+class ClaimColumns(Protocol):
+    """What a claim's row is made from (:class:`.writes.ClaimWriter` has it): the
+    table's columns and the values every claim of the run shares."""
+
+    columns: tuple[str, ...]  # the claim table's columns, id aside
+    attnames: list[str]  # the model's attribute name of each column
+    template: list[Any]  # each column's value when nothing sets it
+    names: dict[str, str]  # benefit code → name
+    materials: dict[str, list[str]]  # benefit code → materials still to bring
+    periods: list[tuple[int, dt.date, dt.date]]  # the scheme's periods: id, start, end
+
 
 def _constant(value, n: int) -> pa.Array:
     if value is None:
@@ -36,7 +47,7 @@ def _text(col) -> pa.ChunkedArray | pa.Array:
     return col if pa.types.is_string(col.type) else pc.cast(col, pa.string())
 
 
-def _periods(writer: ClaimWriter, days: pa.ChunkedArray) -> pa.Array:
+def _periods(writer: ClaimColumns, days: pa.ChunkedArray) -> pa.Array:
     """The first period holding each day (``ClaimWriter.period_of``), null where none."""
     found = pa.nulls(len(days), pa.int64())
     for pk, start, end in reversed(writer.periods):  # reversed: the first match wins
@@ -46,7 +57,7 @@ def _periods(writer: ClaimWriter, days: pa.ChunkedArray) -> pa.Array:
     return found
 
 
-def claim_csv(writer: ClaimWriter, proposed: list[Outcome], ids: list[int],
+def claim_csv(writer: ClaimColumns, proposed: list[Outcome], ids: list[int],
               numbers: list[str], facts: pa.Table, out: pa.Table, now: str) -> bytes:
     """The rows of ``COPY claims_claim (id, <writer.columns>)``, in ``proposed``'s order."""
     n = len(proposed)
@@ -90,7 +101,7 @@ def as_csv(table: pa.Table) -> bytes:
 
 def event_csv(claims: list[int], amounts: list, at: str, actor: int | None, note: str,
               state: str) -> bytes:
-    """The claims' first history step (``batch_writes.EVENT_COLUMNS``)."""
+    """The claims' first history step (``writes.EVENT_COLUMNS``)."""
     n = len(claims)
     return as_csv(pa.table([
         pa.array(claims, pa.int64()), _constant(at, n), pa.array([actor] * n, pa.int64()),
@@ -99,7 +110,7 @@ def event_csv(claims: list[int], amounts: list, at: str, actor: int | None, note
 
 
 def outcome_csv(run_id: int, chunk: list[Outcome]) -> bytes:
-    """Every row's outcome (``batch_writes.OUTCOME_COLUMNS``)."""
+    """Every row's outcome (``writes.OUTCOME_COLUMNS``)."""
     return as_csv(pa.table([
         pa.array([run_id] * len(chunk), pa.int64()),
         pa.array([o.row for o in chunk], pa.int64()),

@@ -2,11 +2,11 @@
 claim in the ``proactive`` state (免申即享待审核) for every stay and benefit that pays.
 
 :func:`start_run` makes a :class:`~huzhu.feeds.models.proactive.BatchRun`; :func:`execute`
-runs it: it reads the feed's rows (:mod:`.batch_inputs`), evaluates every applicable
+runs it: it reads the feed's rows (:mod:`.inputs`), evaluates every applicable
 benefit of the scheme for every matched stay in ONE call of the engine — the members,
 enrolments and prior payouts of the whole set in the coverage export's shapes — and then
 writes, in chunks of rows, each chunk in one transaction, the claims and every row's
-outcome (:mod:`.batch_writes`).
+outcome (:mod:`.writes`). What it finds in between is :mod:`.outcomes`' shapes.
 
 Idempotent and resumable: a claim is unique per (stay, benefit) in the database
 (``claims_one_per_stay_benefit``), inserted with ``ON CONFLICT DO NOTHING``, so a rerun
@@ -21,25 +21,23 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from decimal import Decimal
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
 from huzhu.claims.models import Claim
 from huzhu.coverage.models import Scheme
 from huzhu.feeds.models import Feed, FeedRow
-from huzhu.feeds.models.proactive import BatchRun, StayOutcome
-from huzhu.feeds.proactive import inputs
+from huzhu.feeds.models.proactive import BatchRun
+from huzhu.feeds.proactive import inputs, writes
+from huzhu.feeds.proactive.outcomes import OUT, Details, Outcome, Progress, RunResult
+from huzhu.lib.errors import Refused
 from huzhu.orgs.models import Union, User
+from huzhu.rules import evaluate
 
-OUT = StayOutcome.Outcome
-Progress = Callable[[str, int, int | None], None]
 CHUNK_ROWS = 20_000
 STALE = dt.timedelta(minutes=10)
 # Engine reasons that mean "not covered on that date" rather than "not eligible".
@@ -54,37 +52,8 @@ def _no_progress(phase: str, done: int, total: int | None) -> None:
     return None
 
 
-class RunRefused(Exception):
+class RunRefused(Refused):
     """The run cannot start (Chinese message for the user)."""
-
-
-@dataclass(slots=True)
-class Outcome:
-    """One report row: a feed row under one benefit (or none)."""
-
-    row: int
-    settlement_code: str
-    outcome: str
-    stay: int | None = None
-    member: int | None = None
-    benefit: str = ""
-    amount: Decimal | None = None
-    reason: str = ""
-    reason_text: str = ""
-    discovered: bool = False
-    claim: int | None = None
-    # A proposed claim's event: its position in the run's Details.
-    index: int | None = None
-    details: tuple | None = None  # (facts, engine row), filled while its chunk is written
-    banked: bool = False  # the registry has the member's bank account
-
-
-@dataclass
-class RunResult:
-    run: BatchRun
-    counts: dict[str, int] = field(default_factory=dict)
-    proposed_amount: Decimal = Decimal("0.00")
-    created: int = 0
 
 
 def start_run(feed: Feed, scheme: Scheme, *, user: User | None = None,
@@ -129,9 +98,6 @@ def execute(run: BatchRun, *, progress: Progress = _no_progress,
 
 
 def _execute(run: BatchRun, progress: Progress, spark_session) -> RunResult:
-    from huzhu.feeds.proactive import writes as batch_writes
-    from huzhu.rules import evaluate
-
     scheme, policy = run.scheme, run.scheme.policy()
     benefits = inputs.applicable(policy)
     progress("loading", 0, None)
@@ -169,7 +135,7 @@ def _execute(run: BatchRun, progress: Progress, spark_session) -> RunResult:
         outcomes, details = _classify(rows, in_scope, events, out, existing, benefits, policy)
         del rows, stays, out
         BatchRun.objects.filter(pk=run.pk).update(phase="writing")
-        return batch_writes.write(run, outcomes, details, progress, chunk_rows=CHUNK_ROWS)
+        return writes.write(run, outcomes, details, progress, chunk_rows=CHUNK_ROWS)
     finally:
         if collecting:
             gc.enable()
@@ -234,30 +200,6 @@ def _existing_claims(scheme: Scheme, events: pa.Table) -> dict[str, tuple]:
             if hit is not None:
                 found.setdefault(f"{stay}-{benefit}", hit)
     return found
-
-
-@dataclass
-class Details:
-    """The facts and the engine's row of each event, by the event's position: a claim's
-    columns are taken chunk by chunk, not held as a million dicts."""
-
-    events: pa.Table
-    out: pa.Table | None  # aligned with ``events``; null where the engine did not run
-    names: dict[str, str]
-
-    FACTS = ("event_date", "admit_date", "days", "out_of_pocket", "total_cost", "diagnosis",
-             "hospital")
-
-    def claim_tables(self, indices: list[int]) -> tuple[pa.Table, pa.Table]:
-        """The facts and the engine's rows of ``indices``, in their order."""
-        where = pa.array(indices, pa.int64())
-        return self.events.select(list(self.FACTS)).take(where), self.out.take(where)
-
-    def claim_rows(self, indices: list[int]) -> list[tuple[dict, dict]]:
-        if not indices:
-            return []
-        facts, rows = self.claim_tables(indices)
-        return list(zip(facts.to_pylist(), rows.to_pylist(), strict=True))
 
 
 def _aligned(events: pa.Table, out: pa.Table | None) -> pa.Table | None:
@@ -331,16 +273,3 @@ def _classify(rows: pa.Table, in_scope: pa.ChunkedArray, events: pa.Table,
                                     amount=Decimal("0.00"), reason="diagnosis_not_covered",
                                     reason_text=NO_BENEFIT))
     return outcomes, details
-
-
-def system_filer(scheme: Scheme) -> User:
-    """The filer of claims a run makes without a user (the command line): an inactive
-    account that cannot log in, so the four-eyes rule holds for every reviewer."""
-    user, _ = User.objects.get_or_create(
-        username=getattr(settings, "HUZHU_PROACTIVE_USERNAME", "huzhu-proactive"),
-        defaults={"role": User.Role.CLERK, "union": None, "is_active": False,
-                  "display_name": "免申即享（系统）"})
-    if user.has_usable_password():
-        user.set_unusable_password()
-        user.save(update_fields=["password"])
-    return user

@@ -1,4 +1,4 @@
-"""What the batch has and has not looked at yet (for the statistics pages)."""
+"""What the proactive batch has and has not evaluated yet (for the statistics pages)."""
 
 from __future__ import annotations
 

@@ -5,7 +5,7 @@ run killed midway leaves whole chunks behind and its rerun finishes the rest.
 Claims go in with ``ON CONFLICT DO NOTHING`` against the unique (stay, benefit) index:
 a concurrent run that claimed the stay first wins, and this run reports the stay as
 ``already_claimed``. PostgreSQL: ids reserved from the sequence (numbers known up front),
-the chunk's claims built column by column into one CSV (``batch_claims``) and COPYed
+the chunk's claims built column by column into one CSV (:mod:`.copy_rows`) and COPYed
 straight into the table; only if that meets a conflict, again into a temporary table and
 one INSERT … SELECT … ON CONFLICT DO NOTHING RETURNING. SQLite: ``executemany`` with
 provisional numbers, renumbered by one UPDATE.
@@ -13,12 +13,14 @@ provisional numbers, renumbered by one UPDATE.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 import pyarrow.compute as pc
+from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Sum
 from django.utils import timezone
@@ -28,10 +30,13 @@ from huzhu.audit.models import AuditEntry
 from huzhu.claims.computation import json_safe, supports
 from huzhu.claims.materials.required import FROM_SETTLEMENT
 from huzhu.claims.models import Claim, ClaimEvent
-from huzhu.coverage.models import Period
+from huzhu.coverage.models import Period, Scheme
 from huzhu.feeds.models.proactive import BatchRun, StayOutcome
-from huzhu.feeds.proactive import copy_rows as batch_claims
-from huzhu.feeds.proactive.run import OUT, Details, Outcome, RunResult, system_filer
+from huzhu.feeds.proactive import copy_rows
+from huzhu.feeds.proactive.outcomes import OUT, Details, Outcome, Progress, RunResult
+from huzhu.lib.sql import copy_csv, is_postgresql, quote
+from huzhu.orgs.models import User
+from huzhu.rules.money import to_fen, yuan
 
 OUTCOME_COLUMNS = ("run_id", "row", "settlement_code", "stay_id", "member_id", "benefit",
                    "outcome", "amount", "reason", "reason_text", "discovered", "claim_id")
@@ -44,28 +49,26 @@ _SET = {"number", "member", "scheme", "period", "benefit", "benefit_name", "sour
         "created_at", "updated_at", "settlement"}
 
 
-def _q(name: str) -> str:
-    return connection.ops.quote_name(name)
-
-
-def _pg() -> bool:
-    return connection.vendor == "postgresql"
-
-
-def _copy_csv(table: str, columns: tuple[str, ...], data: bytes) -> None:
-    names = ", ".join(_q(c) for c in columns)
-    with connection.cursor() as cursor, connection.wrap_database_errors, \
-            cursor.cursor.copy(f"COPY {_q(table)} ({names}) FROM STDIN (FORMAT csv)") as copy:
-        copy.write(data)
+def system_filer(scheme: Scheme) -> User:
+    """The filer of claims a run makes without a user (the command line): an inactive
+    account that cannot log in, so the four-eyes rule holds for every reviewer."""
+    user, _ = User.objects.get_or_create(
+        username=getattr(settings, "HUZHU_PROACTIVE_USERNAME", "huzhu-proactive"),
+        defaults={"role": User.Role.CLERK, "union": None, "is_active": False,
+                  "display_name": "免申即享（系统）"})
+    if user.has_usable_password():
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+    return user
 
 
 def _insert(table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
-    """SQLite's inserts (PostgreSQL's go as CSV: :func:`_copy_csv`)."""
+    """SQLite's inserts (PostgreSQL's go as CSV: :func:`huzhu.lib.sql.copy_csv`)."""
     if not rows:
         return
-    names = ", ".join(_q(c) for c in columns)
+    names = ", ".join(quote(c) for c in columns)
     with connection.cursor() as cursor:
-        cursor.executemany(f"INSERT INTO {_q(table)} ({names}) VALUES "
+        cursor.executemany(f"INSERT INTO {quote(table)} ({names}) VALUES "
                            f"({', '.join(['%s'] * len(columns))})", rows)
 
 
@@ -130,11 +133,11 @@ class ClaimWriter:
             return {}
         now = connection.ops.adapt_datetimefield_value(timezone.now())
         indices = [o.index for o in proposed]
-        if _pg() and supports(details.out.schema):
+        if is_postgresql() and supports(details.out.schema):
             return self._insert_pg(proposed, *details.claim_tables(indices), now)
         for o, pair in zip(proposed, details.claim_rows(indices), strict=True):
             o.details = pair
-        return (self._insert_pg_rows if _pg() else self._insert_sqlite)(proposed, now)
+        return (self._insert_pg_rows if is_postgresql() else self._insert_sqlite)(proposed, now)
 
     def reserve(self, proposed: list[Outcome]) -> None:
         """Take ``proposed``'s ids now, so chunks written side by side still number their
@@ -155,48 +158,49 @@ class ClaimWriter:
         ids = self.reserved.pop(proposed[0].row, None) or self._ids(len(proposed))
         years = pc.year(facts["event_date"]).to_pylist()
         numbers = [Claim.number_for(y, pk) for y, pk in zip(years, ids, strict=True)]
-        data = batch_claims.claim_csv(self, proposed, ids, numbers, facts, out, str(now))
+        data = copy_rows.claim_csv(self, proposed, ids, numbers, facts, out, str(now))
         try:
             with transaction.atomic():
-                self._copy(_q(Claim._meta.db_table), data)
+                self._copy(Claim._meta.db_table, data)
         except IntegrityError:
             return self._insert_pg_skipping(data)
         return {(o.stay, o.benefit): (pk, n)
                 for o, pk, n in zip(proposed, ids, numbers, strict=True)}
 
     def _insert_pg_rows(self, proposed, now) -> dict:
-        """The per-row path, for an engine output ``batch_claims`` cannot write."""
+        """The per-row path, for an engine output :mod:`.copy_rows` cannot write."""
         ids = self._ids(len(proposed))
         rows = [(pk, *self.row(o, _number(o.details[0]["event_date"], pk), now))
                 for pk, o in zip(ids, proposed, strict=True)]
         try:
             with transaction.atomic():
-                self._copy(_q(Claim._meta.db_table), rows)
+                self._copy(Claim._meta.db_table, rows)
         except IntegrityError:
             return self._insert_pg_skipping(rows)
         return {(r[self.stay_at], r[self.benefit_at]): (r[0], r[self.number_at]) for r in rows}
 
     def _copy(self, table: str, rows: list[tuple] | bytes) -> None:
-        """COPY ``rows``: tuples, or CSV text from ``batch_claims``."""
-        names = ", ".join(_q(c) for c in ("id", *self.columns))
-        csv = " (FORMAT csv)" if isinstance(rows, bytes) else ""
+        """COPY ``rows`` into ``table`` (its name unquoted): CSV text from
+        :mod:`.copy_rows`, or tuples, which psycopg formats value by value."""
+        columns = ("id", *self.columns)
+        if isinstance(rows, bytes):
+            copy_csv(table, columns, rows)
+            return
+        names = ", ".join(quote(c) for c in columns)
         with connection.cursor() as cursor, connection.wrap_database_errors, \
-                cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN{csv}") as copy:
-            if csv:
-                copy.write(rows)
-                return
+                cursor.cursor.copy(f"COPY {quote(table)} ({names}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
 
     def _insert_pg_skipping(self, rows: list[tuple] | bytes) -> dict:
-        names = ", ".join(_q(c) for c in self.columns)
+        names = ", ".join(quote(c) for c in self.columns)
         with connection.cursor() as cursor:
-            cursor.execute(f"CREATE TEMP TABLE hz_claim_stage (LIKE {_q(Claim._meta.db_table)})"
+            cursor.execute(f"CREATE TEMP TABLE hz_claim_stage (LIKE {quote(Claim._meta.db_table)})"
                            " ON COMMIT DROP")
             self._copy("hz_claim_stage", rows)
             # In (stay, benefit) order: two runs lock the same index entries in one order.
             cursor.execute(
-                f"INSERT INTO {_q(Claim._meta.db_table)} (id, {names}) SELECT id, {names} "
+                f"INSERT INTO {quote(Claim._meta.db_table)} (id, {names}) SELECT id, {names} "
                 f"FROM hz_claim_stage ORDER BY settlement_id, benefit ON CONFLICT DO NOTHING "
                 f"RETURNING id, number, settlement_id, benefit")
             created = {(s, b): (pk, n) for pk, n, s, b in cursor.fetchall()}
@@ -204,10 +208,10 @@ class ClaimWriter:
         return created
 
     def _insert_sqlite(self, proposed, now) -> dict:
-        names = ", ".join(_q(c) for c in self.columns)
+        names = ", ".join(quote(c) for c in self.columns)
         tag = f"T{self.run.pk}-"
         rows = [self.row(o, f"{tag}{i}", now) for i, o in enumerate(proposed)]
-        table = _q(Claim._meta.db_table)
+        table = quote(Claim._meta.db_table)
         with connection.cursor() as cursor:
             cursor.executemany(f"INSERT INTO {table} ({names}) VALUES "
                                f"({', '.join(['%s'] * len(self.columns))}) ON CONFLICT DO NOTHING",
@@ -221,9 +225,7 @@ class ClaimWriter:
         return created
 
 
-def _day(value):
-    import datetime as dt
-
+def _day(value: str | dt.date) -> dt.date:
     return dt.date.fromisoformat(value) if isinstance(value, str) else value
 
 
@@ -248,8 +250,10 @@ def _chunks(outcomes: list[Outcome], size: int):
         yield chunk
 
 
-def write(run: BatchRun, outcomes: list[Outcome], details: Details, progress, *,
+def write(run: BatchRun, outcomes: list[Outcome], details: Details, progress: Progress, *,
           chunk_rows: int) -> RunResult:
+    """Write ``outcomes`` in chunks of ``chunk_rows`` feed rows, each chunk whole in one
+    transaction; then the run's counts and total."""
     # Chunks already committed by this run (a retried job) are not written again.
     written = set(StayOutcome.objects.filter(run=run).values_list("row", flat=True)
                   .distinct())
@@ -259,7 +263,7 @@ def write(run: BatchRun, outcomes: list[Outcome], details: Details, progress, *,
     done = len({o.row for o in outcomes if o.row in written})
     progress("writing", done, total_rows)
     chunks = _chunks(todo, chunk_rows)
-    if _pg() and not connection.in_atomic_block:
+    if is_postgresql() and not connection.in_atomic_block:
         created = _write_side_by_side(run, writer, chunks, details, progress, done, total_rows)
         return _finish(run, created)
     created = 0
@@ -328,13 +332,13 @@ def _write_chunk(run: BatchRun, writer: ClaimWriter, chunk: list[Outcome],
     at = connection.ops.adapt_datetimefield_value(timezone.now())
     note = f"免申即享：由医保结算数据 #{run.feed_id} 测算生成（测算 #{run.pk}）"
     made = [o for o in proposed if o.outcome == OUT.PROPOSED]
-    if _pg():
+    if is_postgresql():
         if made:
-            _copy_csv(ClaimEvent._meta.db_table, EVENT_COLUMNS, batch_claims.event_csv(
+            copy_csv(ClaimEvent._meta.db_table, EVENT_COLUMNS, copy_rows.event_csv(
                 [o.claim for o in made], [o.amount for o in made], str(at), actor, note,
                 Claim.State.PROACTIVE))
-        _copy_csv(StayOutcome._meta.db_table, OUTCOME_COLUMNS,
-                  batch_claims.outcome_csv(run.pk, chunk))
+        copy_csv(StayOutcome._meta.db_table, OUTCOME_COLUMNS,
+                  copy_rows.outcome_csv(run.pk, chunk))
     else:
         _insert(ClaimEvent._meta.db_table, EVENT_COLUMNS, [
             (o.claim, at, actor, "proactive", "", Claim.State.PROACTIVE, note, o.amount)
@@ -348,9 +352,10 @@ def _write_chunk(run: BatchRun, writer: ClaimWriter, chunk: list[Outcome],
         log.record(run.user, AuditEntry.Action.CLAIM_CHANGED, run,
                    union_path=run.scheme.union.path,
                    summary=f"免申即享测算 #{run.pk}：生成待审核理赔 {len(made)} 件，"
-                           f"测算金额合计 {total} 元（第 {chunk[0].row}–{chunk[-1].row} 行）",
+                           f"测算金额合计 {yuan(total)} 元（第 {chunk[0].row}–{chunk[-1].row} 行）",
                    changes={"run": run.pk, "feed": run.feed_id, "claims": len(made),
-                            "amount": str(total), "rows": [chunk[0].row, chunk[-1].row]})
+                            "amount": yuan(total, grouped=False),
+                            "rows": [chunk[0].row, chunk[-1].row]})
     return len(made)
 
 
@@ -370,9 +375,8 @@ def _finish(run: BatchRun, created: int) -> RunResult:
     rows = (StayOutcome.objects.filter(run=run).values("outcome")
             .annotate(n=Count("id"), total=Sum("amount")).order_by())
     counts = {r["outcome"]: r["n"] for r in rows}
-    amount = next((r["total"] for r in rows if r["outcome"] == OUT.PROPOSED), None) \
-        or Decimal("0")
-    amount = Decimal(amount).quantize(Decimal("0.01"))
+    amount = to_fen(next((r["total"] for r in rows if r["outcome"] == OUT.PROPOSED), None)
+                    or Decimal("0"))
     BatchRun.objects.filter(pk=run.pk).update(
         status=BatchRun.Status.DONE, phase="done", done=run.total, counts=counts,
         proposed_amount=amount, finished_at=timezone.now(), message=summary(counts, amount))
@@ -380,6 +384,7 @@ def _finish(run: BatchRun, created: int) -> RunResult:
 
 
 def summary(counts: dict[str, int], amount: Decimal) -> str:
+    """The run's one-line result in Chinese (its ``message``)."""
     labels = dict(StayOutcome.Outcome.choices)
     parts = [f"{labels[k]} {counts[k]} 条" for k in labels if counts.get(k)]
-    return f"测算完成：{'，'.join(parts) or '没有数据'}；拟给付合计 {amount} 元"[:500]
+    return f"测算完成：{'，'.join(parts) or '没有数据'}；拟给付合计 {yuan(amount)} 元"[:500]
