@@ -11,39 +11,50 @@ counts against caps (approved, in a batch, paid), in its ``prior_rows`` shape.
 from __future__ import annotations
 
 import datetime as dt
+import io
 from dataclasses import dataclass
 from decimal import Decimal
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.csv as pcsv
 from django.db import connection
 
+from huzhu.claims.computation import COUNTED, event_row
+from huzhu.claims.intake import needed_fields
 from huzhu.claims.models import Claim
 from huzhu.coverage.engine_inputs import enrolment_table, member_table
 from huzhu.coverage.models import Scheme
 from huzhu.feeds.models import Feed
+from huzhu.lib.sql import is_postgresql, quote
+from huzhu.rules.columns import ARROW_MONEY, arrow_field, arrow_schema
 from huzhu.rules.schema import Benefit, Policy
 
 CHUNK = 50_000
-MONEY = pa.decimal128(18, 2)
 # The facts a settlement row gives (intake.needed_fields' names): a benefit that needs
 # anything else (an accident's outcome, a fire's certificate) is not judged from a feed.
 SETTLEMENT_FACTS = frozenset({"admit_date", "hospital", "invoice_number", "days",
                               "out_of_pocket", "total_cost", "diagnosis"})
+# A feed row as read from the database: the stay's facts typed as the engine's events
+# columns of the same name, beside the row's own bookkeeping.
 ROWS_SCHEMA = pa.schema([
     ("row", pa.int64()), ("settlement_code", pa.string()), ("outcome", pa.string()),
     ("match", pa.string()), ("member", pa.int64()), ("stay", pa.int64()),
-    ("message", pa.string()), ("admit_date", pa.date32()), ("discharge_date", pa.date32()),
-    ("out_of_pocket", MONEY), ("total_cost", MONEY), ("diagnosis", pa.string()),
+    ("message", pa.string()), arrow_field("events", "admit_date"),
+    ("discharge_date", pa.date32()), arrow_field("events", "out_of_pocket"),
+    arrow_field("events", "total_cost"), arrow_field("events", "diagnosis"),
     ("union", pa.int64()), ("hospital", pa.string()), ("banked", pa.bool_()),
 ])
-EVENTS_SCHEMA = pa.schema([
-    ("event_id", pa.string()), ("member_id", pa.string()), ("benefit", pa.string()),
-    ("event_date", pa.date32()), ("out_of_pocket", MONEY), ("total_cost", MONEY),
-    ("admit_date", pa.date32()), ("days", pa.int32()), ("diagnosis", pa.string()),
-])
-PRIOR_FIELDS = ("event_id", "member_id", "benefit", "event_date", "out_of_pocket",
-                "total_cost", "admit_date", "days", "diagnosis", "paid", "days_paid")
+# The engine's events columns a settlement row fills (the contract's, in its order)...
+EVENTS_SCHEMA = arrow_schema("events", ["event_id", "member_id", "benefit", "event_date",
+                                        "out_of_pocket", "total_cost", "admit_date", "days",
+                                        "diagnosis"])
+# ... and the events as the batch builds them: where each came from, beside them.
+BUILT_SCHEMA = arrow_schema("events", EVENTS_SCHEMA.names, extra=[
+    ("row", pa.int64()), ("stay", pa.int64()), ("member", pa.int64()),
+    ("settlement_code", pa.string()), ("hospital", pa.string()), ("banked", pa.bool_()),
+    ("discovered", pa.bool_())])
+PRIOR_SCHEMA = arrow_schema("prior")
 
 
 @dataclass(frozen=True)
@@ -64,18 +75,12 @@ class Applicable:
 
 
 def applicable(policy: Policy) -> Applicable:
-    from huzhu.claims.intake import needed_fields
-
     hospital, discovery = [], []
     for b in policy.benefits:
         if not set(needed_fields(b)) <= SETTLEMENT_FACTS:
             continue
         (discovery if b.eligibility.has_diagnosis_rule else hospital).append(b)
     return Applicable(tuple(hospital), tuple(discovery))
-
-
-def _q(name: str) -> str:
-    return connection.ops.quote_name(name)
 
 
 def _text(column: str) -> str:
@@ -87,8 +92,8 @@ def _text(column: str) -> str:
 def _money(values) -> pa.Array:
     first = next((v for v in values if v is not None), None)
     if isinstance(first, str):
-        return pa.array(values, pa.string()).cast(pa.decimal128(38, 10)).cast(MONEY)
-    return pa.array(values, MONEY)
+        return pa.array(values, pa.string()).cast(pa.decimal128(38, 10)).cast(ARROW_MONEY)
+    return pa.array(values, ARROW_MONEY)
 
 
 def _dates(values) -> pa.Array:
@@ -101,22 +106,22 @@ def _dates(values) -> pa.Array:
 def feed_rows(feed: Feed) -> pa.Table:
     """Every data row of the feed with its stay's facts and its member's union."""
     sql = (
-        f"SELECT r.{_q('row')}, r.{_q('settlement_id')}, r.{_q('outcome')}, r.{_q('match')}, "
-        f"r.{_q('member_id')}, r.{_q('stay_id')}, r.{_q('message')}, "
-        f"{_text('s.' + _q('admit_date'))}, {_text('s.' + _q('discharge_date'))}, "
-        f"{_text('s.' + _q('out_of_pocket'))}, {_text('s.' + _q('total_cost'))}, "
-        f"s.{_q('diagnosis')}, m.{_q('union_id')}, s.{_q('hospital')}, "
-        f"m.{_q('bank_account_sealed')} IS NOT NULL "
-        f"FROM {_q('feeds_feedrow')} r "
-        f"LEFT JOIN {_q('feeds_settlement')} s ON s.{_q('id')} = r.{_q('stay_id')} "
-        f"LEFT JOIN {_q('members_member')} m ON m.{_q('id')} = r.{_q('member_id')} "
-        f"WHERE r.{_q('feed_id')} = %s ORDER BY r.{_q('row')}")
+        f"SELECT r.{quote('row')}, r.{quote('settlement_id')}, r.{quote('outcome')}, "
+        f"r.{quote('match')}, r.{quote('member_id')}, r.{quote('stay_id')}, r.{quote('message')}, "
+        f"{_text('s.' + quote('admit_date'))}, {_text('s.' + quote('discharge_date'))}, "
+        f"{_text('s.' + quote('out_of_pocket'))}, {_text('s.' + quote('total_cost'))}, "
+        f"s.{quote('diagnosis')}, m.{quote('union_id')}, s.{quote('hospital')}, "
+        f"m.{quote('bank_account_sealed')} IS NOT NULL "
+        f"FROM {quote('feeds_feedrow')} r "
+        f"LEFT JOIN {quote('feeds_settlement')} s ON s.{quote('id')} = r.{quote('stay_id')} "
+        f"LEFT JOIN {quote('members_member')} m ON m.{quote('id')} = r.{quote('member_id')} "
+        f"WHERE r.{quote('feed_id')} = %s ORDER BY r.{quote('row')}")
     batches = []
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
+        if is_postgresql():
             # The import has just written these tables: without fresh statistics the
             # planner joined a million rows by nested loops (minutes instead of seconds).
-            cursor.execute(f"ANALYZE {_q('feeds_feedrow')}, {_q('feeds_settlement')}")
+            cursor.execute(f"ANALYZE {quote('feeds_feedrow')}, {quote('feeds_settlement')}")
             return _copied(cursor, sql.replace("%s", str(int(feed.pk))))
         cursor.execute(sql, [feed.pk])
         while rows := cursor.fetchmany(CHUNK):
@@ -137,10 +142,6 @@ def _copied(cursor, sql: str) -> pa.Table:
     """PostgreSQL: the rows as CSV by COPY, parsed by Arrow (a million rows through
     psycopg's tuples took ten seconds). An unquoted empty field is NULL, a quoted one an
     empty string; booleans come as t/f."""
-    import io
-
-    import pyarrow.csv as pcsv
-
     buffer = io.BytesIO()
     with cursor.cursor.copy(f"COPY ({sql}) TO STDOUT (FORMAT csv)") as copy:
         for data in copy:
@@ -235,16 +236,13 @@ def build_events(stays: pa.Table, benefits: Applicable) -> pa.Table:
             "banked": stays["banked"],
             "discovered": pa.array([discovered] * stays.num_rows, pa.bool_()),
         }
-        table = pa.table({name: columns[name] for name in
-                          [*EVENTS_SCHEMA.names, "row", "stay", "member", "settlement_code",
-                           "hospital", "banked", "discovered"]})
+        table = pa.table({name: columns[name] for name in BUILT_SCHEMA.names})
         if discovered:
             table = table.filter(diagnosis_mask(benefit, table["diagnosis"],
                                                 table["event_date"]))
         parts.append(table)
     if not parts:
-        return pa.table({n: pa.array([], t) for n, t in zip(
-            EVENTS_SCHEMA.names, EVENTS_SCHEMA.types, strict=True)})
+        return BUILT_SCHEMA.empty_table()
     return pa.concat_tables(parts)
 
 
@@ -262,14 +260,9 @@ def members_and_enrolments(scheme: Scheme, member_ids: pa.Array) -> tuple[pa.Tab
     return members, enrolments
 
 
-COUNTED = (Claim.State.APPROVED, Claim.State.IN_BATCH, Claim.State.PAID)
-
-
 def prior_table(scheme: Scheme, member_ids: set[int], codes: list[str]) -> pa.Table | None:
     """Claims that count against caps, as the claims app counts them one claim at a time
     (``computation.prior_rows``): approved, in a batch or paid, at their amount."""
-    from huzhu.claims.computation import event_row
-
     rows = []
     qs = (Claim.objects.filter(scheme=scheme, state__in=COUNTED)
           .only(*[f for f in ("number", "member_id", "benefit", "event_date", "admit_date",
@@ -287,6 +280,4 @@ def prior_table(scheme: Scheme, member_ids: set[int], codes: list[str]) -> pa.Ta
         rows.append(row)
     if not rows:
         return None
-    from huzhu.claims.engine_inputs import PRIOR
-
-    return pa.Table.from_pylist(rows, schema=PRIOR)
+    return pa.Table.from_pylist(rows, schema=PRIOR_SCHEMA)
