@@ -15,10 +15,11 @@ import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 
 from huzhu.feeds.models import Feed, FeedRow, Settlement
 from huzhu.feeds.rows import SettlementRow
+from huzhu.lib.sql import is_postgresql, quote
 from huzhu.members.models import Member
 from huzhu.orgs.models import Union
 
@@ -33,8 +34,8 @@ FACTS = ("name", "hospital", "admit_date", "discharge_date", "total_cost", "fund
 STAGE_COLUMNS = ("line", "settlement_id", "valid", "message", "id_hash", "id_sealed", *FACTS)
 
 
-def _stage_ddl(vendor: str) -> str:
-    pg = vendor == "postgresql"
+def _stage_ddl() -> str:
+    pg = is_postgresql()
     money = "numeric(14, 2)" if pg else "decimal"
     blob = "bytea" if pg else "blob"
     # The data row's number; on SQLite the rowid, so a row is found without an index.
@@ -55,8 +56,6 @@ def _roomy_temp_buffers() -> None:
     staged rows (~300 MB) then go through the kernel page by page, and the import took
     four minutes instead of one. The setting can only change before the session's first
     temporary table; a second import on the same connection keeps what the first set."""
-    from django.db import DatabaseError
-
     try:
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(f"SET temp_buffers = '{TEMP_BUFFERS}'")
@@ -75,16 +74,15 @@ class Stage:
     """The temporary table of one import, on Django's default connection."""
 
     def __init__(self) -> None:
-        self.vendor = connection.vendor
+        self.pg = is_postgresql()
         self.pending: list[tuple] = []
-        self.q = connection.ops.quote_name
         self.date = connection.ops.adapt_datefield_value
-        if self.vendor == "postgresql":
+        if self.pg:
             _roomy_temp_buffers()
         with connection.cursor() as cursor:
             cursor.execute(f"DROP TABLE IF EXISTS {STAGE}")
-            cursor.execute(_stage_ddl(self.vendor))
-            if self.vendor == "sqlite":
+            cursor.execute(_stage_ddl())
+            if not self.pg:  # SQLite
                 cursor.execute("PRAGMA temp.cache_size = -262144")
 
     def drop(self) -> None:
@@ -111,12 +109,14 @@ class Stage:
         if not self.pending:
             return
         rows, self.pending = self.pending, []
-        if self.vendor == "postgresql":
+        if self.pg:
             self._copy(rows)
         else:
             self._insert(rows)
 
     def _copy(self, rows: list[tuple]) -> None:
+        # Row by row in COPY's own text format (not lib.sql.copy_csv): the sealed ID
+        # numbers are bytes, which psycopg writes as bytea; the batch is already tuples.
         columns = ", ".join(STAGE_COLUMNS)
         with connection.cursor() as cursor:
             with cursor.cursor.copy(f"COPY {STAGE} ({columns}) FROM STDIN") as copy:
@@ -138,22 +138,22 @@ class Stage:
     def analyze(self) -> None:
         """Temporary tables are never analysed by autovacuum: without statistics the
         planner may join a million rows by nested loop."""
-        if self.vendor == "postgresql":
+        if self.pg:
             with connection.cursor() as cursor:
                 cursor.execute(f"ANALYZE {STAGE}")
 
     def lock_settlements(self) -> None:
         """Two feeds imported at once must not both find a settlement ID new. SQLite
         serialises writers already (IMMEDIATE transactions)."""
-        if self.vendor == "postgresql":
+        if self.pg:
             with connection.cursor() as cursor:
                 cursor.execute(f"SET LOCAL work_mem = '{WORK_MEM}'")
-                cursor.execute(f"LOCK TABLE {self.q(Settlement._meta.db_table)} "
+                cursor.execute(f"LOCK TABLE {quote(Settlement._meta.db_table)} "
                                "IN SHARE ROW EXCLUSIVE MODE")
 
     def mark_known(self) -> int:
         """Flag the valid rows whose settlement ID was imported before; returns how many."""
-        t = self.q(Settlement._meta.db_table)
+        t = quote(Settlement._meta.db_table)
         with connection.cursor() as cursor:
             cursor.execute(
                 f"UPDATE {STAGE} SET known = TRUE WHERE valid AND EXISTS "
@@ -162,8 +162,8 @@ class Stage:
 
     def mismatches(self) -> Iterator[Mismatch]:
         """Known rows whose facts differ from the stay as first imported."""
-        t = self.q(Settlement._meta.db_table)
-        ne = "IS DISTINCT FROM" if self.vendor == "postgresql" else "IS NOT"
+        t = quote(Settlement._meta.db_table)
+        ne = "IS DISTINCT FROM" if self.pg else "IS NOT"
         pairs = [("id_hash", "id_number_hash"), *((f, f) for f in FACTS)]
         flags = ", ".join(f"s.{a} {ne} t.{b}" for a, b in pairs)
         differs = " OR ".join(f"s.{a} {ne} t.{b}" for a, b in pairs)
@@ -189,8 +189,8 @@ class Stage:
 
     def _member_join(self, prefix: str | None) -> tuple[str, str, list]:
         """The joins that find a row's member, and the expression for 'in scope'."""
-        m = self.q(Member._meta.db_table)
-        u = self.q(Union._meta.db_table)
+        m = quote(Member._meta.db_table)
+        u = quote(Union._meta.db_table)
         joins = f"LEFT JOIN {m} m ON m.id_number_hash = s.id_hash "
         if prefix is None:
             return joins, "m.id IS NOT NULL", []
@@ -199,7 +199,7 @@ class Stage:
 
     def insert_new(self, feed: Feed, prefix: str | None, now: dt.datetime) -> int:
         """The new stays, each with its member when one in scope has the ID number."""
-        t = self.q(Settlement._meta.db_table)
+        t = quote(Settlement._meta.db_table)
         joins, in_scope, params = self._member_join(prefix)
         columns = ("settlement_id", "id_number_sealed", "id_number_hash", *FACTS, "member_id",
                    "feed_id", "created_at")
@@ -215,9 +215,9 @@ class Stage:
     def rematch_known(self, feed: Feed, prefix: str | None) -> int:
         """Known stays that matched no member before and match one in scope now (a member
         registered since, or a feed from a wider scope)."""
-        t = self.q(Settlement._meta.db_table)
-        m = self.q(Member._meta.db_table)
-        u = self.q(Union._meta.db_table)
+        t = quote(Settlement._meta.db_table)
+        m = quote(Member._meta.db_table)
+        u = quote(Union._meta.db_table)
         scope, params = "", []
         if prefix is not None:
             scope, params = f"AND m.union_id IN (SELECT u.id FROM {u} u WHERE u.path LIKE %s)", [
@@ -232,8 +232,8 @@ class Stage:
 
     def insert_feed_rows(self, feed: Feed, prefix: str | None) -> None:
         """One row per data row: its outcome, its member (in scope) or why none, its stay."""
-        r = self.q(FeedRow._meta.db_table)
-        t = self.q(Settlement._meta.db_table)
+        r = quote(FeedRow._meta.db_table)
+        t = quote(Settlement._meta.db_table)
         joins, in_scope, params = self._member_join(prefix)
         joins = joins.replace("ON m.id_number_hash", "ON s.valid AND m.id_number_hash", 1)
         match = (f"CASE WHEN NOT s.valid THEN '' WHEN m.id IS NULL THEN 'not_member' "
@@ -241,16 +241,16 @@ class Stage:
         outcome = "CASE WHEN NOT s.valid THEN 'invalid' WHEN s.known THEN 'known' ELSE 'new' END"
         with connection.cursor() as cursor:
             cursor.execute(
-                f"INSERT INTO {r} (feed_id, {self.q('row')}, settlement_id, outcome, "
-                f"{self.q('match')}, member_id, stay_id, message) "
+                f"INSERT INTO {r} (feed_id, {quote('row')}, settlement_id, outcome, "
+                f"{quote('match')}, member_id, stay_id, message) "
                 f"SELECT %s, s.line, s.settlement_id, {outcome}, {match}, "
                 f"CASE WHEN s.valid AND {in_scope} THEN m.id END, t.id, s.message "
                 f"FROM {STAGE} s LEFT JOIN {t} t ON s.valid AND t.settlement_id = s.settlement_id "
                 f"{joins}", [feed.pk, *params, *params])
 
     def counts(self, feed: Feed) -> dict[tuple[str, str], int]:
-        r = self.q(FeedRow._meta.db_table)
+        r = quote(FeedRow._meta.db_table)
         with connection.cursor() as cursor:
-            cursor.execute(f"SELECT outcome, {self.q('match')}, COUNT(*) FROM {r} "
-                           f"WHERE feed_id = %s GROUP BY outcome, {self.q('match')}", [feed.pk])
+            cursor.execute(f"SELECT outcome, {quote('match')}, COUNT(*) FROM {r} "
+                           f"WHERE feed_id = %s GROUP BY outcome, {quote('match')}", [feed.pk])
             return {(o, m): n for o, m, n in cursor.fetchall()}
