@@ -1,4 +1,5 @@
-"""The foreground import behind ``huzhu feed import``: a progress bar, the counts, errors."""
+"""The foreground import behind ``huzhu feed import``: a progress bar, the counts, errors
+(``huzhu feed run`` shows its import the same way). Imported after Django is set up."""
 
 from __future__ import annotations
 
@@ -10,9 +11,24 @@ from rich.table import Table
 
 from huzhu.feeds.importing import FeedOutcome, import_feed
 from huzhu.imports.errors import write_report
+from huzhu.orgs.models import User
 
 MAX_ERRORS_SHOWN = 50
-PHASES = {"validating": "校验", "importing": "匹配与写入"}
+# The progress bar's words for each phase: an import's, then a batch run's.
+PHASES = {"validating": "校验", "importing": "匹配与写入", "loading": "读取结算记录",
+          "engine": "引擎测算", "writing": "生成理赔"}
+
+
+def find_officer(console: Console, username: str, refused: str) -> User | None:
+    """The staff user ``--as`` names, if they may import feeds; else None, said why."""
+    user = User.objects.filter(username=username).select_related("union").first()
+    if user is None:
+        console.print(f"[red]没有名为 {username} 的工作人员[/red]")
+        return None
+    if not user.has_perm("feeds.import"):
+        console.print(f"[red]{username} 不是数据人员（管理员），{refused}[/red]")
+        return None
+    return user
 
 
 def import_command(*, path: Path, username: str | None, errors_out: Path | None,
@@ -20,15 +36,8 @@ def import_command(*, path: Path, username: str | None, errors_out: Path | None,
     console = Console(stderr=True)
     user = None
     if username:
-        from huzhu.feeds.tokens import may_import_feeds
-        from huzhu.orgs.models import User
-
-        user = User.objects.filter(username=username).select_related("union").first()
+        user = find_officer(console, username, "不能导入医保结算数据")
         if user is None:
-            console.print(f"[red]没有名为 {username} 的工作人员[/red]")
-            return 2
-        if not may_import_feeds(user):
-            console.print(f"[red]{username} 不是数据人员（管理员），不能导入医保结算数据[/red]")
             return 2
     if not path.is_file():
         console.print(f"[red]找不到文件：{path}[/red]")
@@ -46,9 +55,9 @@ def import_command(*, path: Path, username: str | None, errors_out: Path | None,
         outcome = import_feed(path, user=user, progress=progress, valid_only=valid_only)
         if "importing" in tasks:
             bar.update(tasks["importing"], completed=bar.tasks[tasks["importing"]].total)
-    _print_counts(console, outcome)
+    print_counts(console, outcome)
     if outcome.error_count:
-        _print_errors(console, outcome)
+        print_errors(console, outcome)
         if errors_out:
             write_report(outcome.errors, errors_out, total_errors=outcome.error_count)
             console.print(f"错误报告已写入 {errors_out}")
@@ -57,7 +66,7 @@ def import_command(*, path: Path, username: str | None, errors_out: Path | None,
     return 0 if outcome.imported else 1
 
 
-def _print_counts(console: Console, outcome: FeedOutcome) -> None:
+def print_counts(console: Console, outcome: FeedOutcome) -> None:
     if not outcome.imported:
         return
     table = Table(title=f"医保结算数据 #{outcome.feed.pk}", show_header=True)
@@ -70,7 +79,7 @@ def _print_counts(console: Console, outcome: FeedOutcome) -> None:
     console.print(table)
 
 
-def _print_errors(console: Console, outcome: FeedOutcome) -> None:
+def print_errors(console: Console, outcome: FeedOutcome) -> None:
     table = Table(title=f"错误（共 {outcome.error_count} 处）")
     for header in ("文件", "行号", "列", "错误说明"):
         table.add_column(header, overflow="fold")
