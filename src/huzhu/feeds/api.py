@@ -27,6 +27,7 @@ from huzhu.feeds import importing, jobs, tokens
 from huzhu.feeds.models import Feed
 from huzhu.imports.errors import ImportFileError
 from huzhu.lib.params import PathId
+from huzhu.orgs import roles
 from huzhu.orgs.models import Union
 from huzhu.orgs.scope import scoped_unions
 
@@ -41,8 +42,8 @@ class FeedTokenAuth(HttpBearer):
         found = tokens.authenticate(token)
         if found is None:
             return None  # ninja answers 401
-        if not tokens.may_import_feeds(found.user):
-            raise HttpError(403, tokens.DATA_OFFICER_MESSAGE)
+        if not found.user.has_perm("feeds.import"):
+            raise HttpError(403, roles.refusal("feeds.import"))
         request.feed_token = found
         return found.user
 

@@ -1,3 +1,6 @@
+"""The feeds app's forms: a feed upload, an API token's label, and a batch run's start
+(which feed, under which scheme, on which engine)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -5,6 +8,11 @@ from pathlib import Path
 from django import forms
 from django.conf import settings
 from django.template.defaultfilters import filesizeformat
+
+from huzhu.coverage.models import Scheme
+from huzhu.feeds.models import Feed
+from huzhu.lib.forms import BootstrapFormMixin
+from huzhu.orgs.models import User
 
 ALLOWED_SUFFIXES = (".csv", ".xlsx", ".xls", ".parquet")
 
@@ -33,3 +41,23 @@ class FeedUploadForm(forms.Form):
 class TokenForm(forms.Form):
     label = forms.CharField(label="用途说明", max_length=100, required=False,
                             help_text="例如：市医保局结算数据推送")
+
+
+class RunForm(BootstrapFormMixin, forms.Form):
+    """A batch run (免申即享测算) of one of the user's imported feeds under one of the
+    schemes they see."""
+
+    feed = forms.ModelChoiceField(label="医保结算数据", queryset=Feed.objects.none())
+    scheme = forms.ModelChoiceField(label="保障项目", queryset=Scheme.objects.none(),
+                                    to_field_name="code")
+    engine = forms.ChoiceField(label="计算引擎", choices=[("duckdb", "DuckDB（本机，默认）"),
+                                                      ("pyspark", "Spark（大批量）")])
+
+    def __init__(self, user: User, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["feed"].queryset = Feed.objects.visible_to(user).filter(
+            status=Feed.Status.DONE)
+        self.fields["feed"].label_from_instance = (
+            lambda f: f"#{f.pk} {f.file_name}（{f.rows}行，{f.created_at:%Y-%m-%d %H:%M}）")
+        self.fields["scheme"].queryset = Scheme.objects.visible_to(user).order_by("code")
+        self.style_widgets()

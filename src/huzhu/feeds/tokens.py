@@ -3,14 +3,14 @@ scoped to its user's union node.
 
 Only a keyed hash of a token is stored (HMAC under ``HUZHU_INDEX_KEY``, like the blind
 indexes), so a copy of the database cannot be used to push; the token is shown once, when
-it is made. A revoked token, or one whose user may no longer import feeds, is refused.
+it is made. A revoked token, or one whose user may no longer import feeds
+(``feeds.import`` in :mod:`huzhu.orgs.roles`), is refused.
 """
 
 from __future__ import annotations
 
 import secrets
 
-from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
@@ -18,19 +18,11 @@ from huzhu.audit.log import record
 from huzhu.audit.models import AuditEntry
 from huzhu.feeds.models import FeedToken
 from huzhu.lib import crypto
+from huzhu.orgs import roles
 from huzhu.orgs.models import User
-from huzhu.orgs.scope import sees_everything
 
 TOKEN_PREFIX = "hzf_"
 SHOWN_PREFIX = 10  # "hzf_" and six characters: enough to tell tokens apart on the page
-DATA_OFFICER_MESSAGE = "只有管理员（数据人员）可以导入医保结算数据"
-
-
-def may_import_feeds(user: User) -> bool:
-    """Data officers: admins for now (the roles are clerk/reviewer/finance/admin/auditor)."""
-    if not getattr(user, "is_authenticated", False) or not user.is_active:
-        return False
-    return sees_everything(user) or (user.role == User.Role.ADMIN and user.union_id is not None)
 
 
 def hash_token(raw: str) -> str:
@@ -40,8 +32,7 @@ def hash_token(raw: str) -> str:
 def create_token(user: User, *, label: str = "") -> tuple[FeedToken, str]:
     """A new token for ``user`` (who must be a data officer); the plaintext is returned
     once and never stored."""
-    if not may_import_feeds(user):
-        raise PermissionDenied(DATA_OFFICER_MESSAGE)
+    roles.require(user, "feeds.import")
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     with transaction.atomic():
         token = FeedToken.objects.create(user=user, label=label[:100], created_by=user,

@@ -9,18 +9,20 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from huzhu.feeds import jobs, tokens
-from huzhu.feeds.access import data_officer_required, get_feed_for_user, get_token_for_user
+from huzhu.feeds.access import get_feed_for_user, get_token_for_user
 from huzhu.feeds.columns import FEED_COLUMNS
 from huzhu.feeds.forms import FeedUploadForm, TokenForm
 from huzhu.feeds.models import Feed, FeedRow, FeedToken
 from huzhu.imports.errors import write_report
+from huzhu.lib.http import AuthenticatedHttpRequest
 from huzhu.lib.paging import keyset_page
 from huzhu.lib.params import id_param
+from huzhu.orgs.roles import capability_required
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 ROW_FILTERS = {
@@ -32,18 +34,15 @@ ROW_FILTERS = {
 
 
 @login_required
-def feed_list(request: HttpRequest) -> HttpResponse:
+def feed_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     qs = Feed.objects.visible_to(request.user).select_related("user", "union")
     page = keyset_page(qs, after=id_param(request.GET, "after"),
                        before=id_param(request.GET, "before"), count=True)
-    return render(request, "feeds/list.html", {
-        "page": page, "params": request.GET,
-        "may_import": tokens.may_import_feeds(request.user),
-    })
+    return render(request, "feeds/list.html", {"page": page, "params": request.GET})
 
 
-@data_officer_required
-def feed_upload(request: HttpRequest) -> HttpResponse:
+@capability_required("feeds.import")
+def feed_upload(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = FeedUploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         feed = jobs.create_job(uploaded=form.cleaned_data["file"], user=request.user,
@@ -55,7 +54,7 @@ def feed_upload(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def feed_detail(request: HttpRequest, feed_id: int) -> HttpResponse:
+def feed_detail(request: AuthenticatedHttpRequest, feed_id: int) -> HttpResponse:
     feed = jobs.recover_if_stuck(get_feed_for_user(request.user, feed_id))
     context = _progress_context(feed)
     show = request.GET.get("show", "problems")
@@ -71,7 +70,7 @@ def feed_detail(request: HttpRequest, feed_id: int) -> HttpResponse:
 
 
 @login_required
-def feed_progress(request: HttpRequest, feed_id: int) -> HttpResponse:
+def feed_progress(request: AuthenticatedHttpRequest, feed_id: int) -> HttpResponse:
     feed = jobs.recover_if_stuck(get_feed_for_user(request.user, feed_id))
     return render(request, "feeds/_progress.html", _progress_context(feed))
 
@@ -88,7 +87,7 @@ def _progress_context(feed: Feed) -> dict:
 
 
 @login_required
-def feed_errors(request: HttpRequest, feed_id: int) -> HttpResponse:
+def feed_errors(request: AuthenticatedHttpRequest, feed_id: int) -> HttpResponse:
     feed = get_feed_for_user(request.user, feed_id)
     if not feed.error_count:
         raise Http404("该批数据没有错误")
@@ -103,8 +102,8 @@ def feed_errors(request: HttpRequest, feed_id: int) -> HttpResponse:
     return FileResponse(buffer, as_attachment=True, filename=filename, content_type=XLSX)
 
 
-@data_officer_required
-def token_list(request: HttpRequest) -> HttpResponse:
+@capability_required("feeds.import")
+def token_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The tokens of the data officers in one's subtree; a new token is shown on the
     answer to the POST that made it, once (not stored, not put in a URL or session)."""
     form = TokenForm(request.POST or None)
@@ -123,8 +122,8 @@ def token_list(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-@data_officer_required
-def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
+@capability_required("feeds.import")
+def token_revoke(request: AuthenticatedHttpRequest, token_id: int) -> HttpResponse:
     token = get_token_for_user(request.user, token_id)
     if tokens.revoke_token(token, by=request.user):
         messages.success(request, f"令牌 {token.prefix}… 已吊销，此后使用它的推送将被拒绝")

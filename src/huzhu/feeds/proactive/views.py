@@ -9,62 +9,39 @@ import io
 import tempfile
 from pathlib import Path
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import FileResponse, Http404, HttpResponse
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from huzhu.coverage.models import Scheme
-from huzhu.feeds.access import data_officer_required
-from huzhu.feeds.models import Feed
+from huzhu.feeds.access import get_run_for_user
+from huzhu.feeds.forms import RunForm
 from huzhu.feeds.models.proactive import BatchRun, StayOutcome
-from huzhu.feeds.proactive import followups as batch_followups
+from huzhu.feeds.proactive import followups
 from huzhu.feeds.proactive import run as batch
-from huzhu.lib.forms import BootstrapFormMixin
+from huzhu.feeds.proactive.jobs import run_batch_job
+from huzhu.feeds.proactive.report import write_report
+from huzhu.lib.http import AuthenticatedHttpRequest
 from huzhu.lib.paging import keyset_page
 from huzhu.lib.params import id_param
+from huzhu.orgs.roles import capability_required
+from huzhu.orgs.scope import union_path
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 SHOW = {"all": "全部", **dict(StayOutcome.Outcome.choices)}
 
 
-class RunForm(BootstrapFormMixin, forms.Form):
-    feed = forms.ModelChoiceField(label="医保结算数据", queryset=Feed.objects.none())
-    scheme = forms.ModelChoiceField(label="保障项目", queryset=Scheme.objects.none(),
-                                    to_field_name="code")
-    engine = forms.ChoiceField(label="计算引擎", choices=[("duckdb", "DuckDB（本机，默认）"),
-                                                      ("pyspark", "Spark（大批量）")])
-
-    def __init__(self, user, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["feed"].queryset = Feed.objects.visible_to(user).filter(
-            status=Feed.Status.DONE)
-        self.fields["feed"].label_from_instance = (
-            lambda f: f"#{f.pk} {f.file_name}（{f.rows}行，{f.created_at:%Y-%m-%d %H:%M}）")
-        self.fields["scheme"].queryset = Scheme.objects.visible_to(user).order_by("code")
-        self.style_widgets()
-
-
-def get_run_for_user(user, run_id: int) -> BatchRun:
-    return get_object_or_404(BatchRun.objects.visible_to(user).select_related(
-        "feed", "scheme", "user", "union"), pk=run_id)
-
-
 @login_required
-def run_list(request: HttpRequest) -> HttpResponse:
-    from huzhu.feeds.tokens import may_import_feeds
-
+def run_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     qs = BatchRun.objects.visible_to(request.user).select_related("feed", "scheme", "user")
     page = keyset_page(qs, after=id_param(request.GET, "after"),
                        before=id_param(request.GET, "before"), count=True)
-    return render(request, "feeds/runs.html", {
-        "page": page, "params": request.GET, "may_run": may_import_feeds(request.user)})
+    return render(request, "feeds/runs.html", {"page": page, "params": request.GET})
 
 
-@data_officer_required
-def run_new(request: HttpRequest) -> HttpResponse:
+@capability_required("feeds.import")
+def run_new(request: AuthenticatedHttpRequest) -> HttpResponse:
     initial = {"feed": id_param(request.GET, "feed")}
     form = RunForm(request.user, request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
@@ -81,14 +58,12 @@ def run_new(request: HttpRequest) -> HttpResponse:
 
 
 def _enqueue(run: BatchRun) -> None:
-    from huzhu.feeds.proactive.jobs import run_batch_job
-
     run_batch_job.enqueue(run.pk)
 
 
 @require_POST
-@data_officer_required
-def run_resume(request: HttpRequest, run_id: int) -> HttpResponse:
+@capability_required("feeds.import")
+def run_resume(request: AuthenticatedHttpRequest, run_id: int) -> HttpResponse:
     """An interrupted run goes back to the queue; its committed chunks stand."""
     run = get_run_for_user(request.user, run_id)
     if run.status == BatchRun.Status.FAILED or batch.is_stale(run):
@@ -100,7 +75,7 @@ def run_resume(request: HttpRequest, run_id: int) -> HttpResponse:
     return redirect("feeds:run", run_id=run.pk)
 
 
-def _context(request: HttpRequest, run: BatchRun) -> dict:
+def _context(request: AuthenticatedHttpRequest, run: BatchRun) -> dict:
     stale = batch.is_stale(run)
     return {"run": run, "stale": stale,
             "counts": [(code, label, (run.counts or {}).get(code, 0))
@@ -108,9 +83,7 @@ def _context(request: HttpRequest, run: BatchRun) -> dict:
 
 
 @login_required
-def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
-    from huzhu.feeds.tokens import may_import_feeds
-
+def run_detail(request: AuthenticatedHttpRequest, run_id: int) -> HttpResponse:
     run = get_run_for_user(request.user, run_id)
     context = _context(request, run)
     show = request.GET.get("show", "all")
@@ -122,22 +95,19 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
             rows = rows.filter(outcome=show)
         context["page"] = keyset_page(rows, after=id_param(request.GET, "after"),
                                       before=id_param(request.GET, "before"), count=True)
-        context["follow_ups"] = batch_followups.counts(run)
-    context.update(show=show, filters=list(SHOW.items()), params=request.GET,
-                   may_run=may_import_feeds(request.user))
+        context["follow_ups"] = followups.counts(run)
+    context.update(show=show, filters=list(SHOW.items()), params=request.GET)
     return render(request, "feeds/run_detail.html", context)
 
 
 @login_required
-def run_progress(request: HttpRequest, run_id: int) -> HttpResponse:
+def run_progress(request: AuthenticatedHttpRequest, run_id: int) -> HttpResponse:
     run = get_run_for_user(request.user, run_id)
     return render(request, "feeds/_run_progress.html", _context(request, run))
 
 
 @login_required
-def run_report(request: HttpRequest, run_id: int) -> HttpResponse:
-    from huzhu.feeds.proactive.report import write_report
-
+def run_report(request: AuthenticatedHttpRequest, run_id: int) -> HttpResponse:
     run = get_run_for_user(request.user, run_id)
     if run.status != BatchRun.Status.DONE:
         raise Http404("测算尚未完成")
@@ -149,10 +119,8 @@ def run_report(request: HttpRequest, run_id: int) -> HttpResponse:
     return FileResponse(handle, as_attachment=True, filename=name, content_type=XLSX)
 
 
-def _only_whole_scope(request: HttpRequest, run: BatchRun) -> None:
+def _only_whole_scope(request: AuthenticatedHttpRequest, run: BatchRun) -> None:
     """The report lists every row of the run: for those who see all the run's members."""
-    from huzhu.orgs.scope import union_path
-
     prefix = union_path(request.user)
     node = run.union.path if run.union else None
     if prefix is not None and (node is None or not node.startswith(prefix)):
@@ -160,13 +128,13 @@ def _only_whole_scope(request: HttpRequest, run: BatchRun) -> None:
 
 
 @login_required
-def run_follow_up(request: HttpRequest, run_id: int, kind: str) -> HttpResponse:
+def run_follow_up(request: AuthenticatedHttpRequest, run_id: int, kind: str) -> HttpResponse:
     run = get_run_for_user(request.user, run_id)
-    if kind not in batch_followups.LISTS or run.status != BatchRun.Status.DONE:
+    if kind not in followups.LISTS or run.status != BatchRun.Status.DONE:
         raise Http404("没有这个跟进清单")
     _only_whole_scope(request, run)
     buffer = io.BytesIO()
-    batch_followups.write_xlsx(run, kind, buffer)
+    followups.write_xlsx(run, kind, buffer)
     buffer.seek(0)
-    name = f"跟进清单-{batch_followups.LISTS[kind][0][:12]}-测算{run.pk}.xlsx"
+    name = f"跟进清单-{followups.LISTS[kind][0][:12]}-测算{run.pk}.xlsx"
     return FileResponse(buffer, as_attachment=True, filename=name, content_type=XLSX)
