@@ -8,10 +8,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import BinaryIO
 
+import xlsxwriter
 from django.db.models import QuerySet
 
 from huzhu.claims.models import FOLLOW_UP_ABOVE
 from huzhu.feeds.models.proactive import BatchRun, StayOutcome
+from huzhu.rules.money import yuan
 from huzhu.rules.schema import MATERIALS
 
 P = StayOutcome.Outcome
@@ -34,11 +36,13 @@ LISTS: dict[str, tuple[str, Callable[[BatchRun], QuerySet[StayOutcome]]]] = {
 
 
 def follow_up(run: BatchRun, kind: str) -> QuerySet[StayOutcome]:
+    """The ``kind`` list's outcomes (a key of :data:`LISTS`), in row order."""
     return LISTS[kind][1](run).select_related("claim", "member__unit").order_by("row",
                                                                                  "benefit")
 
 
 def counts(run: BatchRun) -> list[tuple[str, str, int]]:
+    """(kind, label, how many) of each list, for the run's page."""
     return [(kind, label, fn(run).count()) for kind, (label, fn) in LISTS.items()]
 
 
@@ -47,8 +51,7 @@ HEADERS = ("行号", "结算ID", "理赔编号", "会员", "单位", "保障项�
 
 
 def write_xlsx(run: BatchRun, kind: str, target: BinaryIO) -> None:
-    import xlsxwriter
-
+    """The ``kind`` list as one sheet; amounts as plain decimals with two places."""
     book = xlsxwriter.Workbook(target, {"constant_memory": True})
     sheet = book.add_worksheet(LISTS[kind][0][:31])
     sheet.write_row(0, 0, HEADERS, book.add_format({"bold": True}))
@@ -58,7 +61,8 @@ def write_xlsx(run: BatchRun, kind: str, target: BinaryIO) -> None:
         sheet.write_row(r, 0, (
             o.row, o.settlement_code, claim.number if claim else "",
             o.member.name if o.member else "", o.member.unit.name if o.member else "",
-            names.get(o.benefit, o.benefit), f"{o.amount:.2f}" if o.amount is not None else "",
+            names.get(o.benefit, o.benefit),
+            yuan(o.amount, grouped=False) if o.amount is not None else "",
             f"{claim.event_date:%Y-%m-%d}" if claim else "", claim.hospital if claim else "",
             "、".join(MATERIALS.get(m, m) for m in (claim.missing_materials if claim else [])),
             o.reason_text))

@@ -2,16 +2,21 @@
 benefit — ``settlement_id, outcome, member_id, benefit, amount, reason`` — then the row
 number, the reason's code, the claim's number and whether the diagnoses found it; a
 second sheet counts the outcomes. CSV (UTF-8 with BOM, for Excel) or xlsx by the suffix.
+Amounts are plain decimals with two places (12345.60), as programs read them.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+import xlsxwriter
+
 from huzhu.feeds.models.proactive import BatchRun, StayOutcome
+from huzhu.rules.money import yuan
 
 HEADERS = ("settlement_id", "outcome", "member_id", "benefit", "amount", "reason",
            "row", "reason_code", "claim", "discovered", "outcome_label")
@@ -20,6 +25,7 @@ LABELS_ZH = ("结算ID", "结果", "会员编号", "保障项目", "金额", "�
 
 
 def report_rows(run: BatchRun) -> Iterator[tuple]:
+    """The report's lines, in (row, benefit) order, as :data:`HEADERS` names them."""
     labels = dict(StayOutcome.Outcome.choices)
     qs = (StayOutcome.objects.filter(run=run).order_by("row", "benefit")
           .values_list("settlement_code", "outcome", "member_id", "benefit", "amount",
@@ -27,11 +33,13 @@ def report_rows(run: BatchRun) -> Iterator[tuple]:
     for code, outcome, member, benefit, amount, text, row, reason, number, found in \
             qs.iterator(chunk_size=20_000):
         yield (code, outcome, member or "", benefit,
-               f"{amount:.2f}" if amount is not None else "", text, row, reason,
+               yuan(amount, grouped=False) if amount is not None else "", text, row, reason,
                number or "", "是" if found else "", labels[outcome])
 
 
 def write_report(run: BatchRun, target: Path | BinaryIO, *, fmt: str | None = None) -> None:
+    """The report into ``target``: a path (CSV or xlsx by its suffix) or a binary file
+    (xlsx unless ``fmt`` says ``csv``)."""
     fmt = fmt or (Path(target).suffix.lower().lstrip(".") if isinstance(target, Path | str)
                   else "xlsx")
     if fmt == "csv":
@@ -41,8 +49,6 @@ def write_report(run: BatchRun, target: Path | BinaryIO, *, fmt: str | None = No
 
 
 def _csv(run: BatchRun, target) -> None:
-    import io
-
     handle = open(target, "w", newline="", encoding="utf-8-sig") \
         if isinstance(target, Path | str) else io.TextIOWrapper(target, "utf-8-sig", newline="")
     try:
@@ -58,8 +64,6 @@ def _csv(run: BatchRun, target) -> None:
 
 
 def _xlsx(run: BatchRun, target) -> None:
-    import xlsxwriter
-
     book = xlsxwriter.Workbook(target if not isinstance(target, Path) else str(target),
                                {"constant_memory": True, "in_memory": False})
     sheet = book.add_worksheet("测算结果")
@@ -78,6 +82,6 @@ def _xlsx(run: BatchRun, target) -> None:
         summary.write_row(r, 0, (label, code, counts.get(code, 0)))
     n = len(StayOutcome.Outcome.choices) + 1
     summary.write_row(n, 0, ("合计", "", sum(counts.values())), bold)
-    summary.write_row(n + 1, 0, ("拟给付金额（元）", "", f"{run.proposed_amount:.2f}"))
+    summary.write_row(n + 1, 0, ("拟给付金额（元）", "", yuan(run.proposed_amount, grouped=False)))
     summary.write_row(n + 2, 0, ("医保结算数据行数", "", run.feed.rows))
     book.close()
