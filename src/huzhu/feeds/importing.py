@@ -31,7 +31,7 @@ from django.utils import timezone
 from huzhu.audit.log import record
 from huzhu.audit.models import AuditEntry
 from huzhu.feeds.models import Feed, FeedRow
-from huzhu.feeds.reading import FeedTable, open_feed
+from huzhu.feeds.reading import FeedTable, open_feed, records_table
 from huzhu.feeds.rows import LABELS, SettlementValidator
 from huzhu.feeds.staging import Stage
 from huzhu.imports.errors import ErrorSink, ImportFileError, RowError
@@ -41,6 +41,7 @@ from huzhu.lib import crypto
 from huzhu.orgs.models import Union
 
 MAX_KEPT_ERRORS = 100_000
+KEPT_ON_FEED = 200  # the first errors kept on the feed's row, for its page and the API
 PROGRESS_EVERY = 5000
 IMPORT_STEPS = 5
 # The batch report reads outcomes from FeedRow; an outcome this small is also in memory.
@@ -154,8 +155,6 @@ def import_records(records: list[dict], *, user=None, file_name: str = "接口�
     """Import the API's JSON rows (English field names); nothing touches the disk. A
     record that is not an object or names an unknown field raises
     :class:`ImportFileError` before anything is written."""
-    from huzhu.feeds.reading import records_table
-
     table = records_table(records, file_name)
     feed = _new_feed(user, file_name, Feed.Source.API, union)
     return import_table(table, feed=feed, user=user, progress=progress,
@@ -225,8 +224,6 @@ def _refused(feed: Feed, name: str, exc: ImportFileError) -> FeedOutcome:
 
 def _refused_rows(feed: Feed, outcome: FeedOutcome, sink: ErrorSink) -> FeedOutcome:
     """Invalid rows in an all-or-nothing feed: nothing imported, every error reported."""
-    from huzhu.feeds.jobs import SHOWN_ERRORS
-
     outcome.invalid = len(sink.bad_rows)
     outcome.errors = sorted(sink.kept, key=lambda e: e.row)
     outcome.error_count = sink.count
@@ -234,7 +231,7 @@ def _refused_rows(feed: Feed, outcome: FeedOutcome, sink: ErrorSink) -> FeedOutc
     Feed.objects.filter(pk=feed.pk).update(
         status=Feed.Status.FAILED, rows=outcome.rows, invalid=outcome.invalid,
         error_count=outcome.error_count,
-        errors=[e.as_dict() for e in outcome.errors[:SHOWN_ERRORS]],
+        errors=[e.as_dict() for e in outcome.errors[:KEPT_ON_FEED]],
         message=outcome.summary()[:500], finished_at=timezone.now(), stored_path="")
     feed.refresh_from_db()
     return outcome
@@ -330,15 +327,13 @@ def _finish(feed: Feed, outcome: FeedOutcome, stage: Stage, sink: ErrorSink,
     outcome.errors = sorted(sink.kept, key=lambda e: e.row)
     outcome.error_count = sink.count
     outcome.imported = True
-    from huzhu.feeds.jobs import SHOWN_ERRORS
-
     Feed.objects.filter(pk=feed.pk).update(
         status=Feed.Status.DONE, rows=outcome.rows, invalid=outcome.invalid, new=outcome.new,
         already_known=outcome.already_known, matched=outcome.matched,
         unmatched_not_member=outcome.unmatched_not_member,
         unmatched_outside_scope=outcome.unmatched_outside_scope,
         error_count=outcome.error_count,
-        errors=[e.as_dict() for e in outcome.errors[:SHOWN_ERRORS]],
+        errors=[e.as_dict() for e in outcome.errors[:KEPT_ON_FEED]],
         message=outcome.summary()[:500], finished_at=timezone.now(), stored_path="")
     feed.refresh_from_db()
     record(scope.actor, AuditEntry.Action.FEED_IMPORTED, feed,

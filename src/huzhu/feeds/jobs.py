@@ -21,6 +21,7 @@ from django.conf import settings
 from django.utils import timezone
 from django_tasks import task
 
+from huzhu.feeds.importing import import_feed
 from huzhu.feeds.models import Feed
 from huzhu.imports.errors import RowError, write_report
 from huzhu.imports.jobs import (
@@ -32,7 +33,6 @@ from huzhu.imports.jobs import (
     stale_after,
 )
 
-SHOWN_ERRORS = 200
 PROGRESS_INTERVAL_S = 0.5
 INTERRUPTED = "后台处理中断，未写入任何数据，请重新上传"
 FAILED = "导入出错，未写入任何数据；请联系系统管理员查看日志"
@@ -152,8 +152,6 @@ class ProgressFile:
 @task()
 def run_feed_job(feed_id: int) -> dict:
     """Import one pending upload; a feed already taken (a retried task) is left alone."""
-    from huzhu.feeds.importing import import_feed
-
     claimed = Feed.objects.filter(pk=feed_id, status=Feed.Status.PENDING).update(
         status=Feed.Status.VALIDATING, started_at=timezone.now())
     if not claimed:

@@ -15,6 +15,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
 from huzhu.feeds.columns import FEED_COLUMNS
 from huzhu.imports.columns import Mapping, find_header
 from huzhu.imports.errors import ImportFileError
@@ -79,8 +83,6 @@ def records_table(records: list[dict], file_name: str = JSON_NAME) -> FeedTable:
 
 
 def _open_parquet(path: Path, name: str, limits: ImportLimits) -> FeedTable:
-    import pyarrow.parquet as pq
-
     try:
         parquet = pq.ParquetFile(path)
         names = parquet.schema_arrow.names
@@ -121,9 +123,6 @@ def _records(rows: Rows) -> Rows:
 def _plain(column):
     """Decimals and dates as text: Python builds a Decimal from text in a third of the
     time pyarrow takes to hand one over, and the validator's fast path reads text."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
     kind = column.type
     if pa.types.is_timestamp(kind):
         column = pc.cast(column, pa.date32())

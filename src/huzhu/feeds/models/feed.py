@@ -13,16 +13,16 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import F, Q
 
+from huzhu.lib import crypto
 from huzhu.lib.money import MoneyField
 from huzhu.members.models import Member
 from huzhu.orgs.models import Union
+from huzhu.orgs.scope import scope_union_ids, scoped, union_path
 
 
 def made_within(user, union_field: str) -> Q:
     """Objects made at or below the user's node; made by the system (no node): visible
     from a root node, like the data they cover."""
-    from huzhu.orgs.scope import union_path
-
     prefix = union_path(user)
     if prefix is None:
         return Q()
@@ -119,8 +119,6 @@ class SettlementQuerySet(models.QuerySet):
     def visible_to(self, user) -> SettlementQuerySet:
         """Stays of members in the user's subtree, and the unmatched stays of feeds made
         at or below the user's node (whose rows the user must follow up)."""
-        from huzhu.orgs.scope import scope_union_ids
-
         ids = scope_union_ids(user)
         if ids is None:
             return self
@@ -185,14 +183,10 @@ class Settlement(models.Model):
     @property
     def id_number(self) -> str:
         """Plaintext ID number: callers must check the role and audit the view."""
-        from huzhu.lib import crypto
-
         return crypto.unseal(self.id_number_sealed)
 
     @property
     def id_number_masked(self) -> str:
-        from huzhu.lib import crypto
-
         return crypto.mask_id_number(self.id_number)
 
     @property
@@ -263,8 +257,6 @@ class FeedRow(models.Model):
 
 class FeedTokenQuerySet(models.QuerySet):
     def visible_to(self, user) -> FeedTokenQuerySet:
-        from huzhu.orgs.scope import scoped
-
         return scoped(user, self, "user__union")
 
 

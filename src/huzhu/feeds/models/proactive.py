@@ -1,8 +1,6 @@
-"""The batch's records (免申即享): each run of a feed under a scheme (:class:`BatchRun`)
-and what it found for every row of the feed and every benefit (:class:`StayOutcome`).
-
-A model module of its own because ``models.py`` is the import's; ``models.py`` imports
-it at its end so Django registers the models with the feeds app.
+"""The proactive batch's records (免申即享): each run of a feed under a scheme
+(:class:`BatchRun`) and what it found for every row of the feed and every benefit
+(:class:`StayOutcome`). The code that makes them is :mod:`huzhu.feeds.proactive`.
 """
 
 from __future__ import annotations
@@ -10,15 +8,15 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 
+from huzhu.feeds.models.feed import made_within
 from huzhu.lib.money import MoneyField
+from huzhu.orgs.scope import scope_union_ids
 
 
 class BatchRunQuerySet(models.QuerySet):
     def visible_to(self, user) -> BatchRunQuerySet:
         """Runs started at or below the user's node; the command line's (no node) from a
         root node, like the feeds they run."""
-        from huzhu.feeds.models.feed import made_within
-
         return self.filter(made_within(user, "union"))
 
 
@@ -79,8 +77,6 @@ class StayOutcomeQuerySet(models.QuerySet):
     def visible_to(self, user) -> StayOutcomeQuerySet:
         """Outcomes of the user's members; unmatched and invalid rows (no member) of the
         runs the user may see."""
-        from huzhu.orgs.scope import scope_union_ids
-
         ids = scope_union_ids(user)
         if ids is None:
             return self
