@@ -12,6 +12,7 @@ from django.db import connection
 from django.utils import timezone
 
 from huzhu.audit.models import AuditEntry
+from huzhu.lib.sql import quote
 
 _COLUMNS = ("at", "actor_id", "action", "object_type", "object_id", "union_path", "summary",
             "changes")
@@ -22,9 +23,9 @@ class AuditRows:
         self.actor_id = getattr(actor, "pk", None)
         self.at = connection.ops.adapt_datetimefield_value(timezone.now())
         self._changes = AuditEntry._meta.get_field("changes")
-        q = connection.ops.quote_name
         self.sql = (
-            f"INSERT INTO {q(AuditEntry._meta.db_table)} ({', '.join(q(c) for c in _COLUMNS)}) "
+            f"INSERT INTO {quote(AuditEntry._meta.db_table)} "
+            f"({', '.join(quote(c) for c in _COLUMNS)}) "
             f"VALUES ({', '.join(['%s'] * len(_COLUMNS))})"
         )
         self.pending: list[tuple] = []

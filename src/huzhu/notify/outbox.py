@@ -23,6 +23,7 @@ from typing import Any, NamedTuple
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from huzhu.lib.sql import is_postgresql, quote
 from huzhu.members.phone import PhoneError, parse_mobile
 from huzhu.notify.kinds import is_registered, kind_label, register_kind
 from huzhu.notify.models import MAX_TEXT, OutboxMessage
@@ -170,13 +171,12 @@ class _BulkWriter:
     MAX_ROWS = 500
 
     def __init__(self) -> None:
-        q = connection.ops.quote_name
-        self.head = (f"INSERT INTO {q(OutboxMessage._meta.db_table)} "
-                     f"({', '.join(q(c) for c in self.COLUMNS)}) ")
-        self.tail = f" ON CONFLICT ({q('dedupe_key')}) DO NOTHING"
+        self.head = (f"INSERT INTO {quote(OutboxMessage._meta.db_table)} "
+                     f"({', '.join(quote(c) for c in self.COLUMNS)}) ")
+        self.tail = f" ON CONFLICT ({quote('dedupe_key')}) DO NOTHING"
         now = connection.ops.adapt_datetimefield_value(timezone.now())
         self.now = [now, now]
-        self.postgres = connection.vendor == "postgresql"
+        self.postgres = is_postgresql()
         per_row = len(_Row._fields) + 2
         limit = connection.features.max_query_params or per_row * self.MAX_ROWS
         self.rows_per_statement = max(1, min(self.MAX_ROWS, limit // per_row))

@@ -19,6 +19,7 @@ from huzhu.imports.columns import Mapping
 from huzhu.imports.outcome import Outcome, Progress
 from huzhu.imports.scope import ImportScope
 from huzhu.lib import crypto
+from huzhu.lib.sql import quote
 from huzhu.members.importing.rows import LOOKUP_CHUNK, MemberRow, UnitIndex
 from huzhu.members.models import Member
 
@@ -45,8 +46,7 @@ class MemberLoader:
         # Bind the keys once: settings lookups cost more than the hash itself.
         self.seal = partial(crypto.seal, field_key=settings.HUZHU_FIELD_KEY)
         self.index = partial(crypto.blind_index, index_key=settings.HUZHU_INDEX_KEY)
-        table = connection.ops.quote_name(Member._meta.db_table)
-        q = connection.ops.quote_name
+        table = quote(Member._meta.db_table)
         self.insert_columns = (
             "name", "id_number_sealed", "id_number_hash", "id_last4_index", "birth_date", "gender",
             "phone", "unit_id", "union_id", "joined_on", "status", "occupation",
@@ -54,14 +54,14 @@ class MemberLoader:
             "created_at", "updated_at",
         )
         self.insert_sql = (
-            f"INSERT INTO {table} ({', '.join(q(c) for c in self.insert_columns)}) "
+            f"INSERT INTO {table} ({', '.join(quote(c) for c in self.insert_columns)}) "
             f"VALUES ({', '.join(['%s'] * len(self.insert_columns))})"
         )
         self.update_columns = (*UPDATABLE, "bank_account_sealed", "bank_account_hash",
                                "bank_last4", "updated_at")
         self.update_sql = (
-            f"UPDATE {table} SET {', '.join(f'{q(c)} = %s' for c in self.update_columns)} "
-            f"WHERE {q('id')} = %s"
+            f"UPDATE {table} SET {', '.join(f'{quote(c)} = %s' for c in self.update_columns)} "
+            f"WHERE {quote('id')} = %s"
         )
         self.date = connection.ops.adapt_datefield_value
         self.stamp = connection.ops.adapt_datetimefield_value(self.now)
@@ -196,7 +196,7 @@ class MemberLoader:
                                    {"file": self.file, "family_head": "已修改"})
         self.audit.flush()
         if updates:
-            table = connection.ops.quote_name(Member._meta.db_table)
+            table = quote(Member._meta.db_table)
             with connection.cursor() as cursor:
                 cursor.executemany(
                     f"UPDATE {table} SET family_head_id = %s, updated_at = %s WHERE id = %s",
@@ -211,9 +211,8 @@ _EXISTING = ("id", "id_number_hash", *UPDATABLE, "bank_account_sealed", "bank_ac
 def _select_by_hash(columns: tuple[str, ...], hashes: list[str]) -> Iterator[tuple]:
     """Rows for these blind indexes, a chunk per statement, in raw SQL: the ORM's
     per-parameter preparation of a 900-item IN list costs more than the query."""
-    q = connection.ops.quote_name
-    head = (f"SELECT {', '.join(q(c) for c in columns)} FROM {q(Member._meta.db_table)} "
-            f"WHERE {q('id_number_hash')} IN ")
+    head = (f"SELECT {', '.join(quote(c) for c in columns)} FROM {quote(Member._meta.db_table)} "
+            f"WHERE {quote('id_number_hash')} IN ")
     with connection.cursor() as cursor:
         for i in range(0, len(hashes), LOOKUP_CHUNK):
             chunk = hashes[i:i + LOOKUP_CHUNK]
