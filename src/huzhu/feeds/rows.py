@@ -28,6 +28,7 @@ from huzhu.imports.columns import Mapping
 from huzhu.imports.errors import RowError
 from huzhu.imports.reading import Cell
 from huzhu.members.idcard import PROVINCE_CODES, IdNumberError, parse_id_number
+from huzhu.rules.money import yuan
 
 FEN = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -249,14 +250,14 @@ class SettlementValidator:
         account = a["account_paid"] or ZERO
         parts = fund + account + cash
         if abs(parts - total) > FEN:
-            named = [f"{self.header('fund_paid')}（{fund:,}）"]
+            named = [f"{self.header('fund_paid')}（{yuan(fund)}）"]
             if self.m.has("account_paid"):
-                named.append(f"{self.header('account_paid')}（{account:,}）")
-            named.append(f"{self.header('out_of_pocket')}（{cash:,}）")
+                named.append(f"{self.header('account_paid')}（{yuan(account)}）")
+            named.append(f"{self.header('out_of_pocket')}（{yuan(cash)}）")
             errors.append(self._err(
                 row, "total_cost",
-                f"{' + '.join(named)} = {parts:,}，与{self.header('total_cost')}（{total:,}）"
-                f"相差 {abs(parts - total):,}（最多允许相差一分）"))
+                f"{' + '.join(named)} = {yuan(parts)}，与{self.header('total_cost')}"
+                f"（{yuan(total)}）相差 {yuan(abs(parts - total))}（最多允许相差一分）"))
             return  # with the total in doubt, comparing other amounts to it says nothing
         for field in ("self_pay", "self_expense"):
             value = a[field]
