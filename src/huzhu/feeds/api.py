@@ -24,6 +24,7 @@ from ninja.errors import HttpError
 from ninja.security import HttpBearer
 
 from huzhu.feeds import importing, jobs, tokens
+from huzhu.feeds.forms import ALLOWED_SUFFIXES
 from huzhu.feeds.models import Feed
 from huzhu.imports.errors import ImportFileError
 from huzhu.lib.params import PathId
@@ -31,7 +32,6 @@ from huzhu.orgs import roles
 from huzhu.orgs.models import Union
 from huzhu.orgs.scope import scoped_unions
 
-ALLOWED_SUFFIXES = (".csv", ".xlsx", ".xls", ".parquet")
 SHOWN_ERRORS = 20
 
 
