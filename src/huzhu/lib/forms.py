@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django import forms
 
+if TYPE_CHECKING:
+    # The mixin is only ever mixed into a form: the type checker sees BaseForm's fields,
+    # errors and full_clean; at run time the form class supplies them.
+    _FormBase = forms.BaseForm
+else:
+    _FormBase = object
 
-class BootstrapFormMixin:
+
+class BootstrapFormMixin(_FormBase):
     """Bootstrap classes and stable ids on every widget; ``is-invalid`` on fields in error."""
 
     def style_widgets(self) -> None:

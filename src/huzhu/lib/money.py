@@ -7,14 +7,23 @@ stay valid and ``makemigrations`` sees no change.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from django.db import models
 
 from huzhu.rules.money import DECIMAL_PLACES, MAX_DIGITS
 
+if TYPE_CHECKING:
+    # django-stubs makes fields generic over their set and get types; the plugin fills in
+    # Any with DecimalField's own (Decimal, optional when null=True). Django's Field has no
+    # __class_getitem__, so the subscript exists for the type checker only.
+    _DecimalField = models.DecimalField[Any, Any]
+else:
+    _DecimalField = models.DecimalField
 
-class MoneyField(models.DecimalField):
+
+class MoneyField(_DecimalField):
     description = "金额（元，两位小数）"
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -22,6 +31,6 @@ class MoneyField(models.DecimalField):
         kwargs.setdefault("decimal_places", DECIMAL_PLACES)
         super().__init__(*args, **kwargs)
 
-    def deconstruct(self) -> tuple[str, str, list[Any], dict[str, Any]]:
+    def deconstruct(self) -> tuple[str, str, Sequence[Any], dict[str, Any]]:
         name, _path, args, kwargs = super().deconstruct()
         return name, "django.db.models.DecimalField", args, kwargs

@@ -22,14 +22,14 @@ class Page:
     next_after: int | None = None  # pass as ?after= for the next (older) page
     prev_before: int | None = None  # pass as ?before= for the previous (newer) page
     total: int | None = None  # rows matching the filters, on every page
-    extra: dict = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def is_first(self) -> bool:
         return self.prev_before is None
 
 
-def keyset_page(qs: QuerySet, *, after: int | None = None, before: int | None = None,
+def keyset_page(qs: QuerySet[Any], *, after: int | None = None, before: int | None = None,
                 size: int | None = None, count: bool = False) -> Page:
     """One page of ``qs`` by descending id; ``count`` adds the total for the pager."""
     size = max(1, min(size or PAGE_SIZE, MAX_PAGE_SIZE))

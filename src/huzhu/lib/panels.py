@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from django.http import HttpRequest
 from django.template.loader import render_to_string
@@ -19,7 +20,8 @@ from django.utils.safestring import SafeString, mark_safe
 class Panel:
     name: str
     template: str
-    context: Callable[[HttpRequest, object], dict | None]  # None: nothing to show
+    # Called with the page's object (a member, a claim …): each panel knows its page's type.
+    context: Callable[[HttpRequest, Any], dict[str, Any] | None]  # None: nothing to show
     order: int = 100
 
 
@@ -31,8 +33,8 @@ def register(page: str, panel: Panel) -> None:
     _PANELS[page] = sorted([*panels, panel], key=lambda p: p.order)
 
 
-def render(page: str, request: HttpRequest, obj) -> list[SafeString]:
-    out = []
+def render(page: str, request: HttpRequest, obj: object) -> list[SafeString]:
+    out: list[SafeString] = []
     for panel in _PANELS.get(page, []):
         context = panel.context(request, obj)
         if context is not None:
