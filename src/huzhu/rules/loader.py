@@ -13,13 +13,15 @@ from typing import Any
 
 import yaml
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
 from huzhu.rules.errors import PolicyError
+from huzhu.rules.overlay import apply_overlay, is_overlay
 from huzhu.rules.paths import resolve_policy_path, shipped_policy_names, shipped_reform_names
 from huzhu.rules.schema import FORMULA_KINDS, PathError, Policy
 
-__all__ = ["load_policy", "load_reform", "policy_from_dict", "resolve_policy_path",
-           "shipped_policy_names", "shipped_reform_names"]
+__all__ = ["load_overlay", "load_policy", "load_reform", "policy_from_dict",
+           "resolve_policy_path", "shipped_policy_names", "shipped_reform_names"]
 
 _MESSAGES = {
     "extra_forbidden": "未知的键（拼写错误？）",
@@ -38,24 +40,37 @@ def _construct_decimal(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Decima
 _DecimalLoader.add_constructor("tag:yaml.org,2002:float", _construct_decimal)
 
 
-def load_policy(name_or_path: str | os.PathLike) -> Policy:
+def load_policy(name_or_path: str | os.PathLike[str]) -> Policy:
     """Load and validate a shipped policy by name or a policy file by path. A reform
     overlay (a file with ``reform_of``) is applied to the policy it names."""
     return load_reform(name_or_path)
 
 
-def load_reform(name_or_path: str | os.PathLike, base: Policy | None = None) -> Policy:
+def load_reform(name_or_path: str | os.PathLike[str], base: Policy | None = None) -> Policy:
     """A policy file, or a reform overlay applied to ``base`` (default: the policy the
     overlay names in ``reform_of``). A whole policy file ignores ``base``."""
     path, data = _read_yaml(name_or_path)
-    from huzhu.rules.reform import is_overlay, load_overlay
-
     if is_overlay(data):
         return load_overlay(data, source=str(path), base=base)
     return policy_from_dict(data, source=str(path))
 
 
-def _read_yaml(name_or_path: str | os.PathLike) -> tuple[Path, Any]:
+def load_overlay(data: dict[str, Any], source: str, base: Policy | None = None) -> Policy:
+    """Validate an overlay: its base is ``base`` if given (it must have the code the
+    overlay names), else the policy ``reform_of`` names."""
+    named = str(data["reform_of"])
+    if base is None:
+        here = Path(source).parent
+        candidate = here / named
+        base = load_policy(candidate if candidate.suffix in (".yaml", ".yml")
+                           and candidate.is_file() else named)
+    elif Path(named).stem != base.code and named != base.code:
+        raise PolicyError([(source, "reform_of",
+                            f"改革方案基于 {named}，而给出的原方案是 {base.code}")])
+    return policy_from_dict(apply_overlay(base, data, source), source=source)
+
+
+def _read_yaml(name_or_path: str | os.PathLike[str]) -> tuple[Path, Any]:
     path = resolve_policy_path(name_or_path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -83,7 +98,7 @@ def policy_from_dict(data: Any, source: str = "<dict>") -> Policy:
         ) from None
 
 
-def _loc(err: dict[str, Any]) -> tuple[Any, ...]:
+def _loc(err: ErrorDetails) -> tuple[Any, ...]:
     # A bad formula kind is reported at the formula; point at its `kind` key instead.
     if err.get("type") in ("union_tag_invalid", "union_tag_not_found"):
         return (*err["loc"], "kind")
@@ -113,7 +128,7 @@ def _yaml_path(loc: tuple[Any, ...]) -> str:
     return "".join(parts)
 
 
-def _message(err: dict[str, Any]) -> str:
+def _message(err: ErrorDetails) -> str:
     kind = err.get("type", "")
     if kind in _MESSAGES:
         return _MESSAGES[kind]

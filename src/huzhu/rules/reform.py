@@ -1,28 +1,10 @@
 """Reforms (what-if policies): overlay files, and what changed between two policies.
 
 A reform is either a whole policy file, or a small overlay that names its base and
-changes some parameters::
-
-    reform_of: changchun-2023            # a shipped name, or a path from this file
-    code: changchun-2023-higher-cap      # optional (default: <base>-reform)
-    name: 长春住院补贴提标（示例）        # optional
-    changes:
-      - set: benefits[hospital].caps[0].amount      # a YAML path into the base
-        to: 60000
-      - set: benefits[hospital].formula.bands[cap].rate   # [code] picks by code
-        to: "12%"
-      - add_version:                     # a new dated version of a benefit's formula:
-          benefit: hospital_allowance    # the latest version, from this date, changed
-          effective_from: 2024-07-01
-          set: {amount: 50}
-      - add_benefit: {code: ..., name: ..., formula: ...}
-      - remove_benefit: fire
-
-Paths are written as in the policy file: keys joined by ``.``, list items by index
-``[0]`` or, in ``benefits`` and ``caps``, by code ``[hospital]`` / ``[cap_per_year]``.
-The result is validated like any policy file; errors name the reform file. An overlay is
-a policy file too: :func:`huzhu.rules.load_policy` reads it, so ``huzhu calc`` and
-``huzhu policy check`` take it as they take its base.
+changes some parameters (the format: :mod:`huzhu.rules.overlay`). The result is
+validated like any policy file; errors name the reform file. An overlay is a policy file
+too: :func:`huzhu.rules.load_policy` reads it, so ``huzhu calc`` and ``huzhu policy
+check`` take it as they take its base.
 
 :func:`describe_changes` lists, parameter by parameter and in Chinese, what differs
 between two policies (the first table of ``huzhu simulate``).
@@ -30,163 +12,19 @@ between two policies (the first table of ``huzhu simulate``).
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
-import re
 from dataclasses import asdict, dataclass
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
-from huzhu.rules.errors import PolicyError
-from huzhu.rules.schema import Cap, Policy, money_label, percent_label
+from huzhu.rules.loader import load_overlay
+from huzhu.rules.overlay import apply_overlay, code_of, is_overlay
+from huzhu.rules.schema import Benefit, Policy, money_label, percent_label
 
-OVERLAY_KEYS = {"reform_of", "code", "name", "version", "issuer", "description", "source",
-                "changes"}
-CHANGE_KINDS = ("set", "add_version", "add_benefit", "remove_benefit")
-
-
-def is_overlay(data: Any) -> bool:
-    return isinstance(data, dict) and "reform_of" in data
-
-
-def apply_overlay(base: Policy, data: dict, source: str) -> dict:
-    """The policy data (not yet validated) that ``data`` makes of ``base``."""
-    unknown = set(data) - OVERLAY_KEYS
-    if unknown:
-        raise PolicyError([(source, k, "未知的键（改革方案可用："
-                            + "、".join(sorted(OVERLAY_KEYS)) + "）") for k in sorted(unknown)])
-    out = base.model_dump(mode="python", exclude_none=True)
-    out["code"] = data.get("code") or f"{base.code}-reform"
-    out["name"] = data.get("name") or f"{base.name}（改革方案）"
-    out["version"] = str(data.get("version") or f"{base.version}+reform")
-    for key in ("issuer", "description", "source"):
-        if data.get(key) is not None:
-            out[key] = data[key]
-    changes = data.get("changes") or []
-    if not isinstance(changes, list):
-        raise PolicyError([(source, "changes", "应为一个列表")])
-    for i, change in enumerate(changes):
-        try:
-            _apply(out, change)
-        except (KeyError, IndexError, TypeError, ValueError) as exc:
-            message = exc.args[0] if exc.args else str(exc)
-            raise PolicyError([(source, f"changes[{i}]", str(message))]) from None
-    return out
-
-
-def _apply(data: dict, change: Any) -> None:
-    if not isinstance(change, dict):
-        raise ValueError("每项修改应是一个映射（set/add_version/add_benefit/remove_benefit）")
-    kinds = [k for k in CHANGE_KINDS if k in change]
-    if len(kinds) != 1:
-        raise ValueError(f"每项修改须恰好给出 {'、'.join(CHANGE_KINDS)} 之一")
-    kind = kinds[0]
-    if kind == "set":
-        if "to" not in change or set(change) != {"set", "to"}:
-            raise ValueError("set 需要 to（新值），且不带别的键")
-        _set_path(data, str(change["set"]), change["to"])
-    elif kind == "add_benefit":
-        benefit = change["add_benefit"]
-        if not isinstance(benefit, dict) or "code" not in benefit:
-            raise ValueError("add_benefit 应是一个带 code 的项目")
-        if any(b["code"] == benefit["code"] for b in data["benefits"]):
-            raise ValueError(f"项目 {benefit['code']} 已存在，请用 set 修改")
-        data["benefits"].append(copy.deepcopy(benefit))
-    elif kind == "remove_benefit":
-        code = str(change["remove_benefit"])
-        kept = [b for b in data["benefits"] if b["code"] != code]
-        if len(kept) == len(data["benefits"]):
-            raise ValueError(f"没有项目 {code}")
-        data["benefits"] = kept
-    else:
-        _add_version(data, change["add_version"])
-
-
-def _add_version(data: dict, spec: Any) -> None:
-    if not isinstance(spec, dict) or not {"benefit", "effective_from"} <= set(spec):
-        raise ValueError("add_version 需要 benefit 与 effective_from（以及可选的 set）")
-    extra = set(spec) - {"benefit", "effective_from", "set", "formula"}
-    if extra:
-        raise ValueError(f"add_version 有未知的键 {sorted(extra)}")
-    benefit = _pick(data["benefits"], str(spec["benefit"]))
-    versions = [benefit.pop("formula")] if "formula" in benefit else list(benefit["formulas"])
-    new = copy.deepcopy(spec["formula"] if "formula" in spec else versions[-1])
-    if "formula" not in spec:
-        # The copied version's source described the old numbers, not these.
-        new.pop("source", None)
-        new.pop("illustrative", None)
-    new["effective_from"] = spec["effective_from"]
-    for path, value in (spec.get("set") or {}).items():
-        _set_path(new, str(path), value)
-    benefit["formulas"] = [*versions, new]
-
-
-_TOKEN = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)|\[([^\]]+)\]")
-
-
-def _tokens(path: str) -> list[str | int]:
-    out: list[str | int] = []
-    pos = 0
-    for m in _TOKEN.finditer(path):
-        if path[pos:m.start()] not in ("", "."):
-            raise ValueError(f"路径 {path!r} 写法有误")
-        key, index = m.groups()
-        if key is not None:
-            out.append(key)
-        else:
-            index = index.strip()
-            out.append(int(index) if index.lstrip("-").isdigit() else index)
-        pos = m.end()
-    if pos != len(path) or not out:
-        raise ValueError(f"路径 {path!r} 写法有误")
-    return out
-
-
-def _pick(items: list, key: str | int) -> Any:
-    if isinstance(key, int):
-        if not -len(items) <= key < len(items):
-            raise IndexError(f"第 {key} 项不存在（共 {len(items)} 项）")
-        return items[key]
-    for item in items:
-        if isinstance(item, dict) and _code_of(item) == key:
-            return item
-    raise KeyError(f"没有代码为 {key!r} 的项")
-
-
-def _code_of(item: dict) -> str | None:
-    if "code" in item:
-        return str(item["code"])
-    if "per" in item:  # a cap: its default code
-        try:
-            return Cap.model_validate(item).cap_code
-        except ValueError:
-            return None
-    return None
-
-
-def _set_path(data: Any, path: str, value: Any) -> None:
-    tokens = _tokens(path)
-    node = data
-    for i, token in enumerate(tokens[:-1]):
-        if isinstance(node, list):
-            node = _pick(node, token)
-        elif isinstance(node, dict):
-            if token not in node:
-                raise KeyError(f"路径 {path!r}：{'.'.join(map(str, tokens[:i + 1]))} 不存在")
-            node = node[token]
-        else:
-            raise ValueError(f"路径 {path!r}：{token} 之前已到达一个值")
-    last = tokens[-1]
-    if isinstance(node, list):
-        target = _pick(node, last)
-        node[node.index(target)] = copy.deepcopy(value)
-    elif isinstance(node, dict):
-        # New keys are allowed (a threshold the base did not have); validation catches typos.
-        node[last] = copy.deepcopy(value)
-    else:
-        raise ValueError(f"路径 {path!r} 不能修改")
-
+# Overlays are read by the loader (an overlay is a policy file); their names stay
+# importable from here, where reforms are described.
+__all__ = ["FIELD_NAMES", "ParameterChange", "apply_overlay", "describe_changes",
+           "is_overlay", "load_overlay"]
 
 # ---------------------------------------------------------------- what changed
 
@@ -298,12 +136,12 @@ def _benefit_summary(policy: Policy, code: str) -> str:
     return "；".join(lines)
 
 
-def _versions(benefit: dict) -> list[dict]:
+def _versions(benefit: dict[str, Any]) -> list[dict[str, Any]]:
     return [benefit["formula"]] if "formula" in benefit else list(benefit.get("formulas", []))
 
 
-def _diff_benefit(a: dict, b: dict, path: str, title: str, model: Any,
-                  out: list[ParameterChange]) -> None:
+def _diff_benefit(a: dict[str, Any], b: dict[str, Any], path: str, title: str,
+                  model: Benefit, out: list[ParameterChange]) -> None:
     code = model.code
     for key in sorted(set(a) | set(b), key=_field_order):
         if key in ("formula", "formulas", "caps", "code"):
@@ -319,11 +157,11 @@ def _field_order(key: str) -> tuple[int, str]:
     return (order.index(key) if key in order else len(order), key)
 
 
-def _diff_versions(a: list[dict], b: list[dict], path: str, title: str, model: Any,
-                   out: list[ParameterChange]) -> None:
+def _diff_versions(a: list[dict[str, Any]], b: list[dict[str, Any]], path: str, title: str,
+                   model: Benefit, out: list[ParameterChange]) -> None:
     """Versions are matched by their effective date (the first one: by position)."""
     code = model.code
-    def key(i: int, f: dict) -> Any:
+    def key(i: int, f: dict[str, Any]) -> Any:
         return "first" if i == 0 and f.get("effective_from") is None else f.get("effective_from")
 
     old = {key(i, f): f for i, f in enumerate(a)}
@@ -353,10 +191,10 @@ def _diff_versions(a: list[dict], b: list[dict], path: str, title: str, model: A
                                        f"{title} · 新增公式版本（{k} 起）", "（无）", text, code))
 
 
-def _diff_caps(a: list[dict], b: list[dict], path: str, title: str, code: str,
-               out: list[ParameterChange]) -> None:
-    old = {_code_of(c): c for c in a}
-    new = {_code_of(c): c for c in b}
+def _diff_caps(a: list[dict[str, Any]], b: list[dict[str, Any]], path: str, title: str,
+               code: str, out: list[ParameterChange]) -> None:
+    old = {code_of(c): c for c in a}
+    new = {code_of(c): c for c in b}
     for k, c in old.items():
         if k not in new:
             out.append(ParameterChange(f"{path}.caps[{k}]", f"{title} · 上限 {k}", _compact(c),
@@ -386,27 +224,10 @@ def _diff(a: Any, b: Any, path: str, labels: list[str], key: str, code: str,
     out.append(ParameterChange(path, " · ".join(labels), _show(key, a), _show(key, b), code))
 
 
-def _row_label(key: str, i: int, row: dict) -> str:
+def _row_label(key: str, i: int, row: dict[str, Any]) -> str:
     if key == "bands":
         upper = "+∞)" if row.get("upto") is None else f"{money_label(row['upto'])}]"
         return f"第 {i + 1} 档 ({money_label(row['above'])},{upper}"
     if "grade" in row:
         return f"{row['grade']} 级"
     return f"第 {i + 1} 项"
-
-
-def load_overlay(data: dict, source: str, base: Policy | None = None) -> Policy:
-    """Validate an overlay: its base is ``base`` if given (it must have the code the
-    overlay names), else the policy ``reform_of`` names."""
-    from huzhu.rules.loader import load_policy, policy_from_dict
-
-    named = str(data["reform_of"])
-    if base is None:
-        here = Path(source).parent
-        candidate = here / named
-        base = load_policy(candidate if candidate.suffix in (".yaml", ".yml")
-                           and candidate.is_file() else named)
-    elif Path(named).stem != base.code and named != base.code:
-        raise PolicyError([(source, "reform_of",
-                            f"改革方案基于 {named}，而给出的原方案是 {base.code}")])
-    return policy_from_dict(apply_overlay(base, data, source), source=source)
