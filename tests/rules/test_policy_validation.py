@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from huzhu.rules import PolicyError, load_policy, policy_from_dict, shipped_policy_names
+from huzhu.rules.columns import EVENT_COLUMNS
 from huzhu.rules.loader import _DecimalLoader, resolve_policy_path
 
 
@@ -236,3 +237,23 @@ def test_content_hash_follows_content_not_layout(tmp_path):
     data = changchun()
     data["benefits"][0]["caps"][0]["amount"] = 60000
     assert policy_from_dict(data).content_hash != base.content_hash
+
+
+def test_coded_values_and_event_fields_are_the_input_contract():
+    # A policy names relations, statuses … and event fields as the input columns allow
+    # them (one definition, huzhu.rules.columns); the messages list them in that order.
+    data = yaml.load(resolve_policy_path("guangdong-covid-2020").read_text(encoding="utf-8"),
+                     Loader=_DecimalLoader)
+    relative = next(b for b in data["benefits"] if b["code"] == "covid_relative")
+    relative["eligibility"]["relation"] = ["cousin"]
+    relative["eligibility"]["required"] = ["phone"]
+    relation, required = errors_of(data)
+    events = {c.name: c for c in EVENT_COLUMNS}
+    assert relation[1] == "benefits[1].eligibility.relation[0]"
+    assert relation[2] == ("取值 'cousin' 无效，应为 'self', 'parent', 'spouse', 'child' or "
+                           "'other'")
+    assert events["relation"].choices == ("self", "parent", "spouse", "child", "other")
+    assert required[1] == "benefits[1].eligibility.required[0]"
+    optional = [c.name for c in EVENT_COLUMNS if not c.required]
+    assert required[2] == (f"取值 'phone' 无效，应为 {', '.join(map(repr, optional[:-1]))} or "
+                           f"{optional[-1]!r}")

@@ -14,6 +14,7 @@ import pytest
 
 from huzhu.cli import main
 from huzhu.rules import load_policy
+from huzhu.rules.columns import arrow_schema
 from huzhu.rules.synth import AS_OF, CATALOGUE, decimal_from_cents, generate
 
 MEMBERS, EVENTS = 5_000, 40_000
@@ -43,6 +44,17 @@ def test_same_seed_same_bytes_other_seed_other_data(tmp_path: Path) -> None:
     assert not pq.read_table(tmp_path / "a" / "events.parquet").equals(
         pq.read_table(tmp_path / "c" / "events.parquet")
     )
+
+
+def test_files_have_the_schemas_of_the_input_contract(data: Path) -> None:
+    # Every column the engine reads, in contract order and with its contract type; the
+    # extra columns (union, policy) come after.
+    assert pq.read_schema(data / "members.parquet") == arrow_schema(
+        "members", extra=[("union", pa.string())])
+    assert pq.read_schema(data / "enrolments.parquet") == arrow_schema("enrolments")
+    assert pq.read_schema(data / "events.parquet") == arrow_schema(
+        "events", extra=[("policy", pa.string())])
+    assert pq.read_schema(data / "events-changchun-2023.parquet") == arrow_schema("events")
 
 
 def test_every_benefit_of_every_shipped_policy_has_events(data: Path) -> None:

@@ -37,15 +37,21 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import pyarrow as pa
 import yaml
 
-from huzhu.rules.columns import MONEY, TABLES
+from huzhu.rules.columns import MONEY, TABLES, arrow_schema
+from huzhu.rules.engine import evaluate, evaluate_claim
 from huzhu.rules.errors import InputError
 from huzhu.rules.loader import _DecimalLoader, load_policy
 from huzhu.rules.output import OUTPUT_TYPES
 from huzhu.rules.schema import Policy
+
+if TYPE_CHECKING:
+    import pytest
+    from _pytest._code.code import TerminalRepr
 
 CASE_KEYS = {"name", "note", "members", "enrolments", "prior", "events", "expect", "error"}
 CHECKED_TWICE = ("payable", "status", "reason")
@@ -61,11 +67,11 @@ class Case:
     file: Path
     policy_name: str
     name: str
-    members: list[dict]
-    events: list[dict]
-    enrolments: list[dict] = field(default_factory=list)
-    prior: list[dict] = field(default_factory=list)
-    expect: list[dict] = field(default_factory=list)
+    members: list[dict[str, Any]]
+    events: list[dict[str, Any]]
+    enrolments: list[dict[str, Any]] = field(default_factory=list)
+    prior: list[dict[str, Any]] = field(default_factory=list)
+    expect: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None
 
     @property
@@ -105,15 +111,10 @@ def shipped_cases() -> list[Case]:
     return [c for f in sorted(cases_dir().glob("*.yaml")) for c in load_cases(f)]
 
 
-def _arrow(kind: str, rows: list[dict]):
-    import pyarrow as pa
-
-    types = {"string": pa.string(), "date": pa.date32(), "int32": pa.int32(),
-             "boolean": pa.bool_(), MONEY: pa.decimal128(18, 2)}
+def _arrow(kind: str, rows: list[dict[str, Any]]) -> pa.Table:
     spec = TABLES[kind]
-    schema = pa.schema([(c.name, types[c.type]) for c in spec])
     columns = {c.name: [_value(c.type, r.get(c.name)) for r in rows] for c in spec}
-    return pa.table(columns, schema=schema)
+    return pa.table(columns, schema=arrow_schema(kind))
 
 
 def _value(kind: str, value: Any) -> Any:
@@ -128,19 +129,16 @@ def _value(kind: str, value: Any) -> Any:
     return value
 
 
-def run_batch(policy: Policy, case: Case) -> list[dict]:
-    from huzhu.rules.engine import evaluate
-
+def run_batch(policy: Policy, case: Case) -> list[dict[str, Any]]:
     return evaluate(policy, _arrow("members", case.members), _arrow("events", case.events),
                     _arrow("enrolments", case.enrolments) if case.enrolments else None,
                     _arrow("prior", case.prior) if case.prior else None).to_pylist()
 
 
-def run_one_at_a_time(policy: Policy, case: Case, batch: list[dict]) -> list[dict]:
+def run_one_at_a_time(policy: Policy, case: Case,
+                      batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Each event alone (the web app's claim path), earlier payouts passed as prior.
     Every event's member must be in ``case.members`` (a claim needs its member)."""
-    from huzhu.rules.engine import evaluate_claim
-
     members = {m["member_id"]: m for m in case.members}
     events = {str(e["event_id"]): e for e in case.events}
     paid = list(case.prior)
@@ -179,7 +177,7 @@ def check(case: Case) -> list[str]:
     return problems
 
 
-def _compare(case: Case, rows: dict[str, dict], how: str) -> list[str]:
+def _compare(case: Case, rows: dict[str, dict[str, Any]], how: str) -> list[str]:
     problems = []
     for want in case.expect:
         eid = str(want.get("event_id", case.events[0]["event_id"] if len(case.events) == 1
@@ -230,8 +228,8 @@ def pytest_collect_file(parent: Any, file_path: Path) -> Any:
 
 
 @functools.lru_cache(maxsize=1)
-def _plugin_classes() -> tuple[type, type]:
-    # pytest is only imported when the plugin is used.
+def _plugin_classes() -> tuple[type[pytest.File], type[pytest.Item]]:
+    # Lazy: pytest is only imported when the plugin is used (the engine never needs it).
     import pytest
 
     class CaseFile(pytest.File):
@@ -249,7 +247,7 @@ def _plugin_classes() -> tuple[type, type]:
             if problems:
                 raise CaseFailed(problems)
 
-        def repr_failure(self, excinfo: Any, style: Any = None) -> str:
+        def repr_failure(self, excinfo: Any, style: Any = None) -> str | TerminalRepr:
             if isinstance(excinfo.value, CaseFailed):
                 return "\n".join([f"{self.case.file}: {self.case.name}", *excinfo.value.args[0]])
             return super().repr_failure(excinfo)

@@ -8,10 +8,24 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal, get_args
 
 import pyarrow as pa
 
+if TYPE_CHECKING:
+    import ibis.expr.schema
+
 MONEY = "decimal(18,2)"
+
+# The allowed values of the coded columns, as types: the policy schema
+# (:mod:`huzhu.rules.schema`) takes its eligibility and cap vocabularies from them, and
+# each column's ``choices`` below is the same tuple, so the values are written once.
+Gender = Literal["M", "F"]
+Status = Literal["active", "retired", "left"]
+Occupation = Literal["medical", "cdc", "other"]
+Outcome = Literal["death", "disability", "fracture", "none"]
+FractureSite = Literal["major", "other"]
+Relation = Literal["self", "parent", "spouse", "child", "other"]
 
 
 @dataclass(frozen=True)
@@ -28,10 +42,9 @@ class Column:
 MEMBER_COLUMNS = (
     Column("member_id", "string", required=True, not_null=True),
     Column("birth_date", "date", required=True, not_null=True),
-    Column("gender", "string", required=True, not_null=True, choices=("M", "F")),
-    Column("status", "string", required=True, not_null=True,
-           choices=("active", "retired", "left")),
-    Column("occupation", "string", choices=("medical", "cdc", "other")),
+    Column("gender", "string", required=True, not_null=True, choices=get_args(Gender)),
+    Column("status", "string", required=True, not_null=True, choices=get_args(Status)),
+    Column("occupation", "string", choices=get_args(Occupation)),
     Column("family_id", "string"),
 )
 
@@ -45,14 +58,14 @@ EVENT_COLUMNS = (
     Column("admit_date", "date"),
     Column("days", "int32", non_negative=True),
     Column("diagnosis", "string"),
-    Column("outcome", "string", choices=("death", "disability", "fracture", "none")),
+    Column("outcome", "string", choices=get_args(Outcome)),
     Column("disability_grade", "int32", range=(1, 10)),
-    Column("fracture_site", "string", choices=("major", "other")),
+    Column("fracture_site", "string", choices=get_args(FractureSite)),
     Column("work_related", "boolean"),
     Column("loss_amount", MONEY, non_negative=True),
     Column("certificate_no", "string"),
     Column("on_duty", "boolean"),
-    Column("relation", "string", choices=("self", "parent", "spouse", "child", "other")),
+    Column("relation", "string", choices=get_args(Relation)),
     Column("relative_id", "string"),
     Column("co_resident", "boolean"),
 )
@@ -85,7 +98,7 @@ TABLE_NAMES = {name: f"hz_{name}" for name in TABLES}
 # The Arrow type of each column type: every place that builds the engine's inputs as
 # Arrow (the registry's export, a claim's computation, the proactive batch) takes its
 # schema from here, so the contract is written once.
-ARROW_TYPES = {
+ARROW_TYPES: dict[str, pa.DataType] = {
     "string": pa.string(),
     "date": pa.date32(),
     "int32": pa.int32(),
@@ -95,7 +108,7 @@ ARROW_TYPES = {
 ARROW_MONEY = ARROW_TYPES[MONEY]
 
 
-def arrow_field(table: str, name: str) -> pa.Field:
+def arrow_field(table: str, name: str) -> pa.Field[pa.DataType]:
     """One column of ``table`` as an Arrow field (KeyError for a column not in it)."""
     column = next((c for c in TABLES[table] if c.name == name), None)
     if column is None:
@@ -111,7 +124,9 @@ def arrow_schema(table: str, columns: Iterable[str] | None = None,
     return pa.schema([arrow_field(table, n) for n in names] + [pa.field(*f) for f in extra])
 
 
-def ibis_schema(table: str):
+def ibis_schema(table: str) -> ibis.expr.schema.Schema:
+    # Ibis loads in about a second: only compiling a plan needs it, and a cached
+    # `huzhu calc` imports this module without compiling.
     import ibis
 
     return ibis.schema({c.name: c.type for c in TABLES[table]})

@@ -161,13 +161,11 @@ but are part of ``Policy.content_hash``.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import hashlib
 import json
-import operator
 import re
 from decimal import Decimal, InvalidOperation
-from typing import Annotated, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, get_args
 
 from pydantic import (
     AfterValidator,
@@ -179,20 +177,34 @@ from pydantic import (
     model_validator,
 )
 
-MONEY_BASES = ("out_of_pocket", "total_cost", "loss_amount")
-BASES = (*MONEY_BASES, "days", "disability_grade")
-# Event fields a benefit may list in ``eligibility.required``.
-EVENT_FIELDS = (
-    "out_of_pocket", "total_cost", "admit_date", "days", "diagnosis", "outcome",
-    "disability_grade", "fracture_site", "work_related", "loss_amount", "certificate_no",
-    "on_duty", "relation", "relative_id", "co_resident",
+# The coded values a policy names (status, gender, occupation, relation and outcome in
+# eligibility and cap exceptions) and the event's fields are the input columns': one
+# definition, in the engine's contract.
+from huzhu.rules.columns import (
+    EVENT_COLUMNS,
+    MONEY,
+    Gender,
+    Occupation,
+    Outcome,
+    Relation,
+    Status,
 )
 
-Status = Literal["active", "retired", "left"]
-Gender = Literal["M", "F"]
-Occupation = Literal["medical", "cdc", "other"]
-Relation = Literal["self", "parent", "spouse", "child", "other"]
-Outcome = Literal["death", "disability", "fracture", "none"]
+# The money facts of an event, in contract order.
+MONEY_BASES = tuple(c.name for c in EVENT_COLUMNS if c.type == MONEY)
+BASES = (*MONEY_BASES, "days", "disability_grade")
+# Event fields a benefit may list in ``eligibility.required``: every optional column of
+# an event (the required ones are always there).
+EVENT_FIELDS = tuple(c.name for c in EVENT_COLUMNS if not c.required)
+
+if TYPE_CHECKING:
+    # Literals of values computed at run time cannot be spelled for mypy: it sees text.
+    Base = str
+    EventField = str
+else:
+    Base = Literal[BASES]
+    EventField = Literal[EVENT_FIELDS]
+
 BenefitKind = Literal["illness", "accident", "property", "relief"]
 
 
@@ -357,11 +369,13 @@ class BandsFormula(_FormulaBase):
                 raise ValueError(f"第 {i} 档：只有最后一档可以没有上限")
         for i in range(1, len(bands)):
             prev, band = bands[i - 1], bands[i]
-            if band.above < prev.upto:  # type: ignore[operator]
+            if prev.upto is None:  # only the last band is open (checked above)
+                continue
+            if band.above < prev.upto:
                 raise ValueError(
                     f"第 {i} 档 {prev.label} 与第 {i + 1} 档 {band.label} 重叠或顺序颠倒"
                 )
-            if band.above > prev.upto:  # type: ignore[operator]
+            if band.above > prev.upto:
                 raise ValueError(
                     f"第 {i} 档 {prev.label} 与第 {i + 1} 档 {band.label} 之间有空档"
                 )
@@ -465,16 +479,14 @@ class OutcomeFormula(_FormulaBase):
 
 # Every formula kind, in the order they are documented. A new kind is a new class here
 # (and a builder in ``compiler.FORMULA_BUILDERS``).
-FORMULA_CLASSES: tuple[type[_FormulaBase], ...] = (
-    BandsFormula, PerDayFormula, LumpSumFormula, GradeTableFormula, PercentFormula,
-    OutcomeFormula,
+AnyFormula = (BandsFormula | PerDayFormula | LumpSumFormula | GradeTableFormula
+              | PercentFormula | OutcomeFormula)
+FORMULA_CLASSES: tuple[type[_FormulaBase], ...] = get_args(AnyFormula)
+FORMULA_KINDS: tuple[str, ...] = tuple(
+    get_args(c.model_fields["kind"].annotation)[0] for c in FORMULA_CLASSES
 )
-FORMULA_KINDS = tuple(c.model_fields["kind"].annotation.__args__[0] for c in FORMULA_CLASSES)
 
-Formula = Annotated[
-    functools.reduce(operator.or_, FORMULA_CLASSES),  # type: ignore[valid-type]
-    Field(discriminator="kind"),
-]
+Formula = Annotated[AnyFormula, Field(discriminator="kind")]
 
 # ---------------------------------------------------------------- eligibility
 
@@ -580,7 +592,7 @@ class Eligibility(_Sourced):
     diagnosis_versions: list[DatedCodes] | None = None
     requires: Prerequisite | None = None
     """Another benefit whose event must come first (see :class:`Prerequisite`)."""
-    required: list[Literal[EVENT_FIELDS]] = Field(default_factory=list)  # type: ignore[valid-type]
+    required: list[EventField] = Field(default_factory=list)
     """Event fields that must be present (e.g. ``certificate_no``)."""
 
     @field_validator("diagnosis")
@@ -684,7 +696,12 @@ class Cap(_Sourced):
     @property
     def limit(self) -> Decimal | int:
         """The cap's number: money, event count or days."""
-        return self.amount if self.amount is not None else (self.times or self.days)  # type: ignore[return-value]
+        if self.amount is not None:
+            return self.amount
+        count = self.times if self.times is not None else self.days
+        if count is None:  # not a validated cap: _check requires one of the three
+            raise ValueError("上限必须给出 amount（金额）、times（次数）或 days（天数）之一")
+        return count
 
     @property
     def cap_code(self) -> str:
@@ -743,14 +760,17 @@ MATERIALS = {
     "disability_assessment": "伤残鉴定书", "medical_record": "病历",
     "relation_proof": "亲属关系证明",
 }
-Material = Literal[tuple(MATERIALS)]  # type: ignore[valid-type]
+if TYPE_CHECKING:
+    Material = str  # a Literal of the table's keys, to pydantic (see Base above)
+else:
+    Material = Literal[tuple(MATERIALS)]
 
 
 class Claiming(_Sourced):
     """How a claim under the benefit is filed; the engine ignores it, the claims app reads
     it: the materials it must carry and how long after the event it may be filed."""
 
-    materials: list[Material] = Field(default_factory=list)  # type: ignore[valid-type]
+    materials: list[Material] = Field(default_factory=list)
     filing_days: int | None = Field(default=None, ge=1)
     """Days after the event date (e.g. 60 after discharge); later needs an exception."""
 
@@ -762,7 +782,7 @@ class Benefit(_Sourced):
     kind: BenefitKind = "illness"
     description: str | None = None
     eligibility: Eligibility = Field(default_factory=Eligibility)
-    base: Literal[BASES] | None = None  # type: ignore[valid-type]
+    base: Base | None = None
     formula: Formula | None = None
     formulas: list[Formula] | None = None
     """Dated versions; each needs ``effective_from`` except possibly the first."""
@@ -785,8 +805,9 @@ class Benefit(_Sourced):
         for i, f in enumerate(versions):
             if i > 0 and f.effective_from is None:
                 raise ValueError(f"formulas 第 {i + 1} 项缺少 effective_from")
-            if i > 0 and versions[i - 1].effective_from is not None and (
-                f.effective_from <= versions[i - 1].effective_from  # type: ignore[operator]
+            before = versions[i - 1].effective_from if i > 0 else None
+            if before is not None and f.effective_from is not None and (
+                f.effective_from <= before
             ):
                 raise ValueError(f"formulas 第 {i + 1} 项的生效日期必须晚于第 {i} 项")
             if self.effective_base(f) not in f.bases:
@@ -829,11 +850,10 @@ class Benefit(_Sourced):
         return any(c.days is not None for c in self.caps)
 
     @property
-    def versions(self) -> list[BandsFormula | PerDayFormula | LumpSumFormula
-                             | GradeTableFormula | PercentFormula | OutcomeFormula]:
+    def versions(self) -> list[AnyFormula]:
         return [self.formula] if self.formula is not None else list(self.formulas or [])
 
-    def effective_base(self, formula: Any = None) -> str | None:
+    def effective_base(self, formula: AnyFormula | None = None) -> str | None:
         """The base actually used (defaults: per_day → days, grade_table → grade)."""
         formula = formula or self.versions[0]
         if self.base is not None:

@@ -39,18 +39,20 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, cast, get_args
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from huzhu.rules.columns import ARROW_MONEY, FractureSite, Outcome, Relation, arrow_schema
+
 AS_OF = dt.date(2022, 7, 1)
 MIN_AGE, MAX_AGE = 18, 65
 FIRST_EVENT_DAY = dt.date(2020, 1, 1)
 LAST_EVENT_DAY = dt.date(2024, 12, 31)
 ENROL_YEARS = range(2019, 2025)
-MONEY = pa.decimal128(18, 2)
 EPOCH = dt.date(1970, 1, 1)
 
 
@@ -111,8 +113,10 @@ FEMALE_DX = ("C50.9", "C53.9", "C54.1", "C56", "D06.9")
 NOT_CRITICAL_DX = ("J18.9", "K80.2", "M51.2")
 ACCIDENT_DX = ("S72.0", "S32.0", "S02.0", "S42.2", "S52.5", "S82.2", "T14.0", "S06.0")
 DEATH_DX = ("I21.9", "C34.9", "I61.9", "V89.2", "J18.9")
-OUTCOMES = ("death", "disability", "fracture", "none")
-RELATIONS = ("parent", "spouse", "child", "other")
+# The coded values come from the input contract; the draws below index them by position.
+OUTCOMES = get_args(Outcome)  # death, disability, fracture, none
+FRACTURE_SITES = get_args(FractureSite)  # major, other
+RELATIONS = tuple(r for r in get_args(Relation) if r != "self")  # parent, spouse, child, other
 FIRE_PREFIX = ("长公消火认字", "宁公消火认字", "永公消火认字")
 UNIONS = tuple(f"{d}总工会" for d in ("南关区", "宽城区", "朝阳区", "二道区", "绿园区", "双阳区",
                                       "九台区", "农安县", "榆树市", "德惠市"))
@@ -124,7 +128,7 @@ def generate(
     members: int,
     events: int,
     seed: int,
-    out: str | os.PathLike,
+    out: str | os.PathLike[str],
     policies: Sequence[str] | None = None,
     progress: Progress | None = None,
 ) -> list[tuple[Path, int]]:
@@ -151,7 +155,9 @@ def generate(
     if len(selected) > 1:
         policy_col = event_table.column("policy")
         for name in selected:
-            part = event_table.filter(pc.equal(policy_col, name)).drop_columns(["policy"])
+            # pyarrow-stubs: a Python str is a valid scalar operand (pyarrow wraps it)
+            is_policy = pc.equal(policy_col, name)  # type: ignore[call-overload]
+            part = event_table.filter(is_policy).drop_columns(["policy"])
             written.append(_write(part, out / f"events-{name}.parquet"))
     say(f"已写出 {len(written)} 个文件到 {out}（共 {time.perf_counter() - started:.1f} 秒）")
     return written
@@ -211,8 +217,9 @@ def make_members(rng: np.random.Generator, n: int) -> pa.Table:
             "family_id": _ids("F", family + 1, 8),
             # Not an engine input (calc ignores it): the district union, for the
             # per-union figures of ``huzhu simulate``.
-            "union": pc.take(pa.array(UNIONS), pa.array(rng.integers(0, len(UNIONS), n))),
-        }
+            "union": pc.take(pa.array(UNIONS), _indices(rng.integers(0, len(UNIONS), n))),
+        },
+        schema=arrow_schema("members", extra=[("union", pa.string())]),
     )
 
 
@@ -246,11 +253,12 @@ def make_enrolments(rng: np.random.Generator, members: pa.Table) -> pa.Table:
     order = np.argsort(idx, kind="stable")
     return pa.table(
         {
-            "member_id": members.column("member_id").take(pa.array(idx[order])),
+            "member_id": members.column("member_id").take(_indices(idx[order])),
             "period_start": _dates(np.concatenate(starts)[order]),
             "period_end": _dates(np.concatenate(ends)[order]),
             "first_enrolled": _dates(np.concatenate(firsts)[order]),
-        }
+        },
+        schema=arrow_schema("enrolments"),
     )
 
 
@@ -278,18 +286,19 @@ def make_events(
     for name in kind_names:
         getattr(b, name)(is_kind(name))
 
-    columns: dict[str, pa.Array] = {
+    columns: dict[str, pa.Array[Any] | pa.ChunkedArray[Any]] = {
         "event_id": _ids("E", np.arange(1, m + 1), 9),
-        "member_id": members.column("member_id").take(pa.array(b.member)),
-        "benefit": pc.take(pa.array([bn for _p, bn, _k in slots], pa.string()), pa.array(slot)),
+        "member_id": members.column("member_id").take(_indices(b.member)),
+        "benefit": pc.take(pa.array([bn for _p, bn, _k in slots], pa.string()), _indices(slot)),
         "event_date": _dates(b.date),
         **b.columns(),
     }
     if len(policies) > 1:
         columns["policy"] = pc.take(
-            pa.array([p for p, _b, _k in slots], pa.string()), pa.array(slot)
+            pa.array([p for p, _b, _k in slots], pa.string()), _indices(slot)
         )
-    return pa.table(columns)
+    extra = [("policy", pa.string())] if len(policies) > 1 else []
+    return pa.table(columns, schema=arrow_schema("events", extra=extra))
 
 
 class _EventBuilder:
@@ -311,7 +320,7 @@ class _EventBuilder:
         self.int_set: dict[str, np.ndarray] = {}
         self.codes: dict[str, tuple[tuple[str, ...], np.ndarray]] = {}
         self.flags: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        self.text: dict[str, pa.Array] = {}
+        self.text: dict[str, pa.Array[Any]] = {}
         self.infected = (np.array([], np.int64), np.array([], np.int64))
         """(member index, date) of every covid_staff event, for the relatives' claims."""
 
@@ -329,7 +338,8 @@ class _EventBuilder:
         self.ints.setdefault(column, np.zeros(self.m, np.int64))[where] = values
         self.int_set.setdefault(column, np.zeros(self.m, bool))[where] = True
 
-    def _code(self, column: str, where: np.ndarray, table: tuple[str, ...], idx) -> None:
+    def _code(self, column: str, where: np.ndarray, table: tuple[str, ...],
+              idx: int | np.ndarray) -> None:
         """Pick strings from ``table`` for the rows in ``where`` (``idx`` -1 means null)."""
         vocab, values = self.codes.get(column, ((), np.full(self.m, -1)))
         vocab = tuple(dict.fromkeys(vocab + table))
@@ -413,7 +423,7 @@ class _EventBuilder:
         disabled = rows[outcome == 1]
         self._int("disability_grade", _mask(self.m, disabled), grade[outcome == 1])
         site = np.where(self.rng.random(k) < 0.3, 0, 1)
-        self._code("fracture_site", where, ("major", "other"), np.where(outcome == 2, site, -1))
+        self._code("fracture_site", where, FRACTURE_SITES, np.where(outcome == 2, site, -1))
         self._flag("work_related", where, self.rng.random(k) < 0.10)
         self._code("diagnosis", where, ACCIDENT_DX, self.rng.integers(0, len(ACCIDENT_DX), k))
         stayed = rows[(outcome == 1) | (outcome == 2)]
@@ -427,7 +437,7 @@ class _EventBuilder:
                 + 1970)  # fmt: skip
         prefix = self.rng.integers(0, len(FIRE_PREFIX), size=k)
         certificate = pc.binary_join_element_wise(
-            pc.take(pa.array(FIRE_PREFIX), pa.array(prefix)),
+            pc.take(pa.array(FIRE_PREFIX), _indices(prefix)),
             "〔",
             pa.array(year).cast(pa.string()),
             "〕第",
@@ -488,7 +498,7 @@ class _EventBuilder:
             "R",
             pc.utf8_lpad(member_ids, width=8, padding="0"),
             "-",
-            pc.take(pa.array(("P", "S", "C", "O")), pa.array(relation)),
+            pc.take(pa.array(("P", "S", "C", "O")), _indices(relation)),
             pa.array(slot).cast(pa.string()),
             "",
         )
@@ -517,7 +527,8 @@ class _EventBuilder:
         d = np.where(edge, _day(dt.date(2020, 12, 29)) + self.rng.integers(0, 4, k), d)
         self.date[where] = d
 
-    def _text(self, column: str, where: np.ndarray, values: pa.Array, missing) -> None:
+    def _text(self, column: str, where: np.ndarray, values: pa.Array[Any],
+              missing: np.ndarray) -> None:
         rows = np.flatnonzero(where)
         keep = ~np.asarray(missing)
         prev = self.text.get(column)
@@ -527,13 +538,13 @@ class _EventBuilder:
         if prev is not None:
             # Two kinds never write the same text column; guard anyway.
             raise AssertionError(f"text column {column} filled twice")
-        self.text[column] = src.take(pa.array(full, mask=full < 0))
+        self.text[column] = src.take(_indices(full, mask=full < 0))
 
     # --- assembly
 
-    def columns(self) -> dict[str, pa.Array]:
+    def columns(self) -> dict[str, pa.Array[Any]]:
         m = self.m
-        out: dict[str, pa.Array] = {}
+        out: dict[str, pa.Array[Any]] = {}
         for name in ("out_of_pocket", "total_cost"):
             out[name] = self._money_array(name)
         out["admit_date"] = self._date_array("admit_date")
@@ -551,38 +562,50 @@ class _EventBuilder:
         out["co_resident"] = self._flag_array("co_resident")
         return out
 
-    def _money_array(self, name: str) -> pa.Array:
+    def _money_array(self, name: str) -> pa.Array[Any]:
         if name not in self.cents:
-            return pa.nulls(self.m, MONEY)
+            return _nulls(self.m, ARROW_MONEY)
         return decimal_from_cents(self.cents[name], self.money_set[name])
 
-    def _int_array(self, name: str, typ: pa.DataType) -> pa.Array:
+    def _int_array(self, name: str, typ: pa.DataType) -> pa.Array[Any]:
         if name not in self.ints:
-            return pa.nulls(self.m, typ)
-        return pa.array(self.ints[name], mask=~self.int_set[name]).cast(typ)
+            return _nulls(self.m, typ)
+        return _indices(self.ints[name], mask=~self.int_set[name]).cast(typ)
 
-    def _date_array(self, name: str) -> pa.Array:
+    def _date_array(self, name: str) -> pa.Array[Any]:
         if name not in self.ints:
             return pa.nulls(self.m, pa.date32())
         return _dates(self.ints[name], mask=~self.int_set[name])
 
-    def _code_array(self, name: str) -> pa.Array:
+    def _code_array(self, name: str) -> pa.Array[Any]:
         if name not in self.codes:
             return pa.nulls(self.m, pa.string())
         vocab, values = self.codes[name]
-        return pc.take(pa.array(vocab, pa.string()), pa.array(values, mask=values < 0))
+        return pc.take(pa.array(vocab, pa.string()), _indices(values, mask=values < 0))
 
-    def _flag_array(self, name: str) -> pa.Array:
+    def _flag_array(self, name: str) -> pa.Array[Any]:
         if name not in self.flags:
             return pa.nulls(self.m, pa.bool_())
         vals, has = self.flags[name]
-        return pa.array(vals, mask=~has)
+        return cast("pa.Array[Any]", pa.array(vals, mask=~has))
 
 
 # ----------------------------------------------------------------------------- helpers
 
 
-def decimal_from_cents(cents: np.ndarray, valid: np.ndarray | None = None) -> pa.Array:
+# pyarrow-stubs type an array made from any numpy array as booleans (pa.array's first
+# overload) and have no pa.nulls for a plain DataType: these two say what pyarrow makes.
+def _indices(values: np.ndarray, mask: np.ndarray | None = None) -> pa.Array[Any]:
+    """numpy integers as an Arrow array (``mask``: null where true), e.g. take indices."""
+    return cast("pa.Array[Any]", pa.array(values, mask=mask))
+
+
+def _nulls(n: int, typ: pa.DataType) -> pa.Array[Any]:
+    out: pa.Array[Any] = pa.nulls(n, typ)  # type: ignore[call-overload]
+    return out
+
+
+def decimal_from_cents(cents: np.ndarray, valid: np.ndarray | None = None) -> pa.Array[Any]:
     """DECIMAL(18,2) array whose unscaled values are exactly ``cents`` (int64 fen)."""
     cents = np.ascontiguousarray(cents, dtype=np.int64)
     n = cents.size
@@ -594,12 +617,13 @@ def decimal_from_cents(cents: np.ndarray, valid: np.ndarray | None = None) -> pa
     if valid is not None and not valid.all():
         buffers[0] = pa.py_buffer(np.packbits(valid, bitorder="little").tobytes())
         null_count = int(n - valid.sum())
-    return pa.Array.from_buffers(MONEY, n, buffers, null_count=null_count)
+    return pa.Array.from_buffers(ARROW_MONEY, n, buffers, null_count=null_count)
 
 
 def _grade_weights() -> np.ndarray:
     w = np.arange(1, 11, dtype=float) ** 2
-    return w / w.sum()
+    weights: np.ndarray = w / w.sum()
+    return weights
 
 
 def _mask(m: int, rows: np.ndarray) -> np.ndarray:
@@ -608,16 +632,18 @@ def _mask(m: int, rows: np.ndarray) -> np.ndarray:
     return out
 
 
-def _ids(prefix: str, numbers: np.ndarray, width: int) -> pa.Array:
-    digits = pc.utf8_lpad(pa.array(numbers).cast(pa.string()), width=width, padding="0")
-    return pc.binary_join_element_wise(prefix, digits, "")
+def _ids(prefix: str, numbers: np.ndarray, width: int) -> pa.Array[Any]:
+    digits = pc.utf8_lpad(_indices(numbers).cast(pa.string()), width=width, padding="0")
+    # pyarrow-stubs want one type for every part; pyarrow joins strings and arrays.
+    ids = pc.binary_join_element_wise(prefix, digits, "")  # type: ignore[call-overload]
+    return cast("pa.Array[Any]", ids)
 
 
 def _day(d: dt.date) -> int:
     return (d - EPOCH).days
 
 
-def _dates(days: np.ndarray, mask: np.ndarray | None = None) -> pa.Array:
+def _dates(days: np.ndarray, mask: np.ndarray | None = None) -> pa.Array[Any]:
     return pa.array(np.asarray(days, dtype=np.int32), mask=mask).cast(pa.date32())
 
 
@@ -635,4 +661,5 @@ def _age_on(birth_days: np.ndarray, on: dt.date) -> np.ndarray:
     mo = b.astype("datetime64[M]").astype(int) % 12 + 1
     day = (b - b.astype("datetime64[M]")).astype(int) + 1
     before = (mo > on.month) | ((mo == on.month) & (day > on.day))
-    return on.year - y - before.astype(int)
+    age: np.ndarray = on.year - y - before.astype(int)
+    return age
