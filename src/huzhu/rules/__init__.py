@@ -11,6 +11,9 @@ Public functions: :func:`load_policy` / :func:`load_reform` / :func:`policy_from
 policy's content.
 """
 
+import importlib
+from typing import Any
+
 from huzhu.rules.errors import InputError, PolicyError
 
 __all__ = [
@@ -52,11 +55,9 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> Any:
     # The evaluator pulls in Ibis/DuckDB/pyarrow, the schema pydantic: `import
     # huzhu.rules.batch` (a cached `huzhu calc`) needs neither.
     if name in _LAZY:
-        import importlib
-
         return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(name)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
 from pathlib import Path
 from typing import TextIO
 
@@ -56,7 +57,7 @@ def _output_format(path: str) -> str:
 def run_calc(*, policy: str, members: str, events: str, enrolments: str | None = None,
              prior: str | None = None, out: str, threads: int | None = None,
              columns: str = "full", progress: TextIO | None = None,
-             totals: bool = True) -> dict:
+             totals: bool = True) -> dict[str, tuple[int, Decimal | None]]:
     """Compute ``events`` under ``policy`` and write ``out`` (``columns``: ``full`` or
     ``minimal``, see :mod:`huzhu.rules.output`).
 
@@ -93,7 +94,7 @@ def run_calc(*, policy: str, members: str, events: str, enrolments: str | None =
             if path:
                 log.step(f"{path}：{streamed.rows[kind]:,} 行，主键无重复")
         log.step(f"校验、计算并写出 {out}")
-        counts: dict = {}
+        counts: dict[str, tuple[int, Decimal | None]] = {}
         if totals and fmt == "parquet":  # re-reading a big CSV would double the run time
             counts = {
                 status: (n, total) for status, n, total in con.execute(
@@ -136,9 +137,11 @@ def _policy_and_plan(name_or_path: str, with_prior: bool, columns: str
     and compiled before (no YAML, no pydantic, no Ibis), else loaded and compiled."""
     path = resolve_policy_path(name_or_path)
     facts = facts_for_file(path)
-    sql = facts and cached_sql(facts.content_hash, "duckdb", with_prior=with_prior,
-                               columns=columns, enum_texts=True)
+    sql = None if facts is None else cached_sql(facts.content_hash, "duckdb",
+                                                with_prior=with_prior, columns=columns,
+                                                enum_texts=True)
     if facts is None or sql is None:
+        # Lazy: the loader brings YAML and pydantic, which a cached run never needs.
         from huzhu.rules.loader import load_policy
 
         policy = load_policy(path)

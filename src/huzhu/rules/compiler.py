@@ -21,7 +21,7 @@ final sort.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -42,9 +42,11 @@ from huzhu.rules.output import (
 )
 from huzhu.rules.plans import needs_enrolment
 from huzhu.rules.schema import (
+    Band,
     BandsFormula,
     Benefit,
     Cap,
+    GradeRow,
     GradeTableFormula,
     LumpSumFormula,
     OutcomeFormula,
@@ -110,7 +112,7 @@ def _lookup(index: ir.IntegerValue, texts: list[str], arrays: bool) -> ir.Value:
 class _Texts:
     """A compile-time table of texts the plan refers to by integer code."""
 
-    def __init__(self, initial: list[str] = ()) -> None:
+    def __init__(self, initial: Iterable[str] = ()) -> None:
         self.items: list[str] = list(initial)
 
     def code(self, text: str) -> int:
@@ -148,14 +150,22 @@ class _Plan:
 Builder = Callable[[_Plan, Benefit, Any, ir.Table], _FormulaParts]
 
 
-def _grade_amount(grades: list, grade: ir.Value) -> ir.Value:
+def _base_column(benefit: Benefit, formula: BandsFormula | PercentFormula) -> str:
+    """The money fact a bands or percent formula computes from (validation requires one)."""
+    name = benefit.effective_base(formula)
+    if name is None:
+        raise ValueError(f"{benefit.code}: formula {formula.kind} has no base")
+    return name
+
+
+def _grade_amount(grades: list[GradeRow], grade: ir.Value) -> ir.Value:
     return _cases([(grade == row.grade, _money(row.amount)) for row in grades], ibis.null(D2))
 
 
 def _bands_parts(plan: _Plan, benefit: Benefit, formula: BandsFormula,
                  t: ir.Table) -> _FormulaParts:
     parts = _FormulaParts()
-    base_name = benefit.effective_base(formula)
+    base_name = _base_column(benefit, formula)
     base = t[base_name]
     parts.missing.append((base.isnull(), base_name))
     parts.base = base
@@ -167,7 +177,7 @@ def _bands_parts(plan: _Plan, benefit: Benefit, formula: BandsFormula,
         parts.fails.append((amount <= _money(0), "below_deductible"))
     parts.fails.append((amount <= _money(formula.bands[0].above), "below_threshold"))
 
-    def in_band(band):
+    def in_band(band: Band) -> ir.BooleanValue:
         cond = amount > _money(band.above)
         return cond if band.upto is None else cond & (amount <= _money(band.upto))
 
@@ -177,19 +187,21 @@ def _bands_parts(plan: _Plan, benefit: Benefit, formula: BandsFormula,
     if formula.mode == "bracket":
         parts.raw = _times(amount, parts.rate)
     else:
-        total = None
+        terms = []
         for b in formula.bands:
             top = amount if b.upto is None else ibis.least(amount, _money(b.upto))
             slice_ = ibis.greatest(top - _money(b.above), _money(0)).cast(D2)
-            term = slice_ * _rate(b.rate).cast("decimal(18,4)")
-            total = term if total is None else total + term
+            terms.append(slice_ * _rate(b.rate).cast("decimal(18,4)"))
+        total = terms[0]  # a formula has at least one band
+        for term in terms[1:]:
+            total = total + term
         parts.raw = total.round(2).cast(D2)
     return parts
 
 
 def _percent_parts(plan: _Plan, benefit: Benefit, formula: PercentFormula,
                    t: ir.Table) -> _FormulaParts:
-    base_name = benefit.effective_base(formula)
+    base_name = _base_column(benefit, formula)
     base = t[base_name]
     rate = _rate(formula.rate)
     return _FormulaParts(missing=[(base.isnull(), base_name)], base=base, rate=rate,
@@ -423,7 +435,8 @@ def _benefit_plan(plan: _Plan, benefit: Benefit, t: ir.Table) -> _BenefitPlan:
     raw = pick("raw", D2)
     reduced = ibis.literal(False)
     waiting = benefit.eligibility.waiting
-    if waiting is not None and waiting.reduced_days is not None:
+    if (waiting is not None and waiting.reduced_days is not None
+            and waiting.reduced_rate is not None):  # both or neither (validated)
         reduced = _ok(t.event_date < t._cov_first + ibis.interval(days=waiting.reduced_days))
         raw = ibis.cases((reduced, _times(raw, _rate(waiting.reduced_rate))), else_=raw)
     return _BenefitPlan(
@@ -665,7 +678,7 @@ class _Compiler:
         applies = self.mine(t, benefit)
         if cap.unless_outcome:
             applies = applies & ~_ok(t.outcome.isin(list(cap.unless_outcome)))
-        limit = _money(cap.amount)
+        limit = _money(cap.limit)  # a per-event cap limits money (validated)
         room = ibis.cases((applies, limit), else_=ibis.null(D2))
         new = ibis.cases((applies, ibis.least(a, limit)), else_=a)
         return t.mutate(**{s.after: new.cast(D2), s.room: room.cast(D2)})
@@ -761,7 +774,8 @@ class _Compiler:
                 continue
             money = (t._pay.cast("decimal(18,2)") * t._day_amt).cast(D2)
             waiting = b.eligibility.waiting
-            if waiting is not None and waiting.reduced_days is not None:
+            if (waiting is not None and waiting.reduced_days is not None
+                    and waiting.reduced_rate is not None):  # both or neither (validated)
                 money = ibis.cases((_ok(t._reduced), _times(money, _rate(waiting.reduced_rate))),
                                    else_=money)
             by_days[b.code] = money

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+from collections.abc import Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import duckdb
 import pyarrow as pa
 
-from huzhu.rules.columns import TABLE_NAMES, TABLES, duckdb_type
+from huzhu.rules.columns import TABLE_NAMES, TABLES, Column, duckdb_type
 from huzhu.rules.errors import InputError
 from huzhu.rules.inputs import (
     Source,
@@ -26,10 +27,13 @@ from huzhu.rules.inputs import (
 from huzhu.rules.output import OUTPUT_COLUMNS
 from huzhu.rules.plans import compiled_sql, unread_inputs
 from huzhu.rules.schema import Policy
+from huzhu.rules.spark import run_on_spark
 
 __all__ = ["BACKENDS", "compiled_sql", "evaluate", "evaluate_claim", "policy_key"]
 
 BACKENDS = ("duckdb", "pyspark")
+Row = tuple[Any, ...]
+"""One row of an input table or of the plan's output, in column order."""
 
 
 def policy_key(policy: Policy) -> str:
@@ -70,8 +74,6 @@ def evaluate(policy: Policy, members: pa.Table, events: pa.Table,
             load_input(con, kind, source,
                        benefits=policy.benefit_codes if kind in ("events", "prior") else None,
                        day_capped=policy.day_capped_codes)
-        from huzhu.rules.spark import run_on_spark
-
         typed = {kind: con.sql(f"SELECT {', '.join(c.name for c in TABLES[kind])} "
                                f"FROM {TABLE_NAMES[kind]}").to_arrow_table()
                  for kind in TABLES}
@@ -87,7 +89,7 @@ def _on_duckdb(con: duckdb.DuckDBPyConnection, policy: Policy,
     streamed = stream_inputs(con, sources, policy.benefit_codes, policy.day_capped_codes,
                              unread=unread_inputs(policy))
     sql = compiled_sql(policy, "duckdb", with_prior=with_prior, columns=columns)
-    out = streamed.run_plan(con, lambda: con.sql(sql).to_arrow_table())
+    out: pa.Table = streamed.run_plan(con, lambda: con.sql(sql).to_arrow_table())
     streamed.check_complete(con, out.num_rows)
     return out
 
@@ -121,7 +123,7 @@ class _ClaimRunner:
             self.prepared[key] = name
         return name
 
-    def run(self, name: str, tables: dict[str, list[tuple]]) -> tuple:
+    def run(self, name: str, tables: dict[str, list[Row]]) -> Row:
         con = self.con
         # Plain parameterised INSERTs: registering Arrow views would change the catalog
         # and force DuckDB to re-plan the prepared statement on every call. One
@@ -161,7 +163,7 @@ def _runner() -> _ClaimRunner:
     return runner
 
 
-def _claim_value(kind: str, col: Any, value: Any, index: int) -> Any:
+def _claim_value(kind: str, col: Column, value: Any, index: int) -> Any:
     label = f"{kind}[{index}]"
     if value is None or value == "":
         if col.not_null:
@@ -204,7 +206,7 @@ def _claim_value(kind: str, col: Any, value: Any, index: int) -> Any:
     return value
 
 
-def _claim_rows(kind: str, rows: list[dict]) -> list[tuple]:
+def _claim_rows(kind: str, rows: Sequence[Mapping[str, Any]]) -> list[Row]:
     spec = TABLES[kind]
     for i, row in enumerate(rows):
         for c in spec:
@@ -214,7 +216,7 @@ def _claim_rows(kind: str, rows: list[dict]) -> list[tuple]:
             for i, row in enumerate(rows)]
 
 
-def _check_prior_days(policy: Policy, rows: list[tuple]) -> None:
+def _check_prior_days(policy: Policy, rows: list[Row]) -> None:
     names = [c.name for c in TABLES["prior"]]
     benefit, paid, days = (names.index(n) for n in ("benefit", "paid", "days_paid"))
     for i, row in enumerate(rows):
@@ -223,8 +225,9 @@ def _check_prior_days(policy: Policy, rows: list[tuple]) -> None:
                                "按天数计上限的项目已给付金额大于 0 时须填写给付天数")])
 
 
-def evaluate_claim(policy: Policy, member: dict, event: dict,
-                   enrolments: list[dict] = (), prior: list[dict] = ()) -> dict:
+def evaluate_claim(policy: Policy, member: Mapping[str, Any], event: Mapping[str, Any],
+                   enrolments: Sequence[Mapping[str, Any]] = (),
+                   prior: Sequence[Mapping[str, Any]] = ()) -> dict[str, Any]:
     """One event as a batch of one; returns the output row as a dict (Decimal money).
 
     ``member``/``event``/``enrolments``/``prior`` are dicts with the columns of the
@@ -234,9 +237,10 @@ def evaluate_claim(policy: Policy, member: dict, event: dict,
         raise InputError([("event", None, "benefit",
                            f"未知的保障项目 {event.get('benefit')!r}，本政策只有 "
                            f"{'/'.join(policy.benefit_codes)}")])
-    for row in prior:
-        if row.get("benefit") not in policy.benefit_codes:
-            raise InputError([("prior", None, "benefit", f"未知的保障项目 {row.get('benefit')!r}")])
+    for payout in prior:
+        if payout.get("benefit") not in policy.benefit_codes:
+            raise InputError([("prior", None, "benefit",
+                               f"未知的保障项目 {payout.get('benefit')!r}")])
     tables = {
         "members": _claim_rows("members", [member]),
         "events": _claim_rows("events", [event]),

@@ -10,7 +10,9 @@ bad input.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from collections.abc import Set as AbstractSet
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -24,6 +26,8 @@ FALSE_WORDS = ("false", "f", "0", "no", "n", "否")
 T = TypeVar("T")
 LABELS = {"members": "会员", "events": "事件", "enrolments": "参保记录", "prior": "已给付记录"}
 MAX_REPORTED = 10
+ErrorRow = tuple[str, int | None, str | None, str]
+"""(file, row, column, message): one entry of :class:`InputError`."""
 
 
 @dataclass
@@ -43,7 +47,7 @@ def _lit(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def file_source(con: duckdb.DuckDBPyConnection, path: str | os.PathLike) -> Source:
+def file_source(con: duckdb.DuckDBPyConnection, path: str | os.PathLike[str]) -> Source:
     text = os.fspath(path)
     if not os.path.isfile(text):
         raise InputError([(text, None, None, "文件不存在")])
@@ -73,11 +77,13 @@ def _clean(ref: str) -> str:
             f"ELSE {ref} END, '')")
 
 
-def _typed(col: Column, src_type: str | None) -> str:
+def _typed(col: Column, found: tuple[str, str] | None) -> str:
+    """The typed value of ``col``; ``found``: its (name, type) in the source, if any."""
     target = duckdb_type(col.type)
-    if src_type is None:
+    if found is None:
         return f"CAST(NULL AS {target})"
-    ref = _q(col.actual)  # type: ignore[attr-defined]
+    actual, src_type = found
+    ref = _q(actual)
     if src_type != "VARCHAR":
         if col.type == "boolean" and src_type != "BOOLEAN":
             ref = f"CAST({ref} AS VARCHAR)"
@@ -98,13 +104,14 @@ def _typed(col: Column, src_type: str | None) -> str:
     return f"TRY_CAST({clean} AS {target})"
 
 
-def _checks(col: Column, src_type: str | None, typed: str,
+def _checks(col: Column, found: tuple[str, str] | None, typed: str,
             benefits: list[str] | None) -> list[tuple[str, str]]:
     """(condition that marks a bad row, Chinese message) for one column."""
     out: list[tuple[str, str]] = []
-    if src_type is None:
+    if found is None:
         return out
-    raw = _q(col.actual)  # type: ignore[attr-defined]
+    actual, src_type = found
+    raw = _q(actual)
     textual = src_type == "VARCHAR"
     present = f"{_clean(raw)} IS NOT NULL" if textual else f"{raw} IS NOT NULL"
     if col.not_null:
@@ -174,13 +181,14 @@ def _typed_input(con: duckdb.DuckDBPyConnection, kind: str, source: Source,
     if missing:
         raise InputError([(source.label, None, m, "缺少必需的列") for m in missing])
 
-    selects, checks, typed_of = [], [], {}
+    selects: list[str] = []
+    checks: list[tuple[str, str, str]] = []
+    typed_of: dict[str, str] = {}
     for col in spec:
-        name, src_type = actual.get(col.name, (None, None))
-        col_ = _Bound(col, name)
-        typed = typed_of[col.name] = _typed(col_, src_type)
+        found = actual.get(col.name)
+        typed = typed_of[col.name] = _typed(col, found)
         selects.append(f"{typed} AS {_q(col.name)}")
-        checks += [(col.name, cond, msg) for cond, msg in _checks(col_, src_type, typed, benefits)]
+        checks += [(col.name, cond, msg) for cond, msg in _checks(col, found, typed, benefits)]
     if kind == "prior" and day_capped:
         codes = ", ".join(_lit(c) for c in day_capped)
         checks.append((
@@ -212,7 +220,7 @@ def _empty_table(con: duckdb.DuckDBPyConnection, kind: str) -> None:
 
 
 def load_input(con: duckdb.DuckDBPyConnection, kind: str, source: Source | None,
-               benefits: list[str] | None = None, day_capped: list[str] = ()) -> int:
+               benefits: list[str] | None = None, day_capped: Sequence[str] = ()) -> int:
     """Create the typed table for ``kind`` from ``source`` (an empty one when None).
 
     ``benefits``: the benefit codes allowed (events, prior); ``day_capped``: benefits
@@ -240,7 +248,7 @@ def load_input(con: duckdb.DuckDBPyConnection, kind: str, source: Source | None,
         ).fetchall()[0]
     except duckdb.Error as exc:
         raise InputError([(source.label, None, None, f"无法读取：{_short(exc)}")]) from None
-    errors: list[tuple[str, int | None, str | None, str]] = []
+    errors: list[ErrorRow] = []
     if n_bad:
         errors += _explain_bad_rows(con, source, typed.checks)
     elif key and n_keys != n_rows:
@@ -317,8 +325,8 @@ class Streamed:
 
 
 def stream_inputs(con: duckdb.DuckDBPyConnection, sources: dict[str, Source | None],
-                  benefits: list[str], day_capped: list[str] = (),
-                  unread: set[str] = frozenset(), defer_keys: bool = False) -> Streamed:
+                  benefits: list[str], day_capped: Sequence[str] = (),
+                  unread: AbstractSet[str] = frozenset(), defer_keys: bool = False) -> Streamed:
     """Define each input's typed table as a VIEW over its source, its row checks inside
     the same scan: the key column of a bad row calls ``error()``, so a plan reading the
     views fails on the first bad row instead of paying a separate validation pass (the
@@ -374,16 +382,14 @@ def _key_counts(con: duckdb.DuckDBPyConnection, sources: dict[str, Source | None
         try:
             n_rows, n_keys = cursor.execute(queries[kind]).fetchall()[0]
         except duckdb.Error as exc:
-            label = sources[kind].label  # type: ignore[union-attr]
+            source = sources[kind]
+            label = source.label if source is not None else kind  # counted: never None
             raise InputError([(label, None, None, f"无法读取：{_short(exc)}")]) from None
         return int(n_rows), int(n_keys)
 
-    files = all(sources[kind] is not None and sources[kind].relation.startswith("read_")
-                for kind in queries)
+    files = all(_is_file(sources[kind]) for kind in queries)
     if not queries or not files:
         return {kind: count(con, kind) for kind in queries}
-    from concurrent.futures import ThreadPoolExecutor
-
     cursors = {kind: con.cursor() for kind in queries}
     try:
         with ThreadPoolExecutor(max_workers=len(queries)) as pool:
@@ -394,17 +400,12 @@ def _key_counts(con: duckdb.DuckDBPyConnection, sources: dict[str, Source | None
             cursor.close()
 
 
+def _is_file(source: Source | None) -> bool:
+    return source is not None and source.relation.startswith("read_")
+
+
 def is_bad_row_error(exc: BaseException) -> bool:
     return BAD_ROW in str(exc)
-
-
-class _Bound(Column):
-    """A column spec plus the name it has in this particular file."""
-
-    def __init__(self, col: Column, actual: str | None):
-        super().__init__(col.name, col.type, col.required, col.not_null, col.choices,
-                         col.non_negative, col.range)
-        object.__setattr__(self, "actual", actual)
 
 
 def _row(source: Source, rowid: int) -> int:
@@ -413,15 +414,15 @@ def _row(source: Source, rowid: int) -> int:
 
 
 def _explain_bad_rows(con: duckdb.DuckDBPyConnection, source: Source,
-                      checks: list[tuple[str, str, str]]) -> list:
+                      checks: list[tuple[str, str, str]]) -> list[ErrorRow]:
     """Second, ordered pass: which rows and columns are bad, and with what value."""
-    threads = con.execute("SELECT current_setting('threads')").fetchone()[0]
+    threads = con.execute("SELECT current_setting('threads')").fetchall()[0][0]
     con.execute("SET threads TO 1")  # one thread keeps file order for row numbers
     try:
         con.execute(f"CREATE OR REPLACE TEMP TABLE _hz_raw AS SELECT * FROM {source.relation}")
     finally:
         con.execute(f"SET threads TO {int(threads)}")
-    errors = []
+    errors: list[ErrorRow] = []
     raw_cols = {str(c[0]).strip().lstrip("\ufeff").lower(): str(c[0])
                 for c in con.execute("DESCRIBE _hz_raw").fetchall()}
     for column, cond, message in checks:
@@ -442,7 +443,7 @@ def _explain_bad_rows(con: duckdb.DuckDBPyConnection, source: Source,
 
 
 def _explain_duplicates(con: duckdb.DuckDBPyConnection, source: Source, target: str,
-                        key: str) -> list:
+                        key: str) -> list[ErrorRow]:
     rows = con.execute(
         f"SELECT rowid, {_q(key)}, first_rowid FROM ("
         f"  SELECT rowid, {_q(key)}, min(rowid) OVER (PARTITION BY {_q(key)}) AS first_rowid"

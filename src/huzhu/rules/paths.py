@@ -24,7 +24,7 @@ def shipped_reform_names() -> list[str]:
     return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml"))
 
 
-def resolve_policy_path(name_or_path: str | os.PathLike) -> Path:
+def resolve_policy_path(name_or_path: str | os.PathLike[str]) -> Path:
     """A shipped name (``changchun-2023``, or a sample reform's name) or a path to a YAML
     file."""
     text = os.fspath(name_or_path)

@@ -116,6 +116,8 @@ def unread_inputs(policy: Policy) -> set[str]:
 
 def _compile(policy: Policy, dialect: str, with_prior: bool, columns: str,
              foreign_benefits: bool, enum_texts: bool) -> str:
+    # Lazy: the compiler brings Ibis (about a second), which a `huzhu calc` whose plan
+    # is cached never needs.
     from huzhu.rules.compiler import to_sql
 
     return to_sql(policy, dialect, with_prior=with_prior, columns=columns,

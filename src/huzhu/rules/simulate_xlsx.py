@@ -12,15 +12,16 @@ import os
 from decimal import Decimal
 from typing import Any
 
+import xlsxwriter
+
 from huzhu.rules.simulation import TOP_CHANGES, GroupRow, SimulationReport, explain
 
 _GROUP_HEAD = ("分组", "事件数", "原方案（元）", "改革方案（元）", "差额（元）", "多付人数",
                "少付人数", "不变人数")
 
 
-def write_xlsx(report: SimulationReport, path: str | os.PathLike) -> None:
+def write_xlsx(report: SimulationReport, path: str | os.PathLike[str]) -> None:
     """Write ``report`` to ``path`` (.xlsx), replacing it only when complete."""
-    import xlsxwriter
 
     path = os.fspath(path)
     tmp = f"{path}.{os.getpid()}.tmp"

@@ -96,7 +96,7 @@ class SimulationReport:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data; amounts as strings with two decimals, dates as ISO text."""
-        return _plain({
+        plain: dict[str, Any] = _plain({
             "base_total": self.base_total, "reform_total": self.reform_total,
             "difference": self.difference, "members_paid_more": self.members_paid_more,
             "members_paid_less": self.members_paid_less,
@@ -109,6 +109,7 @@ class SimulationReport:
             "by_union": None if self.by_union is None else [asdict(r) for r in self.by_union],
             "largest": [asdict(r) for r in self.largest],
         })
+        return plain
 
     def to_json(self, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(), ensure_ascii=False, indent=indent)
@@ -207,11 +208,11 @@ def _report(con: duckdb.DuckDBPyConnection, base: Policy, reform: Policy,
             has_unions: bool) -> SimulationReport:
     n_events, n_members, a_total, b_total = con.execute(
         "SELECT count(*), count(DISTINCT member_id), coalesce(sum(a_payable), 0), "
-        "coalesce(sum(b_payable), 0) FROM hz_sim").fetchone()
+        "coalesce(sum(b_payable), 0) FROM hz_sim").fetchall()[0]
     more, less, same = con.execute(
         "SELECT count(*) FILTER (WHERE d > 0), count(*) FILTER (WHERE d < 0), "
         "count(*) FILTER (WHERE d = 0) FROM (SELECT sum(diff) AS d FROM hz_sim "
-        "GROUP BY member_id)").fetchone()
+        "GROUP BY member_id)").fetchall()[0]
     names = {b.code: b.name for b in [*base.benefits, *reform.benefits]}
     # A disability's tier is its grade, not the outcome "disability".
     band = ("benefit || ' ' || coalesce(nullif(a_band, 'disability'), "
@@ -291,6 +292,7 @@ def _largest(con: duckdb.DuckDBPyConnection) -> list[EventChange]:
 
 def print_report(report: SimulationReport, console: Any = None) -> None:
     """The report as tables in Chinese (the same numbers as the xlsx)."""
+    # Lazy: only the terminal needs rich; the web app's what-if runs import this module.
     from rich.console import Console
     from rich.table import Table
 

@@ -11,6 +11,7 @@ from huzhu.rules.columns import TABLE_NAMES
 
 def local_session() -> Any:
     """A small local SparkSession with settings that behave on a 2-core machine."""
+    # Lazy: pyspark is an optional extra (huzhu[spark]).
     from pyspark.sql import SparkSession
 
     return (
@@ -36,13 +37,16 @@ def run_on_spark(sql: str, typed: dict[str, pa.Table], session: Any = None) -> p
         spark.createDataFrame(table, schema=_spark_schema(table)) \
             .createOrReplaceTempView(TABLE_NAMES[kind])
     result = spark.sql(sql)
+    out: pa.Table  # pyspark is untyped here (an optional extra)
     if hasattr(result, "toArrow"):
-        return result.toArrow()
-    return pa.Table.from_pandas(result.toPandas(), preserve_index=False)
+        out = result.toArrow()
+    else:
+        out = pa.Table.from_pandas(result.toPandas(), preserve_index=False)
+    return out
 
 
 def _spark_schema(table: pa.Table) -> Any:
-    from pyspark.sql import types as T
+    from pyspark.sql import types as T  # optional extra, as above
 
     def spark_type(t: pa.DataType) -> Any:
         if pa.types.is_decimal(t):

@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from huzhu.rules.errors import InputError, PolicyError
+
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--policy", required=True, metavar="NAME_OR_PATH",
@@ -27,8 +29,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # Lazy: `huzhu --help` imports every command's module; DuckDB loads only to run.
     from huzhu.rules.batch import run_calc
-    from huzhu.rules.errors import InputError, PolicyError
 
     try:
         run_calc(

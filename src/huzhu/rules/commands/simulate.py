@@ -8,6 +8,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from huzhu.rules.errors import InputError, PolicyError
+
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--policy", required=True, metavar="NAME_OR_PATH",
@@ -28,7 +30,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from huzhu.rules.errors import InputError, PolicyError
+    # Lazy: `huzhu --help` imports every command's module; pydantic, DuckDB and
+    # xlsxwriter load only to run.
     from huzhu.rules.loader import load_policy, load_reform
     from huzhu.rules.simulate_xlsx import write_xlsx
     from huzhu.rules.simulation import print_report, simulate_files

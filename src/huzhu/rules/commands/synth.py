@@ -30,6 +30,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # Lazy: `huzhu --help` imports every command's module; numpy loads only to run.
     from huzhu.rules.synth import SynthError, generate
 
     if args.members < 1 or args.events < 0:
