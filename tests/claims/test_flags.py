@@ -346,7 +346,7 @@ def test_who_may_record_a_call_and_for_which_claims(users, large):
         followup.mark_called(users["finance_city"], large["above"], "已联系")
     with pytest.raises(ClaimRefused, match="管辖范围"):
         followup.mark_called(users["reviewer_da"], large["district_b"], "已联系")
-    with pytest.raises(ClaimRefused, match="未超过 10,000.00 元"):
+    with pytest.raises(ClaimRefused, match=r"未超过 10,000\.00 元"):
         followup.mark_called(users["admin_city"], large["at_line"], "已联系")
     with pytest.raises(ClaimRefused, match="审批通过后"):
         followup.mark_called(users["admin_city"], large["in_review"], "已联系")

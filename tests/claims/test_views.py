@@ -217,3 +217,27 @@ def test_a_mistyped_amount_is_refused_with_a_message_and_changes_nothing(
     after = Claim.objects.get(pk=claim.pk)
     assert (after.state, after.final, after.first_reviewed_by_id) == ("submitted", None, None)
     assert after.history.count() == events
+
+
+def test_the_late_exception_form_goes_through_the_workflow(client, users, staff, file_hospital,
+                                                           monkeypatch):
+    """The form at claims:late-exception takes the table's late_exception step: refused for
+    the filer, recorded (history and audit) for a reviewer, and the clerk may submit."""
+    from django.utils import timezone
+
+    from huzhu.audit.models import AuditEntry
+
+    claim = file_hospital(staff["m1"], day=D(2026, 1, 5))
+    monkeypatch.setattr(timezone, "localdate", lambda: D(2026, 3, 10))  # past 60 days
+    url = reverse("claims:late-exception", args=[claim.pk])
+    page = login(client, "clerk_a1").post(url, {"reason": "住院期间无法申请"}, follow=True)
+    assert "只有审核员可以批准逾期申请" in page.content.decode()
+    page = login(client, "reviewer_da").post(url, {"reason": ""}, follow=True)
+    assert "请写明允许逾期申请的理由" in page.content.decode()
+    page = client.post(url, {"reason": "住院期间无法申请"}, follow=True)
+    assert "已记录逾期例外" in page.content.decode()
+    claim = Claim.objects.get(pk=claim.pk)
+    assert claim.late_exception_by == users["reviewer_da"] and claim.state == "draft"
+    assert claim.history.filter(action="late_exception").count() == 1
+    assert AuditEntry.objects.filter(summary__contains="批准逾期申请").count() == 1
+    assert apply(users["clerk_a1"], claim.pk, "submit").state == "submitted"
