@@ -194,7 +194,7 @@ def test_data_sealed_under_an_old_secrets_json_stays_readable(tmp_path):
     old = new_keys()
     (var / "secrets.json").write_text(json.dumps(old))
     token = crypto.seal("220102198506010011", field_key=old["HUZHU_FIELD_KEY"])
-    code = ("from huzhu import crypto; "
+    code = ("from huzhu.lib import crypto; "
             f"print(crypto.unseal(bytes.fromhex('{token.hex()}')))")
     run = huzhu("manage", "shell", "-c", code, env=child_env(tmp_path, HUZHU_VAR_DIR=str(var)))
     assert run.returncode == 0, run.stderr
