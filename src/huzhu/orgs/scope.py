@@ -32,12 +32,6 @@ __all__ = [
     "union_path",
 ]
 
-# Roles that may see a full ID number / bank account (each view is audited).
-FULL_ID_ROLES = frozenset({User.Role.ADMIN, User.Role.REVIEWER, User.Role.FINANCE})
-AUDIT_LOG_ROLES = frozenset({User.Role.ADMIN, User.Role.AUDITOR})
-WRITE_ROLES = frozenset({User.Role.CLERK, User.Role.REVIEWER, User.Role.ADMIN})
-
-
 def scoped_unions(user: User) -> QuerySet[Union]:
     return scoped(user, Union.objects.all(), union_field="")
 
@@ -48,18 +42,6 @@ def get_scoped_or_404(user: User, queryset: QuerySet, union_field: str = "union"
         return scoped(user, queryset, union_field).get(**lookup)
     except queryset.model.DoesNotExist:
         raise Http404 from None
-
-
-def can_see_full_id(user: User) -> bool:
-    return sees_everything(user) or user.role in FULL_ID_ROLES
-
-
-def can_write(user: User) -> bool:
-    return sees_everything(user) or user.role in WRITE_ROLES
-
-
-def can_read_audit_log(user: User) -> bool:
-    return sees_everything(user) or user.role in AUDIT_LOG_ROLES
 
 
 def subtree_ids_in_scope(user: User, union_id: int) -> list[int]:
