@@ -299,7 +299,6 @@ class ClaimsRun(bench_coverage.Run):
         from django.db.models import Count, Q
 
         from huzhu.claims import intake, workflow
-        from huzhu.claims.computation import COUNTED
         from huzhu.claims.materials.required import missing
         from huzhu.claims.models import Claim, ClaimMaterial
         from huzhu.members.models import Member
@@ -309,7 +308,7 @@ class ClaimsRun(bench_coverage.Run):
         members = list(
             Member.objects.filter(union__path__startswith=clerk.union.path, status="active",
                                   birth_date__gt=dt.date(1967, 1, 1))
-            .annotate(prior=Count("claims", filter=Q(claims__state__in=COUNTED)))
+            .annotate(prior=Count("claims", filter=Q(claims__state__in=Claim.GIVEN)))
             .filter(prior__gt=0).order_by("-prior", "id")[:n])
         priors = sorted(m.prior for m in members)
         self.facts.update(prior_min=priors[0], prior_max=priors[-1],
@@ -479,7 +478,7 @@ def build_claims(past: int, ready: int, say) -> None:
                                              "bank_last4"], batch_size=2000)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
-    from huzhu.claims.models import norm as norms
+    from huzhu.claims import usual_amounts as norms
 
     norms.refresh()  # the usual amounts, as the 10-minute job keeps them
 

@@ -193,9 +193,9 @@ class _QmarkAsFormat:
 
 def cases(queue_states: list[str]):
     from huzhu.claims import flags
+    from huzhu.claims import usual_amounts as norms
     from huzhu.claims.followup import service as followup
     from huzhu.claims.models import Claim
-    from huzhu.claims.models import norm as norms
     from huzhu.lib.paging import keyset_page
     from huzhu.orgs.models import User
 
@@ -239,7 +239,7 @@ def cases(queue_states: list[str]):
         rows.append((f"{label}: queue", queue(user)))
         rows += [(f"{label}: queue + {code}", queue(user, code)) for code in flags.FLAG_LABELS]
         rows.append((f"{label}: flag_counts(queue)", counts(user)))
-        if followup.may_read(user):
+        if user.has_perm("claims.read_followup"):
             rows.append((f"{label}: follow-up list", follow_up(user)))
     rows += [(f"city admin: every state, {code}", every_state(users["b_admin"], code))
              for code in flags.FLAG_LABELS]

@@ -21,7 +21,6 @@ from huzhu.rules import evaluate_claim
 
 # The claims that count against caps: the given ones. A name of its own because
 # bench/bench_claims.py imports it.
-COUNTED = Claim.GIVEN
 EVENT_FIELDS = ("admit_date", "days", "out_of_pocket", "total_cost", "diagnosis", "outcome",
                 "disability_grade", "fracture_site", "work_related", "loss_amount",
                 "certificate_no", "on_duty", "relation", "co_resident")
@@ -56,7 +55,7 @@ def enrolment_rows(claim: Claim) -> list[dict]:
 def prior_rows(claim: Claim) -> list[dict]:
     """The member's other claims in the scheme that count against caps, as paid."""
     earlier = (Claim.objects.filter(member_id=claim.member_id, scheme=claim.scheme,
-                                    state__in=COUNTED).exclude(pk=claim.pk))
+                                    state__in=Claim.GIVEN).exclude(pk=claim.pk))
     rows = []
     for other in earlier:
         row = event_row(other)

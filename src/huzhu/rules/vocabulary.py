@@ -9,6 +9,8 @@ values themselves are the contract of :mod:`huzhu.rules.columns`.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 STATUS = {"active": "在职", "retired": "退休", "left": "离会"}
 GENDER = {"M": "男", "F": "女"}
 OCCUPATION = {"medical": "医务人员", "cdc": "疾控人员", "other": "其他"}
@@ -33,6 +35,6 @@ PER = {"event": "每次", "member": "每人", "family": "每个家庭", "relativ
 PERIOD = {"year": "每个自然年", "period": "每个互助期", "lifetime": "终身"}
 
 
-def words(mapping: dict[str, str], codes: object) -> str:
+def words(mapping: dict[str, str], codes: Iterable[object]) -> str:
     """Codes as their words joined by 、 (an unknown code shows as itself, never a 500)."""
-    return "、".join(mapping.get(str(c), str(c)) for c in codes)  # type: ignore[attr-defined]
+    return "、".join(mapping.get(str(c), str(c)) for c in codes)

@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 from django.db import connection
 
-from huzhu.claims.computation import COUNTED, event_row
+from huzhu.claims.computation import event_row
 from huzhu.claims.intake import needed_fields
 from huzhu.claims.models import Claim
 from huzhu.coverage.engine_inputs import enrolment_table, member_table
@@ -264,7 +264,7 @@ def prior_table(scheme: Scheme, member_ids: set[int], codes: list[str]) -> pa.Ta
     """Claims that count against caps, as the claims app counts them one claim at a time
     (``computation.prior_rows``): approved, in a batch or paid, at their amount."""
     rows = []
-    qs = (Claim.objects.filter(scheme=scheme, state__in=COUNTED)
+    qs = (Claim.objects.filter(scheme=scheme, state__in=Claim.GIVEN)
           .only(*[f for f in ("number", "member_id", "benefit", "event_date", "admit_date",
                               "days", "out_of_pocket", "total_cost", "diagnosis", "outcome",
                               "disability_grade", "fracture_site", "work_related",
