@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.contrib import auth
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models import QuerySet, Value
@@ -177,3 +180,14 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.display_name or self.username
+
+    def has_perm(self, perm: str, obj: Any = None) -> bool:
+        """Django lets an active superuser do everything. A superuser who belongs to a
+        union node acts in a role there, so the role table decides for them as for
+        anyone (``huzhu.orgs.roles.RoleBackend``); the admin site's model permissions
+        still come from ``ModelBackend``, which grants every one to a superuser."""
+        if self.is_superuser and self.union_id is not None:
+            return self.is_active and any(
+                backend.has_perm(self, perm, obj) for backend in auth.get_backends()
+                if hasattr(backend, "has_perm"))
+        return super().has_perm(perm, obj)
