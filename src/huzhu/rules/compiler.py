@@ -40,7 +40,6 @@ from huzhu.rules.output import (
     missing_message,
     prerequisite_message,
 )
-from huzhu.rules.plans import needs_enrolment
 from huzhu.rules.schema import (
     Band,
     BandsFormula,
@@ -545,7 +544,7 @@ class _Compiler:
         return self._with_prerequisites(t, rows)
 
     def _with_cover(self, t: ir.Table) -> ir.Table:
-        if not needs_enrolment(self.policy):
+        if not self.policy.reads_enrolments:
             return t.mutate(_cov_start=ibis.null("date"), _cov_first=ibis.null("date"))
         e = self.tables["enrolments"]
         keys = t.select("event_id", "_prior", "member_id", "event_date")

@@ -103,15 +103,9 @@ def compiled_sql(policy: Policy, dialect: str = "duckdb", *, with_prior: bool = 
     return sql
 
 
-def needs_enrolment(policy: Policy) -> bool:
-    """Whether the plan joins the enrolments (enrolment rules or per-period caps)."""
-    return any(b.eligibility.enrolment or any(c.period == "period" for c in b.caps)
-               for b in policy.benefits)
-
-
 def unread_inputs(policy: Policy) -> set[str]:
     """Inputs the policy's plan never reads (their rows must be checked separately)."""
-    return set() if needs_enrolment(policy) else {"enrolments"}
+    return set() if policy.reads_enrolments else {"enrolments"}
 
 
 def _compile(policy: Policy, dialect: str, with_prior: bool, columns: str,

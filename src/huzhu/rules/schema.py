@@ -908,6 +908,12 @@ class Policy(_Model):
         return [b.code for b in self.benefits]
 
     @property
+    def reads_enrolments(self) -> bool:
+        """Whether the plan joins the enrolments (enrolment rules or per-period caps)."""
+        return any(b.eligibility.enrolment or any(c.period == "period" for c in b.caps)
+                   for b in self.benefits)
+
+    @property
     def day_capped_codes(self) -> list[str]:
         return [b.code for b in self.benefits if b.day_capped]
 
