@@ -76,11 +76,8 @@ def feed_progress(request: AuthenticatedHttpRequest, feed_id: int) -> HttpRespon
 
 
 def _progress_context(feed: Feed) -> dict:
-    live = jobs.live_progress(feed) if feed.running else {}
-    total, done = live.get("total"), live.get("done", 0)
     return {
-        "feed": feed, "live": live,
-        "percent": round(100 * done / total) if total else None,
+        "feed": feed, "progress": feed.progress(),
         "errors": jobs.feed_errors(feed),
         "more_errors": max(0, feed.error_count - len(feed.errors)),
     }

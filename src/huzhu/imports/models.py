@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import models
 
 from huzhu.imports.kinds import label_of
+from huzhu.lib.jobs import FileJob, JobFiles
 from huzhu.orgs.models import Union
 from huzhu.orgs.scope import scoped
 
@@ -15,13 +16,20 @@ class ImportJobQuerySet(models.QuerySet):
         return scoped(user, self, "union")
 
 
-class ImportJob(models.Model):
+class ImportJob(FileJob):
     class Status(models.TextChoices):
         PENDING = "pending", "排队中"
         VALIDATING = "validating", "校验中"
         IMPORTING = "importing", "导入中"
         DONE = "done", "已完成"
         FAILED = "failed", "未导入"
+
+    WORKING = (Status.VALIDATING, Status.IMPORTING)
+    FILES = JobFiles("imports", prefix="job")
+    INPUT_FIELDS = ("stored_path",)
+    OUTPUT_FIELDS = ("error_report_path",)
+    LIVE_FILES = True
+    INTERRUPTED = "后台处理中断，未写入任何数据，请重新上传"
 
     # A kind registered by a domain app (huzhu.imports.kinds): units, members, …
     kind = models.CharField("导入对象", max_length=16)
@@ -51,10 +59,6 @@ class ImportJob(models.Model):
     # The first errors, for the page; the full list is in the xlsx report file.
     errors = models.JSONField("错误（前若干条）", default=list, blank=True)
     error_report_path = models.CharField(max_length=500, blank=True, editable=False)
-    message = models.CharField("说明", max_length=500, blank=True)
-    created_at = models.DateTimeField("提交时间", auto_now_add=True)
-    started_at = models.DateTimeField("开始时间", null=True, blank=True)
-    finished_at = models.DateTimeField("完成时间", null=True, blank=True)
 
     objects = ImportJobQuerySet.as_manager()
 
@@ -70,8 +74,3 @@ class ImportJob(models.Model):
     @property
     def kind_label(self) -> str:
         return label_of(self.kind)
-
-    @property
-    def running(self) -> bool:
-        return self.status in {self.Status.PENDING, self.Status.VALIDATING,
-                               self.Status.IMPORTING}

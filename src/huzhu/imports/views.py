@@ -83,15 +83,11 @@ def progress(request: AuthenticatedHttpRequest, job_id: int) -> HttpResponse:
 
 
 def _progress_context(job: ImportJob) -> dict:
-    live = jobs.live_progress(job) if job.running else {}
-    total = live.get("total")
-    done = live.get("done", 0)
     kind = kinds.get(job.kind)
     return {
         "job": job,
         "result_url": kind.result_url if kind else "",
-        "live": live,
-        "percent": round(100 * done / total) if total else None,
+        "progress": job.progress(),
         "errors": jobs.job_errors(job),
         "more_errors": max(0, job.error_count - len(job.errors)),
     }

@@ -73,13 +73,7 @@ def export_list(request: AuthenticatedHttpRequest) -> HttpResponse:
 def export_detail(request: AuthenticatedHttpRequest, export_id: int) -> HttpResponse:
     job = _export(request, export_id)
     template = "members/_export_progress.html" if request.htmx else "members/export_detail.html"
-    return render(request, template, {"job": job, "percent": _percent(job)})
-
-
-def _percent(job: MemberExport) -> int | None:
-    if not job.total_rows:
-        return None
-    return min(100, round(100 * job.written_rows / job.total_rows))
+    return render(request, template, {"job": job, "progress": job.progress()})
 
 
 @never_cache

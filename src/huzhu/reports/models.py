@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.db import models
 
 from huzhu.coverage.models import Period, Scheme
+from huzhu.lib.jobs import FileJob, JobFiles, Progress
 from huzhu.lib.money import MoneyField
 from huzhu.orgs.models import Union
 from huzhu.orgs.scope import scoped
@@ -17,7 +18,11 @@ class WhatIfRunQuerySet(models.QuerySet):
         return scoped(user, self)
 
 
-class WhatIfRun(models.Model):
+class WhatIfRun(FileJob):
+    """A what-if run: a job whose progress is its row (``step`` of :attr:`STEPS`) and
+    whose result is an xlsx file besides the JSON report. Not judged stuck: it keeps no
+    sign of life to judge by."""
+
     class Status(models.TextChoices):
         PENDING = "pending", "排队中"
         RUNNING = "running", "测算中"
@@ -25,6 +30,8 @@ class WhatIfRun(models.Model):
         FAILED = "failed", "失败"
 
     STEPS = ("读取会员与参保记录", "读取理赔历史", "两套政策测算", "写出报告")
+    FILES = JobFiles("what-if")
+    OUTPUT_FIELDS = ("file_path",)
 
     scheme = models.ForeignKey(Scheme, verbose_name="保障项目", on_delete=models.PROTECT,
                                related_name="what_if_runs")
@@ -42,8 +49,7 @@ class WhatIfRun(models.Model):
     message = models.CharField("说明", max_length=1000, blank=True)
     report = models.JSONField("测算报告", null=True, blank=True)
     file_path = models.CharField(max_length=500, blank=True, editable=False)
-    created_at = models.DateTimeField("提交时间", auto_now_add=True)
-    finished_at = models.DateTimeField("完成时间", null=True, blank=True)
+    started_at = None  # not kept: elapsed counts from created_at
 
     objects = WhatIfRunQuerySet.as_manager()
 
@@ -55,13 +61,8 @@ class WhatIfRun(models.Model):
     def __str__(self) -> str:
         return f"{self.scheme.name} · {self.name}"
 
-    @property
-    def running(self) -> bool:
-        return self.status in (self.Status.PENDING, self.Status.RUNNING)
-
-    @property
-    def percent(self) -> int:
-        return round(100 * self.step / len(self.STEPS))
+    def progress(self) -> Progress:
+        return self.measure(self.step_label, self.step, len(self.STEPS), self.created_at)
 
     @property
     def step_label(self) -> str:

@@ -14,7 +14,7 @@ run and as the xlsx ``huzhu simulate`` writes.
 from __future__ import annotations
 
 import tempfile
-import uuid
+import time
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -24,7 +24,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import yaml
-from django.conf import settings
 from django.db import OperationalError
 from django.utils import timezone
 from django_tasks import task
@@ -33,6 +32,7 @@ from huzhu.audit import log
 from huzhu.audit.models import AuditEntry
 from huzhu.coverage.engine_inputs import export_engine
 from huzhu.coverage.models import Period, Scheme
+from huzhu.lib.jobs import PRIVATE_FILE
 from huzhu.members.models import Member
 from huzhu.orgs.models import User
 from huzhu.reports.models import WhatIfRun
@@ -214,15 +214,7 @@ def _update(run_id: int, **fields) -> None:
         except OperationalError:  # SQLite busy: progress can wait, the result cannot
             if "status" not in fields or attempt == 4:
                 return
-            import time
-
             time.sleep(1)
-
-
-def reports_dir() -> Path:
-    path = Path(settings.UPLOAD_ROOT) / "what-if"
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    return path
 
 
 @task()
@@ -234,9 +226,11 @@ def run_what_if(run_id: int) -> dict:
     run = WhatIfRun.objects.select_related("scheme__union", "period").get(pk=run_id)
     try:
         report = simulate_run(run, progress=lambda step: _update(run_id, step=step))
-        target = reports_dir() / f"{uuid.uuid4().hex}.xlsx"
+        # In the kind's private folder (0700); write_xlsx replaces the file whole, so it is
+        # made private once written (it lists members by registry id).
+        target = WhatIfRun.files().new_path(".xlsx")
         write_xlsx(report, target)
-        target.chmod(0o600)
+        target.chmod(PRIVATE_FILE)
     except Exception as exc:
         _update(run_id, status=WhatIfRun.Status.FAILED, message=f"测算失败：{exc}"[:1000],
                 finished_at=timezone.now())

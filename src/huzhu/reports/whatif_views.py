@@ -97,7 +97,8 @@ def what_if_detail(request: AuthenticatedHttpRequest, run_id: int) -> HttpRespon
         return response
     template = "reports/_what_if_progress.html" if request.htmx else \
         "reports/what_if_detail.html"
-    return render(request, template, {"run": run, "report": run.report})
+    return render(request, template, {"run": run, "report": run.report,
+                                      "progress": run.progress()})
 
 
 @require_POST

@@ -14,6 +14,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from huzhu.lib import crypto
+from huzhu.lib.jobs import FileJob, JobFiles
 from huzhu.lib.money import MoneyField
 from huzhu.members.models import Member
 from huzhu.orgs.models import Union
@@ -40,8 +41,9 @@ class FeedQuerySet(models.QuerySet):
         return self.filter(made_within(user, "union"))
 
 
-class Feed(models.Model):
-    """One file or API push of settlement rows, and what its import did."""
+class Feed(FileJob):
+    """One file or API push of settlement rows, and what its import did (an upload is a
+    file job: the worker imports it, as member imports)."""
 
     class Source(models.TextChoices):
         FILE = "file", "命令行导入"
@@ -54,6 +56,13 @@ class Feed(models.Model):
         IMPORTING = "importing", "写入中"
         DONE = "done", "已导入"
         FAILED = "failed", "未导入"
+
+    WORKING = (Status.VALIDATING, Status.IMPORTING)
+    FILES = JobFiles("feeds", prefix="feed")
+    INPUT_FIELDS = ("stored_path",)
+    OUTPUT_FIELDS = ("error_report_path",)
+    LIVE_FILES = True
+    INTERRUPTED = "后台处理中断，未写入任何数据，请重新上传"
 
     source = models.CharField("来源", max_length=8, choices=Source.choices,
                               default=Source.FILE)
@@ -80,15 +89,11 @@ class Feed(models.Model):
     error_report_path = models.CharField(max_length=500, blank=True, editable=False)
     # An upload waiting for the worker; deleted (and this emptied) once imported.
     stored_path = models.CharField(max_length=500, blank=True, editable=False)
-    message = models.CharField("说明", max_length=500, blank=True)
     # False (the default): a feed with any invalid row imports nothing, as member imports.
     valid_only = models.BooleanField("只导入无错误的行", default=False)
     # Set by the batch that evaluates the feed's stays under a scheme.
     scheme = models.ForeignKey("coverage.Scheme", verbose_name="保障项目", null=True,
                                blank=True, on_delete=models.PROTECT, related_name="feeds")
-    created_at = models.DateTimeField("提交时间", auto_now_add=True)
-    started_at = models.DateTimeField("开始时间", null=True, blank=True)
-    finished_at = models.DateTimeField("完成时间", null=True, blank=True)
 
     objects = FeedQuerySet.as_manager()
 
@@ -100,11 +105,6 @@ class Feed(models.Model):
 
     def __str__(self) -> str:
         return f"医保结算数据 {self.file_name}"
-
-    @property
-    def running(self) -> bool:
-        return self.status in {self.Status.PENDING, self.Status.VALIDATING,
-                               self.Status.IMPORTING}
 
     @property
     def valid_rows(self) -> int:

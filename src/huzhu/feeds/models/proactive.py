@@ -5,10 +5,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.db import models
 from django.db.models import Q
 
 from huzhu.feeds.models.feed import made_within
+from huzhu.lib.jobs import FileJob, Progress
 from huzhu.lib.money import MoneyField
 from huzhu.orgs.scope import scope_union_ids
 
@@ -20,14 +23,21 @@ class BatchRunQuerySet(models.QuerySet):
         return self.filter(made_within(user, "union"))
 
 
-class BatchRun(models.Model):
-    """One ``huzhu feed run`` (or the page's 开始测算) of a feed under one scheme."""
+class BatchRun(FileJob):
+    """One ``huzhu feed run`` (or the page's 开始测算) of a feed under one scheme: a job
+    with no files (its report is written when asked for), whose progress is its own row
+    (``done`` of ``total``, written after each committed chunk) and whose sign of life is
+    ``updated_at``. A run that shows none for ten minutes is stale: it stays ``running``
+    and may be resumed (its committed chunks stand), it is not failed."""
 
     class Status(models.TextChoices):
         PENDING = "pending", "排队中"
         RUNNING = "running", "测算中"
         DONE = "done", "已完成"
         FAILED = "failed", "未完成"
+
+    WORKING = (Status.RUNNING,)
+    STALE_AFTER = dt.timedelta(minutes=10)
 
     feed = models.ForeignKey("feeds.Feed", verbose_name="医保结算数据", on_delete=models.PROTECT,
                              related_name="runs")
@@ -47,10 +57,6 @@ class BatchRun(models.Model):
     # outcome code → number of report rows; and the proposed claims' total amount.
     counts = models.JSONField("结果统计", default=dict, blank=True)
     proposed_amount = MoneyField("拟给付金额", default=0)
-    message = models.CharField("说明", max_length=500, blank=True)
-    created_at = models.DateTimeField("提交时间", auto_now_add=True)
-    started_at = models.DateTimeField("开始时间", null=True, blank=True)
-    finished_at = models.DateTimeField("完成时间", null=True, blank=True)
     updated_at = models.DateTimeField("最近进展", auto_now=True)
 
     objects = BatchRunQuerySet.as_manager()
@@ -64,13 +70,17 @@ class BatchRun(models.Model):
     def __str__(self) -> str:
         return f"免申即享测算 #{self.pk}"
 
-    @property
-    def running(self) -> bool:
-        return self.status in (self.Status.PENDING, self.Status.RUNNING)
+    def progress(self) -> Progress:
+        """Measured while claims are written; the loading and engine phases are not."""
+        return self.measure(self.phase or self.status, self.done,
+                            self.total if self.phase == "writing" else None, self.started_at)
 
-    @property
-    def percent(self) -> int | None:
-        return round(100 * self.done / self.total) if self.total else None
+    def polls(self) -> bool:
+        """A stale run stops polling: its page offers to resume it."""
+        return self.running and not self.is_stuck()
+
+    def last_sign_of_life(self) -> dt.datetime | None:
+        return self.updated_at
 
 
 class StayOutcomeQuerySet(models.QuerySet):

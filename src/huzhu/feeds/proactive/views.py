@@ -77,7 +77,7 @@ def run_resume(request: AuthenticatedHttpRequest, run_id: int) -> HttpResponse:
 
 def _context(request: AuthenticatedHttpRequest, run: BatchRun) -> dict:
     stale = batch.is_stale(run)
-    return {"run": run, "stale": stale,
+    return {"run": run, "stale": stale, "progress": run.progress(),
             "counts": [(code, label, (run.counts or {}).get(code, 0))
                        for code, label in StayOutcome.Outcome.choices]}
 
