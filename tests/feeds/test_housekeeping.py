@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from huzhu.feeds import housekeeping, jobs
 from huzhu.feeds.models import Feed
+from huzhu.lib.jobs import JobHeartbeat
 
 pytestmark = pytest.mark.django_db
 
@@ -37,7 +38,7 @@ def test_a_stuck_feed_is_failed_and_its_upload_deleted(settings):
 def test_a_live_feed_is_left_alone():
     feed = Feed.objects.create(file_name="a.csv", status=Feed.Status.VALIDATING,
                                started_at=timezone.now())
-    with jobs.Heartbeat(feed):
+    with JobHeartbeat(feed):
         assert housekeeping.sweep()["中断的结算数据导入"] == 0
     feed.refresh_from_db()
     assert feed.status == Feed.Status.VALIDATING
@@ -46,11 +47,11 @@ def test_a_live_feed_is_left_alone():
 def test_finished_uploads_and_orphans_are_deleted():
     stored = jobs.store_upload(b"x", ".csv")
     Feed.objects.create(file_name="a.csv", status=Feed.Status.DONE, stored_path=str(stored))
-    orphan = jobs.feeds_dir() / "left-over.csv"
+    orphan = Feed.files().dir() / "left-over.csv"
     orphan.write_bytes(b"x")
     old = (timezone.now() - dt.timedelta(hours=3)).timestamp()
     os.utime(orphan, (old, old))
-    fresh = jobs.feeds_dir() / "just-written.csv"
+    fresh = Feed.files().dir() / "just-written.csv"
     fresh.write_bytes(b"x")
     done = housekeeping.sweep()
     assert done["删除的结算数据上传文件"] == 1 and done["删除的残留文件"] == 1

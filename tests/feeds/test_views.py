@@ -117,7 +117,7 @@ def test_progress_while_the_job_waits_and_runs(client, officer_da, settings):
     fragment = client.get(reverse("feeds:progress", args=[feed.pk])).content.decode()
     assert "排队等待后台处理" in fragment and "hx-trigger" in fragment
     Feed.objects.filter(pk=feed.pk).update(status="importing")
-    jobs.progress_path(feed).write_text(json.dumps({"phase": "importing", "done": 2,
+    feed.progress_path().write_text(json.dumps({"phase": "importing", "done": 2,
                                                     "total": 5}))
     fragment = client.get(reverse("feeds:progress", args=[feed.pk])).content.decode()
     assert "第 3 步，共 5 步" in fragment and 'aria-valuenow="40"' in fragment

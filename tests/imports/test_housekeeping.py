@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from huzhu.imports import housekeeping, jobs
 from huzhu.imports.models import ImportJob
+from huzhu.lib.jobs import JobHeartbeat, ProgressFile
 from huzhu.members.idcard import make_id_number
 from tests.fixtures import PASSWORD
 
@@ -47,27 +48,27 @@ def running_job(user, *, minutes_ago: float, status="validating") -> ImportJob:
         kind="members", file_name="m.csv", stored_path=str(upload), user=user,
         union=user.union, status=status,
         started_at=timezone.now() - dt.timedelta(minutes=minutes_ago))
-    jobs._ProgressFile(job)("validating", 5000, None)
+    ProgressFile(job)("validating", 5000, None)
     return job
 
 
 def test_stale_job_is_failed_and_its_files_deleted(users):
     stuck = running_job(users["clerk_a1"], minutes_ago=10)
     upload = Path(stuck.stored_path)
-    assert upload.exists() and jobs.progress_path(stuck).exists()
+    assert upload.exists() and stuck.progress_path().exists()
     done = housekeeping.sweep()
     assert done["中断的导入任务"] == 1
     stuck.refresh_from_db()
     assert stuck.status == "failed" and stuck.message == "后台处理中断，未写入任何数据，请重新上传"
     assert stuck.finished_at is not None and stuck.stored_path == ""
-    assert not upload.exists() and not jobs.progress_path(stuck).exists()
+    assert not upload.exists() and not stuck.progress_path().exists()
     assert housekeeping.sweep()["中断的导入任务"] == 0
 
 
 def test_a_live_heartbeat_or_a_pending_job_is_left_alone(users, settings):
     settings.HUZHU_IMPORT_STALE_SECONDS = 60
     alive = running_job(users["clerk_a1"], minutes_ago=30, status="importing")
-    jobs.Heartbeat(alive).beat()  # the worker touched it just now
+    JobHeartbeat(alive).beat()  # the worker touched it just now
     fresh = running_job(users["clerk_a1"], minutes_ago=0.1)  # first beat not written yet
     queued = running_job(users["clerk_a1"], minutes_ago=30, status="pending")
     assert housekeeping.sweep()["中断的导入任务"] == 0
@@ -75,10 +76,10 @@ def test_a_live_heartbeat_or_a_pending_job_is_left_alone(users, settings):
         job.refresh_from_db()
         assert job.running and Path(job.stored_path).exists()
     old = time.time() - 120
-    os.utime(jobs.heartbeat_path(alive), (old, old))  # the worker stopped beating
+    os.utime(alive.heartbeat_path(), (old, old))  # the worker stopped beating
     assert housekeeping.sweep()["中断的导入任务"] == 1
     alive.refresh_from_db()
-    assert alive.status == "failed" and not jobs.heartbeat_path(alive).exists()
+    assert alive.status == "failed" and not alive.heartbeat_path().exists()
 
 
 def test_heartbeat_thread_beats_while_the_import_runs_and_stops_after(users, settings,
@@ -88,7 +89,7 @@ def test_heartbeat_thread_beats_while_the_import_runs_and_stops_after(users, set
     seen = []
 
     def slow_import(kind, path, **kwargs):
-        beat = jobs.heartbeat_path(job)
+        beat = job.heartbeat_path()
         first = beat.stat().st_mtime_ns
         time.sleep(0.3)
         seen.append((mode(beat), beat.stat().st_mtime_ns > first))
@@ -98,7 +99,7 @@ def test_heartbeat_thread_beats_while_the_import_runs_and_stops_after(users, set
     monkeypatch.setattr(jobs, "import_file", slow_import)
     jobs.run_import_job.call(job.pk)
     assert seen == [(0o600, True)]
-    assert not jobs.heartbeat_path(job).exists()
+    assert not job.heartbeat_path().exists()
     job.refresh_from_db()
     assert job.status == "done" and job.stored_path == ""
 
@@ -113,11 +114,11 @@ def test_job_page_shows_a_stuck_job_as_interrupted(client, users):
 
 def test_finished_jobs_uploads_and_orphans_are_deleted(users):
     left = running_job(users["clerk_a1"], minutes_ago=1, status="done")
-    orphan = jobs.jobs_dir() / "0123abcd.csv"
+    orphan = ImportJob.files().dir() / "0123abcd.csv"
     orphan.write_bytes(b"old upload")
     hour_ago = time.time() - 7200
     os.utime(orphan, (hour_ago, hour_ago))
-    recent = jobs.jobs_dir() / "fedc3210.csv"  # an upload whose job is being created
+    recent = ImportJob.files().dir() / "fedc3210.csv"  # an upload whose job is being created
     recent.write_bytes(b"new upload")
     done = housekeeping.sweep()
     assert done["删除的上传文件"] == 1 and done["删除的残留文件"] >= 1
@@ -150,7 +151,7 @@ def test_error_report_and_upload_folder_are_private(client, users, units, settin
     job = upload_with_errors(client, users["clerk_a1"], units)
     report = Path(job.error_report_path)
     assert job.status == "failed" and report.is_file()
-    assert modes == [0o600] and mode(report) == 0o600 and mode(jobs.jobs_dir()) == 0o700
+    assert modes == [0o600] and mode(report) == 0o600 and mode(ImportJob.files().dir()) == 0o700
     assert report.parent == Path(settings.UPLOAD_ROOT) / "imports"
 
 

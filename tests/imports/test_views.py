@@ -13,6 +13,7 @@ from django.urls import reverse
 
 from huzhu.imports import jobs
 from huzhu.imports.models import ImportJob
+from huzhu.lib.jobs import ProgressFile
 from huzhu.members.idcard import make_id_number
 from huzhu.members.models import Member
 from tests.fixtures import PASSWORD
@@ -61,7 +62,7 @@ def test_clean_upload_is_imported_and_shows_counts(client, users, units):
     page = client.get(response.url).content.decode()
     assert "导入完成" in page and 'hx-trigger="every 1s"' not in page
     # The upload held plaintext ID numbers: it is gone once the job is done.
-    assert list((jobs.jobs_dir()).iterdir()) == []
+    assert list(ImportJob.files().dir().iterdir()) == []
 
 
 def test_error_flow_progress_fragment_and_xlsx_report(client, users, units):
@@ -110,8 +111,8 @@ def test_pending_job_polls_every_second(client, users, units):
 def test_live_progress_is_read_from_the_progress_file(users, units):
     job = ImportJob.objects.create(kind="members", file_name="x.csv", user=users["clerk_a1"],
                                    union=users["clerk_a1"].union, status="importing")
-    jobs._ProgressFile(job)("importing", 5000, 20000)
-    assert jobs.live_progress(job) == {"phase": "importing", "done": 5000, "total": 20000}
+    ProgressFile(job)("importing", 5000, 20000)
+    assert job.live_progress() == {"phase": "importing", "done": 5000, "total": 20000}
 
 
 def test_scope_clerk_cannot_import_into_another_union(client, users, units):

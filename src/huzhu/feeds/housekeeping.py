@@ -17,9 +17,9 @@ from pathlib import Path
 from django.db.models import Q
 from django.utils import timezone
 
-from huzhu.feeds import jobs
 from huzhu.feeds.models import Feed
 from huzhu.imports.housekeeping import ORPHAN_AGE, clear_files, report_cutoff
+from huzhu.lib.jobs import delete_files
 
 _RUNNING = [Feed.Status.VALIDATING, Feed.Status.IMPORTING]
 
@@ -36,7 +36,7 @@ def sweep() -> dict[str, int]:
 
 def fail_stuck(now: dt.datetime) -> int:
     running = Feed.objects.filter(status__in=_RUNNING)
-    return sum(1 for feed in running if jobs.is_stuck(feed, now) and jobs.fail_interrupted(feed))
+    return sum(1 for feed in running if feed.is_stuck(now) and feed.fail_interrupted())
 
 
 def delete_finished_uploads() -> int:
@@ -53,8 +53,8 @@ def delete_orphans(now: dt.datetime) -> int:
     known: set[Path] = set()
     for feed in Feed.objects.filter(~Q(stored_path="") | ~Q(error_report_path="")
                                     | Q(status__in=[Feed.Status.PENDING, *_RUNNING])):
-        known.update(jobs.feed_files(feed))
+        known.update(feed.job_files())
     cutoff = (now - ORPHAN_AGE).timestamp()
-    orphans = [p for p in jobs.feeds_dir().iterdir()
+    orphans = [p for p in Feed.files().dir().iterdir()
                if p.is_file() and p not in known and p.stat().st_mtime < cutoff]
-    return jobs.delete_files(orphans)
+    return delete_files(orphans)

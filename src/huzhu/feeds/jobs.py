@@ -21,24 +21,13 @@ from huzhu.feeds.importing import import_feed
 from huzhu.feeds.models import Feed
 from huzhu.imports.errors import RowError, write_report
 from huzhu.lib.jobs import JobHeartbeat, ProgressFile, open_private
-from huzhu.lib.jobs import delete_files as delete_files  # housekeeping's name
 
 INTERRUPTED = Feed.INTERRUPTED
 FAILED = "导入出错，未写入任何数据；请联系系统管理员查看日志"
 
-# The folder, a feed's files and what becomes of a dead worker's feed are the shared
-# file-job model's (huzhu.lib.jobs); these are the names housekeeping and tests use.
-feeds_dir = Feed.files().dir
+# Where an upload is kept: the model's private folder (huzhu.lib.jobs); a name of its own
+# so that a test can watch what is stored.
 store_upload = Feed.files().store
-progress_path = Feed.progress_path
-heartbeat_path = Feed.heartbeat_path
-report_path = Feed.report_path
-feed_files = Feed.job_files
-is_stuck = Feed.is_stuck
-fail_interrupted = Feed.fail_interrupted
-recover_if_stuck = Feed.recover_if_stuck
-live_progress = Feed.live_progress
-Heartbeat = JobHeartbeat
 
 
 def create_job(*, uploaded: UploadedFile, user: Any, valid_only: bool = False) -> Feed:

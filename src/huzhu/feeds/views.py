@@ -55,7 +55,7 @@ def feed_upload(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 @login_required
 def feed_detail(request: AuthenticatedHttpRequest, feed_id: int) -> HttpResponse:
-    feed = jobs.recover_if_stuck(get_feed_for_user(request.user, feed_id))
+    feed = get_feed_for_user(request.user, feed_id).recover_if_stuck()
     context = _progress_context(feed)
     show = request.GET.get("show", "problems")
     if show not in ROW_FILTERS:
@@ -71,7 +71,7 @@ def feed_detail(request: AuthenticatedHttpRequest, feed_id: int) -> HttpResponse
 
 @login_required
 def feed_progress(request: AuthenticatedHttpRequest, feed_id: int) -> HttpResponse:
-    feed = jobs.recover_if_stuck(get_feed_for_user(request.user, feed_id))
+    feed = get_feed_for_user(request.user, feed_id).recover_if_stuck()
     return render(request, "feeds/_progress.html", _progress_context(feed))
 
 

@@ -20,8 +20,8 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from huzhu.imports import jobs
 from huzhu.imports.models import ImportJob
+from huzhu.lib.jobs import delete_files
 
 REPORT_RETENTION_DAYS = 30
 ORPHAN_AGE = dt.timedelta(hours=1)
@@ -40,7 +40,7 @@ def sweep() -> dict[str, int]:
 def fail_stuck_jobs(now: dt.datetime) -> int:
     running = ImportJob.objects.filter(
         status__in=[ImportJob.Status.VALIDATING, ImportJob.Status.IMPORTING])
-    return sum(1 for job in running if jobs.is_stuck(job, now) and jobs.fail_interrupted(job))
+    return sum(1 for job in running if job.is_stuck(now) and job.fail_interrupted())
 
 
 def clear_files(rows, field: str) -> int:
@@ -48,7 +48,7 @@ def clear_files(rows, field: str) -> int:
     settlement feeds in ``huzhu.feeds``)."""
     deleted = 0
     for row in rows.exclude(**{field: ""}):
-        deleted += jobs.delete_files([Path(getattr(row, field))])
+        deleted += delete_files([Path(getattr(row, field))])
         type(row).objects.filter(pk=row.pk).update(**{field: ""})
     return deleted
 
@@ -69,14 +69,14 @@ def delete_old_reports(now: dt.datetime) -> int:
 
 
 def delete_orphans(now: dt.datetime) -> int:
-    folder = jobs.jobs_dir()
+    folder = ImportJob.files().dir()
     known: set[Path] = set()
     for job in ImportJob.objects.filter(~Q(stored_path="") | ~Q(error_report_path="") |
                                         Q(status__in=[ImportJob.Status.PENDING,
                                                       ImportJob.Status.VALIDATING,
                                                       ImportJob.Status.IMPORTING])):
-        known.update(jobs.job_files(job))
+        known.update(job.job_files())
     cutoff = (now - ORPHAN_AGE).timestamp()
     orphans = [p for p in folder.iterdir()
                if p.is_file() and p not in known and p.stat().st_mtime < cutoff]
-    return jobs.delete_files(orphans)
+    return delete_files(orphans)

@@ -27,25 +27,13 @@ from huzhu.imports.errors import RowError, write_report
 from huzhu.imports.models import ImportJob
 from huzhu.imports.service import import_file
 from huzhu.lib.jobs import JobHeartbeat, ProgressFile, open_private
-from huzhu.lib.jobs import delete_files as delete_files  # housekeeping's and signals' name
 
 SHOWN_ERRORS = 200
 INTERRUPTED = ImportJob.INTERRUPTED
 
-# The folder, the files of a job and what becomes of a dead worker's job are the shared
-# file-job model's (huzhu.lib.jobs); these are the names housekeeping and tests use.
-jobs_dir = ImportJob.files().dir
+# Where an upload is kept: the model's private folder (huzhu.lib.jobs); a name of its own
+# so that a test can watch what is stored.
 store_upload = ImportJob.files().store
-progress_path = ImportJob.progress_path
-heartbeat_path = ImportJob.heartbeat_path
-report_path = ImportJob.report_path
-job_files = ImportJob.job_files
-is_stuck = ImportJob.is_stuck
-fail_interrupted = ImportJob.fail_interrupted
-recover_if_stuck = ImportJob.recover_if_stuck
-live_progress = ImportJob.live_progress
-Heartbeat = JobHeartbeat
-_ProgressFile = ProgressFile
 
 
 def create_job(*, kind: str, uploaded: UploadedFile, user: Any, valid_only: bool,

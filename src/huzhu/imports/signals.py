@@ -6,12 +6,12 @@ from django.db import transaction
 from django.db.models.signals import post_delete
 from django.dispatch import receiver
 
-from huzhu.imports import jobs
 from huzhu.imports.models import ImportJob
+from huzhu.lib.jobs import delete_files
 
 
 @receiver(post_delete, sender=ImportJob, dispatch_uid="imports-job-files")
 def delete_job_files(sender, instance: ImportJob, **kwargs) -> None:
-    paths = jobs.job_files(instance)
+    paths = instance.job_files()
     # After the commit: a rolled-back delete keeps its row, and should keep its files.
-    transaction.on_commit(lambda: jobs.delete_files(paths))
+    transaction.on_commit(lambda: delete_files(paths))

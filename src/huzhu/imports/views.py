@@ -72,13 +72,13 @@ def new_import(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 @write_required
 def detail(request: AuthenticatedHttpRequest, job_id: int) -> HttpResponse:
-    job = jobs.recover_if_stuck(_job(request, job_id))
+    job = _job(request, job_id).recover_if_stuck()
     return render(request, "imports/detail.html", _progress_context(job))
 
 
 @write_required
 def progress(request: AuthenticatedHttpRequest, job_id: int) -> HttpResponse:
-    job = jobs.recover_if_stuck(_job(request, job_id))
+    job = _job(request, job_id).recover_if_stuck()
     return render(request, "imports/progress.html", _progress_context(job))
 
 

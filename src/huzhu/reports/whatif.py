@@ -32,6 +32,7 @@ from huzhu.audit import log
 from huzhu.audit.models import AuditEntry
 from huzhu.coverage.engine_inputs import export_engine
 from huzhu.coverage.models import Period, Scheme
+from huzhu.lib.errors import Refused
 from huzhu.lib.jobs import PRIVATE_FILE
 from huzhu.members.models import Member
 from huzhu.orgs.models import User
@@ -55,7 +56,7 @@ EXCLUDED_STATES = ("draft", "withdrawn")
 MAX_UPLOAD = 512 * 1024
 
 
-class WhatIfRefused(ValueError):
+class WhatIfRefused(Refused):
     """A reform that cannot be run (bad file, nothing changed, period not past)."""
 
 

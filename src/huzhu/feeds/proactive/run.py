@@ -19,7 +19,6 @@ consumed in event order exactly as in one clean run.
 
 from __future__ import annotations
 
-import datetime as dt
 import gc
 from decimal import Decimal
 
@@ -39,7 +38,6 @@ from huzhu.orgs.models import Union, User
 from huzhu.rules import evaluate
 
 CHUNK_ROWS = 20_000
-STALE = dt.timedelta(minutes=10)
 # Engine reasons that mean "not covered on that date" rather than "not eligible".
 NOT_COVERED = frozenset({"not_enrolled", "outside_window", "not_in_force"})
 # Claims that no longer stand for the stay (a rejected claim still does: it was judged).
@@ -69,11 +67,6 @@ def start_run(feed: Feed, scheme: Scheme, *, user: User | None = None,
                                    user=user if getattr(user, "pk", None) else None,
                                    union=union or getattr(user, "union", None),
                                    total=feed.rows)
-
-
-def is_stale(run: BatchRun, now: dt.datetime | None = None) -> bool:
-    return run.status == BatchRun.Status.RUNNING and (now or timezone.now()) - run.updated_at \
-        > STALE
 
 
 def execute(run: BatchRun, *, progress: Progress = _no_progress,

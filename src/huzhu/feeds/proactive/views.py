@@ -66,7 +66,7 @@ def _enqueue(run: BatchRun) -> None:
 def run_resume(request: AuthenticatedHttpRequest, run_id: int) -> HttpResponse:
     """An interrupted run goes back to the queue; its committed chunks stand."""
     run = get_run_for_user(request.user, run_id)
-    if run.status == BatchRun.Status.FAILED or batch.is_stale(run):
+    if run.status == BatchRun.Status.FAILED or run.is_stuck():
         BatchRun.objects.filter(pk=run.pk).update(status=BatchRun.Status.PENDING, message="")
         _enqueue(run)
         messages.success(request, f"测算 #{run.pk} 已重新排队，已生成的理赔不会重复生成")
@@ -76,7 +76,7 @@ def run_resume(request: AuthenticatedHttpRequest, run_id: int) -> HttpResponse:
 
 
 def _context(request: AuthenticatedHttpRequest, run: BatchRun) -> dict:
-    stale = batch.is_stale(run)
+    stale = run.is_stuck()
     return {"run": run, "stale": stale, "progress": run.progress(),
             "counts": [(code, label, (run.counts or {}).get(code, 0))
                        for code, label in StayOutcome.Outcome.choices]}
