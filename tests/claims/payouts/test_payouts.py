@@ -22,6 +22,7 @@ from huzhu.audit.models import AuditEntry
 from huzhu.claims.ledger import paid_totals_by_period
 from huzhu.claims.models import Claim, Payout, PayoutBatch
 from huzhu.claims.payouts import build as payouts
+from huzhu.claims.payouts import settle
 from huzhu.claims.payouts.access import batches_visible_to
 from huzhu.claims.payouts.bank_file import export_batch
 from huzhu.claims.payouts.build import build_batch
@@ -489,13 +490,13 @@ def test_two_finance_users_confirming_one_batch_at_once_pay_each_payout_once(
         users, staff, file_hospital, changchun, monkeypatch):
     # Widen the window between reading the pending payouts and writing them paid, so
     # that without the batch lock both users would read all six as pending.
-    post = payouts._post
+    post = settle._post
 
     def slow_post(*args) -> None:
         post(*args)
         time.sleep(0.02)
 
-    monkeypatch.setattr(payouts, "_post", slow_post)
+    monkeypatch.setattr(settle, "_post", slow_post)
     for i, key in enumerate(("m1", "m2", "m3", "m4", "a2x", "a2y")):
         member = with_account(staff[key], f"62220202001{i:08d}")
         approved(file_hospital, users, member, out_of_pocket=f"{12000 + i * 1000}.00")
