@@ -8,6 +8,8 @@ rises by itself.
 
     python tools/mypy_baseline.py            # check (make test)
     python tools/mypy_baseline.py --update   # after fixing errors: lower the baseline
+
+Without a baseline file, ``--update`` writes today's counts (how the first one was made).
 """
 
 from __future__ import annotations
@@ -92,7 +94,7 @@ def main() -> int:
                 if line.startswith(path + ":"):
                     print("    " + line)
     if args.update:
-        if failed:
+        if strict or (worse and BASELINE.exists()):
             print("\nNot updating the baseline while checks fail.")
             return 1
         new = {p: n for p, n in sorted(counts.items()) if not p.startswith(STRICT)}
