@@ -222,3 +222,23 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, h
 # The Django fixtures (a small union tree, units, members, one user per role) for every
 # app's tests; the engine suite never asks for them.
 pytest_plugins = ["tests.fixtures"]
+
+
+# ---------------------------------------------------------------- Spark
+
+@pytest.fixture(scope="session")
+def spark():
+    """One local SparkSession for every Spark test (the engine's and the proactive
+    batch's), under the missing-tool rule: a failure under CI=true, a skip elsewhere."""
+    try:
+        import pyspark  # noqa: F401  (an optional extra: huzhu[spark])
+    except ImportError:
+        missing("pyspark 未安装（pip install 'huzhu[spark]'）")
+    if not (shutil.which("java") or os.environ.get("JAVA_HOME")):
+        missing("找不到 Java（PySpark 需要 Java 17）")
+    from huzhu.rules.spark import local_session
+
+    session = local_session()
+    session.conf.set("spark.sql.shuffle.partitions", "4")  # tiny test tables
+    yield session
+    session.stop()

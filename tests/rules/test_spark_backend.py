@@ -6,8 +6,6 @@ on a developer's machine the test is skipped with the reason.
 
 from __future__ import annotations
 
-import os
-import shutil
 from decimal import Decimal
 from pathlib import Path
 
@@ -20,41 +18,6 @@ from huzhu.rules import evaluate, load_policy
 from huzhu.rules.synth import CATALOGUE, decimal_from_cents, generate
 
 pytestmark = pytest.mark.spark
-
-
-def _in_ci() -> bool:
-    return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
-
-
-def _missing(reason: str) -> None:
-    if _in_ci():
-        pytest.fail(f"CI=true: {reason}", pytrace=False)
-    pytest.skip(reason)
-
-
-@pytest.fixture(scope="session")
-def spark():
-    try:
-        from pyspark.sql import SparkSession
-    except ImportError:
-        _missing("pyspark 未安装（pip install 'huzhu[spark]'）")
-    if not (shutil.which("java") or os.environ.get("JAVA_HOME")):
-        _missing("找不到 Java（PySpark 需要 Java 17）")
-    session = (
-        SparkSession.builder.master("local[2]")
-        .appName("huzhu-tests")
-        .config("spark.ui.enabled", "false")
-        .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.driver.host", "127.0.0.1")
-        .config("spark.driver.bindAddress", "127.0.0.1")
-        .config("spark.sql.shuffle.partitions", "4")
-        # Dates must not shift with the machine's zone; Arrow moves the inputs in bulk.
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-        .getOrCreate()
-    )
-    yield session
-    session.stop()
 
 
 @pytest.fixture(scope="module")
