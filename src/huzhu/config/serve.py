@@ -26,6 +26,7 @@ import time
 from dataclasses import dataclass, field
 
 from huzhu.config import env
+from huzhu.config.secrets import load_secrets
 
 WORKER_ARGS = ("manage", "db_worker", "--interval", "0.5", "--no-reload")
 HOUSEKEEPING_ARGS = ("manage", "housekeeping")
@@ -82,7 +83,6 @@ def run(args: argparse.Namespace) -> int:
         return 2
     os.umask(0o077)  # uploads, exports and the database: owner only, in every child too
     var_dir = env.var_dir()
-    from huzhu.config.secrets import load_secrets
 
     # Here, once, before any child: a missing key stops the start with its message, and a
     # key file that must be generated or moved is handled by one process, not four.
