@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+import functools
+from collections.abc import Callable, Iterable
+from typing import Any, ParamSpec, TypeVar
 
 from huzhu.audit.models import AuditEntry
+from huzhu.lib.errors import Refused
+from huzhu.orgs.models import union_path
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 def record(
@@ -15,7 +21,7 @@ def record(
     *,
     union_path: str = "",
     summary: str = "",
-    changes: dict | None = None,
+    changes: dict[str, Any] | None = None,
 ) -> AuditEntry:
     """Append one entry; ``actor`` may be None for system jobs."""
     if obj is not None and not union_path:
@@ -39,3 +45,47 @@ def record_many(entries: Iterable[AuditEntry], batch_size: int = 5000) -> None:
 def _union_path_of(obj: Any) -> str:
     union = getattr(obj, "union", None)
     return getattr(union, "path", "") if union is not None else ""
+
+
+def refusals_audited(action: str, *, summary: str = "{}"
+                     ) -> Callable[[Callable[P, T]], Callable[P, T]]:
+    """A decorator for a service: a :class:`~huzhu.lib.errors.Refused` it raises is
+    written to the audit log, then raised again — the one way coverage and payouts
+    audit their refusals.
+
+    The service's own ``transaction.atomic()`` has rolled back by the time the refusal
+    reaches the wrapper, so the entry is written outside it and stays. The entry's actor
+    is the refusal's ``user`` when it carries one (None: nothing to audit) or else the
+    service's first argument; its object the refusal's ``obj``; its action the
+    refusal's ``action`` or ``action``; its summary ``summary`` with the reason; its
+    changes the refusal's ``changes`` or the service's name. Nested audited services
+    audit one refusal once.
+    """
+
+    def decorate(service: Callable[P, T]) -> Callable[P, T]:
+        @functools.wraps(service)
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+            try:
+                return service(*args, **kwargs)
+            except Refused as exc:
+                if not exc.audited:
+                    _record_refusal(exc, args[0] if args else None, action, summary,
+                                    service.__name__)
+                raise
+
+        return wrapper
+
+    return decorate
+
+
+def _record_refusal(exc: Refused, first_arg: Any, action: str, summary: str,
+                    service: str) -> None:
+    user = exc.user if hasattr(exc, "user") else first_arg
+    if user is None:
+        return
+    obj = getattr(exc, "obj", None)
+    changes = exc.changes if hasattr(exc, "changes") else {"refused": service}
+    record(user, getattr(exc, "action", "") or action, obj,
+           union_path="" if obj is not None else (union_path(user) or ""),
+           summary=summary.format(exc), changes=changes or {})
+    exc.audited = True

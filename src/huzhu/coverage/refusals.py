@@ -7,24 +7,19 @@ writes the refusal to the audit log after its transaction has rolled back, so th
 stays while everything else the service began is undone; then the refusal goes on to
 the view, which shows the message.
 
-The decorator knows nothing of coverage beyond its default action: it audits any
-``Refused`` that carries the user it refuses (see :class:`CoverageRefused`), so it can
-move down to the audit app once payouts use it too.
+The decorator is the audit app's (:func:`huzhu.audit.log.refusals_audited`, which the
+payouts use too); a refusal that carries no user (a scheme form's own checks) is not
+audited.
 """
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
-from typing import Any, ParamSpec, TypeVar
+from typing import Any
 
 from huzhu.audit import log
 from huzhu.audit.models import AuditEntry
 from huzhu.lib.errors import Refused
 from huzhu.orgs.models import User
-
-P = ParamSpec("P")
-T = TypeVar("T")
 
 
 class CoverageRefused(Refused):
@@ -48,36 +43,6 @@ def refuse(user: User, message: str, obj: Any = None, *,
     return CoverageRefused(message, user=user, obj=obj, changes=changes)
 
 
-def refusals_audited(service: Callable[P, T]) -> Callable[P, T]:
-    """Decorate a service: a refusal it raises is audited, then raised again.
-
-    The service's own ``transaction.atomic()`` has rolled back by the time the refusal
-    reaches this wrapper, so the audit entry is written outside it and stays. Nested
-    audited services (``renew`` calls ``enrol_units``) audit a refusal once: the
-    innermost marks it as recorded.
-    """
-
-    @functools.wraps(service)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
-        try:
-            return service(*args, **kwargs)
-        except Refused as exc:
-            _record(exc)
-            raise
-
-    return wrapper
-
-
-def _record(exc: Refused) -> None:
-    user = getattr(exc, "user", None)
-    if user is None or getattr(exc, "audited", False):
-        return
-    obj = getattr(exc, "obj", None)
-    log.record(user, getattr(exc, "action", "") or AuditEntry.Action.COVERAGE_REFUSED, obj,
-               union_path="" if obj is not None else _user_path(user),
-               summary=str(exc)[:500], changes=getattr(exc, "changes", None) or {})
-    exc.audited = True  # type: ignore[attr-defined]
-
-
-def _user_path(user: User) -> str:
-    return user.union.path if user.union is not None else "/"
+# Coverage's services audit their refusals the one way (huzhu.audit.log), under
+# coverage's action unless the refusal names its own.
+refusals_audited = log.refusals_audited(AuditEntry.Action.COVERAGE_REFUSED)

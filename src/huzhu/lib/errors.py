@@ -8,6 +8,10 @@ from __future__ import annotations
 class Refused(Exception):
     """A rule refused the request; ``str(error)`` is the reason, for the user."""
 
+    # Set once the refusal is in the audit log, so that an outer audited service does
+    # not write it again (huzhu.audit.log.refusals_audited).
+    audited: bool = False
+
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message

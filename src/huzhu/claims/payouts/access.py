@@ -6,9 +6,7 @@ of a service is written to the audit log (:func:`refusals_audited`)."""
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
@@ -19,28 +17,14 @@ from huzhu.claims.models import Payout, PayoutBatch
 from huzhu.claims.workflow import ClaimRefused
 from huzhu.orgs import roles
 from huzhu.orgs.models import User
-from huzhu.orgs.scope import union_path
 
 PAY = "claims.pay"
 T = TypeVar("T")
 
 
-def refusals_audited(service: Callable[..., T]) -> Callable[..., T]:
-    """A refusal is written to the audit log after the service's transaction rolled back
-    (so the entry stays), then raised again."""
-
-    @functools.wraps(service)
-    def wrapper(user: User, *args: Any, **kwargs: Any) -> T:
-        try:
-            return service(user, *args, **kwargs)
-        except ClaimRefused as exc:
-            log.record(user, AuditEntry.Action.PAYOUT_CHANGED, None,
-                       union_path=union_path(user) or "",
-                       summary=f"给付操作被拒绝：{exc}",
-                       changes={"refused": service.__name__})
-            raise
-
-    return wrapper
+# A refused payout step is audited the one way (huzhu.audit.log), as a payout change.
+refusals_audited = log.refusals_audited(AuditEntry.Action.PAYOUT_CHANGED,
+                                        summary="给付操作被拒绝：{}")
 
 
 def require_pay(user: User, what: str) -> None:
