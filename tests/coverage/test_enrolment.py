@@ -308,3 +308,35 @@ def test_many_units_refuse_a_clerk_outside_their_scope(users, units, staff, peri
     outcome = enrol_units(users["clerk_a1"], period, [units["a1"], units["b1"]], on=TODAY)
     assert outcome.enrolled == 4
     assert [(u, r) for u, r in outcome.refused] == [(units["b1"], "该单位不在您的管辖范围内")]
+
+
+@pytest.mark.parametrize("day", [D(2099, 12, 31), D(1999, 1, 1), D(2027, 1, 1), D(2025, 12, 31)])
+def test_a_withdrawal_dated_outside_the_period_or_in_the_future_is_refused(
+        users, units, staff, period, day):
+    """A withdrawal on 2099-12-31 used to set the cover's end to 2099-12-31."""
+    enrol(users["clerk_a1"], period, units["a1"])
+    e = Enrolment.objects.get(member=staff["m1"])
+    before = (e.coverage_to, e.state, PremiumNotice.objects.get().amount_due)
+    with pytest.raises(CoverageRefused, match="退保日期"):
+        enrolment.withdraw(users["clerk_a1"], e, on=day)
+    e.refresh_from_db()
+    assert (e.coverage_to, e.state, PremiumNotice.objects.get().amount_due) == before
+
+
+def test_a_withdrawal_tomorrow_is_refused(users, units, staff, period, monkeypatch):
+    enrol(users["clerk_a1"], period, units["a1"])
+    e = Enrolment.objects.get(member=staff["m1"])
+    monkeypatch.setattr("django.utils.timezone.localdate", lambda *a, **k: D(2026, 3, 1))
+    with pytest.raises(CoverageRefused, match="晚于今天"):
+        enrolment.withdraw(users["clerk_a1"], e, on=D(2026, 3, 2))
+
+
+def test_a_withdrawal_never_lengthens_cover(users, units, staff, period):
+    enrol(users["clerk_a1"], period, units["a1"])
+    e = Enrolment.objects.get(member=staff["m1"])
+    Enrolment.objects.filter(pk=e.pk).update(coverage_from=D(2026, 1, 1),
+                                             coverage_to=D(2026, 2, 1))
+    e.refresh_from_db()
+    enrolment.withdraw(users["clerk_a1"], e, on=D(2026, 6, 30))
+    e.refresh_from_db()
+    assert e.coverage_to == D(2026, 2, 1) and e.withdrawn_on == D(2026, 6, 30)

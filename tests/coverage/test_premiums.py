@@ -90,7 +90,7 @@ def test_ledger_check_after_a_mixed_sequence_and_a_planted_discrepancy(users, no
                                                                        staff, capsys):
     pay(users, notice, "300.00", "B-1")
     enrolment.enrol_unit(users["reviewer_da"], notice.period, units["a2"], on=TODAY)
-    enrolment.withdraw(users["clerk_a1"], Enrolment.objects.get(member=staff["m4"]))
+    enrolment.withdraw(users["clerk_a1"], Enrolment.objects.get(member=staff["m4"]), on=TODAY)
     a2 = PremiumNotice.objects.get(unit=units["a2"])
     pay(users, a2, "300.00", "B-2")
     checks = ledger.check_all()

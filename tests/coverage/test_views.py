@@ -98,3 +98,18 @@ def test_the_fund_page_is_for_finance_admins_and_auditors(client, users, period)
     assert login(client, "clerk_a1").get(reverse("coverage:funds")).status_code == 403
     body = login(client, "auditor_city").get(reverse("coverage:funds")).content.decode()
     assert period.scheme.name in body and "赔付率" in body
+
+
+def test_a_clerk_posting_a_withdrawal_in_2099_sees_why_and_the_cover_is_unchanged(
+        client, users, units, staff, period):
+    from huzhu.coverage import enrolment
+
+    enrolment.enrol_unit(users["clerk_a1"], period, units["a1"], on=dt.date(2026, 2, 1))
+    e = Enrolment.objects.first()
+    before = e.coverage_to
+    c = login(client, "clerk_a1")
+    page = c.post(reverse("coverage:withdraw", args=[e.pk]), {"on": "2099-12-31"}, follow=True)
+    body = page.content.decode()
+    assert "退保日期 2099-12-31 不在" in body and "（2026-01-01 至 2026-12-31）" in body
+    e.refresh_from_db()
+    assert e.state != Enrolment.State.WITHDRAWN and e.coverage_to == before

@@ -233,12 +233,19 @@ def withdraw(user: User, enrolment: Enrolment, *, on: dt.date | None = None,
             return e
         if e.period.closed:
             raise refuse(user, f"{e.period}已结束，不能再办理退保", e.member)
+        if not e.period.start <= day <= e.period.end:
+            raise refuse(user, f"退保日期 {day:%Y-%m-%d} 不在{e.period}内"
+                               f"（{e.period.start:%Y-%m-%d} 至 {e.period.end:%Y-%m-%d}）",
+                         e.member)
+        if day > timezone.localdate():
+            raise refuse(user, f"退保日期 {day:%Y-%m-%d} 晚于今天：退保只能登记已发生的日期",
+                         e.member)
         e.state, e.withdrawn_on = Enrolment.State.WITHDRAWN, day
-        if e.paid:
-            e.coverage_to = max(min(e.coverage_to, day), e.coverage_from or day)
-        else:
+        if not e.paid:
             _shrink_notice(user, e)
-            e.coverage_to = max(day, e.period.start)
+        # Cover ends on the withdrawal day (never before it began), and a withdrawal
+        # never lengthens it: paid or not, the end can only come earlier.
+        e.coverage_to = min(e.coverage_to, max(day, e.coverage_from or e.period.start))
         e.save(update_fields=["state", "withdrawn_on", "coverage_to"])
         log.record(user, AuditEntry.Action.WITHDRAWN, e.member,
                    summary=f"{e.member.name}退出{e.period}" + (f"：{reason}" if reason else ""),
