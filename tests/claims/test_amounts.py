@@ -113,3 +113,30 @@ def test_each_shipped_benefit_filed_through_the_web_is_paid_what_the_reference_s
             claim.benefit, row)
     # Not all zeros: each policy pays something for these facts.
     assert any(c.computed > 0 for c in filed.values())
+
+
+@pytest.mark.parametrize(("days", "expected"), [
+    ("25", None),          # 25 days in a 10-day stay: refused, nothing filed
+    ("", 10),              # blank: from the dates, 算入不算出
+    ("6", 6),              # fewer: the clerk's call
+    ("10", 10),
+])
+def test_days_in_hospital_come_from_the_dates_and_may_be_fewer_never_more(
+        days, expected, client, users, tree, units, staff):
+    """A hospital allowance with 25 days for a 10-day stay (2026-11-10 → 11-20, as the
+    probe filed it; here in April, before the claims tests' today) was paid 880.00."""
+    admin, clerk = users["admin_city"], users["clerk_a1"]
+    scheme = _scheme(admin, tree, units, clerk, "ningshan-2024", 2026)
+    assert client.login(username="clerk_a1", password=PASSWORD)
+    response = client.post(reverse("claims:new", args=[staff["m1"].pk]), {
+        "day": "2026-04-20", "benefit": f"{scheme.code}:hospital_allowance",
+        "event_date": "2026-04-20", "admit_date": "2026-04-10", "days": days,
+        "hospital": "长春市中心医院", "invoice_number": "W-1", "diagnosis": "I21.9"})
+    if expected is None:
+        assert response.status_code == 200
+        assert "住院天数 25 天多于入院（2026-04-10）到出院（2026-04-20）的 10 天" in \
+            response.content.decode()
+        assert not Claim.objects.exists()
+    else:
+        assert response.status_code == 302, response.content.decode()[-1500:]
+        assert Claim.objects.get().days == expected

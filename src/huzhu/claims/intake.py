@@ -19,6 +19,7 @@ from huzhu.lib.forms import BootstrapFormMixin
 from huzhu.members.idcard import IdNumberError, parse_id_number
 from huzhu.members.models import Member
 from huzhu.orgs.models import User
+from huzhu.rules.columns import stay_days
 from huzhu.rules.schema import Benefit, OutcomeFormula, PercentFormula, PerDayFormula
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -89,7 +90,9 @@ FIELDS = {
     "hospital": lambda: forms.CharField(label="医院", max_length=100, required=False),
     "invoice_number": lambda: forms.CharField(label="发票号", max_length=64, required=False,
                                               help_text="用于查重：同一张发票只能申请一次"),
-    "days": lambda: forms.IntegerField(label="住院天数", min_value=1, max_value=3650),
+    "days": lambda: forms.IntegerField(
+        label="住院天数", min_value=1, max_value=3650, required=False,
+        help_text="留空则按入院、出院日期计算（算入不算出）；只能少填，不能多于这个天数"),
     "out_of_pocket": lambda: forms.DecimalField(label="医保报销后个人现金支付（元）",
                                                 max_digits=14, decimal_places=2, min_value=0),
     "total_cost": lambda: forms.DecimalField(label="医疗费总额（元）", max_digits=14,
@@ -154,11 +157,30 @@ class ClaimForm(BootstrapFormMixin, forms.Form):
             self.add_error("event_date", "事件日期不能晚于今天")
         if event and admit and admit > event:
             self.add_error("admit_date", "入院日期不能晚于出院日期")
+        elif "days" in self.fields:
+            self._check_days(data, admit, event)
         if data.get("outcome") == "disability" and not data.get("disability_grade"):
             self.add_error("disability_grade", "伤残请选择等级")
         if data.get("outcome") == "fracture" and not data.get("fracture_site"):
             self.add_error("fracture_site", "骨折请选择部位")
         return data
+
+
+    def _check_days(self, data: dict, admit: dt.date | None, event: dt.date | None) -> None:
+        """Days in hospital follow from the admission and discharge dates
+        (:func:`huzhu.rules.columns.stay_days`: 10 → 20 November is 10 days): blank takes
+        that, fewer is the clerk's call (days not paid for), more is refused."""
+        days = data.get("days")
+        if admit is None or event is None:
+            if days is None and "days" not in self.errors:
+                self.add_error("days", "请填写住院天数，或填写入院日期以便计算")
+            return
+        stay = stay_days(admit, event)
+        if days is None:
+            data["days"] = stay
+        elif days > stay:
+            self.add_error("days", f"住院天数 {days} 天多于入院（{admit:%Y-%m-%d}）到出院"
+                                   f"（{event:%Y-%m-%d}）的 {stay} 天（算入不算出）")
 
 
 def claim_form(benefit: Benefit, *args, **kwargs) -> ClaimForm:

@@ -6,6 +6,7 @@ decimal(18,2); IDs are strings.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, get_args
@@ -122,6 +123,14 @@ def arrow_schema(table: str, columns: Iterable[str] | None = None,
     in the order given; ``extra`` fields (not part of the contract) after them."""
     names = [c.name for c in TABLES[table]] if columns is None else list(columns)
     return pa.schema([arrow_field(table, n) for n in names] + [pa.field(*f) for f in extra])
+
+
+def stay_days(admit: dt.date, discharge: dt.date) -> int:
+    """The ``days`` of a hospital stay: discharge minus admission (算入不算出, as the
+    medical-insurance settlement counts them), a same-day stay counting one. The claims
+    form and the proactive batch (its vectorised twin in feeds.proactive.inputs) both
+    derive days this way."""
+    return max((discharge - admit).days, 1)
 
 
 def ibis_schema(table: str) -> ibis.expr.schema.Schema:

@@ -207,7 +207,8 @@ def claim_diagnosis(diagnosis: pa.ChunkedArray) -> pa.ChunkedArray:
 
 
 def stay_days(admit: pa.ChunkedArray, discharge: pa.ChunkedArray) -> pa.Array:
-    """Days in hospital: discharge minus admission, a same-day stay counting one."""
+    """Days in hospital: discharge minus admission, a same-day stay counting one (the
+    vectorised :func:`huzhu.rules.columns.stay_days`, which the claims form uses)."""
     days = pc.days_between(admit, discharge)
     return pc.max_element_wise(days, pa.scalar(1, days.type)).cast(pa.int32())
 
