@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from django import forms
 from django.db import transaction
@@ -150,8 +151,8 @@ class ClaimForm(BootstrapFormMixin, forms.Form):
         except IdNumberError as exc:
             raise forms.ValidationError(str(exc)) from None
 
-    def clean(self) -> dict:
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or self.cleaned_data  # Form.clean returns cleaned_data
         event, admit = data.get("event_date"), data.get("admit_date")
         if event and event > timezone.localdate():
             self.add_error("event_date", "事件日期不能晚于今天")
@@ -166,7 +167,8 @@ class ClaimForm(BootstrapFormMixin, forms.Form):
         return data
 
 
-    def _check_days(self, data: dict, admit: dt.date | None, event: dt.date | None) -> None:
+    def _check_days(self, data: dict[str, Any], admit: dt.date | None,
+                    event: dt.date | None) -> None:
         """Days in hospital follow from the admission and discharge dates
         (:func:`huzhu.rules.columns.stay_days`: 10 → 20 November is 10 days): blank takes
         that, fewer is the clerk's call (days not paid for), more is refused."""
