@@ -28,7 +28,7 @@ from huzhu.coverage.models import (
     PremiumNotice,
     Scheme,
 )
-from huzhu.coverage.refusals import CoverageRefused, refusals_audited
+from huzhu.coverage.refusals import CoverageRefused, refusals_audited, refuse
 from huzhu.orgs.models import User
 from huzhu.orgs.scope import union_path
 from huzhu.rules import premiums as rules
@@ -126,13 +126,27 @@ def allocate(notice: PremiumNotice, paid_on: dt.date) -> int:
     return len(starts)
 
 
+@refusals_audited
 def fund_subsidy(user: User, scheme: Scheme, period: Period, *, amount: Decimal,
                  booked_on: dt.date, reference: str, memo: str = "") -> LedgerEntry | None:
-    """A free scheme's money comes from the union's budget: finance books the transfer."""
+    """A free scheme's money comes from the union's budget: finance at the scheme's own
+    node or above books the transfer, dated within the period and not after today."""
     if not user.has_perm("coverage.register_payments"):
-        raise CoverageRefused("只有财务和管理员可以登记补贴拨款")
+        raise refuse(user, "只有财务和管理员可以登记补贴拨款")
+    prefix = union_path(user)
+    if prefix is not None and not scheme.union.path.startswith(prefix):
+        raise refuse(user, f"补贴拨款由{scheme.union.name}或其上级工会的财务登记")
+    if scheme.kind != Scheme.Kind.FREE:
+        raise refuse(user, f"{scheme.name}是缴费互助项目，收入来自会员缴费，不能登记补贴拨款")
+    if period.scheme_id != scheme.pk:
+        raise refuse(user, f"{period.name}不属于{scheme.name}")
     if amount <= 0:
-        raise CoverageRefused("拨款金额应大于零")
+        raise refuse(user, "拨款金额应大于零")
+    if not period.start <= booked_on <= period.end:
+        raise refuse(user, f"到账日期 {booked_on:%Y-%m-%d} 不在{period.name}内"
+                           f"（{period.start:%Y-%m-%d} 至 {period.end:%Y-%m-%d}）")
+    if booked_on > timezone.localdate():
+        raise refuse(user, f"到账日期 {booked_on:%Y-%m-%d} 晚于今天：只能登记已到账的拨款")
     entry = ledger.post(scheme=scheme, period=period, kind=LedgerEntry.Kind.SUBSIDY,
                         debit=Account.BANK, credit=Account.SUBSIDY_INCOME, amount=amount,
                         reference=f"subsidy:{' '.join(reference.split())[:50]}",
