@@ -57,6 +57,17 @@ def test_bad_facts_are_refused_in_the_form(client, users, staff, changchun):
     assert Claim.objects.count() == 0
 
 
+def test_the_event_date_is_the_day_whose_cover_was_checked(client, users, staff, changchun):
+    """A claim dated 2026-11-20 was filed under the cover checked for 2025-06-01."""
+    c = login(client, "clerk_a1")
+    url = reverse("claims:new", args=[staff["m1"].pk])
+    body = c.post(url, {"day": "2026-03-10", "benefit": "changchun-2023:hospital",
+                        "event_date": "2026-04-20", "admit_date": "2026-04-01",
+                        "out_of_pocket": "12000.00", "diagnosis": "I21.9"}).content.decode()
+    assert "事件日期应为查询保障的日期 2026-03-10" in body
+    assert Claim.objects.count() == 0
+
+
 def test_a_premium_scheme_offers_nothing_to_an_unpaid_member(client, users, units, staff,
                                                              period):
     from huzhu.coverage import enrolment

@@ -133,6 +133,7 @@ class ClaimForm(BootstrapFormMixin, forms.Form):
     """The event facts of one benefit (built by :func:`claim_form`)."""
 
     event_date = forms.DateField(label="事件日期", widget=DATE)
+    offered_on: dt.date | None = None  # set by claim_form
 
     def clean_diagnosis(self) -> str:
         codes = [c.strip().upper() for c in re.split(r"[;；,，\s]+",
@@ -156,6 +157,11 @@ class ClaimForm(BootstrapFormMixin, forms.Form):
         event, admit = data.get("event_date"), data.get("admit_date")
         if event and event > timezone.localdate():
             self.add_error("event_date", "事件日期不能晚于今天")
+        elif event and self.offered_on and event != self.offered_on:
+            # The benefits on offer were those covering the member on that day: another
+            # event date would be checked against another day's cover.
+            self.add_error("event_date", f"事件日期应为查询保障的日期 {self.offered_on:%Y-%m-%d}；"
+                                         "日期不同请回到上一步按事件日期重新查询")
         if event and admit and admit > event:
             self.add_error("admit_date", "入院日期不能晚于出院日期")
         elif "days" in self.fields:
@@ -185,11 +191,15 @@ class ClaimForm(BootstrapFormMixin, forms.Form):
                                    f"（{event:%Y-%m-%d}）的 {stay} 天（算入不算出）")
 
 
-def claim_form(benefit: Benefit, *args, **kwargs) -> ClaimForm:
+def claim_form(benefit: Benefit, *args: Any, offered_on: dt.date | None = None,
+               **kwargs: Any) -> ClaimForm:
+    """The benefit's form; ``offered_on`` is the day whose cover offered the benefit, and
+    the event date must be that day."""
     names = needed_fields(benefit)
     attrs = {name: FIELDS[name]() for name in names if name in FIELDS}
     form_class = type(f"{benefit.code.title()}ClaimForm", (ClaimForm,), attrs)
     form = form_class(*args, **kwargs)
+    form.offered_on = offered_on
     hospital_like = "admit_date" in names
     form.fields["event_date"].label = "出院日期" if hospital_like else (
         "确诊日期" if benefit.kind in ("illness", "relief") else "事件日期")

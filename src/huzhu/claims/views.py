@@ -127,7 +127,8 @@ def claim_new(request: AuthenticatedHttpRequest, member_id: int) -> HttpResponse
     form = None
     if chosen is not None:
         data = request.POST if request.method == "POST" else None
-        form = intake.claim_form(chosen.benefit, data, initial={"event_date": day})
+        form = intake.claim_form(chosen.benefit, data, initial={"event_date": day},
+                                 offered_on=day)
         if data is not None and form.is_valid():
             claim = intake.file_claim(request.user, member, chosen, form.cleaned_data)
             messages.success(request, f"已登记理赔 {claim.number}，请上传申请材料后提交审核")
