@@ -25,10 +25,17 @@ TODAY = D(2026, 5, 1)
 
 @pytest.fixture(autouse=True)
 def today(monkeypatch):
-    """Claims are filed within their deadlines on this day, whatever the calendar says."""
+    """Claims are filed within their deadlines on this day, whatever the calendar says:
+    today's date and the clock that stamps records (a batch built, a claim filed) agree,
+    so a payment date can be checked against both."""
     from django.utils import timezone
 
+    real_now = timezone.now
+    start = real_now()
+    noon = timezone.make_aware(dt.datetime(TODAY.year, TODAY.month, TODAY.day, 12))
     monkeypatch.setattr(timezone, "localdate", lambda *args: TODAY)
+    # The clock runs from noon of that day, so records still follow each other in time.
+    monkeypatch.setattr(timezone, "now", lambda: noon + (real_now() - start))
     return TODAY
 
 

@@ -17,6 +17,7 @@ from django.core.files import File
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
 
 from huzhu.audit.models import AuditEntry
 from huzhu.claims import housekeeping
@@ -470,7 +471,9 @@ def test_housekeeping_deletes_an_orphan_file(users, claim, staff, file_hospital)
     ClaimMaterial.objects.filter(pk__in=[gone.pk, deleted_claim.pk]).delete()
     fresh = material_store.path_of(kept).with_name(".upload-in-progress.pdf.part")
     fresh.write_bytes(b"%PDF-")
-    hour_ago = material_store.path_of(kept).stat().st_mtime - 3601
+    now = timezone.now().timestamp()  # the tests' clock (tests/claims/conftest.py)
+    os.utime(fresh, (now, now))
+    hour_ago = now - 3601
     for path in [*orphans, material_store.path_of(kept)]:
         os.utime(path, (hour_ago, hour_ago))
 

@@ -36,7 +36,7 @@ from huzhu.orgs.models import User
 from tests.fixtures import PASSWORD
 
 D = dt.date
-PAID_ON = D(2026, 4, 30)
+PAID_ON = D(2026, 5, 1)  # the day the tests build their batches (tests/claims/conftest.py)
 
 
 @pytest.fixture(autouse=True)
@@ -208,6 +208,9 @@ def test_mark_paid_posts_one_entry_per_payout_and_the_ledger_check_passes(
 def test_mark_paid_twice_pays_once(users, ready, changchun):
     finance = users["finance_city"]
     batch = build_batch(finance, changchun)
+    with pytest.raises(ClaimRefused, match="早于批次"):
+        mark_paid(finance, batch, D(1999, 1, 1))  # into 1999's statistics, once
+    assert AuditEntry.objects.filter(summary__contains="付款日期 1999-01-01 早于批次").exists()
     assert mark_paid(finance, batch, PAID_ON) == 3
     assert mark_paid(finance, batch, PAID_ON) == 0
     assert mark_paid(users["admin_city"], batch, D(2026, 5, 1)) == 0
@@ -444,10 +447,14 @@ def test_the_payout_pages(client, users, ready, changchun):
                  HTTP_HX_REQUEST="true").content.decode()
     assert f'id="payout-{bounced.pk}"' in row and "户名与账号不符" in row
     assert 'hx-swap-oob="true"' in row and "2 笔 · 540.00 元" in row
-    done = c.post(reverse("payouts:pay", args=[batch.pk]), {"paid_on": "2026-04-30"},
+    back = c.post(reverse("payouts:pay", args=[batch.pk]), {"paid_on": "1999-01-01"},
+                  follow=True).content.decode()
+    assert f"付款日期 1999-01-01 早于批次 {batch.number} 的建立日期 2026-05-01" in back
+    assert batch.payouts.filter(state="pending").count() == 2
+    done = c.post(reverse("payouts:pay", args=[batch.pk]), {"paid_on": "2026-05-01"},
                   follow=True).content.decode()
     assert "已确认付款 2 笔" in done and "已完成" in done
-    again = c.post(reverse("payouts:pay", args=[batch.pk]), {"paid_on": "2026-04-30"},
+    again = c.post(reverse("payouts:pay", args=[batch.pk]), {"paid_on": "2026-05-01"},
                    follow=True).content.decode()
     assert "未重复付款" in again
     assert len(payout_entries()) == 2

@@ -45,6 +45,12 @@ def mark_paid(user: User, batch: PayoutBatch, paid_on: dt.date) -> int:
         raise ClaimRefused("付款日期不能晚于今天")
     with transaction.atomic():
         batch = locked_batch(user, batch)
+        built = timezone.localtime(batch.created_at).date()
+        if paid_on < built:
+            # A payment before its batch existed would move the payouts into another
+            # period's or year's statistics (a batch was once marked paid on 1999-01-01).
+            raise ClaimRefused(f"付款日期 {paid_on:%Y-%m-%d} 早于批次 {batch.number} 的建立日期"
+                               f" {built:%Y-%m-%d}：请填写银行实际付款的日期")
         pending = list(batch.payouts.filter(state=Payout.State.PENDING).select_related(
             "claim__member__union", "claim__period").order_by("pk"))
         if not pending:
