@@ -58,8 +58,8 @@ def test_concurrent_approvals_never_exceed_a_cap(users, units, changchun, today,
     # approval, so that without the member lock the two reviewers would both see nothing.
     read_prior = computation.prior_rows
 
-    def slow_prior(claim):
-        rows = read_prior(claim)
+    def slow_prior(claim, *args):
+        rows = read_prior(claim, *args)
         time.sleep(0.005)
         return rows
 

@@ -13,14 +13,14 @@ from decimal import Decimal
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
+from django.db.models import Q
 
 from huzhu.claims.models import Claim
 from huzhu.coverage.models import Enrolment
 from huzhu.members.models import Member
 from huzhu.rules import evaluate_claim
 
-# The claims that count against caps: the given ones. A name of its own because
-# bench/bench_claims.py imports it.
+# The claim's facts the engine reads (its event columns), when filled in.
 EVENT_FIELDS = ("admit_date", "days", "out_of_pocket", "total_cost", "diagnosis", "outcome",
                 "disability_grade", "fracture_site", "work_related", "loss_amount",
                 "certificate_no", "on_duty", "relation", "co_resident")
@@ -52,9 +52,23 @@ def enrolment_rows(claim: Claim) -> list[dict]:
              "period_end": e.coverage_to, "first_enrolled": e.first_enrolled} for e in rows]
 
 
-def prior_rows(claim: Claim) -> list[dict]:
-    """The member's other claims in the scheme that count against caps, as paid."""
-    earlier = (Claim.objects.filter(member_id=claim.member_id, scheme=claim.scheme,
+def family_key(member: Member) -> int:
+    """The family a member's caps are shared with: its head's id (the head's own)."""
+    return member.family_head_id or member.pk
+
+
+def family_members(member: Member) -> list[Member]:
+    """The other members of ``member``'s family (the head and those linked to it)."""
+    key = family_key(member)
+    return list(Member.objects.filter(Q(pk=key) | Q(family_head_id=key))
+                .exclude(pk=member.pk).order_by("pk"))
+
+
+def prior_rows(claim: Claim, family: list[Member] | None = None) -> list[dict]:
+    """The given claims in the scheme that count against the claim's caps, as paid: the
+    member's own and (for ``per: family`` caps) those of the rest of its family."""
+    members = [claim.member_id, *(m.pk for m in family or [])]
+    earlier = (Claim.objects.filter(member_id__in=members, scheme=claim.scheme,
                                     state__in=Claim.GIVEN).exclude(pk=claim.pk))
     rows = []
     for other in earlier:
@@ -70,8 +84,10 @@ def prior_rows(claim: Claim) -> list[dict]:
 def compute(claim: Claim) -> dict:
     """The engine's output row for ``claim`` now (money as Decimal)."""
     policy = claim.scheme.policy()
+    family = family_members(claim.member)
     return evaluate_claim(policy, member_row(claim.member), event_row(claim),
-                          enrolment_rows(claim), prior_rows(claim))
+                          enrolment_rows(claim), prior_rows(claim, family),
+                          family=[member_row(m) for m in family])
 
 
 def record(claim: Claim, row: dict) -> None:

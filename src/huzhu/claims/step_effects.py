@@ -90,11 +90,12 @@ def approve(user: User, claim: Claim, data: dict) -> tuple[str, str | None]:
 
 
 def _approve(claim: Claim, note: str) -> str:
-    """The money moment: lock the member, recompute against everything already approved
+    """The money moment: lock the family, recompute against everything already approved
     or paid, and approve no more than the engine allows now. Two reviewers approving
-    claims of one member at the same moment are serialised on the member's row, so caps
-    hold whatever the timing."""
-    Member.objects.select_for_update().filter(pk=claim.member_id).first()
+    claims of one family at the same moment (one member's, or two relatives' under one
+    family cap) are serialised on the family head's row, so caps hold whatever the
+    timing."""
+    Member.objects.select_for_update().filter(pk=computation.family_key(claim.member)).first()
     row = computation.compute(claim)
     wanted = claim.final
     computation.record(claim, row)

@@ -227,11 +227,15 @@ def _check_prior_days(policy: Policy, rows: list[Row]) -> None:
 
 def evaluate_claim(policy: Policy, member: Mapping[str, Any], event: Mapping[str, Any],
                    enrolments: Sequence[Mapping[str, Any]] = (),
-                   prior: Sequence[Mapping[str, Any]] = ()) -> dict[str, Any]:
+                   prior: Sequence[Mapping[str, Any]] = (),
+                   family: Sequence[Mapping[str, Any]] = ()) -> dict[str, Any]:
     """One event as a batch of one; returns the output row as a dict (Decimal money).
 
     ``member``/``event``/``enrolments``/``prior`` are dicts with the columns of the
     ``huzhu calc`` contract (dates as ``date`` or ISO text, money as ``Decimal`` or text).
+    ``family`` are the other members whose payouts stand in ``prior``: the members of
+    the claimant's family, so that a ``per: family`` cap counts what each of them was
+    given, exactly as a batch holding all of them does.
     """
     if event.get("benefit") not in policy.benefit_codes:
         raise InputError([("event", None, "benefit",
@@ -242,7 +246,7 @@ def evaluate_claim(policy: Policy, member: Mapping[str, Any], event: Mapping[str
             raise InputError([("prior", None, "benefit",
                                f"未知的保障项目 {payout.get('benefit')!r}")])
     tables = {
-        "members": _claim_rows("members", [member]),
+        "members": _claim_rows("members", [member, *family]),
         "events": _claim_rows("events", [event]),
         "enrolments": _claim_rows("enrolments", list(enrolments)),
         "prior": _claim_rows("prior", list(prior)),
