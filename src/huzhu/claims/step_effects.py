@@ -4,10 +4,11 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from django.utils import timezone
 
-from huzhu.claims import computation, deadlines
+from huzhu.claims import computation, deadlines, duplicates
 from huzhu.claims.materials import required as materials
 from huzhu.claims.models import Claim
 from huzhu.claims.workflow import ClaimRefused, effect
@@ -21,7 +22,7 @@ _WHOLE_DIGITS = MAX_DIGITS - 2
 
 
 @effect("submit")
-def submit(user: User, claim: Claim, data: dict) -> tuple[str, str | None]:
+def submit(user: User, claim: Claim, data: dict[str, Any]) -> tuple[str, str | None]:
     lacking = materials.missing(claim)
     if lacking:
         raise ClaimRefused(f"缺少申请材料：{materials.labels(lacking)}，上传后才能提交")
@@ -38,7 +39,7 @@ def submit(user: User, claim: Claim, data: dict) -> tuple[str, str | None]:
     return f"测算金额 {yuan(claim.computed)} 元" + (f"（{reason}）" if reason else ""), None
 
 
-def _lowered(claim: Claim, data: dict) -> tuple[Decimal | None, str]:
+def _lowered(claim: Claim, data: dict[str, Any]) -> tuple[Decimal | None, str]:
     """The reviewer's amount, if they lowered it, with the reason (required then)."""
     raw = data.get("amount")
     if raw in (None, ""):
@@ -62,7 +63,7 @@ def _lowered(claim: Claim, data: dict) -> tuple[Decimal | None, str]:
 
 
 @effect("first_pass")
-def first_pass(user: User, claim: Claim, data: dict) -> tuple[str, str | None]:
+def first_pass(user: User, claim: Claim, data: dict[str, Any]) -> tuple[str, str | None]:
     amount, note = _lowered(claim, data)
     if amount is not None and amount != claim.computed:
         claim.final, claim.reduction_reason = amount, note
@@ -81,7 +82,7 @@ def one_review_suffices(claim: Claim) -> bool:
 
 
 @effect("approve")
-def approve(user: User, claim: Claim, data: dict) -> tuple[str, str | None]:
+def approve(user: User, claim: Claim, data: dict[str, Any]) -> tuple[str, str | None]:
     amount, note = _lowered(claim, data)
     if amount is not None and amount != claim.amount:
         claim.final, claim.reduction_reason = amount, note
@@ -96,6 +97,9 @@ def _approve(claim: Claim, note: str) -> str:
     family cap) are serialised on the family head's row, so caps hold whatever the
     timing."""
     Member.objects.select_for_update().filter(pk=computation.family_key(claim.member)).first()
+    held = duplicates.refusal(claim, claim.second_reviewed_by or claim.first_reviewed_by)
+    if held:
+        raise ClaimRefused(held)
     row = computation.compute(claim)
     wanted = claim.final
     computation.record(claim, row)
@@ -111,7 +115,7 @@ def _approve(claim: Claim, note: str) -> str:
 
 
 @effect("return")
-def return_for_materials(user: User, claim: Claim, data: dict) -> tuple[str, str | None]:
+def return_for_materials(user: User, claim: Claim, data: dict[str, Any]) -> tuple[str, str | None]:
     wanted = [m for m in data.get("missing") or [] if m in MATERIALS]
     note = (data.get("note") or "").strip()
     if not wanted and not note:
@@ -122,7 +126,7 @@ def return_for_materials(user: User, claim: Claim, data: dict) -> tuple[str, str
 
 
 @effect("reject")
-def reject(user: User, claim: Claim, data: dict) -> tuple[str, str | None]:
+def reject(user: User, claim: Claim, data: dict[str, Any]) -> tuple[str, str | None]:
     code = data.get("reject_code") or ""
     note = (data.get("note") or "").strip()
     if code not in Claim.RejectCode.values:
@@ -135,12 +139,12 @@ def reject(user: User, claim: Claim, data: dict) -> tuple[str, str | None]:
 
 
 @effect("withdraw")
-def withdraw(user: User, claim: Claim, data: dict) -> tuple[str, str | None]:
+def withdraw(user: User, claim: Claim, data: dict[str, Any]) -> tuple[str, str | None]:
     return (data.get("note") or "经办撤回").strip()[:200], None
 
 
 @effect("late_exception")
-def late_exception(user: User, claim: Claim, data: dict) -> tuple[str, str | None]:
+def late_exception(user: User, claim: Claim, data: dict[str, Any]) -> tuple[str, str | None]:
     """A reviewer records why a late claim may still be submitted (the table has checked
     the role, the scope and that they did not file it)."""
     reason = (data.get("reason") or "").strip()
@@ -148,3 +152,17 @@ def late_exception(user: User, claim: Claim, data: dict) -> tuple[str, str | Non
         raise ClaimRefused("请写明允许逾期申请的理由")
     claim.late_exception_by, claim.late_exception_reason = user, reason[:200]
     return f"逾期理由：{reason}", None
+
+
+@effect("override_duplicate")
+def override_duplicate(user: User, claim: Claim, data: dict[str, Any]) -> tuple[str, str | None]:
+    """A reviewer records that the claim is not a duplicate of the live claims the rule
+    holds it back for (the table has checked the role, the scope and the filer)."""
+    reason = (data.get("reason") or "").strip()
+    if not reason:
+        raise ClaimRefused("请写明确认非重复的理由")
+    held = duplicates.holding(claim)
+    if not held:
+        raise ClaimRefused("这笔理赔没有被判为重复，无需确认")
+    claim.duplicate_override_by, claim.duplicate_override_reason = user, reason[:200]
+    return f"确认非重复（{'、'.join(other.number for other, _ in held[:5])}）：{reason}", None

@@ -12,7 +12,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from huzhu.claims import deadlines, intake, queue, workflow
+from huzhu.claims import deadlines, duplicates, intake, queue, workflow
 from huzhu.claims.access import get_claim_for_user
 from huzhu.claims.flags import FLAG_LABELS
 from huzhu.claims.forms import ClaimStepForm
@@ -69,6 +69,10 @@ def _detail_context(request: AuthenticatedHttpRequest, claim: Claim) -> dict:
         "may_grant_late": claim.late_exception_by_id is None and
         workflow.why_not(user, claim, "return") is None,
         "panels": panels.render("claim", request, claim),
+        # The duplicate rule's hold, and whether this user may lift it.
+        "duplicates": duplicates.holding(claim) if claim.duplicate_override_by_id is None
+        else [],
+        "may_override": workflow.why_not(user, claim, "override_duplicate") is None,
     }
 
 
@@ -99,6 +103,19 @@ def claim_step(request: AuthenticatedHttpRequest, claim_id: int, step: str) -> H
     else:
         messages.success(request, notice)
     return redirect("claims:detail", claim_id=claim_id)
+
+
+@require_POST
+@login_required
+def override_duplicate(request: AuthenticatedHttpRequest, claim_id: int) -> HttpResponse:
+    claim = get_claim_for_user(request.user, claim_id)
+    try:
+        workflow.apply(request.user, claim.pk, "override_duplicate",
+                       reason=request.POST.get("reason", ""))
+        messages.success(request, "已确认非重复，可由另一位审核人员审批")
+    except ClaimRefused as exc:
+        messages.error(request, str(exc))
+    return redirect("claims:detail", claim_id=claim.pk)
 
 
 @require_POST

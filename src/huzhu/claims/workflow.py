@@ -74,6 +74,11 @@ TRANSITIONS: dict[str, Transition] = {t.name: t for t in (
     # claim page offers it on a form of its own (views.late_exception).
     Transition("late_exception", "批准逾期申请", frozenset(S), None, REVIEW, not_filer=True,
                needs=("reason",), role_refusal="只有审核员可以批准逾期申请"),
+    # A reviewer records that a claim the duplicate rule holds back (claims.duplicates)
+    # is not a duplicate; the claim keeps its state. Offered in the review hints panel.
+    Transition("override_duplicate", "确认非重复",
+               frozenset({S.SUBMITTED, S.SECOND_REVIEW, S.APPROVED}), None, REVIEW,
+               not_filer=True, needs=("reason",), role_refusal="只有审核员可以确认非重复"),
     Transition("batch", "加入给付批次", frozenset({S.APPROVED}), S.IN_BATCH, PAY),
     Transition("pay", "确认已付款", frozenset({S.IN_BATCH}), S.PAID, PAY),
     Transition("fail", "付款失败退回", frozenset({S.IN_BATCH}), S.APPROVED, PAY,

@@ -14,7 +14,7 @@ from unittest import mock
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
-from huzhu.claims import intake, payouts
+from huzhu.claims import duplicates, intake, payouts
 from huzhu.claims.materials.required import missing
 from huzhu.claims.materials.store import save_material
 from huzhu.claims.models import Claim
@@ -140,9 +140,10 @@ def pay_a_batch(ctx: DemoContext) -> int:
     for scheme_id in set(Claim.objects.filter(state="approved").values_list("scheme_id",
                                                                              flat=True)):
         # Finance can pay only members whose bank account is registered.
-        wanted = list(Claim.objects.filter(scheme_id=scheme_id, state="approved",
-                                           member__bank_account_hash__isnull=False)
-                      .order_by("id").values_list("id", flat=True)[:8])
+        # ... and none the duplicate rule holds back (a later overlapping claim).
+        wanted = [c.pk for c in Claim.objects.filter(
+            scheme_id=scheme_id, state="approved", member__bank_account_hash__isnull=False)
+            .order_by("id")[:20] if duplicates.refusal(c) is None][:8]
         if not wanted:
             continue
         with _clock(ctx.as_of - dt.timedelta(days=1)):

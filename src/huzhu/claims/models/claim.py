@@ -129,6 +129,12 @@ class Claim(models.Model):
                                           blank=True, on_delete=models.PROTECT, related_name="+",
                                           db_index=False)
     late_exception_reason = models.CharField("逾期例外理由", max_length=200, blank=True)
+    # A second person's word that a claim the duplicate rule holds back is not a
+    # duplicate (claims.duplicates): approval and batching need it.
+    duplicate_override_by = models.ForeignKey("orgs.User", verbose_name="确认非重复人",
+                                              null=True, blank=True, on_delete=models.PROTECT,
+                                              related_name="+", db_index=False)
+    duplicate_override_reason = models.CharField("确认非重复理由", max_length=200, blank=True)
     missing_materials = models.JSONField("需补充的材料", default=list, blank=True)
     return_note = models.CharField("退回说明", max_length=200, blank=True)
     reject_code = models.CharField("不予给付原因", max_length=32, blank=True,

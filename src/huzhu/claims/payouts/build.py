@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from huzhu.audit import log
 from huzhu.audit.models import AuditEntry
-from huzhu.claims import workflow
+from huzhu.claims import duplicates, workflow
 from huzhu.claims.models import Claim, Payout, PayoutBatch
 from huzhu.claims.payouts.access import refusals_audited, require_pay
 from huzhu.claims.payouts.writes import chunks, db_money, db_now, insert, move, record_step
@@ -89,7 +89,9 @@ def _candidates(user: User, scheme: Scheme, claim_ids: Iterable[int] | None) -> 
                               .select_related("member__union")
                               .only("id", "number", "state", "final", "scheme_id",
                                     "filed_by_id", "first_reviewed_by_id", "benefit_name",
-                                    "member__name", "member__union__path")
+                                    "member__name", "member__union__path", "member_id",
+                                    "benefit", "event_date", "admit_date", "settlement_id",
+                                    "invoice_number", "duplicate_override_by_id")
                               .order_by("pk"))
     if claim_ids is None:
         claims = list(base.filter(pk__in=ready_claims(user, scheme).values("pk")))
@@ -102,7 +104,8 @@ def _candidates(user: User, scheme: Scheme, claim_ids: Iterable[int] | None) -> 
             raise ClaimRefused(f"有 {len(wanted) - len(claims)} 件理赔不存在或不在您的管辖范围内")
     picked = _Picked()
     for claim in claims:
-        problem = workflow.why_not(user, claim, "batch") or _not_payable(claim, scheme)
+        problem = (workflow.why_not(user, claim, "batch") or _not_payable(claim, scheme)
+                   or duplicates.refusal(claim))
         if problem:
             raise ClaimRefused(f"理赔 {claim.number}：{problem}")
         (picked.payable if claim.has_account else picked.no_account).append(claim)

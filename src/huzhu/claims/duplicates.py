@@ -1,0 +1,59 @@
+"""Duplicates that hold a claim back (重复给付): the same hospital stay or invoice paid twice.
+
+The review hints (:mod:`huzhu.claims.flags`) show reviewers what looks alike; this rule
+stops money: a claim cannot be approved or put in a payout batch while another *live*
+claim of the same member (anything but rejected or withdrawn) covers
+
+- the same settlement (医保结算记录: a proactive and a manual claim of one stay),
+- an overlapping stay under the same scheme and benefit (stays as the hints count them,
+  算入不算出; a claim without a stay occupies its day), or
+- the same invoice number,
+
+unless a second person has recorded that it is not a duplicate, with the reason
+(the ``override_duplicate`` step). The person who approves it may not be the one who
+recorded that override.
+"""
+
+from __future__ import annotations
+
+from huzhu.claims.flags import stays_overlap
+from huzhu.claims.models import Claim
+from huzhu.orgs.models import User
+
+DEAD = (Claim.State.REJECTED, Claim.State.WITHDRAWN)
+
+
+def holding(claim: Claim) -> list[tuple[Claim, str]]:
+    """The live claims of the member that make ``claim`` a duplicate, each with why."""
+    others = (Claim.objects.filter(member_id=claim.member_id).exclude(pk=claim.pk)
+              .exclude(state__in=DEAD).order_by("event_date", "pk"))
+    found = []
+    for other in others:
+        why = []
+        if claim.settlement_id and other.settlement_id == claim.settlement_id:
+            why.append("同一医保结算记录")
+        if other.scheme_id == claim.scheme_id and other.benefit == claim.benefit and \
+                stays_overlap(claim, other):
+            why.append("同一保障项目住院期间重叠" if claim.admit_date or other.admit_date
+                       else "同一保障项目同一天")
+        if claim.invoice_number and other.invoice_number == claim.invoice_number:
+            why.append(f"同一发票号 {claim.invoice_number}")
+        if why:
+            found.append((other, "、".join(why)))
+    return found
+
+
+def refusal(claim: Claim, user: User | None = None) -> str | None:
+    """Why ``claim`` may not be approved (by ``user``) or batched now, or None."""
+    held = holding(claim)
+    if not held:
+        return None
+    if claim.duplicate_override_by_id is not None:
+        if user is None or claim.duplicate_override_by_id != user.pk:
+            return None
+        return "确认非重复的人不能再审批这笔理赔：请由另一位审核人员审批"
+    listed = "；".join(f"{other.number}（{other.get_state_display()}，{why}）"
+                      for other, why in held[:5])
+    more = f" 等 {len(held)} 笔" if len(held) > 5 else ""
+    return (f"与本会员的理赔 {listed}{more} 重复：请先撤回或不予给付重复的一笔；"
+            "确属不同的住院或发票的，由另一位审核人员“确认非重复”并写明理由")
