@@ -10,7 +10,7 @@ import pytest
 
 from huzhu.audit.models import AuditEntry
 from huzhu.claims import workflow
-from huzhu.claims.models import Claim
+from huzhu.claims.models import Claim, ClaimMaterial
 from huzhu.claims.workflow import ClaimRefused, apply
 
 D = dt.date
@@ -130,6 +130,12 @@ def test_return_reject_and_withdraw(users, staff, file_hospital):
         apply(users["reviewer_da"], claim.pk, "return")
     claim = apply(users["reviewer_da"], claim.pk, "return", missing=["invoice"], note="发票不清晰")
     assert claim.state == "returned" and claim.missing_materials == ["invoice"]
+    # The invoice uploaded before the return does not answer it: a new one must come.
+    with pytest.raises(ClaimRefused, match="缺少申请材料：医疗费发票"):
+        apply(users["clerk_a1"], claim.pk, "submit")
+    ClaimMaterial.objects.create(claim=claim, kind="invoice", file_name="发票（重拍）.pdf",
+                                 stored_path="/nonexistent", content_type="application/pdf",
+                                 size=1, sha256="1" * 64, uploaded_by=users["clerk_a1"])
     claim = apply(users["clerk_a1"], claim.pk, "submit")
     with pytest.raises(ClaimRefused, match="请写明不予给付的具体说明"):
         apply(users["reviewer_da"], claim.pk, "reject", reject_code="duplicate")
@@ -162,3 +168,25 @@ def test_state_changes_write_sms_to_the_outbox(users, staff, file_hospital):
     kinds = list(OutboxMessage.objects.order_by("id").values_list("kind", flat=True))
     assert kinds == ["claims.submitted", "claims.approved"]
     assert "核定给付 240.00 元" in OutboxMessage.objects.get(kind="claims.approved").text
+
+
+def test_a_return_for_a_material_the_benefit_does_not_list_is_still_enforced(
+        client, users, staff, file_hospital):
+    """Returned for 病历 (not among the hospital subsidy's materials): the page and the
+    submit step both say it is missing until one is uploaded."""
+    from django.urls import reverse
+
+    from tests.fixtures import PASSWORD
+
+    claim = file_hospital(staff["m1"])
+    apply(users["clerk_a1"], claim.pk, "submit")
+    apply(users["reviewer_da"], claim.pk, "return", missing=["medical_record"], note="补病历")
+    with pytest.raises(ClaimRefused, match="缺少申请材料：病历"):
+        apply(users["clerk_a1"], claim.pk, "submit")
+    assert client.login(username="clerk_a1", password=PASSWORD)
+    page = client.get(reverse("claims:detail", args=[claim.pk])).content.decode()
+    assert "所需材料已齐全" not in page and "病历" in page
+    ClaimMaterial.objects.create(claim=claim, kind="medical_record", file_name="病历.pdf",
+                                 stored_path="/nonexistent", content_type="application/pdf",
+                                 size=1, sha256="2" * 64, uploaded_by=users["clerk_a1"])
+    assert apply(users["clerk_a1"], claim.pk, "submit").state == "submitted"

@@ -20,9 +20,19 @@ def required(claim: Claim) -> list[str]:
 
 
 def missing(claim: Claim) -> list[str]:
-    """Codes of required materials not uploaded yet."""
+    """Codes of required materials not uploaded yet, and, while the claim is returned,
+    those the return asked for that were not uploaded since (a claim returned for 病历
+    was resubmitted without one, the page saying all was there)."""
     have = set(claim.materials.values_list("kind", flat=True))
-    return [m for m in required(claim) if m not in have]
+    lacking = [m for m in required(claim) if m not in have]
+    if claim.state == Claim.State.RETURNED and claim.missing_materials:
+        returned = (claim.history.filter(action="return").order_by("-at", "-pk")
+                    .values_list("at", flat=True).first())
+        since = claim.materials.all() if returned is None else \
+            claim.materials.filter(uploaded_at__gt=returned)
+        fresh = set(since.values_list("kind", flat=True))
+        lacking += [m for m in claim.missing_materials if m not in fresh and m not in lacking]
+    return lacking
 
 
 def labels(codes: list[str]) -> str:

@@ -32,13 +32,15 @@ SANDBOX = "sandbox; default-src 'none'"
 def panel_context(user: User, claim: Claim) -> dict:
     """Everything ``claims/_materials.html`` shows, for ``claim`` as ``user`` sees it."""
     uploaded = list(claim.materials.select_related("uploaded_by"))
-    required = materials.required(claim)
-    have = {m.kind for m in uploaded}
+    missing = materials.missing(claim)
+    # What a return asked for is listed with the policy's own materials, until answered.
+    required = [*materials.required(claim),
+                *(m for m in missing if m not in materials.required(claim))]
     return {
         "claim": claim,
         "materials": uploaded,
         "required": required,
-        "missing": [code for code in required if code not in have],
+        "missing": missing,
         "may_upload": material_store.why_not_upload(user, claim) is None,
         "may_remove": material_store.why_not_remove(user, claim) is None,
         "labels": MATERIALS,
