@@ -105,30 +105,30 @@ def claim_step(request: AuthenticatedHttpRequest, claim_id: int, step: str) -> H
     return redirect("claims:detail", claim_id=claim_id)
 
 
-@require_POST
-@login_required
-def override_duplicate(request: AuthenticatedHttpRequest, claim_id: int) -> HttpResponse:
+def _reason_step(request: AuthenticatedHttpRequest, claim_id: int, step: str,
+                 done: str) -> HttpResponse:
+    """A step that records a reviewer's reason and leaves the state (the table's rows
+    with target None), taken from a form of its own on the claim page."""
     claim = get_claim_for_user(request.user, claim_id)
     try:
-        workflow.apply(request.user, claim.pk, "override_duplicate",
-                       reason=request.POST.get("reason", ""))
-        messages.success(request, "已确认非重复，可由另一位审核人员审批")
+        workflow.apply(request.user, claim.pk, step, reason=request.POST.get("reason", ""))
+        messages.success(request, done)
     except ClaimRefused as exc:
         messages.error(request, str(exc))
     return redirect("claims:detail", claim_id=claim.pk)
+
+
+@require_POST
+@login_required
+def override_duplicate(request: AuthenticatedHttpRequest, claim_id: int) -> HttpResponse:
+    return _reason_step(request, claim_id, "override_duplicate",
+                        "已确认非重复，可由另一位审核人员审批")
 
 
 @require_POST
 @login_required
 def late_exception(request: AuthenticatedHttpRequest, claim_id: int) -> HttpResponse:
-    claim = get_claim_for_user(request.user, claim_id)
-    try:
-        workflow.apply(request.user, claim.pk, "late_exception",
-                       reason=request.POST.get("reason", ""))
-        messages.success(request, "已记录逾期例外，经办人可以提交")
-    except ClaimRefused as exc:
-        messages.error(request, str(exc))
-    return redirect("claims:detail", claim_id=claim.pk)
+    return _reason_step(request, claim_id, "late_exception", "已记录逾期例外，经办人可以提交")
 
 
 @login_required
