@@ -20,6 +20,7 @@ from huzhu.lib.forms import BootstrapFormMixin
 from huzhu.members.idcard import IdNumberError, parse_id_number
 from huzhu.members.models import Member
 from huzhu.orgs.models import User
+from huzhu.rules import vocabulary
 from huzhu.rules.columns import stay_days
 from huzhu.rules.schema import Benefit, OutcomeFormula, PercentFormula, PerDayFormula
 
@@ -105,12 +106,12 @@ FIELDS = {
         help_text="可输入多个，用分号分隔；输入疾病名称或编码开头可搜索",
         widget=forms.TextInput(attrs={"list": "icd10-options", "autocomplete": "off"})),
     "outcome": lambda: forms.ChoiceField(label="伤害结果", choices=_choices(
-        {"death": "身故", "disability": "伤残", "fracture": "骨折（无伤残等级）", "none": "其他"})),
+        vocabulary.OUTCOME_CHOICES)),
     "disability_grade": lambda: forms.TypedChoiceField(
         label="伤残等级", required=False, coerce=int, empty_value=None,
         choices=[("", "无"), *((str(g), f"{g} 级") for g in range(1, 11))]),
     "fracture_site": lambda: forms.ChoiceField(label="骨折部位", required=False, choices=_choices(
-        {"major": "颅骨、脊椎、骨盆、股骨", "other": "其他部位"})),
+        vocabulary.FRACTURE_SITE)),
     "work_related": lambda: forms.TypedChoiceField(
         label="是否工伤", coerce=lambda v: v == "yes", choices=[("no", "否"), ("yes", "是")]),
     "on_duty": lambda: forms.TypedChoiceField(
@@ -118,7 +119,7 @@ FIELDS = {
         choices=[("yes", "是"), ("no", "否")]),
     "certificate_no": lambda: forms.CharField(label="火灾事故认定书编号", max_length=64),
     "relation": lambda: forms.ChoiceField(label="与会员的关系", choices=_choices(
-        {"parent": "父母", "spouse": "配偶", "child": "子女", "other": "其他"})),
+        {k: v for k, v in vocabulary.RELATION.items() if k != "self"})),
     "relative_name": lambda: forms.CharField(label="亲属姓名", max_length=50),
     "relative_id_number": lambda: forms.CharField(
         label="亲属身份证号", max_length=30,

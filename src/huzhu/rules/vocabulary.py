@@ -19,7 +19,7 @@ OUTCOME = {"death": "身故", "disability": "伤残", "fracture": "骨折", "non
 # On the intake form a clerk picks what happened, so the words say which case is which.
 OUTCOME_CHOICES = {"death": "身故", "disability": "伤残", "fracture": "骨折（无伤残等级）",
                    "none": "其他"}
-FRACTURE_SITE = {"major": "主要部位（颅骨、脊柱、骨盆、股骨）", "other": "其他部位"}
+FRACTURE_SITE = {"major": "颅骨、脊椎、骨盆、股骨", "other": "其他部位"}
 
 # The facts a benefit computes from (its base) and the other facts of an event.
 BASE = {"out_of_pocket": "医保报销后个人现金支付", "total_cost": "医疗费总额",
