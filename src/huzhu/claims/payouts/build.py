@@ -103,9 +103,10 @@ def _candidates(user: User, scheme: Scheme, claim_ids: Iterable[int] | None) -> 
             # Never which ones: a claim outside the scope does not exist for the user.
             raise ClaimRefused(f"有 {len(wanted) - len(claims)} 件理赔不存在或不在您的管辖范围内")
     picked = _Picked()
+    held = duplicates.refusals(claims)
     for claim in claims:
         problem = (workflow.why_not(user, claim, "batch") or _not_payable(claim, scheme)
-                   or duplicates.refusal(claim))
+                   or held.get(claim.pk))
         if problem:
             raise ClaimRefused(f"理赔 {claim.number}：{problem}")
         (picked.payable if claim.has_account else picked.no_account).append(claim)
