@@ -186,3 +186,92 @@ def test_two_reviewers_approving_two_relatives_of_one_family_at_once_keep_the_ca
         total = sum(c.final for c in Claim.objects.filter(
             member_id__in=members, benefit="covid_relative", state=Claim.State.APPROVED))
         assert total == Decimal("20000.00"), head.name
+
+
+# The relative's relief and the staff member's own claim on the same day (issue 20): a
+# batch pays the relative (the staff event is "on or before", and every event of a batch
+# is an input, paid or not); one claim at a time refused it while the staff member's claim
+# was not yet approved (the relative's claim, filed first, was reviewed first).
+
+def filed(users, member, benefit, state, **facts) -> Claim:
+    offer = next(o for o in intake.offers(member, DAY) if o.benefit.code == benefit)
+    claim = intake.file_claim(users["clerk_a1"], member, offer, {"event_date": DAY, **facts})
+    Claim.objects.filter(pk=claim.pk).update(state=state)
+    return Claim.objects.get(pk=claim.pk)
+
+
+def batch_amounts(policy, members, claims) -> dict[str, Decimal]:
+    """The engine's batch over the same members and events: every claim an input."""
+    members = pa.Table.from_pylist([computation.member_row(m) for m in members],
+                                   schema=arrow_schema("members"))
+    events = pa.Table.from_pylist([computation.event_row(c) for c in claims],
+                                  schema=arrow_schema("events"))
+    return {r["event_id"]: r["payable"] for r in evaluate(policy, members, events).to_pylist()}
+
+
+def test_a_relative_on_the_staff_members_day_is_paid_as_the_batch_pays(
+        users, guangdong, family):
+    head, _ = family
+    mine = filed(users, head, "covid_relative", Claim.State.SUBMITTED, **relative(1))
+    staff_claim = filed(users, head, "covid_staff", Claim.State.SUBMITTED, on_duty=True)
+    assert mine.pk < staff_claim.pk  # the relative's claim sorts first
+    row = computation.compute(mine)
+    batch = batch_amounts(guangdong.policy(), [head], [mine, staff_claim])
+    assert row["payable"] == batch[mine.number] == Decimal("5000.00")
+    # The staff member's claim under review is no payout: it uses none of its own cap.
+    assert computation.compute(staff_claim)["payable"] == Decimal("30000.00")
+
+
+def test_approving_the_relative_before_the_staff_member_gives_the_batchs_amount(
+        users, guangdong, family):
+    head, _ = family
+    mine = filed(users, head, "covid_relative", Claim.State.SECOND_REVIEW, **relative(1))
+    Claim.objects.filter(pk=mine.pk).update(first_reviewed_by=users["reviewer_da"])
+    filed(users, head, "covid_staff", Claim.State.SUBMITTED, on_duty=True)
+    approved = apply(users["admin_city"], mine.pk, "approve", amount="", note="")
+    assert approved.state == Claim.State.APPROVED and approved.final == Decimal("5000.00")
+
+
+def test_a_staff_claim_rejected_as_off_duty_still_proves_the_infection(
+        users, guangdong, family):
+    """Decision: a rejected staff claim proves the infection (the batch says so: the
+    event is an input whether or not it pays), unless it was rejected as 材料不实."""
+    head, _ = family
+    staff_claim = filed(users, head, "covid_staff", Claim.State.REJECTED, on_duty=False)
+    Claim.objects.filter(pk=staff_claim.pk).update(
+        reject_code=Claim.RejectCode.NOT_ELIGIBLE, reject_text="非因公感染")
+    mine = filed(users, head, "covid_relative", Claim.State.SUBMITTED, **relative(1))
+    batch = batch_amounts(guangdong.policy(), [head], [staff_claim, mine])
+    assert batch[staff_claim.number] == Decimal("0.00")
+    assert computation.compute(mine)["payable"] == batch[mine.number] == Decimal("5000.00")
+
+
+@pytest.mark.parametrize("state, code", [
+    (Claim.State.REJECTED, Claim.RejectCode.FALSE_MATERIAL),
+    (Claim.State.WITHDRAWN, ""),
+    (Claim.State.DRAFT, ""),
+])
+def test_a_false_withdrawn_or_unsubmitted_staff_claim_proves_nothing(
+        users, guangdong, family, state, code):
+    head, _ = family
+    staff_claim = filed(users, head, "covid_staff", state, on_duty=True)
+    Claim.objects.filter(pk=staff_claim.pk).update(reject_code=code)
+    mine = filed(users, head, "covid_relative", Claim.State.SUBMITTED, **relative(1))
+    row = computation.compute(mine)
+    assert row["payable"] == Decimal("0.00")
+    assert row["reason_message"] == ("医护或疾控人员本人尚无确诊感染记录（亲属救助须本人先确诊，"
+                                     "日期不晚于亲属确诊日）")
+
+
+def test_a_staff_claim_after_the_relatives_diagnosis_proves_nothing(users, guangdong, family):
+    """"On or before": the staff member's diagnosis a day after the relative's does not
+    count, in a batch or here."""
+    head, _ = family
+    offer = next(o for o in intake.offers(head, DAY + dt.timedelta(days=1))
+                 if o.benefit.code == "covid_staff")
+    later = intake.file_claim(users["clerk_a1"], head, offer,
+                              {"event_date": DAY + dt.timedelta(days=1), "on_duty": True})
+    Claim.objects.filter(pk=later.pk).update(state=Claim.State.SUBMITTED)
+    mine = filed(users, head, "covid_relative", Claim.State.SUBMITTED, **relative(1))
+    batch = batch_amounts(guangdong.policy(), [head], [mine, Claim.objects.get(pk=later.pk)])
+    assert computation.compute(mine)["payable"] == batch[mine.number] == Decimal("0.00")

@@ -1,9 +1,10 @@
 """The engine's amount for one claim, from the registry and the claims history.
 
 Only :mod:`huzhu.rules` computes money. This module turns a claim into the engine's
-inputs — the member, the event, the member's enrolments in the scheme, and their
-earlier claims that count against caps (approved, in a batch, paid) as prior payouts —
-and keeps the output row as the claim's 计算过程.
+inputs — the member, the event, the member's enrolments in the scheme, their and their
+family's claims that count against caps (approved, in a batch, paid) as prior payouts,
+and the submitted claims that prove a required event as payouts of nothing — and
+keeps the output row as the claim's 计算过程.
 """
 
 from __future__ import annotations
@@ -81,12 +82,44 @@ def prior_rows(claim: Claim, family: list[Member] | None = None) -> list[dict]:
     return rows
 
 
+# A claim rejected for 材料不实 does not prove its event happened; any other claim that
+# was submitted does (see proof_rows).
+_NO_PROOF = (Claim.State.DRAFT, Claim.State.WITHDRAWN, *Claim.GIVEN)
+
+
+def proof_rows(claim: Claim, family: list[Member] | None = None) -> list[dict]:
+    """The claims that show the event a benefit of ``claim`` requires (a relative's relief
+    requires the staff member's own confirmed infection), given nothing: rows that prove
+    the prerequisite and use no cap (every cap counts money, days or times paid, and
+    these are paid 0.00).
+
+    In a batch every event is an input, so the staff member's event proves the relative's
+    whether or not it pays and whatever its id: here every claim of the required benefit
+    that was submitted counts, in review, returned or rejected (a staff member infected
+    off duty is rejected, yet infected), except one rejected as 材料不实 (the infection
+    itself is in doubt). A draft was never submitted and a withdrawn claim was taken
+    back: neither proves anything. The given ones are in :func:`prior_rows` already."""
+    need = claim.scheme.policy().benefit(claim.benefit).eligibility.requires
+    if need is None:
+        return []
+    members = [claim.member_id, *(m.pk for m in family or [])]
+    shown = (Claim.objects.filter(member_id__in=members, scheme=claim.scheme,
+                                  benefit=need.benefit)
+             .exclude(state__in=_NO_PROOF).exclude(pk=claim.pk)
+             .exclude(state=Claim.State.REJECTED,
+                      reject_code=Claim.RejectCode.FALSE_MATERIAL))
+    return [{**event_row(other), "paid": Decimal("0.00")} for other in shown]
+
+
 def compute(claim: Claim) -> dict:
-    """The engine's output row for ``claim`` now (money as Decimal)."""
+    """The engine's output row for ``claim`` now (money as Decimal): prior are the other
+    given claims of the member and its family, as paid, and the submitted claims that
+    prove what the claim's benefit requires, as paid nothing (:func:`proof_rows`)."""
     policy = claim.scheme.policy()
     family = family_members(claim.member)
     return evaluate_claim(policy, member_row(claim.member), event_row(claim),
-                          enrolment_rows(claim), prior_rows(claim, family),
+                          enrolment_rows(claim),
+                          [*prior_rows(claim, family), *proof_rows(claim, family)],
                           family=[member_row(m) for m in family])
 
 
