@@ -97,3 +97,17 @@ def test_the_claim_page_shows_the_hold_and_offers_the_override(client, users, st
     assert client.login(username="clerk_a1", password=PASSWORD)
     page = client.get(reverse("claims:detail", args=[first.pk])).content.decode()
     assert 'id="duplicate-hold"' in page and 'id="override-duplicate"' not in page
+
+
+def test_one_stay_may_pay_two_benefits_but_not_one_benefit_twice():
+    """A proactive run files one claim per benefit a settled stay pays (a hospital subsidy
+    and a critical-illness one): those are not duplicates of each other."""
+    from huzhu.claims.duplicates import why
+
+    def claim(benefit: str, pk: int) -> Claim:
+        return Claim(pk=pk, scheme_id=1, benefit=benefit, settlement_id=7,
+                     event_date=D(2026, 3, 10), admit_date=D(2026, 3, 1))
+
+    assert why(claim("hospital", 1), claim("critical", 2)) == ""
+    assert why(claim("hospital", 1), claim("hospital", 2)) == \
+        "同一医保结算记录、同一保障项目住院期间重叠"

@@ -4,7 +4,7 @@ The review hints (:mod:`huzhu.claims.flags`) show reviewers what looks alike; th
 stops money: a claim cannot be approved or put in a payout batch while another *live*
 claim of the same member (anything but rejected or withdrawn) covers
 
-- the same settlement (医保结算记录: a proactive and a manual claim of one stay),
+- the same settlement under the same benefit (医保结算记录),
 - an overlapping stay under the same scheme and benefit (stays as the hints count them,
   算入不算出; a claim without a stay occupies its day), or
 - the same invoice number,
@@ -31,7 +31,10 @@ CHUNK = 500  # members per query: under SQLite's bound-parameter limit
 def why(claim: Claim, other: Claim) -> str:
     """Why ``other`` (a live claim of the same member) duplicates ``claim``, or ""."""
     found = []
-    if claim.settlement_id and other.settlement_id == claim.settlement_id:
+    # One stay may pay several benefits (a hospital subsidy and a critical-illness
+    # one): the same settlement is a duplicate under the same benefit only.
+    if claim.settlement_id and other.settlement_id == claim.settlement_id and \
+            other.benefit == claim.benefit:
         found.append("同一医保结算记录")
     if other.scheme_id == claim.scheme_id and other.benefit == claim.benefit and \
             stays_overlap(claim, other):
