@@ -21,6 +21,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "policy": ("huzhu.rules.commands.policy", "检查并汇总政策文件"),
     "simulate": ("huzhu.rules.commands.simulate", "改革测算：现行政策与改革方案的给付对比"),
     "ledger": ("huzhu.coverage.ledger_command", "核对互助金账（huzhu ledger check）"),
+    "audit": ("huzhu.claims.audit_command",
+              "核查给付（huzhu audit money：按政策重算全部已给付理赔、查重复给付与日期）"),
     "export": ("huzhu.coverage.export_command", "导出引擎输入（huzhu export engine）"),
     "stats": ("huzhu.reports.stats_command", "统计数字：给付金额、人次、人数、分项目"),
     "synth": ("huzhu.rules.commands.synth", "生成确定性的合成会员与事件数据（Parquet）"),

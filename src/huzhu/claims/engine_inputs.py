@@ -23,12 +23,15 @@ EVENTS = arrow_schema("events", extra=[("claim_id", pa.int64()), ("state", pa.st
                                        ("computed", ARROW_MONEY), ("final", ARROW_MONEY)])
 PRIOR = arrow_schema("prior")
 EVENT_NAMES = [f.name for f in arrow_schema("events")]
-_COLUMNS = ["number", "member_id", "benefit", "event_date", "out_of_pocket", "total_cost",
-            "admit_date", "days", "diagnosis", "outcome", "disability_grade", "fracture_site",
-            "work_related", "loss_amount", "certificate_no", "on_duty", "relation",
-            "relative_key", "co_resident", "pk", "state", "computed", "final", "computation"]
-_BLANK_IS_NULL = {"diagnosis", "outcome", "fracture_site", "certificate_no", "relation",
-                  "relative_id"}
+# The claim's fields holding the engine's event columns, in EVENT_NAMES' order.
+CLAIM_EVENT_FIELDS = ["number", "member_id", "benefit", "event_date", "out_of_pocket",
+                      "total_cost", "admit_date", "days", "diagnosis", "outcome",
+                      "disability_grade", "fracture_site", "work_related", "loss_amount",
+                      "certificate_no", "on_duty", "relation", "relative_key", "co_resident"]
+_COLUMNS = [*CLAIM_EVENT_FIELDS, "pk", "state", "computed", "final", "computation"]
+# Text facts a claim keeps as "" when not given: the engine reads them as null.
+BLANK_IS_NULL = {"diagnosis", "outcome", "fracture_site", "certificate_no", "relation",
+                 "relative_id"}
 
 
 def _rows(scheme: Scheme) -> Iterator[dict]:
@@ -37,7 +40,7 @@ def _rows(scheme: Scheme) -> Iterator[dict]:
         row = dict(zip([*EVENT_NAMES, "claim_id", "state", "computed", "final", "computation"],
                        values, strict=True))
         row["member_id"] = str(row["member_id"])
-        for name in _BLANK_IS_NULL:
+        for name in BLANK_IS_NULL:
             if row[name] == "":
                 row[name] = None
         yield row
