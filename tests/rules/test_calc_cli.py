@@ -151,7 +151,7 @@ def test_a_file_broken_past_the_sniffed_lines_is_refused_by_name(tmp_path, capsy
     code, out = calc(tmp_path, HEADER + good + 'eX,m1,hospital,2023-01-05,100,extra,"x\n')
     assert code == 2 and not out.exists()
     err = capsys.readouterr().err
-    assert "events.csv" in err and "无法读取" in err
+    assert "events.csv，第 25002 行：该行有 7 个字段，表头有 5 个" in err
 
 
 def test_existing_output_is_kept_on_error(tmp_path):
@@ -202,3 +202,85 @@ def test_progress_ends_with_totals_per_status_and_quiet_skips_them(tmp_path, cap
             == pq.read_table(tmp_path / "out.parquet").to_pylist())
     assert {k: (n, str(t)) for k, (n, t) in run_calc(
         **args, out=str(tmp_path / "again.parquet")).items()} == {"payable": (2, "275.01")}
+
+
+@pytest.mark.parametrize(("events", "line", "fields"), [
+    # two rows, one field too many: DuckDB took row 2 for the header and reported the
+    # real columns missing
+    (HEADER + "e1,m1,hospital,2023-01-05,100\ne2,m1,hospital,2023-01-06,100,7\n", 3, 6),
+    # one too few: "Error when sniffing file"
+    (HEADER + "e1,m1,hospital,2023-01-05,100\ne2,m1,hospital,2023-01-06\n"
+     "e3,m1,hospital,2023-01-06,5\n", 3, 4),
+    # in a longer file
+    (HEADER + "".join(f"e{i},m1,hospital,2023-01-05,100\n" for i in range(300))
+     + "eX,m1,hospital,2023-01-05\n" + "eY,m1,hospital,2023-01-05,100\n", 302, 4),
+])
+def test_a_row_of_another_width_is_named(tmp_path, capsys, events, line, fields):
+    code, out = calc(tmp_path, events)
+    assert code == 2 and not out.exists()
+    err = capsys.readouterr().err
+    assert f"events.csv，第 {line} 行：该行有 {fields} 个字段，表头有 5 个" in err
+    assert "缺少必需的列" not in err and "sniffing" not in err
+
+
+@pytest.mark.parametrize("encoding", ["gbk", "utf-8-sig"])
+def test_gbk_and_bom_files_are_read(tmp_path, encoding):
+    """Excel saves CSV as GBK or as UTF-8 with a BOM; both read as the imports read
+    them (a GBK file was refused with "CSV Error on Line: 2")."""
+    (tmp_path / "members.csv").write_bytes(
+        (MEMBERS.replace("status\n", "status,family_id\n").replace("active\n", "active,张家\n"))
+        .encode(encoding))
+    events = ("event_id,member_id,benefit,event_date,out_of_pocket,diagnosis\n"
+              "e1,m1,hospital,2023-01-05,5000.30,肺炎\ne2,m2,hospital,2023-02-01,10000.25,"
+              "骨折\n")
+    (tmp_path / "events.csv").write_bytes(events.encode(encoding))
+    code = main(["calc", "--policy", "changchun-2023", "--members",
+                 str(tmp_path / "members.csv"), "--events", str(tmp_path / "events.csv"),
+                 "--out", str(tmp_path / "out.csv"), "--quiet"])
+    assert code == 0
+    rows = list(csv.DictReader((tmp_path / "out.csv").open(encoding="utf-8")))
+    assert [(r["event_id"], r["payable"]) for r in rows] == [("e1", "75.00"), ("e2", "200.01")]
+
+
+def test_a_file_neither_utf8_nor_gbk_is_refused_by_name(tmp_path, capsys):
+    (tmp_path / "events.csv").write_bytes(
+        HEADER.encode() + b"e1,m1,hospital,2023-01-05,\xff\xff\xff\n")
+    code = main(["calc", "--policy", "changchun-2023", "--members",
+                 write(tmp_path, "members.csv", MEMBERS), "--events", str(tmp_path / "events.csv"),
+                 "--out", str(tmp_path / "out.csv"), "--quiet"])
+    assert code == 2 and not (tmp_path / "out.csv").exists()
+    assert "events.csv：文件编码无法识别：应为 UTF-8 或 GBK" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("column", ["out_of_pocket", "loss_amount", "total_cost"])
+def test_an_amount_of_ten_trillion_is_refused_by_name(tmp_path, capsys, column):
+    """It died in DuckDB with a decimal overflow traceback and wrote nothing."""
+    events = (f"event_id,member_id,benefit,event_date,{column}\n"
+              f"e1,m1,hospital,2023-01-05,100\ne2,m1,hospital,2023-01-06,10000000000000.00\n")
+    code, out = calc(tmp_path, events)
+    assert code == 2 and not out.exists()
+    err = capsys.readouterr().err
+    assert (f"events.csv，第 3 行，列 {column}：金额过大，应小于 10,000,000,000,000.00 元"
+            f"（值：'10000000000000.00'）") in err
+
+
+def test_the_largest_amount_accepted_computes_without_overflow(tmp_path):
+    """9,999,999,999,999.99 times the top rate (bracket) and through every progressive
+    band, and a prior payout as large, stay exact."""
+    events = HEADER + "e1,m1,hospital,2023-01-05,9999999999999.99\n"
+    code, out = calc(tmp_path, events)
+    assert code == 0
+    row = next(csv.DictReader(out.open(encoding="utf-8")))
+    assert (row["raw_amount"], row["payable"]) == ("1000000000000.00", "50000.00")
+    enrolments = write(tmp_path, "enrolments.csv", "member_id,period_start,period_end,"
+                       "first_enrolled\nm1,2023-01-01,2023-12-31,2020-01-01\n")
+    events = ("event_id,member_id,benefit,event_date,out_of_pocket,days\n"
+              "e1,m1,hospital_aid,2023-01-05,9999999999999.99,\n"
+              "e2,m1,hospital_allowance,2023-01-05,,36600\n")
+    code, out = calc(tmp_path, events, "n.csv",
+                     extra=["--policy", "ningshan-2024", "--enrolments", enrolments])
+    assert code == 0
+    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    # 1,000 deductible; 50% of 10,000, 60% of 40,000, 70% of the rest
+    assert [(r["raw_amount"], r["payable"]) for r in rows] == [
+        ("6999999993299.99", "50000.00"), ("1463880.00", "7200.00")]

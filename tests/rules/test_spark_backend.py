@@ -57,6 +57,9 @@ def test_duckdb_and_spark_give_identical_rows(spark, data: Path, name: str) -> N
     diffs = [(a["event_id"], k, a[k], b[k]) for a, b in zip(left, right, strict=True)
              for k in a if a[k] != b[k]]  # fmt: skip
     assert diffs[:5] == []
+    # Money is decimal(18,2) on both sides (a day-capped benefit once widened it).
+    for column in ("payable", "base", "raw_amount", "cap_room"):
+        assert on_spark.schema.field(column).type == pa.decimal128(18, 2), column
     # Decimals stay decimals on both sides, and the batch really paid and capped.
     assert all(isinstance(r["payable"], Decimal) for r in right)
     assert sum(r["payable"] for r in right) > 0

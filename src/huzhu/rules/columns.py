@@ -17,6 +17,14 @@ if TYPE_CHECKING:
     import ibis.expr.schema
 
 MONEY = "decimal(18,2)"
+MAX_MONEY = 10_000_000_000_000
+"""Money inputs are below this (10,000,000,000,000.00 yuan): the engine computes in
+decimal(18,2) (16 integer digits) and multiplies amounts by rates and days, so inputs
+keep three digits of head room; no real stay or loss comes near it."""
+MAX_DAYS = 36_600
+"""A stay is at most a hundred years of days: days × a daily amount (at most
+:data:`MAX_DAY_AMOUNT`) stays below :data:`MAX_MONEY`."""
+MAX_DAY_AMOUNT = 100_000_000
 
 # The allowed values of the coded columns, as types: the policy schema
 # (:mod:`huzhu.rules.schema`) takes its eligibility and cap vocabularies from them, and
@@ -57,7 +65,7 @@ EVENT_COLUMNS = (
     Column("out_of_pocket", MONEY, non_negative=True),
     Column("total_cost", MONEY, non_negative=True),
     Column("admit_date", "date"),
-    Column("days", "int32", non_negative=True),
+    Column("days", "int32", non_negative=True, range=(0, MAX_DAYS)),
     Column("diagnosis", "string"),
     Column("outcome", "string", choices=get_args(Outcome)),
     Column("disability_grade", "int32", range=(1, 10)),

@@ -27,6 +27,8 @@ from decimal import Decimal
 from typing import Any
 
 import ibis
+import ibis.expr.datatypes as dt
+import ibis.expr.operations as ops
 import ibis.expr.types as ir
 
 from huzhu.rules.columns import EVENT_COLUMNS, TABLE_NAMES, ibis_schema
@@ -57,6 +59,9 @@ from huzhu.rules.schema import (
 
 D2 = "decimal(18,2)"
 D4 = "decimal(9,4)"
+D38 = "decimal(38,2)"
+R38 = "decimal(38,4)"
+"""Money and rates as they enter a product (see :func:`_wide`)."""
 CODE = "int16"
 """Type of the integer codes (reason, missing field, band, cap) carried through windows."""
 
@@ -83,9 +88,29 @@ def _ok(cond: ir.BooleanValue) -> ir.BooleanValue:
     return ibis.coalesce(cond, ibis.literal(False))
 
 
+def _as(value: ir.Value, type_: str) -> ir.Value:
+    """``value`` cast to ``type_`` in the SQL, always. Ibis drops a cast to the type it
+    believes the value has, but its decimal types are not the backend's: DuckDB types
+    decimal(18,2) × decimal(18,2) as decimal(18,4) and a sum as decimal(38,2), so money
+    left uncast widened to decimal(38,6) in the output (3880.000000)."""
+    return ops.Cast(value, to=dt.dtype(type_)).to_expr()  # type: ignore[no-any-return]
+
+
+def _d2(value: ir.Value) -> ir.Value:
+    return _as(value, D2)
+
+
+def _wide(value: ir.Value) -> ir.Value:
+    """Money widened for a product: DuckDB keeps decimal(18,2) × decimal(18,4) in 18
+    digits (decimal(18,6)) and overflowed from 1,000,000,000,000.00 on; in 38 digits
+    any accepted amount times any rate fits."""
+    return _as(value, D38)
+
+
 def _times(amount: ir.Value, rate: ir.Value) -> ir.Value:
-    """amount × rate, rounded half-up to the fen (cast first: Ibis/DuckDB decimal scales)."""
-    return (amount.cast("decimal(18,2)") * rate.cast("decimal(18,4)")).round(2).cast(D2)
+    """amount × rate, rounded half-up to the fen. The rate is at most 1 (validated), so
+    the result is at most the amount and fits decimal(18,2)."""
+    return _d2((_wide(amount) * _as(rate, R38)).round(2))
 
 
 def _cases(pairs: list[tuple[Any, Any]], else_: Any) -> Any:
@@ -172,7 +197,7 @@ def _bands_parts(plan: _Plan, benefit: Benefit, formula: BandsFormula,
     if formula.threshold is not None:
         parts.fails.append((base <= _money(formula.threshold), "below_threshold"))
     if formula.deductible is not None:
-        amount = (base - _money(formula.deductible)).cast(D2)
+        amount = _d2(base - _money(formula.deductible))
         parts.fails.append((amount <= _money(0), "below_deductible"))
     parts.fails.append((amount <= _money(formula.bands[0].above), "below_threshold"))
 
@@ -189,12 +214,12 @@ def _bands_parts(plan: _Plan, benefit: Benefit, formula: BandsFormula,
         terms = []
         for b in formula.bands:
             top = amount if b.upto is None else ibis.least(amount, _money(b.upto))
-            slice_ = ibis.greatest(top - _money(b.above), _money(0)).cast(D2)
-            terms.append(slice_ * _rate(b.rate).cast("decimal(18,4)"))
+            slice_ = _wide(ibis.greatest(top - _money(b.above), _money(0)))
+            terms.append(slice_ * _as(_rate(b.rate), R38))
         total = terms[0]  # a formula has at least one band
         for term in terms[1:]:
             total = total + term
-        parts.raw = total.round(2).cast(D2)
+        parts.raw = _d2(total.round(2))
     return parts
 
 
@@ -216,8 +241,8 @@ def _per_day_parts(plan: _Plan, benefit: Benefit, formula: PerDayFormula,
         counted = ibis.least(counted, formula.max_days)
     amount = _money(formula.amount)
     return _FormulaParts(
-        fails=fails, missing=[(days.isnull(), "days")], base=days.cast(D2),
-        raw=(counted.cast(D2) * amount).cast(D2), days=counted.cast("int32"),
+        fails=fails, missing=[(days.isnull(), "days")], base=_d2(days),
+        raw=_d2(_wide(counted) * amount), days=_as(counted, "int32"),
         day_amount=amount,
     )
 
@@ -609,15 +634,15 @@ class _Compiler:
         day_capped = [b.code for b in self.policy.benefits if b.day_capped]
         is_days = (t._b.isin([self.index[c] for c in day_capped]) if day_capped
                    else ibis.literal(False))
-        prior_qty = ibis.cases((is_days, ibis.coalesce(t.days_paid, 0).cast(D2)),
+        prior_qty = ibis.cases((is_days, _d2(ibis.coalesce(t.days_paid, 0))),
                                else_=t.paid)
-        event_qty = ibis.cases((is_days, ibis.coalesce(t._days, 0).cast(D2)),
+        event_qty = ibis.cases((is_days, _d2(ibis.coalesce(t._days, 0))),
                                else_=ibis.coalesce(t._raw, _money(0)))
-        t = t.mutate(_a0=ibis.cases(
+        t = t.mutate(_a0=_d2(ibis.cases(
             (self.is_prior(t), prior_qty),
             (t._reason.isnull(), event_qty),
             else_=_money(0),
-        ).cast(D2))
+        )))
         return t
 
     def caps(self, t: ir.Table) -> tuple[ir.Table, list[_Stage]]:
@@ -680,7 +705,7 @@ class _Compiler:
         limit = _money(cap.limit)  # a per-event cap limits money (validated)
         room = ibis.cases((applies, limit), else_=ibis.null(D2))
         new = ibis.cases((applies, ibis.least(a, limit)), else_=a)
-        return t.mutate(**{s.after: new.cast(D2), s.room: room.cast(D2)})
+        return t.mutate(**{s.after: _d2(new), s.room: _d2(room)})
 
     def _group_stage(self, t: ir.Table, benefit: Benefit, cap: Cap,
                      stages: list[_Stage]) -> ir.Table:
@@ -691,7 +716,7 @@ class _Compiler:
         mine = self.mine(t, benefit)
         room = ibis.cases((mine, _room(cap, t._cum - _used(cap, a))), else_=ibis.null(D2))
         new = ibis.cases((mine, ibis.least(a, room)), else_=a)
-        return t.mutate(**{s.after: new.cast(D2), s.room: room.cast(D2)}).drop("_cum")
+        return t.mutate(**{s.after: _d2(new), s.room: _d2(room)}).drop("_cum")
 
     def final_rooms(self, t: ir.Table, stages: list[_Stage]) -> ir.Table:
         """Point each group cap's room at what was left of it given the FINAL payables.
@@ -710,11 +735,11 @@ class _Compiler:
         t = t.mutate(**{f"_u{s.room}": _used(s.cap, t._pay).sum().over(self.window(s.cap, t))
                         for s in redo})
         t = t.mutate(**{
-            s.room: ibis.cases(
+            s.room: _d2(ibis.cases(
                 (self.mine(t, s.benefit),
                  _room(s.cap, t[f"_u{s.room}"] - _used(s.cap, t._pay))),
                 else_=ibis.null(D2),
-            ).cast(D2)
+            ))
             for s in redo
         })
         return t.drop(*[f"_u{s.room}" for s in redo])
@@ -771,7 +796,7 @@ class _Compiler:
         for b in self.policy.benefits:
             if not b.day_capped:
                 continue
-            money = (t._pay.cast("decimal(18,2)") * t._day_amt).cast(D2)
+            money = _d2(_wide(t._pay) * t._day_amt)
             waiting = b.eligibility.waiting
             if (waiting is not None and waiting.reduced_days is not None
                     and waiting.reduced_rate is not None):  # both or neither (validated)
@@ -779,7 +804,7 @@ class _Compiler:
                                    else_=money)
             by_days[b.code] = money
         money = self.by_benefit(t, by_days, t._pay) if by_days else t._pay
-        return ibis.cases((t._reason.notnull(), _money(0)), else_=money).cast(D2)
+        return _d2(ibis.cases((t._reason.notnull(), _money(0)), else_=money))
 
     def _message_code(self, t: ir.Table, stages: list[_Stage]) -> ir.Value:
         messages = self.messages
@@ -857,7 +882,7 @@ class _Compiler:
         if not self.carry_benefit:
             texts["benefit"] = self.policy.benefit_codes
         texts = {c: v for c, v in texts.items() if c in wanted}
-        out = t.select(**{c: (coded[c] if c in texts else coded[c].cast(OUTPUT_TYPES[c]))
+        out = t.select(**{c: (coded[c] if c in texts else _as(coded[c], OUTPUT_TYPES[c]))
                           for c in wanted if c != "event_date"},
                        event_date=t.event_date)
         # Sort while the text columns are still integers; the lookups run on sorted rows.
@@ -960,7 +985,7 @@ def _used(cap: Cap, amount: ir.Value) -> ir.Value:
 
 def _room(cap: Cap, used_before: ir.Value) -> ir.Value:
     if cap.measure != "times":
-        return ibis.greatest(_money(cap.limit) - used_before, _money(0)).cast(D2)
+        return _d2(ibis.greatest(_money(cap.limit) - used_before, _money(0)))
     return ibis.cases((used_before >= cap.times, _money(0)), else_=ibis.null(D2))
 
 

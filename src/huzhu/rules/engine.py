@@ -16,9 +16,10 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from huzhu.rules.columns import TABLE_NAMES, TABLES, Column, duckdb_type
+from huzhu.rules.columns import MAX_MONEY, TABLE_NAMES, TABLES, Column, duckdb_type
 from huzhu.rules.errors import InputError
 from huzhu.rules.inputs import (
+    TOO_LARGE,
     Source,
     arrow_source,
     load_input,
@@ -194,6 +195,8 @@ def _claim_value(kind: str, col: Column, value: Any, index: int) -> Any:
             if money != money.quantize(Decimal("0.01")):
                 raise InputError([(label, None, col.name, "金额最多两位小数（分）")])
             value = money.quantize(Decimal("0.01"))
+            if abs(value) >= MAX_MONEY:
+                raise InputError([(label, None, col.name, TOO_LARGE)])
     except (ValueError, InvalidOperation, TypeError):
         raise InputError([(label, None, col.name, f"取值无效：{value!r}")]) from None
     if col.choices and value not in col.choices:

@@ -9,16 +9,21 @@ bad input.
 
 from __future__ import annotations
 
+import codecs
+import csv
+import gzip
 import os
+import tempfile
+import weakref
 from collections.abc import Callable, Sequence
 from collections.abc import Set as AbstractSet
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, BinaryIO, TypeVar
 
 import duckdb
 
-from huzhu.rules.columns import MONEY, TABLE_NAMES, TABLES, Column, duckdb_type
+from huzhu.rules.columns import MAX_MONEY, MONEY, TABLE_NAMES, TABLES, Column, duckdb_type
 from huzhu.rules.errors import InputError
 
 TRUE_WORDS = ("true", "t", "1", "yes", "y", "是")
@@ -26,6 +31,7 @@ FALSE_WORDS = ("false", "f", "0", "no", "n", "否")
 T = TypeVar("T")
 LABELS = {"members": "会员", "events": "事件", "enrolments": "参保记录", "prior": "已给付记录"}
 MAX_REPORTED = 10
+TOO_LARGE = f"金额过大，应小于 {MAX_MONEY:,}.00 元"
 ErrorRow = tuple[str, int | None, str | None, str]
 """(file, row, column, message): one entry of :class:`InputError`."""
 
@@ -37,6 +43,8 @@ class Source:
     label: str
     relation: str          # SQL table expression to read from
     is_csv: bool = False
+    path: str | None = None
+    """CSV: the UTF-8 file DuckDB reads (the original, or its transcoded copy)."""
 
 
 def _q(name: str) -> str:
@@ -55,12 +63,116 @@ def file_source(con: duckdb.DuckDBPyConnection, path: str | os.PathLike[str]) ->
     if lower.endswith(".parquet") or lower.endswith(".pq"):
         return Source(text, f"read_parquet({_lit(text)})")
     if lower.endswith(".csv") or lower.endswith(".txt") or lower.endswith(".csv.gz"):
-        return Source(
+        readable, temp = _utf8_csv(text)
+        source = Source(
             text,
-            f"read_csv({_lit(text)}, all_varchar=true, header=true, auto_detect=true)",
-            is_csv=True,
+            f"read_csv({_lit(readable)}, all_varchar=true, header=true, auto_detect=true)",
+            is_csv=True, path=readable,
         )
+        if temp is not None:
+            # The transcoded copy lives as long as the source that reads it.
+            weakref.finalize(source, _unlink, temp)
+        return source
     raise InputError([(text, None, None, "只支持 .csv 或 .parquet 文件")])
+
+
+CHUNK = 8 << 20
+
+
+def _open_bytes(path: str) -> BinaryIO:
+    return gzip.open(path, "rb") if path.lower().endswith(".gz") else open(path, "rb")
+
+
+def _is_utf8(path: str) -> bool:
+    """Whether the whole file is UTF-8 (a BOM allowed: DuckDB skips it). Chunks of plain
+    ASCII, nearly all of a typical file, are passed by ``isascii`` without decoding."""
+    decoder = codecs.getincrementaldecoder("utf-8")("strict")
+    with _open_bytes(path) as fh:
+        while chunk := fh.read(CHUNK):
+            if chunk.isascii() and not decoder.getstate()[0]:
+                continue
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError:
+                return False
+    try:
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _utf8_csv(path: str) -> tuple[str, str | None]:
+    """(a path DuckDB can read as UTF-8, the temporary copy to remove or None).
+
+    Clerks' CSV files come from Excel as UTF-8 (often with a BOM) or as GBK; the
+    project's imports read both (``huzhu.imports.reading``), and so does the engine:
+    a file that is not UTF-8 is read as GB18030 (a superset of GBK) and copied to a
+    UTF-8 temporary file, line for line, so row numbers stay those of the original.
+    """
+    if _is_utf8(path):
+        return path, None
+    fd, temp = tempfile.mkstemp(prefix="huzhu-csv-", suffix=".csv")
+    try:
+        with _open_bytes(path) as raw, os.fdopen(fd, "wb") as out:
+            decoder = codecs.getincrementaldecoder("gb18030")("strict")
+            while chunk := raw.read(CHUNK):
+                out.write(decoder.decode(chunk).encode("utf-8"))
+            out.write(decoder.decode(b"", final=True).encode("utf-8"))
+    except UnicodeDecodeError:
+        _unlink(temp)
+        raise InputError([(path, None, None,
+                           "文件编码无法识别：应为 UTF-8 或 GBK（GB18030）编码的 CSV")]) from None
+    except BaseException:
+        _unlink(temp)
+        raise
+    return temp, temp
+
+
+def _ragged_rows(source: Source) -> list[ErrorRow]:
+    """CSV rows whose number of fields differs from the header's, by line in the file.
+
+    DuckDB's dialect sniffer takes such a file for one of another shape (a row with an
+    extra field made it read the header as data and report the real columns missing)
+    or gives up ("Error when sniffing file"); this slow pass runs only after DuckDB
+    failed or found columns missing, to say which row is at fault."""
+    if not source.is_csv or source.path is None:
+        return []
+    errors: list[ErrorRow] = []
+    with open(source.path, encoding="utf-8-sig", newline="") as fh:
+        reader = csv.reader(fh)
+        try:
+            header = next(reader, None)
+            if header is None:
+                return []
+            width = len(header)
+            start = reader.line_num + 1
+            for fields in reader:
+                if fields and len(fields) != width:
+                    errors.append((source.label, start, None,
+                                   f"该行有 {len(fields)} 个字段，表头有 {width} 个"
+                                   "（行号为文件中的行，表头为第 1 行；"
+                                   "含逗号的内容须用英文双引号括起）"))
+                    if len(errors) >= MAX_REPORTED:
+                        break
+                start = reader.line_num + 1
+        except csv.Error:
+            errors.append((source.label, start, None,
+                           "无法按 CSV 读取此行（引号未成对？）"))
+    return errors
+
+
+def _unreadable(source: Source, exc: Exception) -> InputError:
+    """The error for a file DuckDB could not read: its ragged rows if it has any."""
+    return InputError(_ragged_rows(source)
+                      or [(source.label, None, None, f"无法读取：{_short(exc)}")])
+
+
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
 
 
 def arrow_source(con: duckdb.DuckDBPyConnection, kind: str, table: Any) -> Source:
@@ -124,6 +236,8 @@ def _checks(col: Column, found: tuple[str, str] | None, typed: str,
         exact = (f"TRY_CAST(replace({_clean(raw)}, ',', '') AS DECIMAL(38,10))" if textual
                  else f"TRY_CAST({raw} AS DECIMAL(38,10))")
         out.append((f"{typed} IS NOT NULL AND {exact} <> {typed}", "金额最多两位小数（分）"))
+    if col.type == MONEY:
+        out.append((f"abs({typed}) >= {MAX_MONEY}", TOO_LARGE))
     if col.non_negative:
         out.append((f"{typed} < 0", "不能为负数"))
     if col.range:
@@ -174,12 +288,13 @@ def _typed_input(con: duckdb.DuckDBPyConnection, kind: str, source: Source,
     try:
         described = con.execute(f"DESCRIBE SELECT * FROM {source.relation}").fetchall()
     except duckdb.Error as exc:
-        raise InputError([(source.label, None, None, f"无法读取：{_short(exc)}")]) from None
+        raise _unreadable(source, exc) from None
     actual = {str(name).strip().lstrip("\ufeff").lower(): (str(name), str(typ))
               for name, typ, *_ in described}
     missing = [c.name for c in spec if c.required and c.name not in actual]
     if missing:
-        raise InputError([(source.label, None, m, "缺少必需的列") for m in missing])
+        raise InputError(_ragged_rows(source)
+                         or [(source.label, None, m, "缺少必需的列") for m in missing])
 
     selects: list[str] = []
     checks: list[tuple[str, str, str]] = []
@@ -247,7 +362,7 @@ def load_input(con: duckdb.DuckDBPyConnection, kind: str, source: Source | None,
             f"SELECT count(*), count(*) FILTER (WHERE _bad), {distinct} FROM {target}"
         ).fetchall()[0]
     except duckdb.Error as exc:
-        raise InputError([(source.label, None, None, f"无法读取：{_short(exc)}")]) from None
+        raise _unreadable(source, exc) from None
     errors: list[ErrorRow] = []
     if n_bad:
         errors += _explain_bad_rows(con, source, typed.checks)
@@ -383,8 +498,9 @@ def _key_counts(con: duckdb.DuckDBPyConnection, sources: dict[str, Source | None
             n_rows, n_keys = cursor.execute(queries[kind]).fetchall()[0]
         except duckdb.Error as exc:
             source = sources[kind]
-            label = source.label if source is not None else kind  # counted: never None
-            raise InputError([(label, None, None, f"无法读取：{_short(exc)}")]) from None
+            if source is None:  # counted: never None
+                raise
+            raise _unreadable(source, exc) from None
         return int(n_rows), int(n_keys)
 
     files = all(_is_file(sources[kind]) for kind in queries)

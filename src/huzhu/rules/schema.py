@@ -182,6 +182,7 @@ from pydantic import (
 # definition, in the engine's contract.
 from huzhu.rules.columns import (
     EVENT_COLUMNS,
+    MAX_DAY_AMOUNT,
     MONEY,
     Gender,
     Occupation,
@@ -404,6 +405,14 @@ class PerDayFormula(_FormulaBase):
     amount: Money
     from_day: int = Field(default=1, ge=1)
     max_days: int | None = Field(default=None, ge=1)
+
+    @field_validator("amount")
+    @classmethod
+    def _day_amount_fits(cls, value: Decimal) -> Decimal:
+        # days (at most MAX_DAYS) × the daily amount must fit the engine's money type.
+        if value >= MAX_DAY_AMOUNT:
+            raise ValueError(f"每天金额过大，应小于 {MAX_DAY_AMOUNT:,}.00 元")
+        return value
 
     bases: ClassVar[tuple[str | None, ...]] = ("days",)
     default_base: ClassVar[str | None] = "days"
