@@ -32,13 +32,17 @@ BY_TYPE = {
     "outboxmessage": {"kind": "通知类型", "attempts": "已尝试次数", "last_error": "最近错误"},
     "claimmaterial": {"kind": "材料类型", "file_name": "文件名", "size": "大小（字节）",
                       "claim": "理赔编号", "content_type": "文件格式", "sha256": "文件指纹"},
+    # Neutral words: an entry without an object type reads its keys from any type here.
+    "ledgerreversal": {"entry": "原分录编号", "reversing_entry": "冲正分录编号",
+                       "amount": "金额", "reason": "原因", "note": "审批意见",
+                       "kind": "分录类型"},
     "user": {"username": "用户名", "display_name": "姓名", "role": "角色", "union": "所属工会",
              "is_active": "可登录", "is_superuser": "超级用户", "password": "密码"},
 }
 OBJECT_TYPES = {"claimmaterial": "理赔材料", "claim": "理赔", "member": "会员", "unit": "单位",
                 "union": "工会", "user": "工作人员",
                 "importjob": "导入任务", "transferrequest": "转会申请", "memberexport": "导出",
-                "outboxmessage": "短信"}
+                "outboxmessage": "短信", "ledgerreversal": "冲正申请"}
 
 VALUES = {
     "id_number": "完整身份证号", "id_last4": "身份证号后四位",
