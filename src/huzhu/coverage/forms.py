@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 from django import forms
 from django.utils import timezone
@@ -114,5 +115,23 @@ class WithdrawForm(BootstrapFormMixin, forms.Form):
     reason = forms.CharField(label="原因", max_length=100, required=False)
 
     def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.style_widgets()
+
+
+class ReversalRequestForm(BootstrapFormMixin, forms.Form):
+    reason = forms.CharField(label="冲正原因", max_length=200,
+                             widget=forms.Textarea(attrs={"rows": 3}),
+                             help_text="写明原分录错在哪里，审批人据此核对")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.style_widgets()
+
+
+class ReversalDecisionForm(BootstrapFormMixin, forms.Form):
+    note = forms.CharField(label="审批意见", max_length=200, required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.style_widgets()

@@ -19,7 +19,15 @@ from typing import Any
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Sum
 
-from huzhu.coverage.models import Account, LedgerEntry, Payment, Period, PremiumNotice, Scheme
+from huzhu.coverage.models import (
+    Account,
+    LedgerEntry,
+    LedgerReversal,
+    Payment,
+    Period,
+    PremiumNotice,
+    Scheme,
+)
 from huzhu.rules import money
 from huzhu.rules.money import yuan
 
@@ -27,6 +35,9 @@ ZERO = Decimal("0.00")
 ByPeriod = defaultdict[int | None, Decimal]  # amounts by period id (None: no period)
 # Debit-normal accounts (assets and expenses) show debit - credit; the rest credit - debit.
 DEBIT_NORMAL = {Account.BANK, Account.RECEIVABLE, Account.BENEFIT_EXPENSE}
+# Entries booked by hand, and so reversed by hand (coverage.reversals); the others are the
+# ledger's side of notices, payments and paid claims, which the checks compare with them.
+REVERSIBLE_BY_HAND = frozenset({LedgerEntry.Kind.SUBSIDY, LedgerEntry.Kind.ADJUSTMENT})
 
 
 def post(*, scheme: Scheme, period: Period | None, kind: str, debit: str, credit: str,
@@ -99,7 +110,8 @@ class Check:
 
 def check_all() -> list[Check]:
     """Every check, in order; the first failing one is the discrepancy to report."""
-    return [*_entries_balanced(), *_append_only(), *_premiums_agree(), *_payouts_agree()]
+    return [*_entries_balanced(), *_append_only(), *_premiums_agree(), *_payouts_agree(),
+            *_reversals_mirror()]
 
 
 def _entries_balanced() -> list[Check]:
@@ -208,6 +220,37 @@ def _payouts_agree() -> list[Check]:
                                 f"{yuan(paid.get(key, ZERO))}"))
     return checks or [Check("互助金账与已给付理赔一致", True,
                             f"给付合计 {yuan(sum(posted.values(), ZERO))}")]
+
+
+def _reversals_mirror() -> list[Check]:
+    """Each reversing entry mirrors the entry it names (accounts swapped, the same amount,
+    scheme and period), that entry was one finance may reverse by hand, and an approved
+    request stands behind it: a reversal cannot hide a premium or a payout, nor appear
+    without a second person's approval."""
+    mirrors = list(LedgerEntry.objects.filter(kind=LedgerEntry.Kind.REVERSAL))
+    ids = [_reversed_id(m.reference) for m in mirrors]
+    originals = LedgerEntry.objects.in_bulk([i for i in ids if i is not None])
+    approved = set(LedgerReversal.objects.filter(state=LedgerReversal.State.DONE)
+                   .values_list("reversing_entry_id", flat=True))
+    bad = []
+    for mirror, original_id in zip(mirrors, ids, strict=True):
+        original = originals.get(original_id) if original_id is not None else None
+        if (original is None or original.kind not in REVERSIBLE_BY_HAND
+                or (mirror.debit, mirror.credit) != (original.credit, original.debit)
+                or (mirror.amount, mirror.scheme_id, mirror.period_id)
+                != (original.amount, original.scheme_id, original.period_id)
+                or mirror.pk not in approved):
+            bad.append(str(mirror.pk))
+    if bad:
+        return [Check("冲正分录与原分录对应", False,
+                      f"第 {'、'.join(bad)} 号冲正分录与所冲正的分录不对应或未经审批")]
+    return [Check("冲正分录与原分录对应", True,
+                  f"{len(mirrors)} 笔冲正分录，均经第二人审批并与原分录借贷相反、金额相同")]
+
+
+def _reversed_id(reference: str) -> int | None:
+    tail = reference.removeprefix("reverse:")
+    return int(tail) if tail != reference and tail.isdigit() else None
 
 
 def _by_period(rows: Any) -> ByPeriod:

@@ -299,6 +299,8 @@ class LedgerEntry(models.Model):
         SUBSIDY = "subsidy", "补贴拨款"
         PAYOUT = "payout", "给付"
         ADJUSTMENT = "adjustment", "调整"
+        # The mirror of a mistaken entry, approved by a second person (coverage.reversals).
+        REVERSAL = "reversal", "冲正"
 
     scheme = models.ForeignKey(Scheme, verbose_name="保障项目", on_delete=models.PROTECT,
                                related_name="ledger")
@@ -340,3 +342,60 @@ class LedgerEntry(models.Model):
 
     def delete(self, *args, **kwargs):
         raise PermissionError("互助金账只能追加，不能删除")
+
+
+class LedgerReversal(models.Model):
+    """A request to reverse (冲正) one ledger entry, and its decision by a second person.
+
+    The entry itself is never changed: approval posts its mirror, a ``reversal`` entry
+    (see :mod:`huzhu.coverage.reversals`). The database keeps an entry to one pending or
+    done request, the decider apart from the requester, and each state's fields filled
+    as the state says, whatever code writes the row.
+    """
+
+    class State(models.TextChoices):
+        PENDING = "pending", "待审批"
+        DONE = "done", "已冲正"
+        REJECTED = "rejected", "已驳回"
+
+    entry = models.ForeignKey(LedgerEntry, verbose_name="原分录", on_delete=models.PROTECT,
+                              related_name="reversals")
+    reason = models.CharField("冲正原因", max_length=200)
+    requested_by = models.ForeignKey("orgs.User", verbose_name="申请人",
+                                     on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField("申请时间", auto_now_add=True)
+    state = models.CharField("状态", max_length=16, choices=State.choices,
+                             default=State.PENDING)
+    decided_by = models.ForeignKey("orgs.User", verbose_name="审批人", null=True, blank=True,
+                                   on_delete=models.PROTECT, related_name="+")
+    decided_at = models.DateTimeField("审批时间", null=True, blank=True)
+    decision_note = models.CharField("审批意见", max_length=200, blank=True)
+    reversing_entry = models.OneToOneField(LedgerEntry, verbose_name="冲正分录", null=True,
+                                           blank=True, on_delete=models.PROTECT,
+                                           related_name="reversal_of")
+
+    class Meta:
+        verbose_name = "冲正申请"
+        verbose_name_plural = "冲正申请"
+        ordering = ["-id"]
+        constraints = [
+            # One live request per entry: a second request waits for the first to be
+            # rejected, and a reversed entry is never reversed again.
+            models.UniqueConstraint(fields=["entry"],
+                                    condition=Q(state__in=["pending", "done"]),
+                                    name="coverage_reversal_once"),
+            models.CheckConstraint(condition=Q(decided_by__isnull=True)
+                                   | ~Q(decided_by=F("requested_by")),
+                                   name="coverage_reversal_four_eyes"),
+            models.CheckConstraint(
+                condition=(Q(state="pending", decided_by__isnull=True,
+                             decided_at__isnull=True, reversing_entry__isnull=True)
+                           | Q(state="done", decided_by__isnull=False,
+                               decided_at__isnull=False, reversing_entry__isnull=False)
+                           | Q(state="rejected", decided_by__isnull=False,
+                               decided_at__isnull=False, reversing_entry__isnull=True)),
+                name="coverage_reversal_state"),
+        ]
+
+    def __str__(self) -> str:
+        return f"冲正第 {self.entry_id} 号（{self.get_state_display()}）"

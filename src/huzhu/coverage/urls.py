@@ -22,7 +22,13 @@ urlpatterns = [
     path("periods/<id:period_id>/units/<id:unit_id>/", unit_views.unit_period, name="unit"),
     path("periods/<id:period_id>/units/<id:unit_id>/enrol/", unit_views.enrol, name="enrol"),
     path("funds/", fund_views.fund_overview, name="funds"),
+    path("ledger/<id:entry_id>/reverse/", fund_views.request_reversal, name="reverse-entry"),
+    path("reversals/<id:reversal_id>/approve/", fund_views.approve_reversal,
+         name="reversal-approve"),
+    path("reversals/<id:reversal_id>/reject/", fund_views.reject_reversal,
+         name="reversal-reject"),
     path("<slug:code>/", views.scheme_detail, name="scheme"),
     path("<slug:code>/periods/new/", views.period_create, name="period-create"),
     path("<slug:code>/subsidy/", fund_views.subsidy, name="subsidy"),
+    path("<slug:code>/funds/", fund_views.scheme_funds, name="scheme-funds"),
 ]
