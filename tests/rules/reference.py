@@ -291,8 +291,8 @@ def _check_eligible(benefit: Benefit, event: Row, member: Row | None, period,
     base = benefit.effective_base(formula)
     if base is not None:
         needed.append(base)
-    if formula.kind == "outcome":
-        needed.append("outcome")
+    if formula.kind == "outcome" and event.get("disability_grade") is None:
+        needed.append("outcome")  # a grade without an outcome is a disability
     for field in needed:
         # The input contract reads a blank text cell as missing, like an empty CSV cell.
         value = event.get(field)
@@ -371,7 +371,7 @@ def _outcome(f, event: Row):
         if f.death is None:
             raise Ineligible("no_covered_outcome")
         return money(f.death), "death", None, None
-    if grade is not None:
+    if grade is not None and outcome in (None, "disability", "fracture"):
         if f.disability is None:
             raise Ineligible("no_covered_outcome")
         return _grade(f.disability, int(grade)), "disability", None, int(grade)

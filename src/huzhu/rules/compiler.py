@@ -264,14 +264,16 @@ def _outcome_parts(plan: _Plan, benefit: Benefit, formula: OutcomeFormula,
                    t: ir.Table) -> _FormulaParts:
     parts = _FormulaParts()
     outcome, grade, site = t.outcome, t.disability_grade, t.fracture_site
-    parts.missing.append((outcome.isnull(), "outcome"))
+    # No outcome but a disability grade is a disability (schema, section 2): only a
+    # row with neither lacks its outcome.
+    parts.missing.append((outcome.isnull() & grade.isnull(), "outcome"))
     parts.missing.append(((outcome == "disability") & grade.isnull(), "disability_grade"))
     if formula.fracture is not None:
         parts.missing.append(
             ((outcome == "fracture") & grade.isnull() & site.isnull(), "fracture_site")
         )
     is_death = outcome == "death"
-    graded = outcome.isin(["disability", "fracture"]) & grade.notnull()
+    graded = _ok(outcome.isnull() | outcome.isin(["disability", "fracture"])) & grade.notnull()
     fracture = (outcome == "fracture") & grade.isnull()
     amount_pairs, band_pairs = [], []
 

@@ -75,9 +75,12 @@ Evaluation of one event (the engine and any reference must agree on all of this)
      a grade not in the table is ``grade_not_covered``.
    * ``percent``: raw = base × rate.
    * ``outcome`` (accidents): ``outcome`` death → ``death``; else if
-     ``disability_grade`` is not null → the ``disability`` grade table; else outcome
+     ``disability_grade`` is not null and the outcome is disability, fracture or empty
+     (a grade without an outcome is a disability) → the ``disability`` grade table
+     (``no_covered_outcome`` when the formula has none); else outcome
      fracture → ``fracture.major`` or ``fracture.other`` by ``fracture_site``; outcome
-     disability without grade → ``missing_field``; anything else (``none``, or a part
+     disability without grade, or neither outcome nor grade → ``missing_field``;
+     anything else (``none``, also with a grade, or a part
      the formula does not define) → ``no_covered_outcome``. ``band`` is
      ``death`` / ``disability`` / ``fracture:major`` / ``fracture:other``.
 
