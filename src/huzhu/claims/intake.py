@@ -22,6 +22,7 @@ from huzhu.members.models import Member
 from huzhu.orgs.models import User
 from huzhu.rules import vocabulary
 from huzhu.rules.columns import stay_days
+from huzhu.rules.money import DECIMAL_PLACES, MAX_DIGITS
 from huzhu.rules.schema import Benefit, OutcomeFormula, PercentFormula, PerDayFormula
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -87,6 +88,19 @@ def _choices(mapping: dict[str, str]) -> list[tuple[str, str]]:
     return [("", "请选择"), *mapping.items()]
 
 
+def _money(label: str) -> forms.DecimalField:
+    """An amount the clerk types: errors that say what an amount is (Django's own read
+    "确认总共不超过 14 个数字." for 1e30); NaN and Infinity are "not a number" too."""
+    short = re.sub(r"（[^）]*）$", "", label)
+    too_large = f"{short}过大（最多 {MAX_DIGITS - DECIMAL_PLACES} 位整数）"
+    return forms.DecimalField(
+        label=label, max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES, min_value=0,
+        error_messages={"invalid": f"{short}应为数字，如 1200 或 1200.50（不写逗号和单位）",
+                        "max_digits": too_large, "max_whole_digits": too_large,
+                        "min_value": f"{short}不能小于零",
+                        "max_decimal_places": f"{short}最多两位小数"})
+
+
 FIELDS = {
     "admit_date": lambda: forms.DateField(label="入院日期", widget=DATE),
     "hospital": lambda: forms.CharField(label="医院", max_length=100, required=False),
@@ -94,13 +108,12 @@ FIELDS = {
                                               help_text="用于查重：同一张发票只能申请一次"),
     "days": lambda: forms.IntegerField(
         label="住院天数", min_value=1, max_value=3650, required=False,
-        help_text="留空则按入院、出院日期计算（算入不算出）；只能少填，不能多于这个天数"),
-    "out_of_pocket": lambda: forms.DecimalField(label="医保报销后个人现金支付（元）",
-                                                max_digits=14, decimal_places=2, min_value=0),
-    "total_cost": lambda: forms.DecimalField(label="医疗费总额（元）", max_digits=14,
-                                             decimal_places=2, min_value=0),
-    "loss_amount": lambda: forms.DecimalField(label="核定损失金额（元）", max_digits=14,
-                                              decimal_places=2, min_value=0),
+        help_text="留空则按入院、出院日期计算（算入不算出）；只能少填，不能多于这个天数",
+        error_messages={"invalid": "住院天数应为整数天", "min_value": "住院天数至少 1 天",
+                        "max_value": "住院天数最多 3650 天"}),
+    "out_of_pocket": lambda: _money("医保报销后个人现金支付（元）"),
+    "total_cost": lambda: _money("医疗费总额（元）"),
+    "loss_amount": lambda: _money("核定损失金额（元）"),
     "diagnosis": lambda: forms.CharField(
         label="诊断编码（ICD-10）", max_length=200,
         help_text="可输入多个，用分号分隔；输入疾病名称或编码开头可搜索",
@@ -148,8 +161,11 @@ class ClaimForm(BootstrapFormMixin, forms.Form):
         return ";".join(codes)
 
     def clean_relative_id_number(self) -> str:
+        value = self.cleaned_data["relative_id_number"]
+        if not value and not self.fields["relative_id_number"].required:
+            return ""  # editing a claim: blank keeps the relative it names (editing.py)
         try:
-            return parse_id_number(self.cleaned_data["relative_id_number"]).value
+            return parse_id_number(value).value
         except IdNumberError as exc:
             raise forms.ValidationError(str(exc)) from None
 
@@ -201,11 +217,17 @@ def claim_form(benefit: Benefit, *args: Any, offered_on: dt.date | None = None,
     form_class = type(f"{benefit.code.title()}ClaimForm", (ClaimForm,), attrs)
     form = form_class(*args, **kwargs)
     form.offered_on = offered_on
-    hospital_like = "admit_date" in names
-    form.fields["event_date"].label = "出院日期" if hospital_like else (
-        "确诊日期" if benefit.kind in ("illness", "relief") else "事件日期")
+    form.fields["event_date"].label = event_date_label(benefit)
     form.style_widgets()
     return form
+
+
+def event_date_label(benefit: Benefit) -> str:
+    """What the event date is called for ``benefit``: the discharge for a stay, the
+    diagnosis for an illness or relief, else the event."""
+    if "admit_date" in needed_fields(benefit):
+        return "出院日期"
+    return "确诊日期" if benefit.kind in ("illness", "relief") else "事件日期"
 
 
 def file_claim(user: User, member: Member, offer: Offer, data: dict) -> Claim:

@@ -12,7 +12,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from huzhu.claims import deadlines, duplicates, intake, queue, workflow
+from huzhu.claims import deadlines, duplicates, editing, intake, queue, workflow
 from huzhu.claims.access import get_claim_for_user
 from huzhu.claims.flags import FLAG_LABELS
 from huzhu.claims.forms import ClaimStepForm
@@ -73,6 +73,7 @@ def _detail_context(request: AuthenticatedHttpRequest, claim: Claim) -> dict:
         "duplicates": duplicates.holding(claim) if claim.duplicate_override_by_id is None
         else [],
         "may_override": workflow.why_not(user, claim, "override_duplicate") is None,
+        "may_edit": editing.why_not(user, claim) is None,
     }
 
 
@@ -129,6 +130,33 @@ def override_duplicate(request: AuthenticatedHttpRequest, claim_id: int) -> Http
 @login_required
 def late_exception(request: AuthenticatedHttpRequest, claim_id: int) -> HttpResponse:
     return _reason_step(request, claim_id, "late_exception", "已记录逾期例外，经办人可以提交")
+
+
+@login_required
+def claim_edit(request: AuthenticatedHttpRequest, claim_id: int) -> HttpResponse:
+    """Correcting a draft or returned claim's facts with its benefit's filing form (the
+    checks, the history and the lock are :mod:`huzhu.claims.editing`'s)."""
+    claim = get_claim_for_user(request.user, claim_id)
+    refusal = editing.why_not(request.user, claim)
+    if refusal:
+        messages.error(request, refusal)
+        return redirect("claims:detail", claim_id=claim.pk)
+    data = request.POST if request.method == "POST" else None
+    form = editing.form_for(claim, data)
+    if data is not None and form.is_valid():
+        try:
+            changed = editing.edit(request.user, claim.pk, form.cleaned_data,
+                                   data.get("version", ""))
+        except ClaimRefused as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, f"已修改：{'、'.join(changed)}" if changed
+                             else "没有修改任何内容")
+            return redirect("claims:detail", claim_id=claim.pk)
+    return render(request, "claims/edit.html", {
+        "claim": claim, "form": form, "version": data.get("version", "") if data is not None
+        else editing.version(claim), "icd10": icd10_options(), "today": timezone.localdate(),
+    })
 
 
 @login_required
