@@ -298,3 +298,34 @@ def test_a_relatives_id_number_is_asked_again_only_to_change_the_relative(
     assert edits(claim) == ["修改与会员的关系：父母 → 配偶",
                             "修改亲属身份证号：原亲属 → 另一位亲属（号码不保存）"]
     assert first not in str(AuditEntry.objects.latest("id").changes)
+
+
+@pytest.mark.parametrize("policy_name", ["changchun-2023", "ningshan-2024", "yongding-2020",
+                                         "guangdong-covid-2020"])
+def test_every_shipped_benefits_form_sent_back_unchanged_changes_nothing(
+        client, users, tree, units, staff, policy_name):
+    """The edit page shows each fact as the form takes it (yes/no, grades, words), so
+    saving it untouched finds nothing changed, benefit by benefit."""
+    from huzhu.claims.intake import claim_form, needed_fields
+    from huzhu.members.models import Member
+    from huzhu.rules.loader import load_policy
+    from tests.claims.test_amounts import SHIPPED, _facts
+
+    day = SHIPPED[policy_name]
+    scheme = _scheme(users["admin_city"], tree, units, users["clerk_a1"], policy_name,
+                     day.year)
+    Member.objects.filter(pk__in=[m.pk for m in staff.values()]).update(occupation="medical")
+    c = login(client, "clerk_a1")
+    for benefit in load_policy(policy_name).benefits:
+        gender = benefit.eligibility.gender
+        member = next(m for m in staff.values() if m.status == "active" and (
+            not gender or m.gender in gender))
+        fields = [n for n in needed_fields(benefit) if n in claim_form(benefit).fields]
+        filed = c.post(reverse("claims:new", args=[member.pk]), {
+            "day": day.isoformat(), "benefit": f"{scheme.code}:{benefit.code}",
+            "event_date": day.isoformat(), **_facts(benefit, fields, day)})
+        assert filed.status_code == 302, benefit.code
+        claim = Claim.objects.get(scheme=scheme, benefit=benefit.code)
+        response = post_edit(c, claim)
+        assert said(response)[-1] == "没有修改任何内容", (benefit.code, said(response))
+        assert edits(claim) == []
