@@ -10,14 +10,12 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.db.models import Sum
-
 from huzhu.claims.models import Payout
+from huzhu.lib.money import MoneySum
 
 
 def paid_totals_by_period() -> dict[int | None, Decimal]:
     """Period id (None for a claim without a period) → total of paid payouts."""
     rows = (Payout.objects.filter(state=Payout.State.PAID)
-            .values_list("claim__period_id").annotate(total=Sum("amount")).order_by())
-    # SQLite's sums lose their trailing zeros (Decimal("1740")): back to the fen.
-    return {period_id: total.quantize(Decimal("0.01")) for period_id, total in rows if total}
+            .values_list("claim__period_id").annotate(total=MoneySum("amount")).order_by())
+    return {period_id: total for period_id, total in rows if total}

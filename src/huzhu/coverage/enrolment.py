@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from huzhu.audit import log
@@ -35,6 +35,7 @@ from huzhu.coverage.joining import (
 )
 from huzhu.coverage.models import Account, Enrolment, LedgerEntry, Period, PremiumNotice, Scheme
 from huzhu.coverage.refusals import refusals_audited, refuse
+from huzhu.lib.money import MoneySum
 from huzhu.members.models import Member
 from huzhu.orgs.models import Unit, User
 from huzhu.rules import premiums as rules
@@ -275,5 +276,5 @@ def unit_counts(period: Period, unit_ids: list[int]) -> dict[int, dict]:
             .values("unit_id").annotate(
                 enrolled=Count("id", filter=Q(state=Enrolment.State.ACTIVE)),
                 paid=Count("id", filter=Q(state=Enrolment.State.ACTIVE, paid_on__isnull=False)),
-                premium=Sum("premium", filter=Q(state=Enrolment.State.ACTIVE))))
+                premium=MoneySum("premium", filter=Q(state=Enrolment.State.ACTIVE))))
     return {r["unit_id"]: r for r in rows}

@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Sum
+from django.db.models import F
 
 from huzhu.coverage.models import (
     Account,
@@ -28,6 +28,7 @@ from huzhu.coverage.models import (
     PremiumNotice,
     Scheme,
 )
+from huzhu.lib.money import MoneySum
 from huzhu.rules import money
 from huzhu.rules.money import yuan
 
@@ -64,8 +65,8 @@ def balances(scheme: Scheme, period: Period | None = None) -> dict[str, Decimal]
     qs = LedgerEntry.objects.filter(scheme=scheme)
     if period is not None:
         qs = qs.filter(period=period)
-    debits = dict(qs.values_list("debit").annotate(s=Sum("amount")).order_by())
-    credits = dict(qs.values_list("credit").annotate(s=Sum("amount")).order_by())
+    debits = dict(qs.values_list("debit").annotate(s=MoneySum("amount")).order_by())
+    credits = dict(qs.values_list("credit").annotate(s=MoneySum("amount")).order_by())
     result = {}
     for account in Account.values:
         d, c = debits.get(account, ZERO), credits.get(account, ZERO)
@@ -120,8 +121,7 @@ def _entries_balanced() -> list[Check]:
     unknown = LedgerEntry.objects.exclude(debit__in=Account.values).count() + \
         LedgerEntry.objects.exclude(credit__in=Account.values).count()
     total = LedgerEntry.objects.count()
-    # SQLite's sum of decimals comes back with trailing digits: yuan() reads it to the fen.
-    debits = LedgerEntry.objects.aggregate(s=Sum("amount"))["s"] or ZERO
+    debits = LedgerEntry.objects.aggregate(s=MoneySum("amount"))["s"] or ZERO
     problems = bad + same + unknown
     return [Check("每笔分录借贷平衡", problems == 0,
                   f"{total} 笔分录，借方合计 = 贷方合计 = {yuan(debits)}"
@@ -149,11 +149,11 @@ def _premiums_agree() -> list[Check]:
     """Per period: receivable posted = notices' amount due; bank from premiums = payments."""
     checks = []
     due = _by_period(PremiumNotice.objects.values_list("period_id")
-                     .annotate(s=Sum("amount_due")).order_by())
+                     .annotate(s=MoneySum("amount_due")).order_by())
     paid = _by_period(Payment.objects.values_list("notice__period_id")
-                      .annotate(s=Sum("amount")).order_by())
+                      .annotate(s=MoneySum("amount")).order_by())
     notice_paid = _by_period(PremiumNotice.objects.values_list("period_id")
-                             .annotate(s=Sum("amount_paid")).order_by())
+                             .annotate(s=MoneySum("amount_paid")).order_by())
     posted_due, posted_paid = _posted_premiums()
     for period_id in sorted(set(due) | set(paid) | set(posted_due) | set(posted_paid)):
         label = _period_label(period_id)

@@ -12,7 +12,7 @@ import datetime as dt
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import F, Sum
+from django.db.models import F
 from django.utils import timezone
 
 from huzhu.audit import log
@@ -29,6 +29,7 @@ from huzhu.coverage.models import (
     Scheme,
 )
 from huzhu.coverage.refusals import CoverageRefused, refusals_audited, refuse
+from huzhu.lib.money import MoneySum
 from huzhu.orgs.models import User
 from huzhu.orgs.scope import union_path
 from huzhu.rules import premiums as rules
@@ -100,7 +101,7 @@ def allocate(notice: PremiumNotice, paid_on: dt.date) -> int:
     """Mark enrolments paid, in enrolment order, as far as the money paid covers them
     (:func:`huzhu.rules.premiums.allocate` decides which); returns how many became paid."""
     enrolments = Enrolment.objects.filter(notice=notice, state=Enrolment.State.ACTIVE)
-    spent = enrolments.filter(paid_on__isnull=False).aggregate(s=Sum("premium"))["s"] or 0
+    spent = enrolments.filter(paid_on__isnull=False).aggregate(s=MoneySum("premium"))["s"] or 0
     unpaid = enrolments.filter(paid_on__isnull=True).order_by("id").values_list(
         "id", "premium", "enrolled_on")
     starts = rules.allocate(notice.amount_paid - spent, unpaid,

@@ -39,10 +39,10 @@ from typing import Any
 
 from django.core.cache import caches
 from django.db import OperationalError, connection
-from django.db.models import Sum
 
 from huzhu.coverage.models import Enrolment, Payment, Period, PremiumNotice, Scheme
 from huzhu.feeds.proactive.status import unevaluated
+from huzhu.lib.money import MoneySum, from_fen, sum_fen_sql
 from huzhu.lib.sql import quote
 from huzhu.members.models import Member
 from huzhu.orgs.models import Union, Unit
@@ -286,10 +286,16 @@ def _s(amount: Decimal) -> str:
 
 
 def _money(value: Any) -> Decimal:
-    # SQLite returns sums as int or float (no decimal type): back to the fen.
+    # One amount as SQLite returns it (int or float, no decimal type): back to the fen.
+    # Its repr is the shortest text that reads back as the same float: the stored amount.
     if value is None:
         return ZERO
     return to_fen(str(value))
+
+
+def _sum(expression: str) -> str:
+    """The exact total of a money expression, in fen (read with ``from_fen``)."""
+    return sum_fen_sql(expression, connection.vendor)
 
 
 # ---------------------------------------------------------------- SQL
@@ -406,9 +412,9 @@ def _compute(sel: Selection) -> Statistics:
 
 def _proactive(sel: Selection) -> tuple[int, Decimal]:
     where = _Paid(sel)
-    n, total = _rows(f"SELECT count(*), sum(r.amount){where.sql} AND r.proactive",
+    n, total = _rows(f"SELECT count(*), {_sum('r.amount')}{where.sql} AND r.proactive",
                      where.params)[0]
-    return int(n or 0), _money(total)
+    return int(n or 0), from_fen(total)
 
 
 def _open_settlements(sel: Selection) -> int:
@@ -425,8 +431,8 @@ def _cube(sel: Selection) -> list[tuple]:
     one pass, from which totals, benefits, months and tiers are summed in Python."""
     where = _Paid(sel)
     big = f"CASE WHEN r.amount > {LARGE} THEN"
-    sql = (f"SELECT r.benefit, {_month_sql()}, r.tier, count(*), sum(r.amount), "
-           f"sum({big} 1 ELSE 0 END), sum({big} r.amount ELSE 0 END), max(r.amount)"
+    sql = (f"SELECT r.benefit, {_month_sql()}, r.tier, count(*), {_sum('r.amount')}, "
+           f"sum({big} 1 ELSE 0 END), {_sum(f'{big} r.amount ELSE 0 END')}, max(r.amount)"
            f"{where.sql} GROUP BY 1, 2, 3")
     return _rows(sql, where.params)
 
@@ -435,9 +441,9 @@ def _totals(cube: list[tuple]) -> dict[str, Any]:
     out = {"n": 0, "total": ZERO, "big_n": 0, "big_total": ZERO, "max": ZERO}
     for _b, _m, _t, n, total, big_n, big_total, top in cube:
         out["n"] += n
-        out["total"] += _money(total)
+        out["total"] += from_fen(total)
         out["big_n"] += int(big_n or 0)
-        out["big_total"] += _money(big_total)
+        out["big_total"] += from_fen(big_total)
         out["max"] = max(out["max"], _money(top))
     return out
 
@@ -447,19 +453,19 @@ def _people(sel: Selection) -> dict[str, Any]:
     where = _Paid(sel)
     # One grouping by member and benefit, read twice (a CTE used twice is computed once).
     rows = _rows(f"WITH pm AS (SELECT r.member_id AS mid, r.benefit AS b, "
-                 f"sum(r.amount) AS s{where.sql} GROUP BY r.member_id, r.benefit) "
+                 f"{_sum('r.amount')} AS s{where.sql} GROUP BY r.member_id, r.benefit) "
                  "SELECT b, count(*), NULL FROM pm GROUP BY b UNION ALL "
                  "SELECT NULL, count(*), max(s) FROM (SELECT mid, sum(s) AS s FROM pm "
                  "GROUP BY mid) y", where.params)
     by_benefit = {b: n for b, n, _ in rows if b is not None}
     top = next((n, m) for b, n, m in rows if b is None)
-    return {"by_benefit": by_benefit, "all": int(top[0] or 0), "max_member": _money(top[1])}
+    return {"by_benefit": by_benefit, "all": int(top[0] or 0), "max_member": from_fen(top[1])}
 
 
 def _by_benefit(cube, members: dict[str, int], policy, names) -> list[BenefitLine]:
     sums: dict[str, list] = defaultdict(lambda: [ZERO, 0])
     for benefit, _m, _t, n, total, *_ in cube:
-        sums[benefit][0] += _money(total)
+        sums[benefit][0] += from_fen(total)
         sums[benefit][1] += n
     order = [*policy.benefit_codes, *sorted(set(sums) - set(policy.benefit_codes))]
     return [BenefitLine(code, names.get(code, code), sums[code][0] if code in sums else ZERO,
@@ -471,7 +477,7 @@ def _by_month(cube, sel: Selection) -> list[MonthLine]:
     sums: dict[str, list] = defaultdict(lambda: [ZERO, 0])
     for _b, month, _t, n, total, *_ in cube:
         key = month if isinstance(month, str) else f"{month:%Y-%m}"
-        sums[key][0] += _money(total)
+        sums[key][0] += from_fen(total)
         sums[key][1] += n
     months, day = [], sel.start.replace(day=1)
     while day <= sel.end and len(months) < 240:
@@ -484,7 +490,7 @@ def _by_tier(cube, plan: tier_plans.TierPlan) -> list[TierLine]:
     sums: dict[int | None, list] = defaultdict(lambda: [0, ZERO])
     for _b, _m, tier, n, total, *_ in cube:
         sums[tier][0] += n
-        sums[tier][1] += _money(total)
+        sums[tier][1] += from_fen(total)
     lines = [TierLine(t.benefit, t.benefit_name, t.label, *sums.get(t.index, (0, ZERO)))
              for t in plan.tiers]
     if -1 in sums:  # paid claims the policy's tiers do not place (a manual amount)
@@ -500,7 +506,7 @@ def _by_union(sel: Selection) -> list[UnionLine]:
     paths = dict(Union.objects.filter(path__startswith=sel.union.path)
                  .values_list("id", "path"))
     where = _Paid(sel)
-    rows = _rows(f"SELECT r.union_id, count(*), sum(r.amount), count(DISTINCT r.member_id)"
+    rows = _rows(f"SELECT r.union_id, count(*), {_sum('r.amount')}, count(DISTINCT r.member_id)"
                  f"{where.sql} GROUP BY r.union_id", where.params)
     depth = sel.union.path.count("/")
     sums: dict[int, list] = defaultdict(lambda: [ZERO, 0, 0])
@@ -509,7 +515,7 @@ def _by_union(sel: Selection) -> list[UnionLine]:
         if len(parts) < depth:
             continue
         child = int(parts[depth - 1])
-        sums[child][0] += _money(total)
+        sums[child][0] += from_fen(total)
         sums[child][1] += n
         sums[child][2] += members  # a member is in one union: counts add up
     with_children = set(Union.objects.filter(parent__in=children)
@@ -579,4 +585,4 @@ def _premiums(sel: Selection) -> Decimal:
     if sel.union_ids is not None:
         qs = qs.filter(notice__in=PremiumNotice.objects.filter(
             unit__union_id__in=sel.union_ids).values("id"))
-    return _money(qs.aggregate(t=Sum("amount"))["t"])
+    return _money(qs.aggregate(t=MoneySum("amount"))["t"])

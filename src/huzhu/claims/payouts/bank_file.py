@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 import xlsxwriter
-from django.db.models import Count, Sum
+from django.db.models import Count
 
 from huzhu.audit import log
 from huzhu.audit.models import AuditEntry
@@ -23,6 +23,7 @@ from huzhu.claims.models import Payout, PayoutBatch
 from huzhu.claims.payouts.access import refusals_audited, require_pay, visible_batch
 from huzhu.claims.workflow import ClaimRefused
 from huzhu.lib import crypto
+from huzhu.lib.money import MoneySum
 from huzhu.orgs.models import User
 from huzhu.rules.money import to_fen, yuan
 
@@ -59,7 +60,7 @@ def bank_rows(batch: PayoutBatch, *, full: bool) -> Iterator[BankRow]:
 
 def _totals(batch: PayoutBatch) -> tuple[int, Decimal]:
     agg = batch.payouts.filter(state=Payout.State.PENDING).aggregate(n=Count("pk"),
-                                                                      total=Sum("amount"))
+                                                                      total=MoneySum("amount"))
     return agg["n"], to_fen(agg["total"] or ZERO)
 
 

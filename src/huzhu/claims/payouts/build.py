@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
-from django.db.models import BooleanField, Count, ExpressionWrapper, Q, QuerySet, Sum
+from django.db.models import BooleanField, Count, ExpressionWrapper, Q, QuerySet
 from django.utils import timezone
 
 from huzhu.audit import log
@@ -26,6 +26,7 @@ from huzhu.claims.payouts.writes import chunks, db_money, db_now, insert, move, 
 from huzhu.claims.workflow import ClaimRefused
 from huzhu.coverage.models import Scheme
 from huzhu.lib import crypto
+from huzhu.lib.money import MoneySum
 from huzhu.orgs.models import User
 from huzhu.rules.money import to_fen, yuan
 
@@ -65,7 +66,7 @@ class Ready:
 def readiness(user: User, scheme: Scheme) -> Ready:
     qs = ready_claims(user, scheme)
     with_account = qs.filter(member__bank_account_sealed__isnull=False).aggregate(
-        n=Count("pk"), total=Sum("final"))
+        n=Count("pk"), total=MoneySum("final"))
     return Ready(scheme, with_account["n"], to_fen(with_account["total"] or ZERO),
                  qs.filter(member__bank_account_sealed__isnull=True).count())
 

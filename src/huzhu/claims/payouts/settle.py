@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Count, Sum
+from django.db.models import Count
 from django.utils import timezone
 
 from huzhu.audit import log
@@ -27,6 +27,7 @@ from huzhu.claims.payouts.writes import move, record_step
 from huzhu.claims.workflow import ClaimRefused
 from huzhu.coverage import ledger
 from huzhu.coverage.models import Account, LedgerEntry
+from huzhu.lib.money import MoneySum
 from huzhu.orgs.models import User
 from huzhu.rules.money import to_fen, yuan
 
@@ -154,7 +155,7 @@ class BatchTotals:
 def batch_totals(batch: PayoutBatch) -> BatchTotals:
     """Count and total of the payouts that are or will be paid (failed ones apart)."""
     by_state = {row["state"]: (row["n"], to_fen(row["t"] or ZERO)) for row in batch.payouts
-                .values("state").annotate(n=Count("pk"), t=Sum("amount")).order_by()}
+                .values("state").annotate(n=Count("pk"), t=MoneySum("amount")).order_by()}
     pending, paid, failed = (by_state.get(s, (0, ZERO)) for s in Payout.State.values)
     return BatchTotals(pending[0] + paid[0], pending[1] + paid[1], pending[0], paid[0],
                        failed[0], paid[1])

@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Q
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -19,6 +19,7 @@ from huzhu.claims.payouts import access, bank_file, build, settle
 from huzhu.claims.workflow import ClaimRefused
 from huzhu.coverage.models import Scheme
 from huzhu.lib.http import AuthenticatedHttpRequest
+from huzhu.lib.money import MoneySum
 from huzhu.lib.paging import keyset_page
 from huzhu.lib.params import id_param
 from huzhu.orgs.roles import capability_required
@@ -35,7 +36,7 @@ def batch_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     live = ~Q(payouts__state=Payout.State.FAILED)
     batches = (access.batches_visible_to(user).select_related("scheme", "created_by")
                .annotate(n=Count("payouts", filter=live),
-                         total=Sum("payouts__amount", filter=live)))
+                         total=MoneySum("payouts__amount", filter=live)))
     page = keyset_page(batches, after=id_param(request.GET, "after"),
                        before=id_param(request.GET, "before"))
     ready = [r for r in (build.readiness(user, s) for s in
