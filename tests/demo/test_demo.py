@@ -247,6 +247,10 @@ def test_the_demo_has_claims_in_every_state_and_a_paid_batch(demo):
     paid = Claim.objects.filter(state="paid")
     assert all(c.submitted_at.date() < demo.as_of for c in paid)
     assert all(check.ok for check in ledger.check_all())
+    # And the money given holds under the rules (huzhu audit money).
+    from huzhu.claims import money_audit
+
+    assert [c.findings for c in money_audit.run() if not c.ok] == []
     # The split stay with a reused invoice is waiting for the reviewer, flagged.
     from huzhu.claims.flags import flags_for
     signalled = [c for c in Claim.objects.filter(state="submitted") if flags_for(c)]
