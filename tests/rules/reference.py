@@ -275,6 +275,8 @@ def _check_eligible(benefit: Benefit, event: Row, member: Row | None, period,
         raise Ineligible("not_co_resident")
     if el.work_related is False and event.get("work_related") is True:
         raise Ineligible("work_related")
+    if el.work_related is True and event.get("work_related") is not True:
+        raise Ineligible("not_work_related")
     if el.on_duty is True and event.get("on_duty") is not True:
         raise Ineligible("not_on_duty")
     covered = el.diagnosis_at(day)

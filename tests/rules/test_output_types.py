@@ -82,3 +82,42 @@ def test_money_stays_decimal_18_2_in_every_output(data: Path, name: str,
                      pq.read_table(data / f"prior-{name}.parquet"))
     for column in MONEY_COLUMNS:
         assert table.schema.field(column).type == pa.decimal128(18, 2), column
+
+
+@pytest.fixture(scope="module")
+def reasons(data: Path) -> dict[str, set[str]]:
+    """Every distinct reason text each shipped policy gives over the synthesized events
+    (with earlier payouts, so caps bite)."""
+    out = {}
+    for name in sorted(CATALOGUE):
+        table = evaluate(load_policy(name), pq.read_table(data / "members.parquet"),
+                         pq.read_table(data / f"events-{name}.parquet"),
+                         pq.read_table(data / "enrolments.parquet"),
+                         pq.read_table(data / f"prior-{name}.parquet"))
+        out[name] = set(table.column("reason_message").to_pylist())
+    return out
+
+
+def test_every_reason_is_chinese_without_codes(reasons: dict[str, set[str]]) -> None:
+    """"超过上限（once_per_person_period）" was shown to reviewers."""
+    texts = set().union(*reasons.values()) - {""}
+    assert len(texts) > 20
+    coded = sorted(t for t in texts if re.search(r"[A-Za-z]{2,}|_", t))
+    assert coded == []
+
+
+@pytest.mark.parametrize(("name", "text"), [
+    ("changchun-2023", "未达到起付标准（起付标准 5,000.00 元）"),
+    ("changchun-2023", "年龄不在保障范围内（须 16 至 60 周岁）"),
+    ("changchun-2023", "超过每人每年累计上限（50,000.00 元）"),
+    ("changchun-2023", "超过单次给付上限（10,000.00 元）"),
+    ("ningshan-2024", "处于等待期内（首次参保后 90 天内不给付）"),
+    ("ningshan-2024", "未超过免赔额（免赔额 1,000.00 元）"),
+    ("ningshan-2024", "住院天数未达到给付起始天数（自住院第 4 天起给付）"),
+    ("ningshan-2024", "每人每互助期限给付一次，已给付过"),
+    ("ningshan-2024", "性别不符合条件（限女性）"),
+    ("yongding-2020", "非工伤，本项目只给付工伤"),
+])
+def test_reasons_name_the_number_that_decides(reasons: dict[str, set[str]], name: str,
+                                              text: str) -> None:
+    assert text in reasons[name]

@@ -38,7 +38,11 @@ from huzhu.rules.output import (
     INELIGIBLE_REASONS,
     OUTPUT_TYPES,
     REASON_MESSAGES,
+)
+from huzhu.rules.reasons import (
+    benefit_message,
     cap_message,
+    formula_messages,
     missing_message,
     prerequisite_message,
 )
@@ -93,7 +97,7 @@ def _as(value: ir.Value, type_: str) -> ir.Value:
     believes the value has, but its decimal types are not the backend's: DuckDB types
     decimal(18,2) × decimal(18,2) as decimal(18,4) and a sum as decimal(38,2), so money
     left uncast widened to decimal(38,6) in the output (3880.000000)."""
-    return ops.Cast(value, to=dt.dtype(type_)).to_expr()  # type: ignore[no-any-return]
+    return ops.Cast(value, to=dt.dtype(type_)).to_expr()
 
 
 def _d2(value: ir.Value) -> ir.Value:
@@ -809,34 +813,51 @@ class _Compiler:
         return _d2(ibis.cases((t._reason.notnull(), _money(0)), else_=money))
 
     def _message_code(self, t: ir.Table, stages: list[_Stage]) -> ir.Value:
+        """The code of the row's reason text (:mod:`huzhu.rules.reasons`): per reason,
+        the text of the row's benefit and formula version, which names the number that
+        decided it. One branch per reason, then per benefit, keeps the CASE short."""
         messages = self.messages
-        inel = t._reason.notnull()
+
+        def code(text: str) -> ir.Value:
+            return _code(messages.code(text))
+
         pairs = []
-        missing = INELIGIBLE_REASONS.index("missing_field")
-        for i, name in enumerate(MISSING_FIELDS):
-            pairs.append((inel & (t._reason == missing) & (t._missing == i),
-                          _code(messages.code(missing_message(name)))))
-        prereq = INELIGIBLE_REASONS.index("prerequisite_missing")
-        for b in self.policy.benefits:
-            need = b.eligibility.requires
-            if need is None:
-                continue
-            other = self.policy.benefit(need.benefit)
-            text = need.message or prerequisite_message(other.name, other.code)
-            pairs.append((inel & (t._reason == prereq) & (t._b == self.index[b.code]),
-                          _code(messages.code(text))))
-        plain = {i: code for i, code in enumerate(INELIGIBLE_REASONS)
-                 if code not in ("missing_field", "prerequisite_missing")}
-        pairs += [(inel & (t._reason == i), _code(messages.code(REASON_MESSAGES[code])))
-                  for i, code in plain.items()]
+        for i, reason in enumerate(INELIGIBLE_REASONS):
+            generic = REASON_MESSAGES[reason]
+            inner: list[tuple[ir.BooleanValue, ir.Value]] = []
+            if reason == "missing_field":
+                inner = [(t._missing == k, code(missing_message(name)))
+                         for k, name in enumerate(MISSING_FIELDS)]
+            for b in self.policy.benefits:
+                mine = t._b == self.index[b.code]
+                if reason == "prerequisite_missing" and b.eligibility.requires is not None:
+                    need = b.eligibility.requires
+                    text = need.message or prerequisite_message(
+                        self.policy.benefit(need.benefit).name)
+                    inner.append((mine, code(text)))
+                    continue
+                own = benefit_message(reason, b)
+                if own is not None:
+                    inner.append((mine, code(own)))
+                    continue
+                for cond, f in zip(_in_force(b, t), b.versions, strict=True):
+                    for selector, text in formula_messages(reason, f):
+                        when = mine & cond
+                        if selector == "threshold" and isinstance(f, BandsFormula) \
+                                and f.threshold is not None:
+                            when = when & _ok(t._base <= _money(f.threshold))
+                        inner.append((when, code(text)))
+            pairs.append((t._reason == i, _cases(inner, code(generic))))
+        inel = t._reason.notnull()
         for s in stages:
-            text = cap_message(s.cap.cap_code, s.cap.amount, s.cap.times, s.cap.days)
             pairs.append((~inel & (t._b == self.index[s.benefit.code])
                           & (t._cap == self.caps_named.code(f"{s.benefit.code}:{s.cap.cap_code}")),
-                          _code(messages.code(text))))
+                          code(cap_message(s.cap))))
+        reduced = [(t._b == self.index[b.code], code(phase)) for b in self.policy.benefits
+                   if (phase := benefit_message("waiting_period_reduced", b)) is not None]
         pairs.append((~inel & _ok(t._reduced),
-                      _code(messages.code(REASON_MESSAGES["waiting_period_reduced"]))))
-        return _cases(pairs, _code(messages.code("")))
+                      _cases(reduced, code(REASON_MESSAGES["waiting_period_reduced"]))))
+        return _cases(pairs, code(""))
 
     def coded(self) -> ir.Table:
         """Every row (events and prior payouts) with its amounts, caps and explanation

@@ -13,7 +13,8 @@ Columns (``OUTPUT_COLUMNS``; the order is the order written by ``huzhu calc``):
     Ineligible rows: the first failing check (``unknown_member``,
     ``status_not_eligible``, ``age_out_of_range``, ``gender_not_eligible``,
     ``occupation_not_eligible``, ``outside_window``, ``not_enrolled``, ``waiting_period``,
-    ``relation_not_covered``, ``not_co_resident``, ``work_related``, ``not_on_duty``,
+    ``relation_not_covered``, ``not_co_resident``, ``work_related``,
+    ``not_work_related``, ``not_on_duty``,
     ``diagnosis_not_covered``, ``prerequisite_missing`` (no event of the benefit named by
     ``eligibility.requires`` for the member on or before the event date),
     ``not_in_force``, ``missing_field``, ``below_threshold``,
@@ -25,7 +26,9 @@ Columns (``OUTPUT_COLUMNS``; the order is the order written by ``huzhu calc``):
     day caps ``days_per_year``, ``days_per_period``, ``days_lifetime``, … see
     :mod:`huzhu.rules.schema`). Payable rows in a waiting period's reduced phase:
     ``waiting_period_reduced``. A clean payable row: empty string.
-``reason_message`` — Chinese explanation of ``reason`` (empty for a clean row).
+``reason_message`` — the reason in Chinese, with the number that decides it (the
+    threshold, the age range, the cap, the first day paid; :mod:`huzhu.rules.reasons`),
+    never a code (empty for a clean row).
 ``base`` — decimal(18,2)
     The fact the money is computed from (out-of-pocket cost, loss, days), null for lump
     sums, grade tables and accident outcomes.
@@ -120,6 +123,7 @@ REASON_MESSAGES: dict[str, str] = {
     "relation_not_covered": "亲属关系不在保障范围内",
     "not_co_resident": "亲属未与会员共同生活",
     "work_related": "属于工伤，不予补贴",
+    "not_work_related": "非工伤，本项目只给付工伤",
     "not_on_duty": "非因公发生",
     "diagnosis_not_covered": "诊断不在保障病种范围内",
     "prerequisite_missing": "尚无前置项目的事件",
@@ -157,51 +161,3 @@ FIELD_LABELS: dict[str, str] = {
     "on_duty": "是否因公",
     "co_resident": "是否共同生活",
 }
-
-CAP_MESSAGES: dict[str, str] = {
-    "cap_per_event": "超过单次给付上限",
-    "cap_per_year": "超过每人每年累计上限",
-    "cap_per_period": "超过每人每互助期累计上限",
-    "cap_lifetime": "超过每人终身累计上限",
-    "cap_per_family": "超过每个家庭累计上限",
-    "cap_per_family_year": "超过每个家庭每年累计上限",
-    "cap_per_family_period": "超过每个家庭每互助期累计上限",
-    "cap_per_relative": "超过每位亲属累计上限",
-    "once_per_person": "每人限给付一次，已给付过",
-    "once_per_relative": "每位亲属限给付一次，已给付过",
-    "once_per_family": "每个家庭限给付一次，已给付过",
-    "days_per_year": "超过每人每年累计给付天数上限",
-    "days_per_period": "超过每人每互助期累计给付天数上限",
-    "days_lifetime": "超过每人终身累计给付天数上限",
-    "days_per_family": "超过每个家庭累计给付天数上限",
-    "days_per_family_year": "超过每个家庭每年累计给付天数上限",
-    "days_per_family_period": "超过每个家庭每互助期累计给付天数上限",
-    "days_per_relative": "超过每位亲属累计给付天数上限",
-    "days_per_relative_year": "超过每位亲属每年累计给付天数上限",
-    "days_per_relative_period": "超过每位亲属每互助期累计给付天数上限",
-}
-
-
-def cap_message(code: str, amount: object | None, times: int | None,
-                days: int | None = None) -> str:
-    """Chinese message for a capped row, naming the limit."""
-    base = CAP_MESSAGES.get(code)
-    if base is None:
-        base = f"超过上限（{code}）"
-    if amount is not None and "限给付" not in base:
-        return f"{base}（{amount} 元）"
-    if times is not None and times > 1:
-        return f"{base}（{times} 次）"
-    if days is not None:
-        return f"{base}（{days} 天）"
-    return base
-
-
-def prerequisite_message(required_name: str, required_code: str) -> str:
-    """Default message of ``prerequisite_missing``: which benefit's event is missing."""
-    return (f"尚无前置项目「{required_name}」（{required_code}）的事件"
-            "（须为同一会员、日期不晚于本事件）")
-
-
-def missing_message(field: str) -> str:
-    return f"缺少必需的信息：{FIELD_LABELS.get(field, field)}（{field}）"

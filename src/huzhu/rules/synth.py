@@ -22,7 +22,7 @@ What the files hold (columns are the calc input contract, see ``huzhu.rules``):
   families with more than four relatives, some relatives claimed twice; most claim
   through a staff member with an earlier covid_staff event, a few through one without,
   which the prerequisite refuses), deaths and
-  graded work injuries (condolence).
+  graded injuries, most of them at work (condolence, injury_condolence).
   Event dates lie in 2020–2024. With more than one policy selected each event also
   carries ``policy`` and a file ``events-<policy>.parquet`` per policy is written.
 
@@ -90,7 +90,9 @@ CATALOGUE: dict[str, dict[str, Kind]] = {
     "yongding-2020": {
         "hospital": Kind("hospital", 0.80),
         "critical_illness": Kind("critical", 0.12),
-        "condolence": Kind("condolence", 0.08),
+        # Deaths and injuries are drawn together; each benefit pays its own part.
+        "condolence": Kind("condolence", 0.05),
+        "injury_condolence": Kind("condolence", 0.03),
     },
 }
 POLICY_WEIGHTS = {
@@ -514,7 +516,9 @@ class _EventBuilder:
         rows = np.flatnonzero(where)
         grade = self.rng.integers(1, 11, size=k)
         self._int("disability_grade", _mask(self.m, rows[outcome == 1]), grade[outcome == 1])
-        self._flag("work_related", where, (outcome == 1) | (self.rng.random(k) < 0.08))
+        # Most injuries at work (工伤慰问金 pays only those), some off work.
+        work = self.rng.random(k)
+        self._flag("work_related", where, ((outcome == 1) & (work < 0.85)) | (work < 0.08))
         self._code("diagnosis", where, DEATH_DX, self.rng.integers(0, len(DEATH_DX), k))
 
     def _covid_dates(self, where: np.ndarray) -> None:
