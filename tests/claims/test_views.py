@@ -95,6 +95,30 @@ def test_the_claim_page_shows_the_computation_and_only_allowed_steps(client, use
     assert Claim.objects.get(pk=claim.pk).state == "second_review"
 
 
+def test_the_claim_page_says_why_each_step_is_refused_and_who_may_take_it(
+        client, users, staff, file_hospital):
+    """Issue 21: the page said only "您目前不能办理这笔理赔。"; each step someone could take
+    now that this user may not is listed with the workflow's reason."""
+    claim = file_hospital(staff["m1"])
+    apply(users["clerk_a1"], claim.pk, "submit")
+    url = reverse("claims:detail", args=[claim.pk])
+    clerk = login(client, "clerk_a1").get(url).content.decode()
+    assert ('<li id="why-not-first_pass">初审通过：您的角色不能初审通过，须由审核员或管理员办理</li>'
+            in clerk)
+    apply(users["admin_city"], claim.pk, "first_pass")
+    admin = login(client, "admin_city").get(url).content.decode()
+    assert 'id="do-return"' in admin and "其他步骤：" in admin  # may still return it
+    assert ('<li id="why-not-approve">复审通过：您已做过初审，复审须由另一位审核人员办理（双人审核）</li>'
+            in admin)
+    assert "撤回" not in admin.split('id="step-refusals"')[1].split("</div>")[0]  # not now
+    auditor = login(client, "auditor_city").get(url).content.decode()
+    assert 'id="no-actions">您目前不能办理这笔理赔：</p>' in auditor
+    assert "复审通过：您的角色不能复审通过，须由审核员或管理员办理" in auditor
+    apply(users["reviewer_da"], claim.pk, "approve")
+    done = login(client, "reviewer_da").get(url).content.decode()
+    assert 'id="no-actions">已审批，等待财务人员在“给付批次”页面加入批次。</p>' in done
+
+
 def test_a_refused_step_by_htmx_says_why_in_the_answer(client, users, staff, file_hospital):
     """The htmx answer is the claim partial, which has no message area: the refusal must
     be in it, not queued for some later full page."""

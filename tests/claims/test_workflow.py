@@ -38,7 +38,7 @@ def test_four_eyes(users, staff, file_hospital):
     with pytest.raises(ClaimRefused, match="自己提交"):
         apply(users["reviewer_da"], claim.pk, "first_pass")
     apply(users["admin_city"], claim.pk, "first_pass")
-    with pytest.raises(ClaimRefused, match="初审人不能再做复审"):
+    with pytest.raises(ClaimRefused, match="您已做过初审，复审须由另一位审核人员办理"):
         apply(users["admin_city"], claim.pk, "approve")
     with pytest.raises(ClaimRefused, match="自己提交"):
         apply(users["reviewer_da"], claim.pk, "approve")
@@ -55,8 +55,10 @@ def test_wrong_role_and_wrong_scope_are_refused(users, staff, file_hospital):
     other = users["clerk_b1"]
     with pytest.raises(ClaimRefused, match="管辖范围"):
         apply(other, claim.pk, "withdraw")
-    with pytest.raises(ClaimRefused, match="不能提交审核"):
-        apply(users["clerk_a1"], claim.pk, "submit")  # already submitted
+    with pytest.raises(ClaimRefused, match="^已是“待初审”状态，未重复办理$"):
+        apply(users["clerk_a1"], claim.pk, "submit")  # already submitted: sent twice
+    with pytest.raises(ClaimRefused, match="^理赔当前为“待初审”，不能复审通过$"):
+        apply(users["admin_city"], claim.pk, "approve")
 
 
 def test_materials_are_required_before_review(users, staff, file_hospital):

@@ -59,6 +59,10 @@ def _detail_context(request: AuthenticatedHttpRequest, claim: Claim) -> dict:
     return {
         "claim": claim,
         "actions": workflow.allowed(user, claim),
+        # Each step someone could take now that this user may not, with why; when no
+        # step applies, what the state leaves to do and where.
+        "refusals": workflow.refusals(user, claim),
+        "state_note": workflow.state_note(claim),
         "history": list(claim.history.select_related("actor")),
         "required": materials.required(claim),
         "missing": lacking, "labels": MATERIALS,

@@ -89,28 +89,71 @@ TRANSITIONS: dict[str, Transition] = {t.name: t for t in (
 CLAIM_PAGE = ("submit", "first_pass", "approve", "return", "reject", "withdraw")
 
 
+def who_may(t: Transition) -> str:
+    """The roles that may take ``t``, in words (审核员或管理员)."""
+    labels = [label for value, label in R.choices if value in t.roles]
+    return "或".join(["、".join(labels[:-1]), labels[-1]]) if len(labels) > 1 else labels[0]
+
+
 def why_not(user: User, claim: Claim, name: str) -> str | None:
-    """Why ``user`` may not take step ``name`` on ``claim`` now (None: they may)."""
+    """Why ``user`` may not take step ``name`` on ``claim`` now (None: they may). Each
+    refusal says what stands in the way and, where another person could take the step,
+    who (a reviewer reading it knows whom to hand the claim to)."""
     t = TRANSITIONS[name]
     if claim.state not in t.sources:
+        if already_done(claim, name):  # the same step sent twice (a page sent again)
+            return f"已是“{claim.get_state_display()}”状态，未重复办理"
         return f"理赔当前为“{claim.get_state_display()}”，不能{t.label}"
     if not (sees_everything(user) or user.role in t.roles):
-        return t.role_refusal or f"您的角色不能{t.label}"
+        return t.role_refusal or f"您的角色不能{t.label}，须由{who_may(t)}办理"
     if not in_scope(user, claim):
         return "该理赔不在您的管辖范围内"
     if t.not_filer and claim.filed_by_id == user.pk:
-        return f"经办人不能对自己提交的理赔{t.label}（双人审核）"
+        return (f"这笔理赔由您登记，不能对自己提交的理赔{t.label}，"
+                "须由另一位审核人员办理（双人审核）")
     if t.not_first_reviewer and claim.first_reviewed_by_id == user.pk:
-        return "初审人不能再做复审（双人审核）"
+        return "您已做过初审，复审须由另一位审核人员办理（双人审核）"
     if t.only_filer and claim.filed_by_id != user.pk and not (
             sees_everything(user) or user.role == R.ADMIN):
-        return f"只有经办人本人或管理员可以{t.label}"
+        return f"只有经办人本人（{claim.filed_by}）或管理员可以{t.label}"
     return None
 
 
 def allowed(user: User, claim: Claim, names: tuple[str, ...] = CLAIM_PAGE
             ) -> list[Transition]:
     return [TRANSITIONS[n] for n in names if why_not(user, claim, n) is None]
+
+
+# Where each state's work is done when the claim page offers no step for it.
+_ELSEWHERE = {
+    S.APPROVED: "已审批，等待财务人员在“给付批次”页面加入批次",
+    S.IN_BATCH: "已在给付批次中，由财务人员在“给付批次”页面确认付款",
+    S.PAID: "已给付，办理完毕",
+    S.REJECTED: "已不予给付，办理完毕",
+    S.WITHDRAWN: "已撤回，办理完毕",
+}
+
+
+def refusals(user: User, claim: Claim) -> list[tuple[Transition, str]]:
+    """The claim page's steps that someone could take in the claim's state but ``user``
+    may not, each with why (role, scope, four eyes): the page shows them, rather than
+    only "您目前不能办理这笔理赔"."""
+    return [(TRANSITIONS[n], reason) for n in CLAIM_PAGE
+            if claim.state in TRANSITIONS[n].sources
+            and (reason := why_not(user, claim, n)) is not None]
+
+
+def state_note(claim: Claim) -> str:
+    """What the claim's state leaves to do when no step of the claim page applies."""
+    return _ELSEWHERE.get(claim.state, f"理赔当前为“{claim.get_state_display()}”")
+
+
+def already_done(claim: Claim, name: str) -> bool:
+    """Whether the claim already stands where step ``name`` takes it (the same form sent
+    twice): its state is the step's target — or, for 初审, approved by one review."""
+    t = TRANSITIONS[name]
+    reached = {t.target} | ({S.APPROVED} if name == "first_pass" else set())
+    return t.target is not None and claim.state in reached and claim.state not in t.sources
 
 
 # Each step's own work, after the table's checks: (user, claim, data) -> (note for the

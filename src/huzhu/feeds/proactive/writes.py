@@ -30,7 +30,7 @@ from huzhu.audit.models import AuditEntry
 from huzhu.claims.computation import json_safe, supports
 from huzhu.claims.materials.required import FROM_SETTLEMENT
 from huzhu.claims.models import Claim, ClaimEvent
-from huzhu.coverage.models import Period, Scheme
+from huzhu.coverage.models import Period
 from huzhu.feeds.models.proactive import BatchRun, StayOutcome
 from huzhu.feeds.proactive import copy_rows
 from huzhu.feeds.proactive.outcomes import OUT, Details, Outcome, Progress, RunResult
@@ -49,9 +49,19 @@ _SET = {"number", "member", "scheme", "period", "benefit", "benefit_name", "sour
         "created_at", "updated_at", "settlement"}
 
 
-def system_filer(scheme: Scheme) -> User:
-    """The filer of claims a run makes without a user (the command line): an inactive
-    account that cannot log in, so the four-eyes rule holds for every reviewer."""
+def system_filer() -> User:
+    """The filer of every proactive claim, whoever started the run (the feed page or
+    ``huzhu feed run``, with or without ``--as``): an inactive account that cannot log
+    in. The claim's facts come from the medical-insurance settlement, not from a person;
+    filing them under the admin who pressed "run" barred that admin from reviewing any of
+    them (four eyes) — in a city with one admin, no claim of the run could be approved.
+
+    The person who started the run is recorded on the run (``BatchRun.user``), in each
+    claim's first history step and in the audit log. They may take 初审 or 复审 of the
+    run's claims like any reviewer (never both of one claim: the workflow's four-eyes rule
+    on the first reviewer still holds): starting a run chooses a feed and a scheme, it
+    states no fact of any claim, and four eyes separates who states the facts from who
+    approves them."""
     user, _ = User.objects.get_or_create(
         username=getattr(settings, "HUZHU_PROACTIVE_USERNAME", "huzhu-proactive"),
         defaults={"role": User.Role.CLERK, "union": None, "is_active": False,
@@ -81,7 +91,7 @@ class ClaimWriter:
         self.reserved: dict[int, list[int]] = {}  # a chunk's first row → its claims' ids
         scheme = run.scheme
         self.policy = scheme.policy()
-        self.filer_id = run.user_id or system_filer(scheme).pk
+        self.filer_id = system_filer().pk
         self.periods = list(Period.objects.filter(scheme=scheme).values_list("id", "start",
                                                                              "end"))
         fields = [f for f in Claim._meta.concrete_fields if not f.primary_key]
@@ -328,9 +338,12 @@ def _write_chunk(run: BatchRun, writer: ClaimWriter, chunk: list[Outcome],
             o.claim = hit[0]
     if lost:
         _now_claimed(run, lost)
-    actor = run.user_id
+    # The history's first step is the system's (it filed the claim); who started the run
+    # is named in the note, as on the run and in the audit entry below.
+    actor = writer.filer_id
     at = connection.ops.adapt_datetimefield_value(timezone.now())
-    note = f"免申即享：由医保结算数据 #{run.feed_id} 测算生成（测算 #{run.pk}）"
+    started = f"，{run.user} 发起" if run.user_id else ""
+    note = f"免申即享：由医保结算数据 #{run.feed_id} 测算生成（测算 #{run.pk}{started}）"
     made = [o for o in proposed if o.outcome == OUT.PROPOSED]
     if is_postgresql():
         if made:
