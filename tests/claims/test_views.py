@@ -103,13 +103,13 @@ def test_the_claim_page_says_why_each_step_is_refused_and_who_may_take_it(
     apply(users["clerk_a1"], claim.pk, "submit")
     url = reverse("claims:detail", args=[claim.pk])
     clerk = login(client, "clerk_a1").get(url).content.decode()
-    assert ('<li id="why-not-first_pass">初审通过：您的角色不能初审通过，须由审核员或管理员办理</li>'
-            in clerk)
+    assert ('<li id="why-not-first_pass">初审通过：您的角色不能初审通过，'
+            '须由审核员或管理员办理</li>') in clerk
     apply(users["admin_city"], claim.pk, "first_pass")
     admin = login(client, "admin_city").get(url).content.decode()
     assert 'id="do-return"' in admin and "其他步骤：" in admin  # may still return it
-    assert ('<li id="why-not-approve">复审通过：您已做过初审，复审须由另一位审核人员办理（双人审核）</li>'
-            in admin)
+    assert ('<li id="why-not-approve">复审通过：您已做过初审，'
+            '复审须由另一位审核人员办理（双人审核）</li>') in admin
     assert "撤回" not in admin.split('id="step-refusals"')[1].split("</div>")[0]  # not now
     auditor = login(client, "auditor_city").get(url).content.decode()
     assert 'id="no-actions">您目前不能办理这笔理赔：</p>' in auditor

@@ -55,9 +55,9 @@ def test_wrong_role_and_wrong_scope_are_refused(users, staff, file_hospital):
     other = users["clerk_b1"]
     with pytest.raises(ClaimRefused, match="管辖范围"):
         apply(other, claim.pk, "withdraw")
-    with pytest.raises(ClaimRefused, match="^已是“待初审”状态，未重复办理$"):
+    with pytest.raises(ClaimRefused, match=r"^已是“待初审”状态，未重复办理$"):
         apply(users["clerk_a1"], claim.pk, "submit")  # already submitted: sent twice
-    with pytest.raises(ClaimRefused, match="^理赔当前为“待初审”，不能复审通过$"):
+    with pytest.raises(ClaimRefused, match=r"^理赔当前为“待初审”，不能复审通过$"):
         apply(users["admin_city"], claim.pk, "approve")
 
 

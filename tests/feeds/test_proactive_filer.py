@@ -34,14 +34,14 @@ def _ready(claim: Claim, user) -> None:
 def test_a_web_run_files_under_the_system_account_and_its_starter_may_review(
         client, feed_dir, staff, free_scheme, users, settings):  # noqa: F811
     settings.TASKS = IMMEDIATE
-    admin = users["admin_city"]
+    starter = users["admin_city"]
     feed = import_feed(_feed(feed_dir, staff)).feed
     assert client.login(username="admin_city", password=PASSWORD)
     answer = client.post("/feeds/runs/new/", {"feed": feed.pk, "scheme": free_scheme.code,
                                               "engine": "duckdb"})
     assert answer.status_code == 302
     run = BatchRun.objects.get()
-    assert run.user == admin  # the starter is recorded on the run
+    assert run.user == starter  # the starter is recorded on the run
     claims = list(Claim.objects.filter(settlement__isnull=False).order_by("member__name")
                   .select_related("filed_by", "member"))
     assert len(claims) == 2
@@ -50,21 +50,22 @@ def test_a_web_run_files_under_the_system_account_and_its_starter_may_review(
     assert not filer.is_active and not filer.has_usable_password()
     first = claims[0].history.get()
     assert first.actor == filer
-    assert first.note == f"免申即享：由医保结算数据 #{feed.pk} 测算生成（测算 #{run.pk}，admin_city 发起）"
+    assert first.note == (f"免申即享：由医保结算数据 #{feed.pk} 测算生成"
+                          f"（测算 #{run.pk}，admin_city 发起）")
     made = AuditEntry.objects.get(object_type="batchrun", object_id=str(run.pk))
-    assert made.actor == admin and "生成待审核理赔 2 件" in made.summary
+    assert made.actor == starter and "生成待审核理赔 2 件" in made.summary
 
     # The starter takes 初审 of one claim; another reviewer's 初审 of the other claim is
     # followed by the starter's 复审 (four eyes still bars the same person twice).
     mine, theirs = claims
     for claim in claims:
-        _ready(claim, admin)
-        assert apply(admin, claim.pk, "submit").state == "submitted"
-    assert apply(admin, mine.pk, "first_pass").state == "second_review"
+        _ready(claim, starter)
+        assert apply(starter, claim.pk, "submit").state == "submitted"
+    assert apply(starter, mine.pk, "first_pass").state == "second_review"
     assert apply(users["reviewer_da"], theirs.pk, "first_pass").state == "second_review"
-    assert apply(admin, theirs.pk, "approve").state == "approved"
+    assert apply(starter, theirs.pk, "approve").state == "approved"
     with pytest.raises(ClaimRefused, match="您已做过初审，复审须由另一位审核人员办理"):
-        apply(admin, mine.pk, "approve")
+        apply(starter, mine.pk, "approve")
     assert apply(users["reviewer_da"], mine.pk, "approve").state == "approved"
 
 
