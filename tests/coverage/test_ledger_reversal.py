@@ -368,6 +368,6 @@ def test_the_auditor_reads_the_ledger_and_the_audit_log_in_chinese(client, users
     body = funds.content.decode()
     assert funds.status_code == 200 and "已冲正" in body and "申请冲正</a>" not in body
     log = client.get(reverse("audit:log")).content.decode()
-    for words in ("申请冲正", "同意冲正并入账", "冲正申请 #", "冲正分录编号", "原分录编号",
-                  "1,000,000.00 元"):
+    for words in ("申请冲正", "同意冲正并入账", f"冲正申请 原分录第 {subsidy.pk} 号",
+                  "冲正分录编号", "原分录编号", "1,000,000.00 元"):
         assert words in log, words

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable, Iterable
+from decimal import Decimal, InvalidOperation
 from typing import Any, ParamSpec, TypeVar
 
+from huzhu.audit.labels import MONEY_KEYS
 from huzhu.audit.models import AuditEntry
 from huzhu.lib.errors import Refused
 from huzhu.orgs.models import union_path
+from huzhu.rules.money import yuan
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -32,9 +36,39 @@ def record(
         object_type=type(obj).__name__.lower() if obj is not None else "",
         object_id=str(getattr(obj, "pk", "") or ""),
         union_path=union_path,
-        summary=summary[:500],
-        changes=changes or {},
+        summary=amounts_in_text(summary)[:500],
+        changes=plain_changes(changes or {}),
     )
+
+
+# An amount in yuan in a sentence: digits (perhaps grouped) with one or three or more
+# places, before 元. Two places are left as written.
+_AMOUNT = re.compile(r"(?<![\d.,])(\d{1,3}(?:,\d{3})+|\d+)\.(\d|\d{3,})(?=\s*元)")
+
+
+def amounts_in_text(text: str) -> str:
+    """Every amount before 元 with two places and thousands separators: SQLite's sums
+    reached summaries as "808214.280000 元" or "69987.5 元"."""
+    def fix(match: re.Match[str]) -> str:
+        return yuan(Decimal(f"{match.group(1).replace(',', '')}.{match.group(2)}"))
+    return _AMOUNT.sub(fix, text)
+
+
+def plain_changes(changes: dict[str, Any]) -> dict[str, Any]:
+    """``changes`` as JSON keeps it: a Decimal, or the text of an amount under an amount's
+    key, as text of two places ("880.00", never "880.000000")."""
+    out: dict[str, Any] = {}
+    for key, raw in changes.items():
+        if isinstance(raw, Decimal):
+            out[key] = yuan(raw, grouped=False)
+        elif key in MONEY_KEYS and isinstance(raw, str) and raw:
+            try:
+                out[key] = yuan(raw, grouped=False)
+            except (TypeError, ValueError, InvalidOperation):
+                out[key] = raw
+        else:
+            out[key] = raw
+    return out
 
 
 def record_many(entries: Iterable[AuditEntry], batch_size: int = 5000) -> None:

@@ -65,6 +65,11 @@ class AuditEntry(models.Model):
         FEED_TOKEN_CREATED = "feeds.token_created", "创建数据接口令牌"
         FEED_TOKEN_REVOKED = "feeds.token_revoked", "吊销数据接口令牌"
         WHAT_IF_STARTED = "reports.what_if", "开始改革测算"
+        # A file downloaded that is not a member export: a report, a list, a PDF.
+        FILE_DOWNLOADED = "file.downloaded", "下载文件"
+        AUDIT_EXPORTED = "audit.exported", "导出审计日志"
+        CLAIM_FILED = "claims.filed", "登记理赔申请"
+        FEED_REFUSED = "feeds.refused", "医保结算数据被拒"
 
     at = models.DateTimeField("时间", auto_now_add=True, db_index=True)
     actor = models.ForeignKey(

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import template
 
-from huzhu.audit import labels
+from huzhu.audit import labels, objects
 
 register = template.Library()
 
@@ -15,10 +17,16 @@ def change_label(key: str, object_type: str = "") -> str:
 
 
 @register.simple_tag
-def change_value(raw, object_type: str = "") -> str:
-    return labels.value(raw, object_type)
+def change_value(raw: Any, object_type: str = "", key: str = "") -> str:
+    return labels.value(raw, object_type, key)
+
+
+@register.filter
+def changes_text(changes: dict[str, Any], object_type: str = "") -> list[tuple[str, str]]:
+    """(Chinese label, value as read) for each of an entry's changes."""
+    return labels.changes_text(changes, object_type)
 
 
 @register.filter
 def object_label(object_type: str) -> str:
-    return labels.OBJECT_TYPES.get(object_type, object_type)
+    return objects.kind_of(object_type)
