@@ -40,6 +40,7 @@ from huzhu.rules.output import (
     REASON_MESSAGES,
 )
 from huzhu.rules.reasons import (
+    WAIT_MARK,
     benefit_message,
     cap_message,
     formula_messages,
@@ -69,6 +70,8 @@ R38 = "decimal(38,4)"
 CODE = "int16"
 """Type of the integer codes (reason, missing field, band, cap) carried through windows."""
 
+WAIT_TO = "_wait_to"
+"""The last day of the waiting period, on rows it refused (its reason text names it)."""
 MISSING_FIELDS = sorted(FIELD_LABELS)
 """Fields a ``missing_field`` row can name, by code."""
 _REASONS = [*INELIGIBLE_REASONS, "waiting_period_reduced", ""]
@@ -649,6 +652,17 @@ class _Compiler:
             (t._reason.isnull(), event_qty),
             else_=_money(0),
         )))
+        waiting = {b.code: b.eligibility.waiting.no_pay_days for b in self.policy.benefits
+                   if b.eligibility.waiting is not None}
+        if waiting:
+            # The last day of the waiting period, for the reason text of a row it refused
+            # (null on every other row, so it costs the windows next to nothing).
+            in_wait = t._reason == INELIGIBLE_REASONS.index("waiting_period")
+            # A date plus an interval is a timestamp in DuckDB: cast back to a date.
+            last = self.by_benefit(
+                t, {code: _as(t._cov_first + ibis.interval(days=days - 1), "date")
+                    for code, days in waiting.items()}, ibis.null("date"))
+            t = t.mutate(_wait_to=ibis.cases((_ok(in_wait), last), else_=ibis.null("date")))
         return t
 
     def caps(self, t: ir.Table) -> tuple[ir.Table, list[_Stage]]:
@@ -692,6 +706,8 @@ class _Compiler:
             keep.append("benefit")
         if self.with_prior:
             keep.append("_prior")
+        if WAIT_TO in t.columns:
+            keep.append(WAIT_TO)
         return [*keep, *[c for c in t.columns if c[:2] in ("_a", "_r") and c[2:].isdigit()]]
 
     def _stage(self, benefit: Benefit, cap: Cap, stages: list[_Stage]) -> _Stage:
@@ -905,9 +921,11 @@ class _Compiler:
         if not self.carry_benefit:
             texts["benefit"] = self.policy.benefit_codes
         texts = {c: v for c, v in texts.items() if c in wanted}
+        extra = ({WAIT_TO: t[WAIT_TO]}
+                 if WAIT_TO in t.columns and "reason_message" in wanted else {})
         out = t.select(**{c: (coded[c] if c in texts else _as(coded[c], OUTPUT_TYPES[c]))
                           for c in wanted if c != "event_date"},
-                       event_date=t.event_date)
+                       **extra, event_date=t.event_date)
         # Sort while the text columns are still integers; the lookups run on sorted rows.
         return out.order_by(["event_date", "event_id"]), texts
 
@@ -916,11 +934,17 @@ class _Compiler:
         the lookups in the same SELECT as the sort, so they run before it)."""
         final = {c: (_lookup(out[c], texts[c], self.arrays).cast(OUTPUT_TYPES[c])
                      if c in texts else out[c]) for c in COLUMN_SETS[columns]}
+        if WAIT_TO in out.columns:
+            message = final["reason_message"]
+            final["reason_message"] = ibis.cases(
+                (out[WAIT_TO].notnull(),
+                 message.replace(WAIT_MARK, out[WAIT_TO].cast("string"))),
+                else_=message)
         return out.select(**final)
 
 
 def _decode_sql(coded_sql: str, texts: dict[str, list[str]], columns: str,
-                enums: bool) -> str:
+                enums: bool, wait_dates: bool = False) -> str:
     """DuckDB: the sorted, coded rows of ``coded_sql`` with their codes turned into text by
     an outer projection. DuckDB keeps a subquery's order through a projection, and the
     sort then moves small integers instead of the Chinese messages.
@@ -942,7 +966,15 @@ def _decode_sql(coded_sql: str, texts: dict[str, list[str]], columns: str,
         enum = f"ENUM({', '.join(lit(t) for t in dict.fromkeys(items))})"
         return f"CAST({array} AS {enum}[]){index}"
 
-    select = ",\n  ".join(f'{lookup(c)} AS "{c}"' if c in texts else f'"{c}"'
+    def text(column: str) -> str:
+        if column == "reason_message" and wait_dates:
+            # The waiting period's last day comes from the row (first enrolment + days).
+            plain = f"CAST({lookup(column)} AS VARCHAR)"
+            return (f'CASE WHEN "{WAIT_TO}" IS NULL THEN {plain} ELSE '
+                    f'replace({plain}, {lit(WAIT_MARK)}, CAST("{WAIT_TO}" AS VARCHAR)) END')
+        return lookup(column)
+
+    select = ",\n  ".join(f'{text(c)} AS "{c}"' if c in texts else f'"{c}"'
                           for c in COLUMN_SETS[columns])
     return f"SELECT\n  {select}\nFROM (\n{coded_sql}\n) AS hz_coded"
 
@@ -975,7 +1007,8 @@ def to_sql(policy: Policy, dialect: str, *, with_prior: bool = True, columns: st
         return str(ibis.to_sql(expr, dialect=dialect))
     compiler = _compiler(policy, None, with_prior, columns, foreign_benefits, True)
     out, texts = compiler.finish(compiler.coded(), columns)
-    return _decode_sql(str(ibis.to_sql(out, dialect=dialect)), texts, columns, enum_texts)
+    return _decode_sql(str(ibis.to_sql(out, dialect=dialect)), texts, columns, enum_texts,
+                       wait_dates=WAIT_TO in out.columns)
 
 
 def _compiler(policy: Policy, tables: dict[str, ir.Table] | None, with_prior: bool,

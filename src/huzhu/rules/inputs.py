@@ -12,6 +12,7 @@ from __future__ import annotations
 import codecs
 import csv
 import gzip
+import io
 import os
 import tempfile
 import weakref
@@ -141,7 +142,8 @@ def _ragged_rows(source: Source) -> list[ErrorRow]:
     if not source.is_csv or source.path is None:
         return []
     errors: list[ErrorRow] = []
-    with open(source.path, encoding="utf-8-sig", newline="") as fh:
+    with io.TextIOWrapper(_open_bytes(source.path), encoding="utf-8-sig", errors="replace",
+                          newline="") as fh:
         reader = csv.reader(fh)
         try:
             header = next(reader, None)

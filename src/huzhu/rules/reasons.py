@@ -26,6 +26,9 @@ from huzhu.rules.schema import (
 )
 from huzhu.rules.vocabulary import GENDER, OCCUPATION, OUTCOME, RELATION, STATUS, words
 
+WAIT_MARK = "〔等待期末日〕"
+"""Stands in a waiting-period text for the row's last day of waiting, which the plan
+fills in from the row (first enrolment + the days) as it writes the text."""
 WHO = {"member": "每人", "family": "每个家庭", "relative": "每位亲属"}
 WHEN = {"year": "每年", "period": "每互助期"}
 
@@ -62,7 +65,8 @@ def benefit_message(code: str, benefit: Benefit) -> str | None:
         if end:
             return f"{base}（保障期至 {end}）"
     if code == "waiting_period" and e.waiting is not None:
-        return f"{base}（首次参保后 {e.waiting.no_pay_days} 天内不给付）"
+        return (f"{base}（等待期至 {WAIT_MARK}，首次参保后 {e.waiting.no_pay_days} 天内"
+                "不给付）")
     if code == "waiting_period_reduced" and e.waiting is not None and e.waiting.reduced_rate:
         return (f"{base}（首次参保后 {e.waiting.reduced_days} 天内按 "
                 f"{percent_label(e.waiting.reduced_rate)} 给付）")
