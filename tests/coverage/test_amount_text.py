@@ -1,6 +1,7 @@
 """Amounts on the fund pages read with exactly two places on SQLite, whose sums are
 floats: many fen and a seven-digit amount add up to the fen, and the page says how the
-books are checked in words, not a command."""
+books are checked in words, not a command. The printable notice and certificate, which
+list members, are audited downloads."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from huzhu.coverage import ledger
-from huzhu.coverage.models import Account, LedgerEntry
+from huzhu.audit.models import AuditEntry
+from huzhu.coverage import enrolment, ledger
+from huzhu.coverage.models import Account, Enrolment, LedgerEntry, PremiumNotice
+from tests.coverage.conftest import TODAY
 from tests.fixtures import PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -60,3 +63,24 @@ def test_the_ledger_check_reads_its_totals_to_the_fen(free_scheme):
     first = ledger.check_all()[0]
     assert first.ok
     assert first.detail == "3 笔分录，借方合计 = 贷方合计 = 0.30"
+
+
+def test_the_notice_and_certificate_downloads_are_on_the_audit_log(client, users, units,
+                                                                   staff, period):
+    enrolment.enrol_unit(users["clerk_a1"], period, units["a1"], on=TODAY)
+    notice = PremiumNotice.objects.get(unit=units["a1"])
+    assert client.login(username="finance_city", password=PASSWORD)
+    assert client.get(reverse("coverage:notice-pdf", args=[notice.pk])).status_code == 200
+    entry = AuditEntry.objects.latest("id")
+    assert entry.action == AuditEntry.Action.FILE_DOWNLOADED
+    assert entry.actor == users["finance_city"]
+    assert entry.summary == f"下载缴费通知单 {notice.number}（{units['a1'].name}，{period}）"
+    e = Enrolment.objects.filter(unit=units["a1"]).select_related("member").first()
+    assert client.get(reverse("coverage:certificate", args=[e.pk])).status_code == 200
+    entry = AuditEntry.objects.latest("id")
+    assert entry.action == AuditEntry.Action.FILE_DOWNLOADED
+    assert entry.summary == f"下载参保凭证（{e.member.name}，{period}）"
+    assert client.login(username="auditor_city", password=PASSWORD)
+    body = client.get(reverse("audit:log") + "?action=file.downloaded").content.decode()
+    assert f"缴费通知 {notice.number}" in body and f"会员 {e.member.name}" in body
+    assert "文件格式</span>：<span class=\"data-text\">PDF 文件</span>" in body

@@ -11,6 +11,8 @@ from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_POST
 
+from huzhu.audit import log
+from huzhu.audit.models import AuditEntry
 from huzhu.coverage import enrolment, premiums
 from huzhu.coverage.access import get_enrolment_for_user, get_notice_for_user, get_period_for_user
 from huzhu.coverage.forms import PaymentForm, WithdrawForm
@@ -128,11 +130,21 @@ def _pdf_response(data: bytes, name: str) -> HttpResponse:
 @login_required
 def notice_pdf(request: AuthenticatedHttpRequest, notice_id: int) -> HttpResponse:
     notice = get_notice_for_user(request.user, notice_id)
-    return _pdf_response(premium_notice_pdf(notice), f"缴费通知单-{notice.number}.pdf")
+    data = premium_notice_pdf(notice)
+    # It lists the unit's enrolled members: who took it is on the record, like an export.
+    log.record(request.user, AuditEntry.Action.FILE_DOWNLOADED, notice,
+               union_path=notice.unit.union.path,
+               summary=f"下载缴费通知单 {notice.number}（{notice.unit.name}，{notice.period}）",
+               changes={"notice": notice.number, "format": "pdf"})
+    return _pdf_response(data, f"缴费通知单-{notice.number}.pdf")
 
 
 @login_required
 def certificate_pdf(request: AuthenticatedHttpRequest, enrolment_id: int) -> HttpResponse:
     e = get_enrolment_for_user(request.user, enrolment_id)
     stamp = timezone.localdate().strftime("%Y%m%d")
-    return _pdf_response(render_certificate(e), f"参保凭证-{e.member.name}-{stamp}.pdf")
+    data = render_certificate(e)
+    log.record(request.user, AuditEntry.Action.FILE_DOWNLOADED, e.member,
+               summary=f"下载参保凭证（{e.member.name}，{e.period}）",
+               changes={"period": str(e.period), "format": "pdf"})
+    return _pdf_response(data, f"参保凭证-{e.member.name}-{stamp}.pdf")
