@@ -84,3 +84,11 @@ def test_the_notice_and_certificate_downloads_are_on_the_audit_log(client, users
     body = client.get(reverse("audit:log") + "?action=file.downloaded").content.decode()
     assert f"缴费通知 {notice.number}" in body and f"会员 {e.member.name}" in body
     assert "文件格式</span>：<span class=\"data-text\">PDF 文件</span>" in body
+
+
+def test_the_scheme_page_says_50_percent(client, premium_scheme):
+    premium_scheme.min_share = Decimal("0.500")
+    premium_scheme.save()
+    assert client.login(username="admin_city", password=PASSWORD)
+    body = client.get(reverse("coverage:scheme", args=[premium_scheme.code])).content.decode()
+    assert "参保不低于 50%" in body and "0.500" not in body

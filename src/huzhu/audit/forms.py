@@ -8,7 +8,7 @@ both ends included.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.db.models import QuerySet
@@ -28,7 +28,7 @@ def operator_label(user: User | None) -> str:
     if user is None:
         return "系统"
     where = [user.get_role_display()]
-    if user.union_id is not None:
+    if user.union is not None:
         where.append(user.union.name)
     return f"{user.display_name or user.username}（{' · '.join(where)}）"
 
@@ -52,13 +52,13 @@ class AuditFilterForm(BootstrapFormMixin, forms.Form):
 
     def __init__(self, data: Any, *, reader: User) -> None:
         super().__init__(data)
-        self.fields["action"].choices = [("", "全部操作"), *AuditEntry.Action.choices]
-        self.fields["action"].error_messages["invalid_choice"] = "没有这种操作，请从列表中选择"
-        self.fields["actor"].choices = [("", "全部操作人"), (SYSTEM, "系统"),
-                                        *((str(u.pk), operator_label(u))
-                                          for u in operators(reader))]
-        self.fields["actor"].error_messages["invalid_choice"] = \
-            "没有这位操作人，或其不在您的管辖范围内"
+        action = cast(forms.ChoiceField, self.fields["action"])
+        action.choices = [("", "全部操作"), *AuditEntry.Action.choices]
+        action.error_messages["invalid_choice"] = "没有这种操作，请从列表中选择"
+        actor = cast(forms.ChoiceField, self.fields["actor"])
+        actor.choices = [("", "全部操作人"), (SYSTEM, "系统"),
+                         *((str(u.pk), operator_label(u)) for u in operators(reader))]
+        actor.error_messages["invalid_choice"] = "没有这位操作人，或其不在您的管辖范围内"
         for name in ("date_from", "date_to"):
             self.fields[name].widget = forms.DateInput(attrs={"type": "date"})
         self.style_widgets()
@@ -98,7 +98,8 @@ class AuditFilterForm(BootstrapFormMixin, forms.Form):
         if data.get("action"):
             parts.append(f"操作：{AuditEntry.Action(data['action']).label}")
         if data.get("actor"):
-            parts.append("操作人：" + dict(self.fields["actor"].choices)[data["actor"]])
+            choices = cast(forms.ChoiceField, self.fields["actor"]).choices
+            parts.append("操作人：" + str(dict(choices)[data["actor"]]))
         if data.get("object"):
             parts.append(f"对象编号：{data['object']}")
         if data.get("date_from") or data.get("date_to"):

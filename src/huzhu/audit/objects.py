@@ -30,15 +30,15 @@ class ObjectRef:
 
 
 def _number(obj: Any) -> str:
-    return obj.number
+    return str(obj.number)
 
 
 def _name(obj: Any) -> str:
-    return obj.name
+    return str(obj.name)
 
 
 def _file(obj: Any) -> str:
-    return obj.file_name
+    return str(obj.file_name)
 
 
 def _material(obj: Any) -> str:
@@ -54,7 +54,7 @@ def _what_if(obj: Any) -> str:
 
 
 def _user(obj: Any) -> str:
-    return obj.display_name or obj.username
+    return str(obj.display_name or obj.username)
 
 
 def _token(obj: Any) -> str:
@@ -131,7 +131,8 @@ def _load(object_type: str, ids: set[int]) -> dict[int, Any]:
     qs = model._default_manager.all()
     if related:
         qs = qs.select_related(*related)
-    return qs.in_bulk(sorted(ids))
+    found: dict[int, Any] = qs.in_bulk(sorted(ids))
+    return found
 
 
 def _ref(object_type: str, object_id: str, obj: Any) -> ObjectRef:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import io
 
-from django.http import FileResponse, HttpResponse
+from django.http import FileResponse, HttpResponse, HttpResponseBase
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -31,7 +31,7 @@ def audit_log(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 @require_POST
 @audit_reader_required
-def audit_export(request: AuthenticatedHttpRequest) -> HttpResponse:
+def audit_export(request: AuthenticatedHttpRequest) -> HttpResponseBase:
     """A POST, like every export: a link on another site cannot start it."""
     form = AuditFilterForm(request.POST, reader=request.user)
     if not form.is_valid():
