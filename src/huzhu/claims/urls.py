@@ -9,6 +9,10 @@ app_name = "claims"
 urlpatterns = [
     path("", views.claim_queue, name="queue"),
     path("new/<id:member_id>/", views.claim_new, name="new"),
+    path("bulk/", views.bulk_select, name="bulk"),
+    path("bulk/<id:job_id>/", views.bulk_job, name="bulk-job"),
+    path("bulk/<id:job_id>/progress/", views.bulk_progress, name="bulk-progress"),
+    path("bulk/<id:job_id>/run/", views.bulk_run, name="bulk-run"),
     *followup_urls.urlpatterns,
     # Before the step route: "<id>/materials/" is not a step called "materials".
     *material_urls.urlpatterns,

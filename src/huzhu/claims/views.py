@@ -7,18 +7,19 @@ import datetime as dt
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from huzhu.claims import deadlines, duplicates, editing, intake, queue, workflow
+from huzhu.claims import bulk, bulk_jobs, deadlines, duplicates, editing, intake, queue, workflow
 from huzhu.claims.access import get_claim_for_user
 from huzhu.claims.flags import FLAG_LABELS
 from huzhu.claims.forms import ClaimStepForm
 from huzhu.claims.icd10 import options as icd10_options
 from huzhu.claims.materials import required as materials
-from huzhu.claims.models import Claim
+from huzhu.claims.models import BulkJob, Claim
 from huzhu.claims.workflow import TRANSITIONS, ClaimRefused
 from huzhu.lib import panels
 from huzhu.lib.http import AuthenticatedHttpRequest
@@ -43,7 +44,106 @@ def claim_queue(request: AuthenticatedHttpRequest) -> HttpResponse:
         "states": [(s.value, s.label, counts.get(s.value, 0) if s in queue.OPEN else None)
                    for s in Claim.State],
         "state_param": request.GET.get("state", ""), "flags": FLAG_LABELS,
+        # Bulk steps (批量办理) the role may take; the filter goes with the bulk form so
+        # "全部符合筛选条件" selects what the queue lists.
+        "bulk_steps": bulk.offered(request.user),
+        "filter_params": [(k, request.GET[k]) for k in bulk.FILTER_PARAMS if request.GET.get(k)],
     })
+
+
+@require_POST
+@login_required
+def bulk_select(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """The queue's bulk form: freeze the ticked claims (or every claim the filter finds)
+    and ask to confirm. Nothing changes here."""
+    post = request.POST
+    back = reverse("claims:queue") + _query(post)
+    if post.get("all_matching") == "1":
+        ids, described = bulk.matching_ids(request.user, post), bulk.described(request.user, post)
+    else:
+        ids, described = post.getlist("ids"), "勾选的理赔"
+    try:
+        job = bulk_jobs.prepare(request.user, ids, post.get("step", ""), described)
+    except bulk.BulkRefused as exc:
+        messages.error(request, str(exc))
+        return redirect(back)
+    return redirect(reverse("claims:bulk-job", args=[job.pk]) + _query(post))
+
+
+def _query(params: QueryDict) -> str:
+    """The queue's filter from ``params``, as a query string (back to the same list)."""
+    kept = QueryDict(mutable=True)
+    for key in bulk.FILTER_PARAMS:
+        if params.get(key):
+            kept[key] = params[key]
+    return f"?{kept.urlencode()}" if kept else ""
+
+
+def _bulk_job(request: AuthenticatedHttpRequest, job_id: int) -> BulkJob:
+    """The user's own bulk job (nobody else's exists for them)."""
+    job = BulkJob.objects.filter(pk=job_id, user=request.user).first()
+    if job is None:
+        raise Http404("没有这项批量办理")
+    return job.recover_if_stuck()
+
+
+@login_required
+def bulk_job(request: AuthenticatedHttpRequest, job_id: int) -> HttpResponse:
+    """A bulk step's page: the confirmation while it is a draft, then its progress, then
+    how many moved and each refused claim with why (paged)."""
+    job = _bulk_job(request, job_id)
+    t = TRANSITIONS[job.step]
+    context: dict = {"job": job, "step": t, "back": reverse("claims:queue") + _query(request.GET),
+                     "progress": job.progress(), "labels": MATERIALS,
+                     "reject_codes": Claim.RejectCode.choices,
+                     "background_over": bulk_jobs.BACKGROUND_OVER}
+    if job.status == BulkJob.Status.DONE:
+        context["refused"] = _refused_page(request, job)
+    return render(request, "claims/bulk.html", context)
+
+
+REFUSED_PAGE = 50
+
+
+def _refused_page(request: AuthenticatedHttpRequest, job: BulkJob) -> dict:
+    rows = job.refused
+    pages = max(1, -(-len(rows) // REFUSED_PAGE))
+    try:
+        number = min(max(1, int(request.GET.get("page", "1"))), pages)
+    except ValueError:
+        number = 1
+    start = (number - 1) * REFUSED_PAGE
+    return {"rows": rows[start:start + REFUSED_PAGE], "number": number, "pages": pages,
+            "count": len(rows), "first": start + 1,
+            "prev": number - 1 if number > 1 else None,
+            "next": number + 1 if number < pages else None}
+
+
+@login_required
+def bulk_progress(request: AuthenticatedHttpRequest, job_id: int) -> HttpResponse:
+    job = _bulk_job(request, job_id)
+    response = render(request, "claims/_bulk_progress.html", {"job": job,
+                                                               "progress": job.progress()})
+    if not job.running:  # finished: the whole page shows the result (a link if no htmx)
+        response["HX-Redirect"] = reverse("claims:bulk-job", args=[job.pk])
+    return response
+
+
+@require_POST
+@login_required
+def bulk_run(request: AuthenticatedHttpRequest, job_id: int) -> HttpResponse:
+    """Confirmed: run the step (at once, or in the background for a large selection).
+    The same form sent twice finds the job taken and shows its result."""
+    job = _bulk_job(request, job_id)
+    form = ClaimStepForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, form.error_text())
+        return redirect("claims:bulk-job", job_id=job.pk)
+    try:
+        bulk_jobs.start(request.user, job, form.step_data())
+    except bulk.BulkRefused as exc:
+        messages.error(request, str(exc))
+    return redirect("claims:bulk-job", job_id=job.pk)
 
 
 @login_required
