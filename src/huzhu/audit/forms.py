@@ -56,8 +56,9 @@ class AuditFilterForm(BootstrapFormMixin, forms.Form):
         action.choices = [("", "全部操作"), *AuditEntry.Action.choices]
         action.error_messages["invalid_choice"] = "没有这种操作，请从列表中选择"
         actor = cast(forms.ChoiceField, self.fields["actor"])
-        actor.choices = [("", "全部操作人"), (SYSTEM, "系统"),
-                         *((str(u.pk), operator_label(u)) for u in operators(reader))]
+        self.operator_names = {SYSTEM: "系统", **{str(u.pk): operator_label(u)
+                                                 for u in operators(reader)}}
+        actor.choices = [("", "全部操作人"), *self.operator_names.items()]
         actor.error_messages["invalid_choice"] = "没有这位操作人，或其不在您的管辖范围内"
         for name in ("date_from", "date_to"):
             self.fields[name].widget = forms.DateInput(attrs={"type": "date"})
@@ -98,8 +99,7 @@ class AuditFilterForm(BootstrapFormMixin, forms.Form):
         if data.get("action"):
             parts.append(f"操作：{AuditEntry.Action(data['action']).label}")
         if data.get("actor"):
-            choices = cast(forms.ChoiceField, self.fields["actor"]).choices
-            parts.append("操作人：" + str(dict(choices)[data["actor"]]))
+            parts.append(f"操作人：{self.operator_names[data['actor']]}")
         if data.get("object"):
             parts.append(f"对象编号：{data['object']}")
         if data.get("date_from") or data.get("date_to"):
