@@ -73,6 +73,8 @@ def test_every_written_key_reads_in_chinese(key):
         text = labels.label(key, object_type)
         assert CJK.search(text) and not CODE.search(text), (key, object_type, KEYS[key])
         assert text != labels.OTHER, (key, KEYS[key])
+        if CJK.search(key):  # a key some service writes in Chinese reads as written
+            assert text == key
 
 
 @pytest.mark.parametrize("model_name", ["member", "unit", "union", "user"])
@@ -141,3 +143,11 @@ def test_the_page_shows_no_code_for_any_written_key(client, users, make_member):
     assert "导出银行转账文件" in body and "CSV 文件" in body and "网页上传" in body
     assert "给付批次 第 999 号" in body and "免申即享测算 第 999 号" in body
     assert "改革测算 第 999 号" in body
+
+
+def test_empty_lists_and_file_types_read_in_words():
+    assert labels.value([], "payoutbatch", "without_account") == "（无）"
+    assert labels.value("application/pdf", "claimmaterial", "content_type") == "PDF 文件"
+    assert labels.value(["LP1", "LP2"], "payoutbatch", "without_account") == "LP1 → LP2"
+    assert labels.value(["LP1", "LP2", "LP3"], "payoutbatch", "without_account") == \
+        "LP1、LP2、LP3"

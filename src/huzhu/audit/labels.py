@@ -97,6 +97,8 @@ VALUES = {
 # whose refusals huzhu.audit.log.refusals_audited records (changes {"refused": name}).
 VALUES_BY_KEY = {
     "format": {"xlsx": "Excel 表格", "csv": "CSV 文件", "pdf": "PDF 文件"},
+    "content_type": {"application/pdf": "PDF 文件", "image/jpeg": "JPEG 图片",
+                     "image/png": "PNG 图片"},
     "source": {"file": "命令行导入", "upload": "网页上传", "api": "接口推送"},
     "refused": {
         "export_batch": "导出银行转账文件", "build_batch": "生成给付批次",
@@ -108,11 +110,15 @@ VALUES_BY_KEY = {
 }
 OTHER = "其他项目"
 _CODE = re.compile(r"[A-Za-z_]{2,}")
+_CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
 def label(key: str, object_type: str = "") -> str:
     """The Chinese words for ``key``: by the object's type, the common table, any type's
-    table, the model field's verbose name; never the key itself."""
+    table, the model field's verbose name; a key written in Chinese as it is; never a
+    code."""
+    if _CJK.search(key) and not _CODE.search(key):
+        return key
     return BY_TYPE.get(object_type, {}).get(key) or COMMON.get(key) or \
         _any_type(key) or _field_name(key, object_type) or OTHER
 
@@ -147,6 +153,8 @@ def value(raw: Any, object_type: str = "", key: str = "") -> str:
         return _money(raw)
     if key in VALUES_BY_KEY and isinstance(raw, str):
         return VALUES_BY_KEY[key].get(raw, raw)
+    if isinstance(raw, list | tuple | dict) and not raw:
+        return "（无）"
     if isinstance(raw, list | tuple) and len(raw) == 2 and not _all_field_names(raw):
         old, new = (_one(v) for v in raw)
         return f"{old} → {new}"
