@@ -150,8 +150,12 @@ def state_note(claim: Claim) -> str:
 
 def already_done(claim: Claim, name: str) -> bool:
     """Whether the claim already stands where step ``name`` takes it (the same form sent
-    twice): its state is the step's target — or, for 初审, approved by one review."""
+    twice): its state is the step's target — or, for 初审, approved by one review. The
+    claim page's (and the queue's bulk) steps only: the payout steps say where the claim
+    stands in their own words."""
     t = TRANSITIONS[name]
+    if name not in CLAIM_PAGE:
+        return False
     reached = {t.target} | ({S.APPROVED} if name == "first_pass" else set())
     return t.target is not None and claim.state in reached and claim.state not in t.sources
 
