@@ -99,7 +99,8 @@ def test_payout_totals_and_their_audit_entries_are_exact(client, users, paid, ch
     entries = AuditEntry.objects.filter(action=AuditEntry.Action.PAYOUT_CHANGED).order_by("id")
     built, exported, settled = entries
     assert built.summary.endswith("：3 笔，合计 880.30 元")
-    assert "3 笔，合计 880.30 元" in exported.summary and exported.changes["total"] == "880.30"
+    assert "银行转账文件（CSV 文件，脱敏账号，3 笔，合计 880.30 元）" in exported.summary
+    assert exported.changes["total"] == "880.30"
     assert "3 笔，合计 880.30 元" in settled.summary and settled.changes["total"] == "880.30"
     for e in AuditEntry.objects.all():
         assert not bad_amounts(e.summary), e.summary

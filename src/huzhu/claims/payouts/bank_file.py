@@ -58,6 +58,10 @@ def bank_rows(batch: PayoutBatch, *, full: bool) -> Iterator[BankRow]:
                       amount, number, unit)
 
 
+# The file's format as the audit log says it.
+FORMAT_NAMES = {"xlsx": "Excel 表格", "csv": "CSV 文件"}
+
+
 def _totals(batch: PayoutBatch) -> tuple[int, Decimal]:
     agg = batch.payouts.filter(state=Payout.State.PENDING).aggregate(n=Count("pk"),
                                                                       total=MoneySum("amount"))
@@ -94,7 +98,7 @@ def export_batch(user: User, batch: PayoutBatch, fmt: str = "xlsx", *, full: boo
     rows = bank_rows(batch, full=full)
     data = _xlsx(batch, rows, count, total) if fmt == "xlsx" else _csv(rows, count, total)
     log.record(user, AuditEntry.Action.PAYOUT_CHANGED, batch,
-               summary=f"导出给付批次 {batch.number} 银行转账文件（{fmt}，"
+               summary=f"导出给付批次 {batch.number} 银行转账文件（{FORMAT_NAMES[fmt]}，"
                        f"{'完整账号' if full else '脱敏账号'}，{count} 笔，合计 {yuan(total)} 元）"
                        + (f"，用途：{purpose}" if purpose else ""),
                changes={"format": fmt, "full_numbers": full, "purpose": purpose,
