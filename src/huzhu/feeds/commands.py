@@ -46,7 +46,8 @@ def configure_run(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scheme", required=True, metavar="CODE", help="保障项目编码")
     parser.add_argument("--as", dest="username", metavar="USERNAME",
                         help="以该数据人员（管理员）的身份运行，只处理其管辖范围内的会员"
-                             "（默认：系统，全部会员）")
+                             "（默认：系统，全部会员）；理赔一律由系统账号 huzhu-proactive "
+                             "登记，运行人记在测算和审计日志中，仍可审核这些理赔")
     parser.add_argument("--report", type=Path, metavar="FILE",
                         help="把每行的测算结果写入 .xlsx 或 .csv 文件")
     parser.add_argument("--valid-only", action="store_true",
