@@ -151,3 +151,16 @@ def test_empty_lists_and_file_types_read_in_words():
     assert labels.value(["LP1", "LP2"], "payoutbatch", "without_account") == "LP1 → LP2"
     assert labels.value(["LP1", "LP2", "LP3"], "payoutbatch", "without_account") == \
         "LP1、LP2、LP3"
+
+
+@pytest.mark.django_db
+def test_the_admin_list_names_the_object_in_chinese(client, users, make_member):
+    from huzhu.orgs.models import User
+
+    member = make_member("a1", name="张三")
+    entry = log.record(users["admin_city"], AuditEntry.Action.MEMBER_UPDATED, member,
+                       summary="改名")
+    User.objects.create_superuser(username="root", password=PASSWORD, email="")
+    assert client.login(username="root", password=PASSWORD)
+    body = client.get("/admin/audit/auditentry/").content.decode()
+    assert f"会员 第 {entry.object_id} 号" in body and ">member<" not in body
