@@ -25,7 +25,7 @@ PROGRESS_EVERY = 2000
 
 _HEAD = [("姓名", 10), ("身份证号", 22), ("性别", 6)]
 _TAIL = [("手机号", 14), ("单位", 30), ("统一社会信用代码", 22), ("基层工会", 24),
-         ("入会日期", 12), ("状态", 8), ("职业类别", 10), ("银行账号", 24)]
+         ("入会日期", 12), ("状态", 8), ("职业类别", 10), ("银行账号", 24), ("开户行", 22)]
 FULL_COLUMNS = [*_HEAD, ("出生日期", 12), *_TAIL]
 MASKED_COLUMNS = [*_HEAD, ("年龄", 6), *_TAIL]
 
@@ -50,6 +50,7 @@ def member_row(member: Member, *, full: bool, year: int) -> list[str]:
         member.get_status_display(),
         member.get_occupation_display(),
         (bank if full else crypto.mask_bank_account(bank)) if bank else "",
+        member.bank_name,
     ]
 
 

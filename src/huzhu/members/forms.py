@@ -22,7 +22,8 @@ _BANK_ACCOUNT = re.compile(r"\d{12,30}")
 
 # Fields whose values go into the audit log as they are; the ID number and bank
 # account are recorded only as "changed", never in plaintext.
-AUDITED_FIELDS = ("name", "phone", "unit", "joined_on", "status", "occupation", "family_head")
+AUDITED_FIELDS = ("name", "phone", "unit", "joined_on", "status", "occupation", "family_head",
+                  "bank_name")
 
 
 class UnitChoiceField(forms.ModelChoiceField):
@@ -45,7 +46,7 @@ class MemberForm(BootstrapFormMixin, forms.ModelForm):
 
     class Meta:
         model = Member
-        fields = ["name", "phone", "unit", "joined_on", "status", "occupation"]
+        fields = ["name", "phone", "unit", "joined_on", "status", "occupation", "bank_name"]
         widgets = {"joined_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")}
 
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
@@ -58,7 +59,9 @@ class MemberForm(BootstrapFormMixin, forms.ModelForm):
         )
         # The ID number identifies the member: ask for it right after the name.
         self.order_fields(["name", "id_number", "phone", "unit", "joined_on", "status",
-                           "occupation", "bank_account", "family_head_id_number"])
+                           "occupation", "bank_account", "bank_name",
+                           "family_head_id_number"])
+        self.fields["bank_name"].help_text = "银行转账文件的开户行列，例如：中国工商银行长春分行"
         editing = self.instance.pk is not None
         if editing:
             # The full number is never put in the page; leaving it blank keeps it.
@@ -138,6 +141,9 @@ class MemberForm(BootstrapFormMixin, forms.ModelForm):
             raise forms.ValidationError(self._refuse("bank_account"))
         return value
 
+    def clean_bank_name(self) -> str:
+        return " ".join(self.cleaned_data.get("bank_name", "").split())
+
     def clean_family_head_id_number(self) -> Member | str | None:
         raw = self.cleaned_data.get("family_head_id_number", "").strip()
         if not raw:
@@ -214,6 +220,7 @@ def snapshot(member: Member) -> dict[str, Any]:
         "status": member.get_status_display(),
         "occupation": member.get_occupation_display(),
         "family_head": member.family_head.name if member.family_head_id else None,
+        "bank_name": member.bank_name or None,
         "id_hash": member.id_number_hash,
         "bank_hash": member.bank_account_hash,
     }

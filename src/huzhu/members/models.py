@@ -65,6 +65,9 @@ class Member(models.Model):
         max_length=64, null=True, unique=True, editable=False
     )
     bank_last4 = models.CharField("银行账号后四位", max_length=4, blank=True, editable=False)
+    # The bank the account is held at, as the member gave it (e.g. 中国工商银行长春分行):
+    # banks ask for it in a transfer file for payments to other banks.
+    bank_name = models.CharField("开户行", max_length=60, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -46,10 +46,11 @@ MEMBER_COLUMNS = ColumnSet((
         "family_id_number", "family_id",
     )),
     Column("bank_account", "银行账号", ("银行账号", "银行卡号", "银行帐号", "bank_account")),
+    Column("bank_name", "开户行", ("开户行", "开户银行", "开户行名称", "开户网点", "bank_name")),
 ), one_of=(("unit_uscc", "unit_name"),))
 
 EXAMPLE = ("张伟", "11010519491231002X", "13800138000", "91110000MA0000000H", "",
-           "2020-01-01", "在职", "其他", "", "6222020200112233445")
+           "2020-01-01", "在职", "其他", "", "6222020200112233445", "中国工商银行长春分行")
 
 
 def run(job: ImportRun) -> None:

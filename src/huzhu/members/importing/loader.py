@@ -26,7 +26,8 @@ from huzhu.members.models import Member
 WRITE_BATCH = 5000
 
 # Fields an import may change on an existing member (never the ID number itself).
-UPDATABLE = ("name", "phone", "unit_id", "union_id", "joined_on", "status", "occupation")
+UPDATABLE = ("name", "phone", "unit_id", "union_id", "joined_on", "status", "occupation",
+             "bank_name")
 _AUDIT_KEY = {"unit_id": "unit"}  # the key the member form's audit entries use
 
 
@@ -50,7 +51,7 @@ class MemberLoader:
         self.insert_columns = (
             "name", "id_number_sealed", "id_number_hash", "id_last4_index", "birth_date", "gender",
             "phone", "unit_id", "union_id", "joined_on", "status", "occupation",
-            "bank_account_sealed", "bank_account_hash", "bank_last4",
+            "bank_account_sealed", "bank_account_hash", "bank_last4", "bank_name",
             "created_at", "updated_at",
         )
         self.insert_sql = (
@@ -125,7 +126,7 @@ class MemberLoader:
             self.date(r.birth_date),
             r.gender, r.phone or "", r.unit_id, r.union_id, self.date(r.joined_on),
             r.status or Member.Status.ACTIVE, r.occupation or Member.Occupation.OTHER,
-            bank_sealed, bank_hash, bank_last4, self.stamp, self.stamp,
+            bank_sealed, bank_hash, bank_last4, r.bank_name or "", self.stamp, self.stamp,
         )
 
     def _update_params(self, r: MemberRow, old: dict) -> tuple[tuple, dict] | None:
@@ -139,6 +140,8 @@ class MemberLoader:
             "joined_on": r.joined_on if r.joined_on is not None else old["joined_on"],
             "status": r.status or old["status"],
             "occupation": r.occupation or old["occupation"],
+            # An empty cell keeps the bank on record, as for the account itself.
+            "bank_name": r.bank_name if r.bank_name is not None else old["bank_name"],
         }
         diff = {_AUDIT_KEY.get(f, f): [self._shown(f, old[f]), self._shown(f, new[f])]
                 for f in UPDATABLE if f != "union_id" and new[f] != old[f]}

@@ -32,6 +32,7 @@ from huzhu.orgs.uscc import UsccError, parse_uscc
 
 LOOKUP_CHUNK = 900  # SQLite's default limit is 999 bound parameters per statement
 PROGRESS_EVERY = 5000
+BANK_NAME_MAX = 60  # Member.bank_name
 
 
 @dataclass(slots=True)
@@ -50,6 +51,7 @@ class MemberRow:
     occupation: str | None
     family_id: str | None
     bank_account: str | None
+    bank_name: str | None = None
 
 
 @dataclass
@@ -159,10 +161,14 @@ class MemberRowValidator:
         except CellError as exc:
             errors.append(self._err(row, "bank_account", str(exc)))
 
+        bank_name = " ".join(text(cell(cells, "bank_name")).split()) or None
+        if bank_name is not None and len(bank_name) > BANK_NAME_MAX:
+            errors.append(self._err(row, "bank_name", f"开户行不能超过{BANK_NAME_MAX}个字"))
+
         if errors:
             return None, errors
         return MemberRow(row, name, id_number, birth, gender, phone, unit[0], unit[1],
-                         joined_on, status, occupation, family_id, bank), errors
+                         joined_on, status, occupation, family_id, bank, bank_name), errors
 
     def _unit(self, row: int, cells: list[Cell],
               errors: list[RowError]) -> tuple[int, int] | None:
