@@ -6,6 +6,7 @@ run's claims like any reviewer (issue 21: the city's only admin could finish non
 from __future__ import annotations
 
 import pytest
+from django.utils import timezone
 
 from huzhu.audit.models import AuditEntry
 from huzhu.claims.models import Claim
@@ -50,10 +51,12 @@ def test_a_web_run_files_under_the_system_account_and_its_starter_may_review(
     assert not filer.is_active and not filer.has_usable_password()
     first = claims[0].history.get()
     assert first.actor == filer
-    assert first.note == (f"免申即享：由医保结算数据 #{feed.pk} 测算生成"
-                          f"（测算 #{run.pk}，admin_city 发起）")
+    # The run by its time and feed, as people name it, not by its row number.
+    when = f"{timezone.localtime(run.created_at):%Y-%m-%d %H:%M}"
+    assert first.note == f"由免申即享测算（{when}，{feed.file_name}）生成，admin_city 发起"
     made = AuditEntry.objects.get(object_type="batchrun", object_id=str(run.pk))
-    assert made.actor == starter and "生成待审核理赔 2 件" in made.summary
+    assert made.actor == starter and made.summary.startswith(
+        f"免申即享测算（{when}，{feed.file_name}）：生成待审核理赔 2 件")
 
     # The starter takes 初审 of one claim; another reviewer's 初审 of the other claim is
     # followed by the starter's 复审 (four eyes still bars the same person twice).
@@ -88,4 +91,4 @@ def test_the_command_line_run_files_under_the_same_account(feed_dir, staff, free
     assert second.user is None
     claim = Claim.objects.get(member=staff["m3"])
     assert claim.filed_by.username == "huzhu-proactive"
-    assert claim.history.get().note.endswith(f"（测算 #{second.pk}）")
+    assert claim.history.get().note == f"由{second.title}生成"

@@ -11,6 +11,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from huzhu.audit.models import AuditEntry
 from huzhu.feeds import jobs
 from huzhu.feeds.models import Feed, FeedToken
 from huzhu.orgs.models import User
@@ -104,6 +105,11 @@ def test_upload_form_refuses_other_files(client, officer_da):
     assert answer.status_code == 200
     assert "只能上传 .csv、.xlsx、.xls 或 .parquet 文件" in answer.content.decode()
     assert Feed.objects.count() == 0
+    # The refusal is on the record: who tried which file, and why.
+    entry = AuditEntry.objects.get(action=AuditEntry.Action.FEED_REFUSED)
+    assert entry.actor == officer_da and entry.union_path == officer_da.union.path
+    assert entry.summary == ("上传医保结算数据被拒：a.pdf"
+                             "（只能上传 .csv、.xlsx、.xls 或 .parquet 文件）")
     page = client.get(reverse("feeds:upload")).content.decode()
     assert "上传医保结算数据" in page and "个人现金支付" in page and "只导入无错误的行" in page
 

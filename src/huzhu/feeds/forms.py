@@ -50,8 +50,8 @@ class RunForm(BootstrapFormMixin, forms.Form):
     feed = forms.ModelChoiceField(label="医保结算数据", queryset=Feed.objects.none())
     scheme = forms.ModelChoiceField(label="保障项目", queryset=Scheme.objects.none(),
                                     to_field_name="code")
-    engine = forms.ChoiceField(label="计算引擎", choices=[("duckdb", "DuckDB（本机，默认）"),
-                                                      ("pyspark", "Spark（大批量）")])
+    engine = forms.ChoiceField(label="计算引擎", choices=[("duckdb", "单机计算（本机，默认）"),
+                                                      ("pyspark", "分布式计算（大批量）")])
 
     def __init__(self, user: User, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)

@@ -13,6 +13,8 @@ from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from huzhu.audit.log import record
+from huzhu.audit.models import AuditEntry
 from huzhu.feeds import jobs, tokens
 from huzhu.feeds.access import get_feed_for_user, get_token_for_user
 from huzhu.feeds.columns import FEED_COLUMNS
@@ -48,9 +50,23 @@ def feed_upload(request: AuthenticatedHttpRequest) -> HttpResponse:
         feed = jobs.create_job(uploaded=form.cleaned_data["file"], user=request.user,
                                valid_only=form.cleaned_data["valid_only"])
         return redirect("feeds:detail", feed_id=feed.pk)
+    if request.method == "POST":
+        _record_refusal(request, form)
     return render(request, "feeds/upload.html", {
         "form": form, "columns": FEED_COLUMNS, "max_bytes": settings.HUZHU_IMPORT_MAX_BYTES,
     })
+
+
+def _record_refusal(request: AuthenticatedHttpRequest, form: FeedUploadForm) -> None:
+    """A refused upload is on the record like an accepted one: who tried which file, and
+    why it was refused (nothing was stored)."""
+    uploaded = request.FILES.get("file")
+    name = uploaded.name if uploaded is not None else "（未选择文件）"
+    reasons = "；".join(str(e) for errors in form.errors.values() for e in errors)
+    record(request.user, AuditEntry.Action.FEED_REFUSED,
+           union_path=getattr(request.user.union, "path", "") or "",
+           summary=f"上传医保结算数据被拒：{name}（{reasons}）",
+           changes={"file": name, "reason": reasons})
 
 
 @login_required

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 import threading
 from decimal import Decimal
 
@@ -194,10 +195,20 @@ def test_the_command_line_run_and_its_report(feed_dir, staff, free_scheme, capsy
     write_report(BatchRun.objects.get(), xlsx)
     book = openpyxl.load_workbook(xlsx)
     sheet = book["测算结果"]
-    assert sheet.max_row == 2 + 5  # the codes, the Chinese names, one line per row
-    totals = {r[1]: r[2] for r in book["汇总"].iter_rows(min_row=2, values_only=True)}
-    assert totals["proposed"] == 3 and totals["unmatched"] == 1
-    assert sum(v for k, v in totals.items() if k in dict(P.choices)) == 5
+    lines = list(sheet.iter_rows(values_only=True))
+    # For people: Chinese headers only, then one line per row; names, not codes.
+    assert lines[0] == ("行号", "结算ID", "会员", "保障项目", "结果", "金额（元）", "原因",
+                        "理赔编号", "病历挖掘")
+    assert len(lines) == 1 + 5
+    first = lines[1]
+    assert first[2] == staff["m1"].name and first[4] == "已生成理赔"
+    assert first[3] == free_scheme.policy().benefit("hospital").name
+    assert first[5] == 50000 and sheet.cell(2, 6).number_format == "#,##0.00"
+    assert lines[5][4] == "未匹配到会员" and lines[5][2] is None
+    assert not any(re.search(r"[a-z]+_[a-z_]+", str(v)) for line in lines for v in line if v)
+    totals = {r[0]: r[1] for r in book["汇总"].iter_rows(min_row=2, values_only=True)}
+    assert totals["已生成理赔"] == 3 and totals["未匹配到会员"] == 1
+    assert totals["合计"] == 5 and totals["拟给付金额（元）"] == 62265
     # Unknown scheme: refused, nothing imported.
     assert main(["feed", "run", str(path), "--scheme", "nope"]) == 2
 
@@ -241,16 +252,22 @@ def test_the_page_runs_a_feed_in_the_background(client, feed_dir, staff, free_sc
     html = client.get(f"/feeds/runs/{run.pk}/").content.decode()
     assert "测算完成" in html and 'id="count-proposed">3<' in html
     assert "金额超过10,000元" in html
+    # People's words: the engine as a way of computing, the benefit by its name.
+    hospital = free_scheme.policy().benefit("hospital").name
+    assert '计算方式 <span id="run-engine">单机计算</span>' in html and "duckdb" not in html
+    assert f"<td>{hospital}</td>" in html and "<td>hospital</td>" not in html
+    assert f"<title>{run.title} · 互助保障系统</title>" in html
     assert client.get(f"/feeds/runs/{run.pk}/?show=unmatched").content.decode() \
         .count('<tr id="run-line-') == 1
     report = client.get(f"/feeds/runs/{run.pk}/report.xlsx")
     assert report.status_code == 200
     book = openpyxl.load_workbook(io.BytesIO(b"".join(report.streaming_content)))
-    assert book["测算结果"].max_row == 7
+    assert book["测算结果"].max_row == 6
     large = client.get(f"/feeds/runs/{run.pk}/follow-up/large.xlsx")
     sheet = openpyxl.load_workbook(io.BytesIO(b"".join(large.streaming_content))).active
-    assert [r[6] for r in sheet.iter_rows(min_row=2, values_only=True)] == ["50000.00",
-                                                                             "12160.00"]
+    # Amounts as numbers Excel adds up, shown with two places.
+    assert [r[6] for r in sheet.iter_rows(min_row=2, values_only=True)] == [50000, 12160]
+    assert sheet.cell(2, 7).number_format == "#,##0.00"
     assert client.get("/feeds/runs/").content.decode().count('<tr id="run-row-') == 1
     # Another district's officer does not see the run at all.
     User.objects.create_user(username="data_db", password=PASSWORD, role="admin",

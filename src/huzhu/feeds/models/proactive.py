@@ -9,11 +9,15 @@ import datetime as dt
 
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from huzhu.feeds.models.feed import made_within
 from huzhu.lib.jobs import FileJob, Progress
 from huzhu.lib.money import MoneyField
 from huzhu.orgs.scope import scope_union_ids
+
+# The engines by what they mean to a data officer (the stored codes stay as they are).
+ENGINE_LABELS = {"duckdb": "单机计算", "pyspark": "分布式计算"}
 
 
 class BatchRunQuerySet(models.QuerySet):
@@ -68,7 +72,19 @@ class BatchRun(FileJob):
         indexes = [models.Index(fields=["union", "id"], name="feeds_run_union_id")]
 
     def __str__(self) -> str:
-        return f"免申即享测算 #{self.pk}"
+        return self.title
+
+    @property
+    def title(self) -> str:
+        """The run as people name it: when, and on which feed (not its row number)."""
+        when = f"{timezone.localtime(self.created_at):%Y-%m-%d %H:%M}" if self.created_at \
+            else "未提交"
+        return f"免申即享测算（{when}，{self.feed.file_name}）"
+
+    @property
+    def engine_label(self) -> str:
+        """The engine as a data officer knows it: one machine, or a Spark cluster."""
+        return ENGINE_LABELS.get(self.engine, "单机计算")
 
     def progress(self) -> Progress:
         """Measured while claims are written; the loading and engine phases are not."""

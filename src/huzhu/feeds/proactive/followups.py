@@ -13,7 +13,6 @@ from django.db.models import QuerySet
 
 from huzhu.claims.models import FOLLOW_UP_ABOVE
 from huzhu.feeds.models.proactive import BatchRun, StayOutcome
-from huzhu.rules.money import yuan
 from huzhu.rules.schema import MATERIALS
 
 P = StayOutcome.Outcome
@@ -41,6 +40,11 @@ def follow_up(run: BatchRun, kind: str) -> QuerySet[StayOutcome]:
                                                                                  "benefit")
 
 
+def benefit_names(run: BatchRun) -> dict[str, str]:
+    """Benefit code → the name the run's policy gives it (what people read)."""
+    return {b.code: b.name for b in run.scheme.policy().benefits}
+
+
 def counts(run: BatchRun) -> list[tuple[str, str, int]]:
     """(kind, label, how many) of each list, for the run's page."""
     return [(kind, label, fn(run).count()) for kind, (label, fn) in LISTS.items()]
@@ -51,19 +55,23 @@ HEADERS = ("行号", "结算ID", "理赔编号", "会员", "单位", "保障项�
 
 
 def write_xlsx(run: BatchRun, kind: str, target: BinaryIO) -> None:
-    """The ``kind`` list as one sheet; amounts as plain decimals with two places."""
+    """The ``kind`` list as one sheet; amounts as numbers shown with two places."""
     book = xlsxwriter.Workbook(target, {"constant_memory": True})
     sheet = book.add_worksheet(LISTS[kind][0][:31])
     sheet.write_row(0, 0, HEADERS, book.add_format({"bold": True}))
-    names = {b.code: b.name for b in run.scheme.policy().benefits}
+    names = benefit_names(run)
+    money = book.add_format({"num_format": "#,##0.00"})
     for r, o in enumerate(follow_up(run, kind).iterator(chunk_size=2000), start=1):
         claim = o.claim
         sheet.write_row(r, 0, (
             o.row, o.settlement_code, claim.number if claim else "",
             o.member.name if o.member else "", o.member.unit.name if o.member else "",
-            names.get(o.benefit, o.benefit),
-            yuan(o.amount, grouped=False) if o.amount is not None else "",
+            names.get(o.benefit, o.benefit), "",
             f"{claim.event_date:%Y-%m-%d}" if claim else "", claim.hospital if claim else "",
             "、".join(MATERIALS.get(m, m) for m in (claim.missing_materials if claim else [])),
             o.reason_text))
+        if o.amount is not None:
+            # A number Excel adds up, shown with two places (the float is only the cell's
+            # storage: a 14-digit amount keeps every fen).
+            sheet.write_number(r, 6, float(o.amount), money)
     book.close()

@@ -1,8 +1,9 @@
 """The run's report (``--report FILE``, the page's download): one row per feed row and
-benefit — ``settlement_id, outcome, member_id, benefit, amount, reason`` — then the row
-number, the reason's code, the claim's number and whether the diagnoses found it; a
-second sheet counts the outcomes. CSV (UTF-8 with BOM, for Excel) or xlsx by the suffix.
-Amounts are plain decimals with two places (12345.60), as programs read them.
+benefit. The CSV is for programs — ``settlement_id, outcome, member_id, benefit, amount,
+reason``, then the row number, the reason's code, the claim's number and whether the
+diagnoses found it; UTF-8 with BOM; amounts plain decimals with two places (12345.60).
+The xlsx is for people: the same lines in Chinese (the member's name, the benefit's name,
+the outcome's label, the amount as a number), and a second sheet counting the outcomes.
 """
 
 from __future__ import annotations
@@ -20,8 +21,6 @@ from huzhu.rules.money import yuan
 
 HEADERS = ("settlement_id", "outcome", "member_id", "benefit", "amount", "reason",
            "row", "reason_code", "claim", "discovered", "outcome_label")
-LABELS_ZH = ("结算ID", "结果", "会员编号", "保障项目", "金额", "原因", "行号", "原因代码",
-             "理赔编号", "病历挖掘", "结果说明")
 
 
 def report_rows(run: BatchRun) -> Iterator[tuple]:
@@ -63,25 +62,43 @@ def _csv(run: BatchRun, target) -> None:
             handle.detach()
 
 
+# The xlsx is for people (the page's download): Chinese headers, the outcome and the
+# benefit by name, the member by name, amounts as numbers; the codes stay in the CSV.
+XLSX_COLUMNS = (("行号", 8), ("结算ID", 22), ("会员", 10), ("保障项目", 18), ("结果", 16),
+                ("金额（元）", 14), ("原因", 40), ("理赔编号", 16), ("病历挖掘", 8))
+
+
 def _xlsx(run: BatchRun, target) -> None:
     book = xlsxwriter.Workbook(target if not isinstance(target, Path) else str(target),
                                {"constant_memory": True, "in_memory": False})
     sheet = book.add_worksheet("测算结果")
     bold = book.add_format({"bold": True})
-    sheet.write_row(0, 0, HEADERS, bold)
-    sheet.write_row(1, 0, LABELS_ZH)
-    widths = (22, 16, 10, 18, 12, 40, 8, 22, 16, 8, 14)
-    for i, w in enumerate(widths):
-        sheet.set_column(i, i, w)
-    for r, row in enumerate(report_rows(run), start=2):
-        sheet.write_row(r, 0, row)
+    money = book.add_format({"num_format": "#,##0.00"})
+    for i, (title, width) in enumerate(XLSX_COLUMNS):
+        sheet.write(0, i, title, bold)
+        sheet.set_column(i, i, width)
+    labels = dict(StayOutcome.Outcome.choices)
+    names = {b.code: b.name for b in run.scheme.policy().benefits}
+    qs = (StayOutcome.objects.filter(run=run).order_by("row", "benefit")
+          .values_list("row", "settlement_code", "member__name", "benefit", "outcome",
+                       "amount", "reason_text", "claim__number", "discovered"))
+    for r, (row, code, member, benefit, outcome, amount, text, number, found) in \
+            enumerate(qs.iterator(chunk_size=20_000), start=1):
+        sheet.write_row(r, 0, (row, code, member or "", names.get(benefit, benefit),
+                               labels[outcome]))
+        if amount is not None:
+            # Excel's number (a binary float) holds every fen of a 14-digit amount.
+            sheet.write_number(r, 5, float(amount), money)
+        sheet.write_row(r, 6, (text, number or "", "是" if found else ""))
     summary = book.add_worksheet("汇总")
-    summary.write_row(0, 0, ("结果", "代码", "行数"), bold)
+    summary.write_row(0, 0, ("结果", "行数"), bold)
+    summary.set_column(0, 0, 22)
     counts = run.counts or {}
     for r, (code, label) in enumerate(StayOutcome.Outcome.choices, start=1):
-        summary.write_row(r, 0, (label, code, counts.get(code, 0)))
+        summary.write_row(r, 0, (label, counts.get(code, 0)))
     n = len(StayOutcome.Outcome.choices) + 1
-    summary.write_row(n, 0, ("合计", "", sum(counts.values())), bold)
-    summary.write_row(n + 1, 0, ("拟给付金额（元）", "", yuan(run.proposed_amount, grouped=False)))
-    summary.write_row(n + 2, 0, ("医保结算数据行数", "", run.feed.rows))
+    summary.write_row(n, 0, ("合计", sum(counts.values())), bold)
+    summary.write(n + 1, 0, "拟给付金额（元）")
+    summary.write_number(n + 1, 1, float(run.proposed_amount), money)
+    summary.write_row(n + 2, 0, ("医保结算数据行数", run.feed.rows))
     book.close()

@@ -20,6 +20,7 @@ from huzhu.feeds.forms import RunForm
 from huzhu.feeds.models.proactive import BatchRun, StayOutcome
 from huzhu.feeds.proactive import followups
 from huzhu.feeds.proactive import run as batch
+from huzhu.feeds.proactive.followups import benefit_names
 from huzhu.feeds.proactive.jobs import run_batch_job
 from huzhu.feeds.proactive.report import write_report
 from huzhu.lib.http import AuthenticatedHttpRequest
@@ -69,9 +70,9 @@ def run_resume(request: AuthenticatedHttpRequest, run_id: int) -> HttpResponse:
     if run.status == BatchRun.Status.FAILED or run.is_stuck():
         BatchRun.objects.filter(pk=run.pk).update(status=BatchRun.Status.PENDING, message="")
         _enqueue(run)
-        messages.success(request, f"测算 #{run.pk} 已重新排队，已生成的理赔不会重复生成")
+        messages.success(request, f"{run.title} 已重新排队，已生成的理赔不会重复生成")
     else:
-        messages.info(request, f"测算 #{run.pk} 当前为“{run.get_status_display()}”，无需继续")
+        messages.info(request, f"{run.title} 当前为“{run.get_status_display()}”，无需继续")
     return redirect("feeds:run", run_id=run.pk)
 
 
@@ -93,8 +94,13 @@ def run_detail(request: AuthenticatedHttpRequest, run_id: int) -> HttpResponse:
             .select_related("claim", "member")
         if show != "all":
             rows = rows.filter(outcome=show)
-        context["page"] = keyset_page(rows, after=id_param(request.GET, "after"),
-                                      before=id_param(request.GET, "before"), count=True)
+        page = keyset_page(rows, after=id_param(request.GET, "after"),
+                           before=id_param(request.GET, "before"), count=True)
+        # The policy's names of its benefits: the stored codes are for programs.
+        names = benefit_names(run)
+        for o in page.items:
+            o.benefit_name = names.get(o.benefit, o.benefit)
+        context["page"] = page
         context["follow_ups"] = followups.counts(run)
     context.update(show=show, filters=list(SHOW.items()), params=request.GET)
     return render(request, "feeds/run_detail.html", context)
@@ -115,7 +121,7 @@ def run_report(request: AuthenticatedHttpRequest, run_id: int) -> HttpResponse:
     handle = tempfile.TemporaryFile()
     write_report(run, handle, fmt="xlsx")
     handle.seek(0)
-    name = f"免申即享测算-{run.pk}-{Path(run.feed.file_name).stem}.xlsx"
+    name = f"免申即享测算-{run.created_at:%Y%m%d}-{Path(run.feed.file_name).stem}.xlsx"
     return FileResponse(handle, as_attachment=True, filename=name, content_type=XLSX)
 
 
@@ -136,5 +142,5 @@ def run_follow_up(request: AuthenticatedHttpRequest, run_id: int, kind: str) -> 
     buffer = io.BytesIO()
     followups.write_xlsx(run, kind, buffer)
     buffer.seek(0)
-    name = f"跟进清单-{followups.LISTS[kind][0][:12]}-测算{run.pk}.xlsx"
+    name = f"跟进清单-{followups.LISTS[kind][0][:12]}-{run.created_at:%Y%m%d}.xlsx"
     return FileResponse(buffer, as_attachment=True, filename=name, content_type=XLSX)

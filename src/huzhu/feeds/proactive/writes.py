@@ -22,7 +22,7 @@ from decimal import Decimal
 import pyarrow.compute as pc
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, Sum
+from django.db.models import Count
 from django.utils import timezone
 
 from huzhu.audit import log
@@ -34,6 +34,7 @@ from huzhu.coverage.models import Period
 from huzhu.feeds.models.proactive import BatchRun, StayOutcome
 from huzhu.feeds.proactive import copy_rows
 from huzhu.feeds.proactive.outcomes import OUT, Details, Outcome, Progress, RunResult
+from huzhu.lib.money import MoneySum
 from huzhu.lib.sql import copy_csv, is_postgresql, quote
 from huzhu.orgs.models import User
 from huzhu.rules.money import to_fen, yuan
@@ -343,7 +344,8 @@ def _write_chunk(run: BatchRun, writer: ClaimWriter, chunk: list[Outcome],
     actor = writer.filer_id
     at = connection.ops.adapt_datetimefield_value(timezone.now())
     started = f"，{run.user} 发起" if run.user_id else ""
-    note = f"免申即享：由医保结算数据 #{run.feed_id} 测算生成（测算 #{run.pk}{started}）"
+    # Named as people know the run (when, which feed), not by row numbers.
+    note = f"由{run.title}生成{started}"[:300]
     made = [o for o in proposed if o.outcome == OUT.PROPOSED]
     if is_postgresql():
         if made:
@@ -364,7 +366,7 @@ def _write_chunk(run: BatchRun, writer: ClaimWriter, chunk: list[Outcome],
         total = sum((o.amount for o in made), Decimal("0.00"))
         log.record(run.user, AuditEntry.Action.CLAIM_CHANGED, run,
                    union_path=run.scheme.union.path,
-                   summary=f"免申即享测算 #{run.pk}：生成待审核理赔 {len(made)} 件，"
+                   summary=f"{run.title}：生成待审核理赔 {len(made)} 件，"
                            f"测算金额合计 {yuan(total)} 元（第 {chunk[0].row}–{chunk[-1].row} 行）",
                    changes={"run": run.pk, "feed": run.feed_id, "claims": len(made),
                             "amount": yuan(total, grouped=False),
@@ -386,7 +388,7 @@ def _now_claimed(run: BatchRun, lost: list[Outcome]) -> None:
 
 def _finish(run: BatchRun, created: int) -> RunResult:
     rows = (StayOutcome.objects.filter(run=run).values("outcome")
-            .annotate(n=Count("id"), total=Sum("amount")).order_by())
+            .annotate(n=Count("id"), total=MoneySum("amount")).order_by())
     counts = {r["outcome"]: r["n"] for r in rows}
     amount = to_fen(next((r["total"] for r in rows if r["outcome"] == OUT.PROPOSED), None)
                     or Decimal("0"))
