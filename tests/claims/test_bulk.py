@@ -70,7 +70,7 @@ def test_a_mixed_selection_moves_what_passes_and_says_why_for_the_rest(
     done = apply_many(users["admin_city"], [m1.pk, m2.pk, m3.pk], "approve", {})
     # m3 is below the 起付标准: the step's own check (the engine, at approval) refuses it.
     assert done.moved == 2 and [(r.claim_id, r.reason) for r in done.refused] == [
-        (m3.pk, "按目前已审批和已给付的情况重新测算，本次可给付 0 元（未达到起付标准（起付标准 "
+        (m3.pk, "按目前已审批和已给付的情况重新测算，本次可给付 0.00 元（未达到起付标准（起付标准 "
                 "5,000.00 元）），请改为不予给付")]
     assert Claim.objects.get(pk=m1.pk).final == m1.computed
     # The same step again: nothing is applied twice, and the result says so.

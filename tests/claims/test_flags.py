@@ -414,7 +414,7 @@ def test_the_export_is_an_xlsx_of_the_list(client, users, large, staff):
     above = by_number[large["above"].number]
     assert above[1:8] == ("赵一", unit.name, "王科长", "0431-88886666", "住院医疗补贴", 10000.01,
                           "已审批待给付")
-    assert AuditEntry.objects.filter(action=AuditEntry.Action.MEMBER_EXPORTED,
+    assert AuditEntry.objects.filter(action=AuditEntry.Action.FILE_DOWNLOADED,
                                      summary__contains="大额回访名单 2 条").exists()
 
 

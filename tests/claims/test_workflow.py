@@ -121,7 +121,8 @@ def test_approval_recomputes_against_what_was_approved_since(users, staff, file_
     third = file_hospital(staff["m1"], out_of_pocket="400000.00", day=D(2026, 4, 20))
     apply(users["clerk_a1"], third.pk, "submit")
     apply(users["reviewer_da"], third.pk, "first_pass")
-    with pytest.raises(ClaimRefused, match="本次可给付 0 元"):
+    capped = r"本次可给付 0\.00 元（超过每人每年累计上限（50,000\.00 元））"
+    with pytest.raises(ClaimRefused, match=capped):
         apply(users["admin_city"], third.pk, "approve")
 
 

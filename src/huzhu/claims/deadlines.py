@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.utils import timezone
+
 from huzhu.claims.models import Claim
 
 
@@ -18,3 +20,13 @@ def is_late(claim: Claim, day: dt.date) -> bool:
         return False  # found by the union in the bureau's data (免申即享): nobody filed late
     deadline = filing_deadline(claim)
     return deadline is not None and day > deadline
+
+
+def filed_on(claim: Claim, today: dt.date) -> dt.date:
+    """The day the claim counts as filed (申请日期): its first submission for review —
+    a claim returned for materials and submitted again was still filed that day — or,
+    not yet submitted, ``today`` (it would be filed now). Lateness is judged on this
+    day, never on today: a claim filed in time is not "已逾期" a year later."""
+    first = (claim.history.filter(action="submit").order_by("at", "pk")
+             .values_list("at", flat=True).first())
+    return timezone.localtime(first).date() if first is not None else today

@@ -12,6 +12,8 @@ from django import forms
 from django.db import transaction
 from django.utils import timezone
 
+from huzhu.audit import log
+from huzhu.audit.models import AuditEntry
 from huzhu.claims.models import Claim, ClaimEvent
 from huzhu.coverage.lookup import schemes_over
 from huzhu.coverage.models import Enrolment, Period, Scheme
@@ -246,4 +248,8 @@ def file_claim(user: User, member: Member, offer: Offer, data: dict) -> Claim:
         claim.save(update_fields=["number"])
         ClaimEvent.objects.create(claim=claim, actor=user, action="file", from_state="",
                                   to_state=claim.state, note="登记理赔申请")
+        # A claim's creation is an act the auditor looks for (issue 21, item 14).
+        log.record(user, AuditEntry.Action.CLAIM_FILED, claim, union_path=member.union.path,
+                   summary=f"登记理赔 {claim.number}（{member.name} {claim.benefit_name}，"
+                           f"事件日期 {claim.event_date:%Y-%m-%d}）")
     return claim

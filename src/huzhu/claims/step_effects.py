@@ -26,7 +26,7 @@ def submit(user: User, claim: Claim, data: dict[str, Any]) -> tuple[str, str | N
     lacking = materials.missing(claim)
     if lacking:
         raise ClaimRefused(f"缺少申请材料：{materials.labels(lacking)}，上传后才能提交")
-    today = timezone.localdate()
+    today = deadlines.filed_on(claim, timezone.localdate())
     if deadlines.is_late(claim, today) and claim.late_exception_by_id is None:
         deadline = deadlines.filing_deadline(claim)
         raise ClaimRefused(f"已超过申请期限（{deadline:%Y-%m-%d} 前），须由审核员记录逾期例外"
@@ -42,8 +42,11 @@ def submit(user: User, claim: Claim, data: dict[str, Any]) -> tuple[str, str | N
 def _lowered(claim: Claim, data: dict[str, Any]) -> tuple[Decimal | None, str]:
     """The reviewer's amount, if they lowered it, with the reason (required then)."""
     raw = data.get("amount")
+    note = (data.get("note") or "").strip()
     if raw in (None, ""):
-        return None, ""
+        # The reviewer's note is kept even when the amount is not lowered (issue 21: a
+        # 初审 note was dropped from 办理记录 and the audit log unless the amount fell).
+        return None, note
     # The claim page's form has parsed it already (views.ClaimStepForm); a caller that
     # passes text is still refused in words, never with decimal.InvalidOperation.
     try:
@@ -56,7 +59,6 @@ def _lowered(claim: Claim, data: dict[str, Any]) -> tuple[Decimal | None, str]:
     ceiling = claim.final if claim.final is not None else claim.computed
     if ceiling is not None and amount > ceiling:
         raise ClaimRefused(f"核定金额 {yuan(amount)} 元不能高于测算金额 {yuan(ceiling)} 元")
-    note = (data.get("note") or "").strip()
     if ceiling is not None and amount < ceiling and not note:
         raise ClaimRefused("核减金额时须写明原因")
     return amount, note
@@ -105,8 +107,8 @@ def _approve(claim: Claim, note: str) -> str:
     computation.record(claim, row)
     if claim.computed <= 0:
         reason = row.get("reason_message") or "已达上限"
-        raise ClaimRefused(f"按目前已审批和已给付的情况重新测算，本次可给付 0 元（{reason}），"
-                           "请改为不予给付")
+        raise ClaimRefused("按目前已审批和已给付的情况重新测算，本次可给付 "
+                           f"{yuan(claim.computed)} 元（{reason}），请改为不予给付")
     claim.final = min(wanted, claim.computed) if wanted is not None else claim.computed
     claim.approved_at = timezone.now()
     capped = f"，重新测算为 {yuan(claim.computed)} 元" if wanted is not None and \

@@ -26,6 +26,7 @@ from huzhu.lib.http import AuthenticatedHttpRequest
 from huzhu.lib.paging import keyset_page
 from huzhu.lib.params import id_param
 from huzhu.members.access import get_member_for_user
+from huzhu.rules.columns import stay_days
 from huzhu.rules.schema import MATERIALS
 
 
@@ -156,7 +157,11 @@ def claim_detail(request: AuthenticatedHttpRequest, claim_id: int) -> HttpRespon
 def _detail_context(request: AuthenticatedHttpRequest, claim: Claim) -> dict:
     user = request.user
     lacking = materials.missing(claim)
+    # Days in hospital follow from the dates (算入不算出), shown even for a benefit that
+    # does not ask for them; a number typed lower than the dates allow is shown as typed.
+    computed_days = stay_days(claim.admit_date, claim.event_date) if claim.admit_date else None
     return {
+        "stay_days": claim.days or computed_days, "stay_computed": computed_days,
         "claim": claim,
         "actions": workflow.allowed(user, claim),
         # Each step someone could take now that this user may not, with why; when no
@@ -167,7 +172,7 @@ def _detail_context(request: AuthenticatedHttpRequest, claim: Claim) -> dict:
         "required": materials.required(claim),
         "missing": lacking, "labels": MATERIALS,
         "deadline": deadlines.filing_deadline(claim),
-        "late": deadlines.is_late(claim, timezone.localdate()),
+        "late": deadlines.is_late(claim, deadlines.filed_on(claim, timezone.localdate())),
         "reject_codes": Claim.RejectCode.choices,
         # Offered, as it always was, to those who could return the claim under review.
         "may_grant_late": claim.late_exception_by_id is None and

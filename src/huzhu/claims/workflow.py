@@ -45,6 +45,7 @@ class Transition:
     not_filer: bool = False
     not_first_reviewer: bool = False
     only_filer: bool = False  # the filer (or an admin) only
+    filer_side: bool = False  # a reviewer takes it only on a claim they filed themselves
     style: str = "outline-secondary"
     needs: tuple[str, ...] = field(default=())  # form inputs the step asks for
     role_refusal: str = ""  # what a role without the capability is told, if not the default
@@ -56,7 +57,7 @@ class Transition:
 
 TRANSITIONS: dict[str, Transition] = {t.name: t for t in (
     Transition("submit", "提交审核", frozenset({S.DRAFT, S.RETURNED, S.PROACTIVE}), S.SUBMITTED,
-               FILE, style="danger"),
+               FILE, style="danger", filer_side=True),
     Transition("first_pass", "初审通过", frozenset({S.SUBMITTED}), S.SECOND_REVIEW, REVIEW,
                not_filer=True, style="danger", needs=("amount", "note")),
     Transition("approve", "复审通过", frozenset({S.SECOND_REVIEW}), S.APPROVED, REVIEW,
@@ -113,9 +114,23 @@ def why_not(user: User, claim: Claim, name: str) -> str | None:
                 "须由另一位审核人员办理（双人审核）")
     if t.not_first_reviewer and claim.first_reviewed_by_id == user.pk:
         return "您已做过初审，复审须由另一位审核人员办理（双人审核）"
+    if t.filer_side and (reason := reviewer_off_filers_desk(user, claim)):
+        return reason
     if t.only_filer and claim.filed_by_id != user.pk and not (
             sees_everything(user) or user.role == R.ADMIN):
         return f"只有经办人本人（{claim.filed_by}）或管理员可以{t.label}"
+    return None
+
+
+def reviewer_off_filers_desk(user: User, claim: Claim, what: str = "补充材料并提交"
+                             ) -> str | None:
+    """Why a reviewer may not do the filer's part (submit, delete materials) of another
+    person's claim: a returned claim goes back to the clerk who filed it, not to the
+    reviewer who returned it (who would then review what they completed). Proactive
+    claims (免申即享), filed by the system, are anybody's to submit."""
+    if (user.role == R.REVIEWER and claim.source == Claim.Source.MANUAL
+            and claim.filed_by_id is not None and claim.filed_by_id != user.pk):
+        return f"这笔理赔由经办人（{claim.filed_by}）登记，须由经办人{what}"
     return None
 
 

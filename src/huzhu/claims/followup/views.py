@@ -41,7 +41,7 @@ def followup_export(request: AuthenticatedHttpRequest) -> HttpResponse:
     claims = followup.follow_up(request.user)
     buffer = io.BytesIO()
     rows = followup.write_xlsx(claims, buffer)
-    log.record(request.user, AuditEntry.Action.MEMBER_EXPORTED,
+    log.record(request.user, AuditEntry.Action.FILE_DOWNLOADED,
                union_path=request.user.union.path if request.user.union else "",
                summary=f"导出大额回访名单 {rows} 条（会员姓名、单位联系人及电话）",
                changes={"rows": rows})

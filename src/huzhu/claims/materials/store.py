@@ -28,6 +28,7 @@ from PIL import Image
 
 from huzhu.audit import log
 from huzhu.audit.models import AuditEntry
+from huzhu.claims import workflow
 from huzhu.claims.access import in_scope
 from huzhu.claims.models import Claim, ClaimMaterial
 from huzhu.lib.errors import Refused
@@ -127,6 +128,8 @@ def why_not_remove(user: User, claim: Claim) -> str | None:
         return OUT_OF_SCOPE
     if not _files_claims(user):
         return "您的角色不能删除理赔材料"
+    if (off_desk := workflow.reviewer_off_filers_desk(user, claim, "删除材料")) is not None:
+        return off_desk
     if claim.state not in REMOVE_STATES:
         return f"理赔当前为“{claim.get_state_display()}”，不能删除材料"
     return None
