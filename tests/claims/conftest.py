@@ -4,6 +4,7 @@ to file a claim with its materials."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from decimal import Decimal
 
 import pytest
@@ -53,7 +54,11 @@ def add_materials(claim: Claim, user) -> None:
     for kind in missing(claim):
         ClaimMaterial.objects.create(claim=claim, kind=kind, file_name=f"{kind}.pdf",
                                      stored_path="/nonexistent", content_type="application/pdf",
-                                     size=1, sha256="0" * 64, uploaded_by=user)
+                                     size=1, uploaded_by=user,
+                                     # each file its own content: the same hash in another
+                                     # member's claim is a review signal (flags.py)
+                                     sha256=hashlib.sha256(f"{claim.pk}:{kind}".encode())
+                                     .hexdigest())
 
 
 @pytest.fixture

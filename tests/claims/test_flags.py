@@ -75,7 +75,7 @@ def test_overlapping_stays_of_one_member_are_flagged_on_both(staff, claim_for):
     claim_for(staff["m2"], admit=D(2026, 3, 1), event=D(2026, 3, 5))  # another member
     assert linked(first, "overlap") == [second.pk] and linked(second, "overlap") == [first.pk]
     flag = flags_for(first)[0]
-    assert flag.label == "同一会员日期重叠" and "2026-03-04 至 2026-03-08" in flag.detail
+    assert flag.label == "同一会员同一项目日期重叠" and "2026-03-04 至 2026-03-08" in flag.detail
     assert flagged(Claim.objects.all(), "overlap") == {first.pk, second.pk}
 
 
@@ -99,6 +99,66 @@ def test_two_claims_without_a_stay_on_one_day_overlap(staff, claim_for):
     assert linked(first, "overlap") == [second.pk] and codes(other_day) == []
     assert linked(during, "overlap") == [stay.pk]
     assert flagged(Claim.objects.all(), "overlap") == {first.pk, second.pk, during.pk, stay.pk}
+
+
+def test_overlap_is_only_for_the_same_benefit_of_the_same_scheme(staff, claim_for,
+                                                                premium_scheme):
+    """Issue 21: a 住院津贴 for the stay a 住院医疗互助金 pays, or a second scheme's
+    benefit for it (every proactive run files several), is not an overlap."""
+    aid = claim_for(staff["m1"], admit=D(2026, 3, 1), event=D(2026, 3, 5))
+    allowance = claim_for(staff["m1"], admit=D(2026, 3, 1), event=D(2026, 3, 5),
+                          benefit="hospital_allowance")
+    other_scheme = claim_for(staff["m1"], admit=D(2026, 3, 1), event=D(2026, 3, 5),
+                             scheme=premium_scheme)
+    assert codes(aid) == codes(allowance) == codes(other_scheme) == []
+    assert flagged(Claim.objects.all(), "overlap") == set()
+    again = claim_for(staff["m1"], admit=D(2026, 3, 3), event=D(2026, 3, 9),
+                      benefit="hospital_allowance")
+    assert linked(again, "overlap") == [allowance.pk]
+    assert flagged(Claim.objects.all(), "overlap") == {allowance.pk, again.pk}
+
+
+def material(claim: Claim, content: str, kind: str = "invoice") -> None:
+    import hashlib
+
+    from huzhu.claims.models import ClaimMaterial
+
+    ClaimMaterial.objects.create(claim=claim, kind=kind, file_name=f"{kind}.pdf",
+                                 stored_path="/nonexistent", content_type="application/pdf",
+                                 size=1, sha256=hashlib.sha256(content.encode()).hexdigest(),
+                                 uploaded_by=claim.filed_by)
+
+
+def test_the_same_material_file_in_another_members_claim(users, staff, claim_for):
+    mine = claim_for(staff["m1"], diagnosis="", event=D(2026, 3, 1))
+    theirs = claim_for(staff["m2"], diagnosis="", event=D(2026, 4, 1))
+    own_again = claim_for(staff["m1"], diagnosis="", event=D(2026, 5, 1))
+    material(mine, "发票扫描件")
+    material(own_again, "发票扫描件")  # the member's own other claim: not the signal
+    material(theirs, "另一张发票")
+    assert codes(mine) == [] and flagged(Claim.objects.all(), "shared_material") == set()
+    material(theirs, "发票扫描件", kind="discharge")
+    assert linked(mine, "shared_material") == [theirs.pk]
+    assert linked(theirs, "shared_material") == [mine.pk, own_again.pk]
+    flag = next(f for f in flags_for(theirs) if f.code == "shared_material")
+    assert flag.label == "材料文件与其他会员的理赔相同"
+    assert flag.detail == "有材料文件与其他会员的 2 笔理赔中的文件内容完全相同"
+    assert flagged(Claim.objects.all(), "shared_material") == {mine.pk, theirs.pk,
+                                                               own_again.pk}
+    apply(users["clerk_a1"], theirs.pk, "withdraw")
+    assert codes(mine) == [] and flagged(Claim.objects.all(), "shared_material") == {theirs.pk}
+
+
+def test_the_queue_filters_on_a_shared_material(client, users, staff, claim_for):
+    mine = claim_for(staff["m1"], diagnosis="")
+    theirs = claim_for(staff["m2"], diagnosis="")
+    claim_for(staff["m3"], diagnosis="")
+    material(mine, "同一文件")
+    material(theirs, "同一文件")
+    client.login(username="reviewer_da", password=PASSWORD)
+    page = client.get(reverse("claims:queue"), {"flag": "shared_material"}).content.decode()
+    assert '<option value="shared_material" selected>材料文件与其他会员的理赔相同</option>' in page
+    assert page.count('id="claim-row-') == 2
 
 
 # ------------------------------------------------------------------ invoice
@@ -254,6 +314,10 @@ def test_with_flag_equals_flags_for_on_a_mixed_set(staff, claim_for, make_member
                   invoice=rng.choice(["", "", "FP1", "FP2", f"FP-{rng.randrange(1000)}"]),
                   state=rng.choice(states), scheme=rng.choice([None, None, premium_scheme]),
                   amount=rng.choice([None, "500.00", "2999.99", "3600.00", "27000.00"]))
+    files = [f"文件{n}" for n in range(12)]
+    for claim in Claim.objects.order_by("id")[::3]:
+        for _ in range(rng.randint(1, 2)):
+            material(claim, rng.choice(files), kind=rng.choice(["invoice", "discharge"]))
     everything = Claim.objects.all()
     expected = {code: set() for code in FLAG_LABELS}
     for claim in everything:

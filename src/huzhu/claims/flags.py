@@ -1,7 +1,7 @@
 """Signals for reviewers (审核提示): what about a claim deserves a second look, and which
 other claims it concerns.
 
-Two forms of the same four rules, kept apart on purpose and held equal by the tests (as
+Two forms of the same five rules, kept apart on purpose and held equal by the tests (as
 the engine is held against its reference evaluator):
 
 - :func:`flags_for` — one claim, in plain Python over the few rows it needs, with the
@@ -12,7 +12,9 @@ the engine is held against its reference evaluator):
 
 The rules, always against every *other* claim that is not withdrawn:
 
-- ``overlap``: the same member, stays overlapping. A stay runs from admission (or the
+- ``overlap``: the same member and the same benefit of the same scheme, stays
+  overlapping (a 住院津贴 for the stay a 住院医疗互助金 pays is no overlap, nor are the
+  several benefits the proactive batch files for one stay). A stay runs from admission (or the
   event date) to discharge (the event date) and is counted in nights, as hospitals count
   days (算入不算出): a discharge and an admission on the same day (a transfer) do not
   overlap; a claim without a stay occupies its day, so two on the same date do.
@@ -20,6 +22,8 @@ The rules, always against every *other* claim that is not withdrawn:
 - ``readmission``: the same member and a shared diagnosis category (the first three
   characters of any ICD-10 code, e.g. I21), one stay starting 0–7 days after the other
   ended: a split stay (分解住院). Both claims of the pair carry it.
+- ``shared_material``: a material file with the same content (its SHA-256) in a claim of
+  another member: one invoice or discharge summary sent for two people.
 - ``unusual_amount``: the amount is above ``UNUSUAL_FACTOR`` × the median approved
   amount of the same scheme's benefit for the same main diagnosis category (of the first
   code), over at least ``UNUSUAL_MIN_HISTORY`` given claims (``Claim.GIVEN``: approved,
@@ -47,7 +51,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest
 
-from huzhu.claims.models import Claim, ClaimAmountNorm
+from huzhu.claims.models import Claim, ClaimAmountNorm, ClaimMaterial
 from huzhu.claims.usual_amounts import (
     CATEGORY,
     UNUSUAL_FACTOR,
@@ -58,10 +62,12 @@ from huzhu.rules.money import yuan
 
 S = Claim.State
 OVERLAP, INVOICE, READMISSION, UNUSUAL = "overlap", "invoice", "readmission", "unusual_amount"
+SHARED_MATERIAL = "shared_material"
 FLAG_LABELS: dict[str, str] = {
-    OVERLAP: "同一会员日期重叠",
+    OVERLAP: "同一会员同一项目日期重叠",
     INVOICE: "发票号重复",
     READMISSION: "7天内同诊断再入院",
+    SHARED_MATERIAL: "材料文件与其他会员的理赔相同",
     UNUSUAL: "金额远高于同诊断通常水平",
 }
 READMISSION_DAYS = 7
@@ -112,10 +118,13 @@ def flags_for(claim: Claim) -> list[Flag]:
     same_member = list(others(claim).filter(member_id=claim.member_id)
                        .order_by("event_date", "id"))
     found = [
-        _flag(OVERLAP, [c for c in same_member if stays_overlap(claim, c)], _overlap_detail),
+        _flag(OVERLAP, [c for c in same_member if same_benefit(claim, c)
+                        and stays_overlap(claim, c)], _overlap_detail),
         _flag(INVOICE, _same_invoice(claim), lambda cs: f"发票号 {claim.invoice_number} "
                                                        f"另见于 {len(cs)} 笔理赔"),
         _flag(READMISSION, _readmissions(claim, same_member), _readmission_detail),
+        _flag(SHARED_MATERIAL, _shared_material(claim),
+              lambda cs: f"有材料文件与其他会员的 {len(cs)} 笔理赔中的文件内容完全相同"),
         _unusual(claim),
     ]
     return [f for f in found if f is not None]
@@ -125,9 +134,21 @@ def _flag(code: str, claims: list[Claim], detail) -> Flag | None:
     return Flag(code, FLAG_LABELS[code], detail(claims), claims) if claims else None
 
 
+def same_benefit(a: Claim, b: Claim) -> bool:
+    return a.scheme_id == b.scheme_id and a.benefit == b.benefit
+
+
 def _overlap_detail(claims: list[Claim]) -> str:
     spans = "、".join(f"{s:%Y-%m-%d} 至 {e:%Y-%m-%d}" for s, e in map(stay, claims))
-    return f"与本会员另 {len(claims)} 笔理赔的日期重叠（{spans}）"
+    return f"与本会员同一保障项目的另 {len(claims)} 笔理赔日期重叠（{spans}）"
+
+
+def _shared_material(claim: Claim) -> list[Claim]:
+    hashes = set(claim.materials.exclude(sha256="").values_list("sha256", flat=True))
+    if not hashes:
+        return []
+    return list(others(claim).exclude(member_id=claim.member_id)
+                .filter(materials__sha256__in=hashes).distinct().order_by("id"))
 
 
 def _same_invoice(claim: Claim) -> list[Claim]:
@@ -261,9 +282,21 @@ def _having(qs: QuerySet[Claim], others: QuerySet[Claim], name: str) -> QuerySet
 
 def _with_overlap(qs: QuerySet[Claim]) -> QuerySet[Claim]:
     overlapping = _same_member().filter(
+        scheme_id=OuterRef("scheme_id"), benefit=OuterRef("benefit")).filter(
         Q(_start__lt=OuterRef("event_date"), event_date__gt=OUTER_START)
         | Q(_start=OUTER_START))
     return _having(qs, overlapping, "_overlap")
+
+
+def _with_shared_material(qs: QuerySet[Claim]) -> QuerySet[Claim]:
+    """A material of the claim whose content hash is also a material's of a claim of
+    another member (not withdrawn); probed per claim by the hash index."""
+    elsewhere = (ClaimMaterial.objects.filter(sha256=OuterRef("sha256"))
+                 .exclude(claim__member_id=OuterRef(OuterRef("member_id")))
+                 .exclude(claim__state=S.WITHDRAWN))
+    mine = (ClaimMaterial.objects.filter(claim_id=OuterRef("pk")).exclude(sha256="")
+            .filter(Exists(elsewhere)))
+    return _having(qs, mine, "_shared_material")
 
 
 def _with_invoice(qs: QuerySet[Claim]) -> QuerySet[Claim]:
@@ -299,7 +332,7 @@ def _with_unusual(qs: QuerySet[Claim]) -> QuerySet[Claim]:
 
 
 _FILTERS = {OVERLAP: _with_overlap, INVOICE: _with_invoice, READMISSION: _with_readmission,
-            UNUSUAL: _with_unusual}
+            SHARED_MATERIAL: _with_shared_material, UNUSUAL: _with_unusual}
 
 
 def with_flag(qs: QuerySet[Claim], code: str) -> QuerySet[Claim]:

@@ -225,7 +225,8 @@ class ClaimMaterial(models.Model):
     stored_path = models.CharField(max_length=500, editable=False)
     content_type = models.CharField("文件格式", max_length=40)
     size = models.PositiveIntegerField("大小（字节）")
-    sha256 = models.CharField(max_length=64)
+    # Indexed: the review signal "the same file in another member's claim" probes it.
+    sha256 = models.CharField(max_length=64, db_index=True)
     uploaded_by = models.ForeignKey("orgs.User", verbose_name="上传人", on_delete=models.PROTECT,
                                     related_name="+")
     uploaded_at = models.DateTimeField("上传时间", auto_now_add=True)
