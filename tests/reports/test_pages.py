@@ -5,15 +5,19 @@ from __future__ import annotations
 
 import io
 import json
+from urllib.parse import unquote
 
 import openpyxl
 import pytest
 from django.urls import reverse
 
+from huzhu.audit.models import AuditEntry
 from huzhu.cli import main
 from tests.fixtures import PASSWORD
 
 URL = reverse("reports:statistics")
+SCHEME_NAME = "长春市总工会在职职工补贴（住院医疗、非工伤意外伤害、家庭财产火灾损失）"
+CITY = "测试市总工会"
 
 
 def login(client, username):
@@ -122,7 +126,16 @@ def test_xlsx_exports_every_table(client, history):
     one = client.get(reverse("reports:xlsx"), {"scheme": "changchun-2023", "year": "2026",
                                                "table": "month"})
     assert openpyxl.load_workbook(io.BytesIO(one.content)).sheetnames == ["按月给付", "统计口径"]
+    assert "按月给付.xlsx" in unquote(one["Content-Disposition"])
+    assert "changchun" not in unquote(one["Content-Disposition"])
     assert client.get(reverse("reports:xlsx"), {"table": "x"}).status_code == 400
+    # Each download is on the record, in words: who took which figures.
+    entries = AuditEntry.objects.filter(action=AuditEntry.Action.FILE_DOWNLOADED) \
+        .order_by("id")
+    sel = f"（{SCHEME_NAME} · {CITY} · 2026年）"
+    assert [e.summary for e in entries] == [f"下载统计表“全部统计表”{sel}",
+                                            f"下载统计表“按月给付”{sel}"]
+    assert entries[0].actor.username == "finance_city"
 
 
 def test_annual_pdf_has_chinese_text_and_charts(client, history):
@@ -137,6 +150,9 @@ def test_annual_pdf_has_chinese_text_and_charts(client, history):
     assert "2026年度报告" in text
     assert "累计给付互助金" in text and "5人次" in text
     assert "住院医疗补贴" in text and "按月给付金额" in text and "统计口径" in text
+    entry = AuditEntry.objects.get(action=AuditEntry.Action.FILE_DOWNLOADED)
+    assert entry.summary == f"下载年度报告 PDF（{SCHEME_NAME} · {CITY} · 2026年）"
+    assert entry.actor.username == "admin_city"
 
 
 def test_plotly_is_served_from_the_package(client, settings):

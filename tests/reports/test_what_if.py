@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 from decimal import Decimal
+from urllib.parse import unquote
 
 import openpyxl
 import pytest
@@ -64,16 +65,35 @@ def test_form_reform_runs_and_reports(client, history):
     assert report["difference"] == "8000.00"
     assert (report["members_paid_more"], report["members_paid_less"]) == (1, 0)
     assert report["largest"][0]["event_id"] == history["c3"].number
+    # People's words: the member by name, the benefit by the policy's name, no codes.
+    hospital = history["c3"].scheme.policy().benefit("hospital").name
+    assert report["largest"][0]["member_id"] == history["c3"].member.name
+    assert report["largest"][0]["benefit"] == hospital
+    assert report["by_benefit"][0]["label"] == hospital
+    assert not any("（hospital）" in r["label"] for r in report["by_benefit"])
+    assert started.summary == (f"开始改革测算“{run.name}”"
+                               f"（{run.scheme.name} {period_2026().name}）")
     assert {r["key"] for r in report["by_union"]} == {"甲区总工会", "乙区总工会"}
     polled = client.get(reverse("reports:what-if", args=[run.pk]), HTTP_HX_REQUEST="true")
     assert polled.status_code == 204 and polled["HX-Refresh"] == "true"  # done: reload
     page = client.get(reverse("reports:what-if", args=[run.pk])).content.decode()
     assert 'id="wi-difference">8,000.00 元' in page and "12%" in page
+    assert f"<td>{history['c3'].member.name}</td><td>{hospital}</td>" in page
+    assert f"<h1 class=\"h4 mb-1\">改革测算：{run.name}</h1>" in page
     download = client.post(reverse("reports:what-if-download", args=[run.pk]))
     assert download.status_code == 200
+    assert "changchun" not in unquote(download["Content-Disposition"])
     book = openpyxl.load_workbook(io.BytesIO(b"".join(download.streaming_content)))
     assert len(book.sheetnames) >= 3
-    assert AuditEntry.objects.filter(summary__startswith=f"下载改革测算报告 #{run.pk}").exists()
+    largest = next(book[n] for n in book.sheetnames if n.startswith("变化最大的"))
+    first = next(largest.iter_rows(min_row=2, values_only=True))
+    assert first[:3] == (history["c3"].number, history["c3"].member.name, hospital)
+    assert next(book["按项目"].iter_rows(min_row=2, values_only=True))[0] == hospital
+    # A file download, not a member export.
+    downloaded = AuditEntry.objects.get(action=AuditEntry.Action.FILE_DOWNLOADED)
+    assert downloaded.summary == (f"下载改革测算报告“{run.name}”"
+                                  f"（{run.scheme.name} {period_2026().name}）")
+    assert not AuditEntry.objects.filter(action=AuditEntry.Action.MEMBER_EXPORTED).exists()
 
 
 def test_uploaded_overlay_and_prior_payouts(client, history):
@@ -87,6 +107,27 @@ def test_uploaded_overlay_and_prior_payouts(client, history):
     assert run.status == WhatIfRun.Status.DONE, run.message
     assert run.name == "住院补贴封顶3万"
     assert Decimal(run.report["difference"]) == Decimal("-10000.00")  # c3 40,000 → 30,000
+
+
+def test_the_form_explains_the_reform_file_in_the_page(client, history):
+    """No "格式见 README": the format in Chinese, an example, and each parameter's path
+    — and the example, with a new value, is a reform the page accepts."""
+    import html
+    import re
+
+    login(client, "admin_city")
+    page = client.get(NEW, {"scheme": "changchun-2023"}).content.decode()
+    assert "README" not in page and "改革文件怎么写" in page
+    example = html.unescape(re.search(r'<pre[^>]*id="w-example"><code>(.*?)</code>', page,
+                                      re.S).group(1))
+    first = whatif.parameters(history["c1"].scheme.policy())[0]
+    assert example.startswith("reform_of: changchun-2023\n") and f"set: {first.path}" in example
+    assert f"<td><code>{CAP}</code></td><td>50000.00</td>" in page
+    text = example.replace(f"to: {first.value}", "to: 2000")
+    response = client.post(NEW, {"scheme": "changchun-2023", "period": period_2026().pk,
+                                 "reform_file": SimpleUploadedFile("r.yaml", text.encode())})
+    assert response.status_code == 302
+    assert WhatIfRun.objects.get().name == "调整后的方案"
 
 
 def test_a_queued_run_shows_its_progress(client, history, settings):

@@ -9,6 +9,8 @@ from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils.http import urlencode
 
+from huzhu.audit import log
+from huzhu.audit.models import AuditEntry
 from huzhu.lib.http import AuthenticatedHttpRequest
 from huzhu.orgs import roles
 from huzhu.orgs.scope import union_path
@@ -62,12 +64,23 @@ def statistics_xlsx(request: AuthenticatedHttpRequest) -> HttpResponse:
     table = request.GET.get("table", "")
     if table and table not in tables.BUILDERS:
         raise BadRequest(f"没有这张表：{table[:20]}")
-    data = exports.statistics_xlsx(statistics_for(sel), [table] if table else None)
-    name = f"统计-{sel.scheme.code}-{sel.union.code}-{sel.start:%Y%m%d}-{sel.end:%Y%m%d}" + (
-        f"-{table}" if table else "") + ".xlsx"
+    stats = statistics_for(sel)
+    data = exports.statistics_xlsx(stats, [table] if table else None)
+    title = tables.BUILDERS[table](stats).title if table else "全部统计表"
+    name = (f"统计-{sel.scheme.name}-{sel.union.name}-{sel.start:%Y%m%d}-{sel.end:%Y%m%d}-"
+            f"{title}.xlsx")
+    _record_download(request, sel, f"下载统计表“{title}”", name)
     response = HttpResponse(data, content_type=XLSX)
     response["Content-Disposition"] = _attachment(name)
     return response
+
+
+def _record_download(request: AuthenticatedHttpRequest, sel: Selection, what: str,
+                     name: str) -> None:
+    """Every file that leaves the system is on the record: who took which figures."""
+    log.record(request.user, AuditEntry.Action.FILE_DOWNLOADED, union_path=sel.union.path,
+               summary=f"{what}（{sel.scheme.name} · {sel.union.name} · {sel.label}）",
+               changes={"file": name})
 
 
 def _attachment(name: str) -> str:
@@ -80,7 +93,8 @@ def annual_pdf(request: AuthenticatedHttpRequest) -> HttpResponse:
     if sel is None:
         raise BadRequest("没有可统计的保障项目")
     data = annual_report_pdf(statistics_for(sel))
-    name = f"年度报告-{sel.scheme.code}-{sel.union.code}-{sel.label}.pdf"
+    name = f"年度报告-{sel.scheme.name}-{sel.union.name}-{sel.label}.pdf"
+    _record_download(request, sel, "下载年度报告 PDF", name)
     response = HttpResponse(data, content_type="application/pdf")
     response["Content-Disposition"] = _attachment(name)
     return response

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -50,7 +50,7 @@ from huzhu.rules.schema import (
     percent_label,
 )
 from huzhu.rules.simulate_xlsx import write_xlsx
-from huzhu.rules.simulation import simulate
+from huzhu.rules.simulation import SimulationReport, simulate
 
 EXCLUDED_STATES = ("draft", "withdrawn")
 MAX_UPLOAD = 512 * 1024
@@ -200,7 +200,7 @@ def request_run(user: User, scheme: Scheme, period: Period, reform: Policy,
     # The run reads every claim of the union's members in the period: who asked for it,
     # and with which rules, is on the record like an export.
     log.record(user, AuditEntry.Action.WHAT_IF_STARTED, run, union_path=run.union.path,
-               summary=f"开始改革测算 #{run.pk}（{scheme.name} {period.name}，{run.name}）",
+               summary=f"开始改革测算“{run.name}”（{scheme.name} {period.name}）",
                changes={"what_if": run.pk, "reform": reform.code,
                         "content_hash": reform.content_hash})
     run_what_if.enqueue(run.pk)
@@ -226,7 +226,8 @@ def run_what_if(run_id: int) -> dict:
         return {"what_if": run_id, "skipped": True}
     run = WhatIfRun.objects.select_related("scheme__union", "period").get(pk=run_id)
     try:
-        report = simulate_run(run, progress=lambda step: _update(run_id, step=step))
+        report = for_people(simulate_run(run, progress=lambda step: _update(run_id, step=step)),
+                            run)
         # In the kind's private folder (0700); write_xlsx replaces the file whole, so it is
         # made private once written (it lists members by registry id).
         target = WhatIfRun.files().new_path(".xlsx")
@@ -271,6 +272,21 @@ def simulate_run(run: WhatIfRun, progress=lambda step: None):
         prior = prior.filter(pc.is_in(prior["member_id"], value_set=within))
     report = simulate(base, reform, members, period_events, enrolments, prior)
     progress(3)
+    return report
+
+
+def for_people(report: SimulationReport, run: WhatIfRun) -> SimulationReport:
+    """The report as the page and the xlsx show it: benefits by the policies' names (not
+    "名称（code）"), members by name (not the registry's id)."""
+    reform = reform_from_text(run.scheme, run.reform_text, "改革方案")
+    names = {b.code: b.name for b in [*run.scheme.policy().benefits, *reform.benefits]}
+    ids = {int(e.member_id) for e in report.largest if str(e.member_id).isdigit()}
+    members = {str(pk): name for pk, name in
+               Member.objects.filter(pk__in=ids).values_list("pk", "name")}
+    report.by_benefit = [replace(r, label=names.get(r.key, r.label)) for r in report.by_benefit]
+    report.largest = [replace(e, benefit=names.get(e.benefit, e.benefit),
+                              member_id=members.get(str(e.member_id), "（已删除的会员）"))
+                      for e in report.largest]
     return report
 
 

@@ -104,14 +104,16 @@ def what_if_detail(request: AuthenticatedHttpRequest, run_id: int) -> HttpRespon
 @require_POST
 @what_if_required
 def what_if_download(request: AuthenticatedHttpRequest, run_id: int) -> HttpResponse:
-    """The xlsx report; it lists the largest changes by member (registry ids): audited."""
+    """The xlsx report; it lists the largest changes by member name: audited."""
     run = _run(request, run_id)
     path = Path(run.file_path) if run.file_path else None
     if run.status != WhatIfRun.Status.DONE or path is None or not path.is_file():
         messages.error(request, "该测算还没有可下载的报告")
         return redirect("reports:what-if", run_id=run.pk)
-    log.record(request.user, AuditEntry.Action.MEMBER_EXPORTED, run, union_path=run.union.path,
-               summary=f"下载改革测算报告 #{run.pk}（{run.scheme.name} {run.period.name}，"
-                       f"{run.name}）", changes={"what_if": run.pk})
-    return FileResponse(path.open("rb"), as_attachment=True, content_type=XLSX,
-                        filename=f"改革测算-{run.scheme.code}-{run.pk}.xlsx")
+    # A file download, not a member export (the report names members of its largest
+    # changes, and is audited like every download).
+    name = f"改革测算-{run.name}-{run.period.name}-{run.created_at:%Y%m%d}.xlsx"
+    log.record(request.user, AuditEntry.Action.FILE_DOWNLOADED, run, union_path=run.union.path,
+               summary=f"下载改革测算报告“{run.name}”（{run.scheme.name} {run.period.name}）",
+               changes={"what_if": run.pk, "file": name})
+    return FileResponse(path.open("rb"), as_attachment=True, content_type=XLSX, filename=name)
