@@ -302,58 +302,113 @@ def read_csv(data: bytes) -> list[list[str]]:
     return list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
 
 
-HEADER = ["姓名", "银行账号", "开户行", "金额", "理赔编号", "会员所在单位"]
+HEADER = ["序号", "户名", "证件号码", "银行账号", "开户行", "金额（元）", "用途", "理赔编号",
+          "会员所在单位"]
 
 
 def test_the_bank_file_in_xlsx(users, ready, changchun):
     finance = users["finance_city"]
     member = ready["c1"].member
     member.name = "=HYPERLINK(\"http://x\")"  # data that looks like a formula stays text
+    member.bank_name = "中国工商银行长春分行"
     member.save()
     batch = build_batch(finance, changchun)
     rows, sheet = read_xlsx(export_batch(finance, batch, "xlsx", full=True,
                                          purpose="报送银行办理代发"))
     assert rows[0] == HEADER
-    assert rows[1] == ['=HYPERLINK("http://x")', "6222020200112345678", None,
-                       240, ready["c1"].number, "长春一汽零部件有限公司"]
-    assert rows[3][:2] == ["郑甲", "6217000010012345678"] and rows[3][5] == "甲区第二医院"
-    assert rows[4][0] == "合计 3 笔 1740.00 元" and rows[4][3] == 1740
+    assert rows[1] == ["1", '=HYPERLINK("http://x")', member.id_number, "6222020200112345678",
+                       "中国工商银行长春分行", 240, "住院医疗补贴", ready["c1"].number,
+                       "长春一汽零部件有限公司"]
+    assert rows[3][:4] == ["3", "郑甲", ready["c3"].member.id_number, "6217000010012345678"]
+    assert rows[3][4] is None and rows[3][8] == "甲区第二医院"  # no bank on record: blank
+    assert rows[4][0] == "合计 3 笔 1740.00 元" and rows[4][5] == 1740
     assert len(rows) == 5
     cells = [c for row in sheet.iter_rows() for c in row if c.value is not None]
     assert not [c for c in cells if c.data_type == "f"]
-    assert sheet["B2"].data_type == "s" and sheet["D2"].data_type == "n"
-    assert sheet["D2"].number_format == "0.00" and sheet["D5"].number_format == "0.00"
-    assert Decimal(str(sheet["D3"].value)) == Decimal("300.00")
+    assert sheet["D2"].data_type == "s" and sheet["F2"].data_type == "n"
+    assert sheet["F2"].number_format == "0.00" and sheet["F5"].number_format == "0.00"
+    assert Decimal(str(sheet["F3"].value)) == Decimal("300.00")
     entry = AuditEntry.objects.filter(action=AuditEntry.Action.PAYOUT_CHANGED,
                                       summary__contains="导出").get()
     assert entry.changes["full_numbers"] is True and entry.changes["purpose"] == "报送银行办理代发"
+    assert entry.changes["文件样式"] == "通用格式" and entry.changes["文件编码"] == "UTF-8"
     assert "完整账号" in entry.summary and "报送银行办理代发" in entry.summary
+    assert "（Excel 表格，完整账号，3 笔，合计 1,740.00 元），通用格式，用途：报送银行办理代发" \
+        in entry.summary
 
 
 def test_the_bank_file_in_csv_masked_and_full(users, ready, changchun):
     finance = users["finance_city"]
     member = ready["c2"].member
     member.name = "+钱二"
+    member.bank_name = "@银行"
     member.save()
     batch = build_batch(finance, changchun)
     masked = read_csv(export_batch(finance, batch, "csv"))
     assert masked[0] == HEADER
-    assert masked[1][1] == "6222***********5678" and masked[1][3] == "240.00"
-    assert masked[2][0] == "'+钱二"  # Excel would run it as a formula
-    assert masked[-1] == ["合计 3 笔 1740.00 元", "", "", "1740.00", "", ""]
+    first = ready["c1"].member.id_number
+    assert masked[1][:4] == ["1", ready["c1"].member.name, first[:2] + "*" * 14 + first[-2:],
+                             "6222***********5678"]
+    assert masked[1][5] == "240.00" and masked[1][6] == "住院医疗补贴"
+    assert masked[2][1] == "'+钱二" and masked[2][4] == "'@银行"  # Excel would run them
+    assert masked[-1] == ["合计 3 笔 1740.00 元", "", "", "", "", "1740.00", "", "", ""]
     assert len(masked) == 5
     assert not any(cell.startswith(("=", "+", "-", "@")) for row in masked for cell in row)
     full = read_csv(export_batch(finance, batch, "csv", full=True, purpose="报送银行代发"))
-    assert [r[1] for r in full[1:4]] == ["6222020200112345678", "6222020200118765432",
+    assert [r[3] for r in full[1:4]] == ["6222020200112345678", "6222020200118765432",
                                          "6217000010012345678"]
-    assert [r[4] for r in full[1:4]] == [ready[k].number for k in ("c1", "c2", "c3")]
-    # Only what is still to be paid goes to the bank.
-    mark_failed(finance, batch.payouts.get(claim=ready["c3"]), "账户冻结")
+    assert [r[2] for r in full[1:4]] == [ready[k].member.id_number for k in ("c1", "c2", "c3")]
+    assert [r[7] for r in full[1:4]] == [ready[k].number for k in ("c1", "c2", "c3")]
+    # Only what is still to be paid goes to the bank, numbered again from 1.
+    mark_failed(finance, batch.payouts.get(claim=ready["c1"]), "账户冻结")
     rest = read_csv(export_batch(finance, batch, "csv"))
-    assert len(rest) == 4 and rest[-1][0] == "合计 2 笔 540.00 元"
+    assert len(rest) == 4 and rest[-1][0] == "合计 2 笔 1500.00 元"
+    assert [r[0] for r in rest[1:3]] == ["1", "2"]
     mark_paid(finance, batch, PAID_ON)
     with pytest.raises(ClaimRefused, match="没有待付款的给付"):
         export_batch(finance, batch, "csv")
+
+
+def test_the_bank_file_in_the_daifa_layout(users, ready, changchun):
+    finance = users["finance_city"]
+    batch = build_batch(finance, changchun)
+    rows, sheet = read_xlsx(export_batch(finance, batch, "xlsx", layout="daifa"))
+    assert rows[0] == ["序号", "收款人账号", "收款人户名", "金额（元）", "证件类型", "证件号码",
+                       "收款人开户行", "摘要"]
+    assert rows[1][:5] == ["1", "6222***********5678", ready["c1"].member.name, 240,
+                           "居民身份证"]
+    assert rows[1][7] == "住院医疗补贴" and sheet["D2"].number_format == "0.00"
+    assert len(rows) == 4  # no total row: a 代发 upload reads every row as a payment
+    data = read_csv(export_batch(finance, batch, "csv", layout="daifa"))
+    assert len(data) == 4 and data[3][:4] == ["3", "6217***********5678", "郑甲", "1200.00"]
+    with pytest.raises(ClaimRefused, match="没有这种银行文件格式，可选：通用格式、银行代发格式"):
+        export_batch(finance, batch, "csv", layout="icbc")
+
+
+def test_the_bank_file_in_gbk_and_a_name_gbk_cannot_write(users, ready, changchun):
+    finance = users["finance_city"]
+    batch = build_batch(finance, changchun)
+    data = export_batch(finance, batch, "csv", encoding="gbk")
+    assert not data.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(data.decode("gbk"))))
+    assert rows[0] == HEADER and rows[3][1] == "郑甲" and rows[-1][5] == "1740.00"
+    assert "户名".encode("gbk") in data  # GBK bytes, not UTF-8
+    member = ready["c2"].member
+    member.name = "钱𠈌"  # outside GBK: refused, not guessed
+    member.save()
+    before = AuditEntry.objects.filter(summary__startswith="导出给付批次").count()
+    with pytest.raises(ClaimRefused) as refused:
+        export_batch(finance, batch, "csv", encoding="gbk")
+    assert str(refused.value) == (
+        f"不能导出 GBK 编码的文件：序号 2（理赔编号 {ready['c2'].number}）的户名“钱𠈌”"
+        "含 GBK 编码无法表示的字“𠈌”。请改用 UTF-8 编码或 Excel 表格导出，或与银行确认户名的写法")
+    assert AuditEntry.objects.filter(summary__startswith="导出给付批次").count() == before
+    assert AuditEntry.objects.filter(summary__startswith="给付操作被拒绝：不能导出 GBK").exists()
+    assert read_csv(export_batch(finance, batch, "csv"))[2][1] == "钱𠈌"  # UTF-8 writes it
+    with pytest.raises(ClaimRefused, match="GBK 编码只适用于 CSV 文件"):
+        export_batch(finance, batch, "xlsx", encoding="gbk")
+    with pytest.raises(ClaimRefused, match="文件编码只能是 UTF-8 或 GBK"):
+        export_batch(finance, batch, "csv", encoding="big5")
 
 
 def test_full_numbers_need_the_role_and_a_purpose(users, ready, changchun, monkeypatch):
@@ -369,7 +424,7 @@ def test_full_numbers_need_the_role_and_a_purpose(users, ready, changchun, monke
     with pytest.raises(ClaimRefused, match="您的角色不能导出完整银行账号"):
         export_batch(finance, batch, "xlsx", full=True, purpose="报送银行代发")
     rows, _ = read_xlsx(export_batch(finance, batch, "xlsx"))
-    assert rows[1][1] == "6222***********5678"
+    assert rows[1][3] == "6222***********5678"
     refusals = AuditEntry.objects.filter(summary__startswith="给付操作被拒绝")
     assert refusals.count() == 3
 
@@ -430,6 +485,9 @@ def test_the_payout_pages(client, users, ready, changchun):
     assert f"已生成给付批次 {batch.number}：3 笔，合计 1,740.00 元" in body
     assert "1 件理赔因会员没有登记银行账号" in body and "确认已付款" in body
     assert "6222***********5678" in body and "6222020200112345678" not in body
+    # Not ticked: the first download is the masked file, not a refusal asking for a purpose.
+    assert 'name="full" value="1" id="export-full">' in body
+    assert '<option value="daifa">银行代发格式（序号、收款人账号、收款人户名' in body
 
     export = reverse("payouts:export", args=[batch.pk])
     assert c.get(export).status_code == 405  # a POST only: a link cannot start it
@@ -438,9 +496,12 @@ def test_the_payout_pages(client, users, ready, changchun):
     file = c.post(export, {"format": "csv", "full": "1", "purpose": "报送银行办理代发"})
     assert file["Content-Type"].startswith("text/csv") and "attachment" in \
         file["Content-Disposition"]
-    assert read_csv(file.content)[1][1] == "6222020200112345678"
+    assert read_csv(file.content)[1][3] == "6222020200112345678"
     xlsx = c.post(export, {"format": "xlsx"})
-    assert read_xlsx(xlsx.content)[0][1][1] == "6222***********5678"
+    assert read_xlsx(xlsx.content)[0][1][3] == "6222***********5678"
+    gbk = c.post(export, {"format": "csv-gbk", "layout": "daifa"})
+    assert gbk["Content-Type"] == "text/csv; charset=gbk"
+    assert gbk.content.decode("gbk").startswith("序号,收款人账号,收款人户名")
 
     bounced = batch.payouts.get(claim=ready["c3"])
     row = c.post(reverse("payouts:fail", args=[bounced.pk]), {"reason": "户名与账号不符"},

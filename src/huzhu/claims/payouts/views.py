@@ -82,22 +82,27 @@ def _detail_context(request: AuthenticatedHttpRequest, batch: PayoutBatch) -> di
                        before=id_param(request.GET, "before"), size=100, count=True)
     return {"batch": batch, "totals": settle.batch_totals(batch), "page": page,
             "params": request.GET, "state": state, "states": Payout.State.choices,
-            "today": timezone.localdate()}
+            "today": timezone.localdate(), "layouts": bank_file.LAYOUTS}
 
 
 @require_POST
 @login_required
 def batch_export(request: AuthenticatedHttpRequest, batch_id: int) -> HttpResponse:
     batch = access.get_batch_for_user(request.user, batch_id)
-    fmt = request.POST.get("format", "xlsx")
+    # One choice on the page, two options of the service: "csv-gbk" is CSV in GBK.
+    fmt, _, encoding = request.POST.get("format", "xlsx").partition("-")
+    encoding = encoding or "utf-8"
     full = request.POST.get("full") == "1"
     try:
         data = bank_file.export_batch(request.user, batch, fmt, full=full,
-                                      purpose=request.POST.get("purpose", ""))
+                                      purpose=request.POST.get("purpose", ""),
+                                      layout=request.POST.get("layout", "general"),
+                                      encoding=encoding)
     except ClaimRefused as exc:
         messages.error(request, str(exc))
         return redirect("payouts:detail", batch_id=batch.pk)
-    response = HttpResponse(data, content_type=CONTENT_TYPES[fmt])
+    content_type = CONTENT_TYPES[fmt] if encoding == "utf-8" else "text/csv; charset=gbk"
+    response = HttpResponse(data, content_type=content_type)
     suffix = "" if full else "-脱敏"
     response["Content-Disposition"] = _attachment(f"给付批次{batch.number}{suffix}.{fmt}",
                                                   f"{batch.number}.{fmt}")
