@@ -252,3 +252,32 @@ def test_a_row_the_policy_no_longer_gives_states_the_engines_amount_only() -> No
     got = explain(policy, "hospital_aid", row)
     assert got[0] == "按当时的政策计 6,000.00 元"
     assert got[-1] == "应付 6,000.00 元"
+
+
+def test_a_row_kept_with_the_generic_reason_gets_its_number() -> None:
+    """Claims computed before the engine wrote the numbers keep 年龄不在保障范围内 alone:
+    the page still says the range, and the threshold that refused the amount."""
+    policy = load_policy("changchun-2023")
+    row = {"event_date": "2024-06-01", "status": "ineligible", "reason": "age_out_of_range",
+           "reason_message": "年龄不在保障范围内", "payable": "0.00", "base": "12000.00"}
+    assert explain(policy, "hospital", row)[1] == \
+        "不符合给付条件：年龄不在保障范围内（须 16 至 60 周岁）"
+    row = {**row, "reason": "below_threshold", "reason_message": "未达到起付标准",
+           "base": "5000.00"}
+    assert explain(policy, "hospital", row)[1] == \
+        "不符合给付条件：未达到起付标准（起付标准 5,000.00 元）"
+    ningshan = load_policy("ningshan-2024")
+    row = {**row, "reason": "below_min_days", "reason_message": "", "base": "3"}
+    assert explain(ningshan, "hospital_allowance", row)[:2] == [
+        "住院 3 天", "不符合给付条件：住院天数未达到给付起始天数（自住院第 4 天起给付）"]
+
+
+def test_a_day_capped_row_the_policy_no_longer_gives_states_days_not_money() -> None:
+    policy = load_policy("ningshan-2024")
+    row = {"event_date": "2024-06-01", "status": "capped", "reason": "days_per_year",
+           "cap": "days_per_year", "payable": "300.00", "base": "25", "raw_amount": "660.00",
+           "days_paid": 10, "days_left": 0}
+    assert explain(policy, "hospital_allowance", row) == [
+        "按当时的政策计 660.00 元",
+        "本人本年已给付 170 天，每人每年最多 180 天，尚余 10 天，本次按 10 天给付",
+        "应付 300.00 元"]

@@ -27,6 +27,7 @@ from decimal import ROUND_DOWN, Decimal
 
 from huzhu.rules.money import FEN, as_decimal, to_fen, yuan
 from huzhu.rules.output import REASON_MESSAGES
+from huzhu.rules.reasons import benefit_message, formula_messages
 from huzhu.rules.schema import (
     AnyFormula,
     Band,
@@ -292,8 +293,10 @@ def _money_caps(benefit: Benefit, row: Mapping[str, object], facts: Mapping[str,
     return sentences
 
 
-def _day_caps(benefit: Benefit, row: Mapping[str, object], formula: PerDayFormula,
+def _day_caps(benefit: Benefit, row: Mapping[str, object], formula: AnyFormula | None,
               paid_days: int | None, reduced: Decimal | None, payable: Decimal) -> list[str]:
+    """The day caps in days; the money of the days paid when ``formula`` (the version
+    whose daily amount agrees with the engine) is given."""
     days_paid, days_left = _int(row.get("days_paid")), _int(row.get("days_left"))
     if days_paid is None or days_left is None:
         return []
@@ -308,12 +311,34 @@ def _day_caps(benefit: Benefit, row: Mapping[str, object], formula: PerDayFormul
         head = f"各项天数上限中最少尚余 {room} 天"
     if named is None and days_paid == paid_days:
         return [f"{head}，本次给付 {days_paid} 天后尚余 {days_left} 天"]
+    if not isinstance(formula, PerDayFormula):
+        return [f"{head}，本次按 {days_paid} 天给付"]
     value = to_fen(days_paid * formula.amount)
     text = f"{head}，本次按 {days_paid} 天给付：{days_paid} 天 × 每天 {money(formula.amount)}，" \
         f"计 {money(value)}"
     if reduced is not None:
         text += f"，等待期内按 {percent_label(reduced)} 计 {money(payable)}"
     return [text]
+
+
+def _numbered(benefit: Benefit, formula: AnyFormula | None, reason: str,
+              base: Decimal | None) -> str | None:
+    """The reason with the number that decides it, for a row kept with the generic text
+    (computed before the engine wrote the numbers): the age range, the threshold, the
+    first day paid. A waiting period's end needs the member's first enrolment, which
+    the row does not keep; it stays generic."""
+    if reason == "waiting_period":
+        return None
+    text = benefit_message(reason, benefit)
+    if text is not None or formula is None:
+        return text
+    choices = formula_messages(reason, formula)
+    at_threshold = isinstance(formula, BandsFormula) and formula.threshold is not None \
+        and base is not None and base <= formula.threshold
+    for when, words in choices:
+        if when == "" or (when == "threshold" and at_threshold):
+            return words
+    return None
 
 
 def explain(policy: Policy, benefit_code: str, row: Mapping[str, object],
@@ -339,6 +364,8 @@ def explain(policy: Policy, benefit_code: str, row: Mapping[str, object],
             sentences.append(f"{BASE_WORDS[code]} {money(base)}")
         elif base is not None and code == "days":
             sentences.append(f"住院 {int(base)} 天")
+        if message == REASON_MESSAGES.get(reason):
+            message = _numbered(benefit, formula, reason, base) or message
         sentences.append(f"不符合给付条件：{message or '不予给付'}")
         return [*sentences, f"应付 {money(payable)}"]
     raw = _dec(row.get("raw_amount"))
@@ -356,7 +383,8 @@ def explain(policy: Policy, benefit_code: str, row: Mapping[str, object],
     elif found.amount is None or raw is None or found.amount != raw:
         # The policy no longer gives the kept amount: state the engine's number only.
         sentences = [f"按当时的政策计 {money(raw if raw is not None else payable)}"]
-    if isinstance(formula, PerDayFormula) and benefit.day_capped:
+        formula = None
+    if benefit.day_capped:
         sentences += _day_caps(benefit, row, formula, found.paid_days, reduced, payable)
     elif raw is not None:
         sentences += _money_caps(benefit, row, facts, payable)
