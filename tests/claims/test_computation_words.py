@@ -87,14 +87,17 @@ def test_a_draft_has_no_computation_yet(staff, file_hospital):
 
 
 def test_the_tag_says_nothing_it_cannot_derive(users, staff, file_hospital):
-    """A benefit the scheme's policy no longer has: no sentences; the card shows the kept
-    reason and amounts."""
+    """A benefit the scheme's policy no longer has, or a policy other than the one that
+    computed the claim: no sentences; the card shows the kept reason and amounts."""
     claim = file_hospital(staff["m4"], out_of_pocket="4800.00", day=D(2026, 4, 10))
     claim = apply(users["clerk_a1"], claim.pk, "submit")
     claim.benefit = "gone"
     rendered = Template("{% load computation_words %}{% computation_steps claim as s %}"
                         "[{{ s|length }}]").render(Context({"claim": claim}))
     assert rendered == "[0]"
+    claim.benefit = "hospital"
+    assert "computation-steps" in card(claim)
+    claim.policy_hash = "0" * 64  # computed by another version of the policy
     html = card(claim)
     assert "computation-steps" not in html
     assert "未达到起付标准（起付标准 5,000.00 元）" in html

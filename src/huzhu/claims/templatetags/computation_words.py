@@ -33,12 +33,15 @@ def claim_facts(claim: Any) -> dict[str, object]:
 @register.simple_tag
 def computation_steps(claim: Any) -> list[str]:
     """The sentences of the claim's computation; none before it was computed, and none
-    when the scheme's policy no longer has the claim's benefit (the page then shows the
-    kept amounts alone)."""
+    when the scheme's policy is not the one that computed it (its caps could read other
+    numbers) or no longer has the claim's benefit: the page then shows the kept reason
+    and amounts alone."""
     if not claim.computation:
         return []
     try:
         policy = claim.scheme.policy()
+        if claim.policy_hash and claim.policy_hash != policy.content_hash:
+            return []
         return explain(policy, claim.benefit, claim.computation, claim_facts(claim))
     except (KeyError, PolicyError):
         return []
