@@ -42,7 +42,7 @@ from huzhu.rules.schema import (
     Policy,
     percent_label,
 )
-from huzhu.rules.vocabulary import FRACTURE_SITE, OUTCOME
+from huzhu.rules.vocabulary import FRACTURE_SITE, OUTCOME, words
 
 # The base as a clerk names it on the page (the example of the issue: 个人自付).
 BASE_WORDS = {"out_of_pocket": "个人自付", "total_cost": "医疗费总额",
@@ -158,11 +158,11 @@ def _bands(formula: BandsFormula, label: str, base: Decimal) -> _Formula:
         return _Formula([head, f"{money(amount)}在{band_words(band)}一档，全额按 "
                                f"{percent_label(band.rate)} 计 {money(value)}"], value)
     slices, total = progressive_split(formula, amount)
-    words = "，".join(f"{money(s.part)}按 {percent_label(s.rate)} 计 {money(s.amount)}"
+    split = "，".join(f"{money(s.part)}按 {percent_label(s.rate)} 计 {money(s.amount)}"
                      for s in slices)
     if len(slices) > 1:
-        words += f"，合计 {money(total)}"
-    return _Formula([head, f"分段累进：{words}"], total)
+        split += f"，合计 {money(total)}"
+    return _Formula([head, f"分段累进：{split}"], total)
 
 
 def _per_day(formula: PerDayFormula, days: int) -> _Formula:
@@ -273,7 +273,8 @@ def _money_caps(benefit: Benefit, row: Mapping[str, object], facts: Mapping[str,
             if cap in events:
                 sentences.append(f"未超过单次给付上限 {money(cap.amount)}")
             else:
-                sentences.append(f"{OUTCOME['death']}不受单次给付上限 {money(cap.amount)}限制")
+                excepted = words(OUTCOME, cap.unless_outcome)
+                sentences.append(f"{excepted}不受单次给付上限 {money(cap.amount)}限制")
         elif cap.times is not None:
             times = "一次" if cap.times == 1 else f" {cap.times} 次"
             sentences.append(f"{_scope(cap)}限给付{times}，本次在次数之内")
@@ -335,9 +336,9 @@ def _numbered(benefit: Benefit, formula: AnyFormula | None, reason: str,
     choices = formula_messages(reason, formula)
     at_threshold = isinstance(formula, BandsFormula) and formula.threshold is not None \
         and base is not None and base <= formula.threshold
-    for when, words in choices:
+    for when, reason_text in choices:
         if when == "" or (when == "threshold" and at_threshold):
-            return words
+            return reason_text
     return None
 
 
