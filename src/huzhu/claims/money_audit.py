@@ -32,6 +32,7 @@ import datetime as dt
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 import pyarrow as pa
 from django.db import connection
@@ -105,7 +106,7 @@ def _given_events(scheme: Scheme) -> tuple[pa.Table, dict[str, tuple[int, Decima
     """The scheme's given claims as the engine's events (event_id = the claim number),
     and number → (claim id, amount given)."""
     given: dict[str, tuple[int, Decimal]] = {}
-    columns: list[list] = [[] for _ in EVENT_NAMES]
+    columns: list[list[Any]] = [[] for _ in EVENT_NAMES]
     qs = (Claim.objects.filter(scheme=scheme, state__in=Claim.GIVEN).order_by("id")
           .values_list(*CLAIM_EVENT_FIELDS, "pk", "final", "computed"))
     for values in qs.iterator(chunk_size=CHUNK):
@@ -155,8 +156,8 @@ def _over(out: pa.Table, given: dict[str, tuple[int, Decimal]]) -> set[int]:
     over = set()
     for number, payable in zip(out["event_id"].to_pylist(), out["payable"].to_pylist(),
                                strict=True):
-        pk, amount = given[number]
-        if amount > payable:
+        pk, amount = given[str(number)]
+        if amount > (payable or Decimal("0.00")):
             over.add(pk)
     return over
 
@@ -168,7 +169,7 @@ def _with_families(scheme: Scheme, over: set[int], members: pa.Table) -> Iterato
                          strict=True))
     flagged = Claim.objects.filter(pk__in=over).values_list("member_id", flat=True)
     families = {family_of.get(str(m), str(m)) for m in flagged}
-    member_ids = [int(m) for m, f in family_of.items() if f in families]
+    member_ids = [int(str(m)) for m, f in family_of.items() if f in families]
     for i in range(0, len(member_ids), 500):
         yield from (Claim.objects.filter(scheme=scheme, state__in=Claim.GIVEN,
                                          member_id__in=member_ids[i:i + 500])
@@ -177,10 +178,10 @@ def _with_families(scheme: Scheme, over: set[int], members: pa.Table) -> Iterato
 
 # ------------------------------------------------------------------ duplicates
 
-def _sql_rows(sql: str, params: list | None = None) -> list[tuple]:
+def _sql_rows(sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params or [])
-        return cursor.fetchall()
+        return list(cursor.fetchall())
 
 
 def _given_in(alias: str) -> str:
