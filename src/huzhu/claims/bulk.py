@@ -168,24 +168,33 @@ def _audit(user: User, result: BulkResult) -> None:
 # ---------------------------------------------------------------- the selection
 
 
-FILTER_PARAMS = ("state", "benefit", "union", "from", "to", "min", "max", "flag")
+# The queue's filter as query parameters; "s" is the token of the search text kept in
+# the session (the text itself never travels in an address).
+FILTER_PARAMS = ("state", "benefit", "union", "from", "to", "min", "max", "flag", "s")
 
 
-def matching_ids(user: User, params: QueryDict) -> list[int]:
-    """Every claim the queue shows ``user`` under the filter in ``params`` (the queue's
-    own filter, so "全部符合筛选条件" is exactly what the pages listed), oldest first."""
-    f = queue.QueueFilter.from_params(user, params)
+def matching_ids(user: User, params: QueryDict, q: str = "") -> list[int]:
+    """Every claim the queue shows ``user`` under the filter in ``params`` and the search
+    text ``q`` (the queue's own filter, so "全部符合筛选条件" is exactly what the pages
+    listed), oldest first."""
+    f = queue.QueueFilter.from_params(user, params, q=q)
     return list(queue.filtered(user, f).order_by("pk").values_list("pk", flat=True)
                 [:MAX_CLAIMS + 1])
 
 
-def described(user: User, params: QueryDict) -> str:
-    """The filter in words, for the confirmation and the result."""
-    f = queue.QueueFilter.from_params(user, params)
+def described(user: User, params: QueryDict, q: str = "") -> str:
+    """The filter in words, for the confirmation and the result (a number searched for
+    is described by its kind, never written out)."""
+    f = queue.QueueFilter.from_params(user, params, q=q)
     labels = dict(Claim.State.choices)
     parts = ["状态：" + "、".join(labels[s] for s in f.states)]
+    if f.q:
+        member_query = f.member_query
+        parts.append(f"搜索：{member_query.describe()}" if member_query is not None
+                     else f"搜索：理赔编号以“{f.q.replace(' ', '').upper()}”开头")
     if f.benefit:
-        parts.append(f"保障项目：{f.benefit}")
+        names = dict(queue.benefit_choices(user))
+        parts.append(f"保障项目：{names.get(f.benefit, '（不在您的范围内的项目）')}")
     if f.date_from or f.date_to:
         parts.append(f"事件日期：{f.date_from or ''}至{f.date_to or ''}")
     if f.amount_min is not None or f.amount_max is not None:

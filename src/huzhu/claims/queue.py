@@ -1,8 +1,11 @@
-"""The work queue: each role's claims to act on, with filters and counts per state."""
+"""The work queue: each role's claims to act on, with filters and counts per state, a
+search by the member's name or ID number (the registry's own search) or the 理赔编号, and
+the list as an xlsx file."""
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
@@ -11,7 +14,9 @@ from django.http import QueryDict
 
 from huzhu.claims import flags
 from huzhu.claims.models import Claim
+from huzhu.coverage.models import Scheme
 from huzhu.lib.params import id_param
+from huzhu.members.search import MemberQuery, search_members
 from huzhu.orgs.models import User
 from huzhu.orgs.scope import sees_everything, subtree_ids_in_scope
 
@@ -36,9 +41,12 @@ class QueueFilter:
     amount_min: Decimal | None = None
     amount_max: Decimal | None = None
     flag: str = ""
+    q: str = ""  # a member's name or ID number, or a 理赔编号
 
     @classmethod
-    def from_params(cls, user: User, params: QueryDict) -> QueueFilter:
+    def from_params(cls, user: User, params: QueryDict, q: str = "") -> QueueFilter:
+        """The filter in ``params``; the search text ``q`` comes apart (the page keeps it
+        out of the address: an ID number must not land in logs and browser history)."""
         raw = params.get("state", "")
         if raw == "all":
             states = tuple(S.values)
@@ -51,7 +59,14 @@ class QueueFilter:
         return cls(states, params.get("benefit", "")[:64], id_param(params, "union"),
                    _date(params.get("from")), _date(params.get("to")),
                    _money(params.get("min")), _money(params.get("max")),
-                   params.get("flag", "")[:32])
+                   params.get("flag", "")[:32], (q or "").strip()[:50])
+
+    @property
+    def member_query(self) -> MemberQuery | None:
+        """The search as the member registry reads it (None: a 理赔编号, or no search)."""
+        if not self.q or CLAIM_NUMBER.match(self.q.replace(" ", "")):
+            return None
+        return MemberQuery(q=self.q)
 
 
 def _default(user: User) -> list[str]:
@@ -72,8 +87,14 @@ def _money(value: str | None) -> Decimal | None:
         return None
 
 
+# A 理赔编号 or its beginning (LP2026…): LP, then digits.
+CLAIM_NUMBER = re.compile(r"^[Ll][Pp]\d*$")
+
+
 def filtered(user: User, f: QueueFilter) -> QuerySet[Claim]:
     qs = Claim.objects.visible_to(user).filter(state__in=f.states)
+    if f.q:
+        qs = _searched(user, qs, f)
     if f.benefit:
         qs = qs.filter(benefit=f.benefit)
     if f.union_id:
@@ -89,6 +110,30 @@ def filtered(user: User, f: QueueFilter) -> QuerySet[Claim]:
     if f.flag:
         qs = flags.with_flag(qs, f.flag)
     return qs
+
+
+def _searched(user: User, qs: QuerySet[Claim], f: QueueFilter) -> QuerySet[Claim]:
+    """A 理赔编号 by its beginning (an index range, like a name); anything else is the
+    member registry's search — a name's beginning, a full ID number, its last four, a
+    mobile number — and the claims of the members it finds."""
+    query = f.member_query
+    if query is None:
+        number = f.q.replace(" ", "").upper()
+        return qs.filter(number__gte=number, number__lt=number + "\uffff")
+    members = search_members(user, query).order_by().values("pk")
+    return qs.filter(member_id__in=members)
+
+
+def benefit_choices(user: User) -> list[tuple[str, str]]:
+    """The benefits of the schemes in ``user``'s scope, code and Chinese name, for the
+    queue's dropdown; one code named differently by two schemes shows both names."""
+    names: dict[str, list[str]] = {}
+    for scheme in Scheme.objects.visible_to(user).order_by("id"):
+        for benefit in scheme.policy().benefits:
+            known = names.setdefault(benefit.code, [])
+            if benefit.name not in known:
+                known.append(benefit.name)
+    return sorted(((code, "／".join(n)) for code, n in names.items()), key=lambda c: c[1])
 
 
 def state_counts(user: User) -> dict[str, int]:

@@ -9,6 +9,7 @@ app_name = "claims"
 urlpatterns = [
     path("", views.claim_queue, name="queue"),
     path("new/<id:member_id>/", views.claim_new, name="new"),
+    path("export/", views.queue_export, name="queue-export"),
     path("bulk/", views.bulk_select, name="bulk"),
     path("bulk/<id:job_id>/", views.bulk_job, name="bulk-job"),
     path("bulk/<id:job_id>/progress/", views.bulk_progress, name="bulk-progress"),

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponse, QueryDict
+from django.http import FileResponse, Http404, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from huzhu.audit import limits, log
+from huzhu.audit.models import AuditEntry
 from huzhu.claims import bulk, bulk_jobs, deadlines, duplicates, editing, intake, queue, workflow
+from huzhu.claims import queue_export as queue_export_file
 from huzhu.claims.access import get_claim_for_user
 from huzhu.claims.flags import FLAG_LABELS
 from huzhu.claims.forms import ClaimStepForm
@@ -25,31 +29,116 @@ from huzhu.lib import panels
 from huzhu.lib.http import AuthenticatedHttpRequest
 from huzhu.lib.paging import keyset_page
 from huzhu.lib.params import id_param
+from huzhu.members import saved_search
 from huzhu.members.access import get_member_for_user
+from huzhu.orgs.models import User
 from huzhu.rules.columns import stay_days
 from huzhu.rules.schema import MATERIALS
 
 
+def _search_text(request: AuthenticatedHttpRequest, params: QueryDict) -> str:
+    """The queue's search text, kept in the session under the token ``s`` of ``params``."""
+    token = params.get("s", "")
+    return (saved_search.recall(request, token) or "") if token else ""
+
+
+def _queue_filter(request: AuthenticatedHttpRequest, params: QueryDict) -> queue.QueueFilter:
+    return queue.QueueFilter.from_params(request.user, params,
+                                         q=_search_text(request, params))
+
+
 @login_required
 def claim_queue(request: AuthenticatedHttpRequest) -> HttpResponse:
-    f = queue.QueueFilter.from_params(request.user, request.GET)
+    if request.method == "POST":
+        return _posted_search(request)
+    f = _queue_filter(request, request.GET)
     counts = queue.state_counts(request.user)
     total = queue.total_from_counts(f, counts)
     page = keyset_page(queue.filtered(request.user, f).select_related(
-        "member__unit", "scheme"), after=id_param(request.GET, "after"),
+        "member__unit", "member__union", "scheme"), after=id_param(request.GET, "after"),
         before=id_param(request.GET, "before"), count=total is None)
     if total is not None:
         page.total = total
+    _note_four_eyes(request.user, page.items)
     return render(request, "claims/queue.html", {
         "page": page, "params": request.GET, "f": f, "counts": counts,
         "states": [(s.value, s.label, counts.get(s.value, 0) if s in queue.OPEN else None)
                    for s in Claim.State],
         "state_param": request.GET.get("state", ""), "flags": FLAG_LABELS,
+        "benefits": queue.benefit_choices(request.user),
+        "search_expired": bool(request.GET.get("s")) and not f.q,
         # Bulk steps (批量办理) the role may take; the filter goes with the bulk form so
         # "全部符合筛选条件" selects what the queue lists.
         "bulk_steps": bulk.offered(request.user),
         "filter_params": [(k, request.GET[k]) for k in bulk.FILTER_PARAMS if request.GET.get(k)],
     })
+
+
+def _posted_search(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """The filter form is posted: its search text (a name, an ID number) is kept in the
+    session and the list's address carries a token, as the member list does; a search
+    by ID number counts against the day's limit of number searches."""
+    post = request.POST
+    params = QueryDict(mutable=True)
+    for key in bulk.FILTER_PARAMS:
+        if post.get(key) and key != "s":
+            params[key] = post[key]
+    text = post.get("q", "").strip()[:50]
+    if text:
+        member_query = queue.QueueFilter(states=(), q=text).member_query
+        if member_query is not None and member_query.by_number:
+            try:
+                limits.check(request.user, limits.SEARCH)
+            except limits.LookupLimitReached as exc:
+                messages.error(request, str(exc))
+                return redirect("claims:queue")
+            limits.spend(request.user, limits.SEARCH,
+                         f"理赔查询：{member_query.describe()}", {"kind": member_query.kind})
+        params["s"] = saved_search.remember(request, text)
+    return redirect(reverse("claims:queue") + (f"?{params.urlencode()}" if params else ""))
+
+
+def _note_four_eyes(user: User, claims: list[Claim]) -> None:
+    """On each claim awaiting 复审 that ``user`` — a reviewer — may not approve by four
+    eyes (they filed it or did its 初审), who may: ``claim.approve_note``."""
+    if not user.has_perm("claims.review"):
+        return
+    candidates: list[User] | None = None
+    for claim in claims:
+        if claim.state != Claim.State.SECOND_REVIEW or user.pk not in (
+                claim.filed_by_id, claim.first_reviewed_by_id):
+            continue
+        if candidates is None:
+            candidates = workflow.step_candidates("approve")
+        why = workflow.why_not(user, claim, "approve") or ""
+        names = "、".join(str(u) for u in workflow.who_else_may(claim, "approve", candidates))
+        claim.approve_note = (f"{why}：可由 {names} 复审" if names else
+                              f"{why}：本辖区没有其他可以复审的人员，请联系上级工会")
+
+
+@require_POST
+@login_required
+def queue_export(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """The queue's list, exactly as filtered, as an xlsx file (a POST, like every export:
+    a link on another site cannot start it); the download is in the audit log."""
+    f = _queue_filter(request, request.POST)
+    claims = queue.filtered(request.user, f)
+    too_many = queue_export_file.too_many(claims)
+    if too_many is not None:
+        messages.error(request, f"符合条件的理赔有 {too_many:,} 笔，超过一次可导出的 "
+                                f"{queue_export_file.MAX_ROWS:,} 笔，请缩小筛选范围后再导出")
+        return redirect(reverse("claims:queue") + _query(request.POST))
+    buffer = io.BytesIO()
+    described = bulk.described(request.user, request.POST, q=f.q).removeprefix(
+        "全部符合筛选条件的理赔")
+    rows = queue_export_file.write_xlsx(claims, buffer, described)
+    log.record(request.user, AuditEntry.Action.FILE_DOWNLOADED,
+               union_path=request.user.union.path if request.user.union else "",
+               summary=f"导出理赔清单 {rows:,} 笔{described}", changes={"rows": rows})
+    buffer.seek(0)
+    name = f"理赔清单-{timezone.localdate():%Y%m%d}.xlsx"
+    return FileResponse(buffer, as_attachment=True, filename=name,
+                        content_type=queue_export_file.XLSX)
 
 
 @require_POST
@@ -60,7 +149,9 @@ def bulk_select(request: AuthenticatedHttpRequest) -> HttpResponse:
     post = request.POST
     back = reverse("claims:queue") + _query(post)
     if post.get("all_matching") == "1":
-        ids, described = bulk.matching_ids(request.user, post), bulk.described(request.user, post)
+        q = _search_text(request, post)
+        ids = bulk.matching_ids(request.user, post, q=q)
+        described = bulk.described(request.user, post, q=q)
     else:
         ids, described = post.getlist("ids"), "勾选的理赔"
     try:

@@ -134,6 +134,18 @@ def reviewer_off_filers_desk(user: User, claim: Claim, what: str = "补充材料
     return None
 
 
+def who_else_may(claim: Claim, name: str, candidates: list[User]) -> list[User]:
+    """Those of ``candidates`` (users with their union loaded) who may take step ``name``
+    on ``claim`` now: whom a reviewer barred by four eyes hands the claim to."""
+    return [u for u in candidates if u.is_active and why_not(u, claim, name) is None]
+
+
+def step_candidates(name: str) -> list[User]:
+    """The active users whose role may take step ``name`` (a handful per city)."""
+    return list(User.objects.filter(is_active=True, role__in=TRANSITIONS[name].roles)
+                .select_related("union").order_by("username"))
+
+
 def allowed(user: User, claim: Claim, names: tuple[str, ...] = CLAIM_PAGE
             ) -> list[Transition]:
     return [TRANSITIONS[n] for n in names if why_not(user, claim, n) is None]

@@ -11,6 +11,7 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from huzhu.audit.models import AuditEntry
+from huzhu.claims import todo
 from huzhu.lib.http import AuthenticatedHttpRequest
 from huzhu.members.models import Member
 from huzhu.orgs.models import Union, Unit
@@ -43,6 +44,8 @@ def home(request: AuthenticatedHttpRequest) -> HttpResponse:
         "statuses": statuses,
         "spread": spread,
         "spread_max": max((n for _, n in spread), default=0),
+        # Where the user's claim work waits (待办), each linking to its filtered queue.
+        "todo": todo.for_user(user),
     })
 
 
