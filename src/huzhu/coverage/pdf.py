@@ -31,13 +31,15 @@ from reportlab.pdfbase.ttfonts import TTFError, TTFont
 from reportlab.pdfgen import canvas
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from huzhu.coverage.models import Enrolment, PremiumNotice
+from huzhu.coverage.models import Enrolment, Payment, PremiumNotice
 from huzhu.lib import crypto
+from huzhu.lib.errors import Refused
 from huzhu.rules.money import amount_in_words, yuan
 from huzhu.rules.premiums import percent
 
-__all__ = ["PdfFontMissing", "certificate_number", "certificate_pdf", "escape", "font_name",
-           "premium_notice_pdf", "styles"]
+__all__ = ["BODY_WIDTH", "Footer", "PdfFontMissing", "certificate_number", "certificate_pdf",
+           "day", "escape", "fields", "font_name", "letterhead", "local_day", "paragraph",
+           "premium_notice_pdf", "premium_receipt_pdf", "render", "signatures", "styles"]
 
 # ---------------------------------------------------------------- font
 
@@ -111,11 +113,11 @@ def _has_cjk(font: TTFont) -> bool:
 
 # ---------------------------------------------------------------- dates
 
-def _day(value: dt.date | None) -> str:
+def day(value: dt.date | None) -> str:
     return f"{value:%Y-%m-%d}" if value else ""
 
 
-def _local_day(moment: dt.datetime | None) -> dt.date:
+def local_day(moment: dt.datetime | None) -> dt.date:
     if moment is None:
         return timezone.localdate()
     return timezone.localtime(moment).date() if timezone.is_aware(moment) else moment.date()
@@ -150,7 +152,7 @@ def styles(font: str) -> dict[str, ParagraphStyle]:
     }
 
 
-def _p(text: str, style: ParagraphStyle) -> Paragraph:
+def paragraph(text: str, style: ParagraphStyle) -> Paragraph:
     # Names and addresses are data: escape them, so "<" or "&" cannot break the markup.
     return Paragraph(escape(text), style)
 
@@ -160,15 +162,15 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _letterhead(union_name: str, title: str, number_line: str,
+def letterhead(union_name: str, title: str, number_line: str,
                 styles: dict[str, ParagraphStyle]) -> list:
     rule = Table([[""]], colWidths=[BODY_WIDTH], rowHeights=[1.5 * mm],
                  style=TableStyle([("LINEBELOW", (0, 0), (-1, -1), 1.2, colors.black)]))
-    return [_p(union_name, styles["letterhead"]), rule, _p(title, styles["title"]),
-            _p(number_line, styles["right"]), Spacer(1, 2 * mm)]
+    return [paragraph(union_name, styles["letterhead"]), rule, paragraph(title, styles["title"]),
+            paragraph(number_line, styles["right"]), Spacer(1, 2 * mm)]
 
 
-def _fields(rows: list[tuple[str, str]], styles: dict[str, ParagraphStyle]) -> Table:
+def fields(rows: list[tuple[str, str]], styles: dict[str, ParagraphStyle]) -> Table:
     """Label / value pairs, two to a line; a pair alone on its line (its value too long
     for half the width, or its neighbour's) spans the whole line."""
     label_w, value_w = 34 * mm, BODY_WIDTH / 2 - 34 * mm
@@ -184,7 +186,7 @@ def _fields(rows: list[tuple[str, str]], styles: dict[str, ParagraphStyle]) -> T
                            ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
                            ("BACKGROUND", (0, 0), (0, -1), SHADE)]
     for row, pairs in enumerate(lines):
-        flat = [_p(text, cell) for label, value, _ in pairs for text in (label, value)]
+        flat = [paragraph(text, cell) for label, value, _ in pairs for text in (label, value)]
         if len(pairs) == 1:
             commands.append(("SPAN", (1, row), (3, row)))
             flat += ["", ""]
@@ -195,13 +197,30 @@ def _fields(rows: list[tuple[str, str]], styles: dict[str, ParagraphStyle]) -> T
                  style=TableStyle(commands))
 
 
+def signatures(labels: list[str], styles: dict[str, ParagraphStyle], *,
+               dated: bool = True) -> Table:
+    """A line for each signature (经办人（签字）：______　日期：____年__月__日), for
+    forms signed on paper."""
+    cell = styles["cell"]
+    rows = [[paragraph(f"{label}：", cell), "",
+             paragraph("日期：　　　　年　　月　　日" if dated else "", cell)]
+            for label in labels]
+    table = Table(rows, colWidths=[40 * mm, 60 * mm, BODY_WIDTH - 100 * mm],
+                  rowHeights=[12 * mm] * len(rows))
+    table.setStyle(TableStyle([
+        ("LINEBELOW", (1, 0), (1, -1), 0.5, GRID),
+        ("VALIGN", (0, 0), (-1, -1), "BOTTOM"),
+    ]))
+    return table
+
+
 @dataclass(frozen=True)
-class _Footer:
+class Footer:
     font: str
     left: str  # the document's number, so a loose page can be matched to its notice
 
 
-def _numbered_canvas(footer: _Footer):
+def _numbered_canvas(footer: Footer):
     """A canvas that holds its pages until the end, to print 第 N 页 / 共 M 页."""
 
     class NumberedCanvas(canvas.Canvas):
@@ -234,7 +253,7 @@ def _numbered_canvas(footer: _Footer):
     return NumberedCanvas
 
 
-def _render(story: list, *, title: str, author: str, footer: _Footer) -> bytes:
+def render(story: list, *, title: str, author: str, footer: Footer) -> bytes:
     buffer = io.BytesIO()
     doc = SimpleDocTemplate(buffer, pagesize=A4, leftMargin=MARGIN, rightMargin=MARGIN,
                             topMargin=15 * mm, bottomMargin=18 * mm, title=title,
@@ -302,7 +321,7 @@ def _members_table(lines: list[_Line], font: str) -> Table:
             height = max(ROW_HEIGHT, name.wrap(name_room, 1000)[1] + 3)
         elif size < 9:
             commands.append(("FONTSIZE", (1, i), (1, i), size))
-        data.append([str(i), name, line.id_masked, _day(line.enrolled_on),
+        data.append([str(i), name, line.id_masked, day(line.enrolled_on),
                      yuan(line.premium), line.remark])
         heights.append(height)
     total = sum((line.premium for line in lines), Decimal("0.00"))
@@ -346,7 +365,7 @@ def _per_member_label(notice: PremiumNotice, lines: Iterable[_Line]) -> str:
 
 def _how_to_pay(notice: PremiumNotice, styles: dict[str, ParagraphStyle]) -> list:
     union = notice.period.scheme.union.name
-    text = (f"请于 {_day(notice.due_date)} 前将尚欠金额一次转账至{union}互助金账户。"
+    text = (f"请于 {day(notice.due_date)} 前将尚欠金额一次转账至{union}互助金账户。"
             f"请按通知单号备注转账（备注：{notice.number}），以便核对到账；"
             "未备注或金额不符的，到账确认可能延迟。收款账户以主办工会公布的为准。")
     blanks = Table([["收款户名", ""], ["开户银行", ""], ["账　　号", ""]],
@@ -356,7 +375,7 @@ def _how_to_pay(notice: PremiumNotice, styles: dict[str, ParagraphStyle]) -> lis
         ("LINEBELOW", (1, 0), (1, -1), 0.5, GRID),
         ("VALIGN", (0, 0), (-1, -1), "BOTTOM"),
     ]))
-    return [_p("缴费方式", styles["heading"]), _p(text, styles["body"]), blanks]
+    return [paragraph("缴费方式", styles["heading"]), paragraph(text, styles["body"]), blanks]
 
 
 def premium_notice_pdf(notice: PremiumNotice) -> bytes:
@@ -368,37 +387,37 @@ def premium_notice_pdf(notice: PremiumNotice) -> bytes:
     scheme = period.scheme
     union = scheme.union.name
     lines = _notice_lines(notice)
-    issued = _local_day(notice.issued_at)
-    story = _letterhead(union, "互助金缴费通知单",
-                        f"通知单号：{notice.number}　开具日期：{_day(issued)}", sheet)
-    story.append(_p(f"{notice.unit.name}：", sheet["body"]))
-    story.append(_p(f"贵单位参加{scheme.name}（{period.name}），应缴互助金如下，"
+    issued = local_day(notice.issued_at)
+    story = letterhead(union, "互助金缴费通知单",
+                        f"通知单号：{notice.number}　开具日期：{day(issued)}", sheet)
+    story.append(paragraph(f"{notice.unit.name}：", sheet["body"]))
+    story.append(paragraph(f"贵单位参加{scheme.name}（{period.name}），应缴互助金如下，"
                     "请按期缴纳。", sheet["body"]))
     story.append(Spacer(1, 2 * mm))
-    fields = [
+    facts = [
         ("单位名称", notice.unit.name),
         ("统一社会信用代码", notice.unit.uscc),
         ("保障项目", scheme.name),
-        ("互助期", f"{period.name}（{_day(period.start)} 至 {_day(period.end)}）"),
+        ("互助期", f"{period.name}（{day(period.start)} 至 {day(period.end)}）"),
         ("每人互助金", _per_member_label(notice, lines)),
         ("参保人数", f"{notice.members} 人"),
         ("应缴金额", f"{yuan(notice.amount_due)} 元"),
         ("已缴金额", f"{yuan(notice.amount_paid)} 元"),
         ("尚欠金额", f"{yuan(notice.outstanding)} 元"),
-        ("缴费截止日期", _day(notice.due_date)),
+        ("缴费截止日期", day(notice.due_date)),
         ("应缴金额（大写）", f"人民币{amount_in_words(notice.amount_due)}"),
     ]
     if notice.amount_paid and notice.outstanding:
-        fields.append(("尚欠金额（大写）", f"人民币{amount_in_words(notice.outstanding)}"))
-    story.append(_fields(fields, sheet))
+        facts.append(("尚欠金额（大写）", f"人民币{amount_in_words(notice.outstanding)}"))
+    story.append(fields(facts, sheet))
     story += _how_to_pay(notice, sheet)
-    story.append(_p("参保人员明细", sheet["heading"]))
+    story.append(paragraph("参保人员明细", sheet["heading"]))
     story.append(_members_table(lines, font))
     story.append(Spacer(1, 8 * mm))
-    story.append(_p(f"{union}（盖章）", sheet["right"]))
-    story.append(_p(f"打印日期：{_day(timezone.localdate())}", sheet["right"]))
-    return _render(story, title=f"互助金缴费通知单 {notice.number}", author=union,
-                   footer=_Footer(font, f"通知单号 {notice.number}　{notice.unit.name[:30]}"))
+    story.append(paragraph(f"{union}（盖章）", sheet["right"]))
+    story.append(paragraph(f"打印日期：{day(timezone.localdate())}", sheet["right"]))
+    return render(story, title=f"互助金缴费通知单 {notice.number}", author=union,
+                   footer=Footer(font, f"通知单号 {notice.number}　{notice.unit.name[:30]}"))
 
 
 # ---------------------------------------------------------------- certificate
@@ -433,19 +452,19 @@ def _waiting_rows(enrolment: Enrolment) -> list[list[str]]:
         # The engine pays an event dated on or after first_enrolled + no_pay_days.
         pays_from = first + dt.timedelta(days=waiting.no_pay_days)
         if waiting.reduced_days is None:
-            rows.append([benefit.name, length, f"{_day(pays_from)} 起"])
+            rows.append([benefit.name, length, f"{day(pays_from)} 起"])
             continue
         full_from = first + dt.timedelta(days=waiting.reduced_days)
         rows.append([benefit.name, length,
-                     f"{_day(pays_from)} 起按 {percent(waiting.reduced_rate)} 给付，"
-                     f"{_day(full_from)} 起全额给付"])
+                     f"{day(pays_from)} 起按 {percent(waiting.reduced_rate)} 给付，"
+                     f"{day(full_from)} 起全额给付"])
     return rows
 
 
 def _waiting_table(enrolment: Enrolment, styles: dict[str, ParagraphStyle]) -> Table:
     cell = styles["cell"]
-    data = [[_p(h, cell) for h in ("保障项目", "等待期", "可享受保障日期")]]
-    data += [[_p(text, cell) for text in row] for row in _waiting_rows(enrolment)]
+    data = [[paragraph(h, cell) for h in ("保障项目", "等待期", "可享受保障日期")]]
+    data += [[paragraph(text, cell) for text in row] for row in _waiting_rows(enrolment)]
     table = Table(data, colWidths=[50 * mm, 46 * mm, BODY_WIDTH - 96 * mm], repeatRows=1)
     table.setStyle(TableStyle([
         ("GRID", (0, 0), (-1, -1), 0.5, GRID),
@@ -458,12 +477,12 @@ def _waiting_table(enrolment: Enrolment, styles: dict[str, ParagraphStyle]) -> T
 def _coverage_text(enrolment: Enrolment) -> str:
     if enrolment.coverage_from is None:
         return "待缴费后生效"
-    return f"{_day(enrolment.coverage_from)} 至 {_day(enrolment.coverage_to)}"
+    return f"{day(enrolment.coverage_from)} 至 {day(enrolment.coverage_to)}"
 
 
 def _state_text(enrolment: Enrolment) -> str:
     if enrolment.state == Enrolment.State.WITHDRAWN:
-        return f"已退保（{_day(enrolment.withdrawn_on)}）"
+        return f"已退保（{day(enrolment.withdrawn_on)}）"
     return "参保中"
 
 
@@ -478,28 +497,90 @@ def certificate_pdf(enrolment: Enrolment) -> bytes:
     number = certificate_number(enrolment)
     today = timezone.localdate()
     known = _first_enrolled_known(enrolment)
-    story = _letterhead(union, "参保凭证", f"凭证编号：{number}", sheet)
-    story.append(_fields([
+    story = letterhead(union, "参保凭证", f"凭证编号：{number}", sheet)
+    story.append(fields([
         ("姓名", member.name),
         ("身份证号", crypto.mask_id_number(member.id_number)),
         ("参保单位", enrolment.unit.name),
         ("保障项目", scheme.name),
-        ("互助期", f"{period.name}（{_day(period.start)} 至 {_day(period.end)}）"),
+        ("互助期", f"{period.name}（{day(period.start)} 至 {day(period.end)}）"),
         ("保障期间", _coverage_text(enrolment)),
-        ("参保日期", _day(enrolment.enrolled_on)),
-        ("首次参保日期", _day(enrolment.first_enrolled) if known else "待缴费后确定"),
-        ("缴费情况", f"已缴 {yuan(enrolment.premium)} 元（{_day(enrolment.paid_on)}）"
+        ("参保日期", day(enrolment.enrolled_on)),
+        ("首次参保日期", day(enrolment.first_enrolled) if known else "待缴费后确定"),
+        ("缴费情况", f"已缴 {yuan(enrolment.premium)} 元（{day(enrolment.paid_on)}）"
                      if enrolment.paid else f"未缴（应缴 {yuan(enrolment.premium)} 元）"),
         ("参保状态", _state_text(enrolment)),
     ], sheet))
-    story.append(_p("等待期", sheet["heading"]))
+    story.append(paragraph("等待期", sheet["heading"]))
     story.append(_waiting_table(enrolment, sheet))
     story.append(Spacer(1, 3 * mm))
-    story.append(_p("说明：等待期自首次参保日期起算，连续续保的不重新计算。"
+    story.append(paragraph("说明：等待期自首次参保日期起算，连续续保的不重新计算。"
                     f"具体保障范围和给付标准以{scheme.name}的规定为准。本凭证不作缴费收据使用。",
                     sheet["small"]))
     story.append(Spacer(1, 12 * mm))
-    story.append(_p(f"出具单位：{union}（盖章）", sheet["right"]))
-    story.append(_p(f"出具日期：{_day(today)}", sheet["right"]))
-    return _render(story, title=f"参保凭证 {number}", author=union,
-                   footer=_Footer(font, f"凭证编号 {number}"))
+    story.append(paragraph(f"出具单位：{union}（盖章）", sheet["right"]))
+    story.append(paragraph(f"出具日期：{day(today)}", sheet["right"]))
+    return render(story, title=f"参保凭证 {number}", author=union,
+                   footer=Footer(font, f"凭证编号 {number}"))
+
+
+# ---------------------------------------------------------------- receipt
+
+def receipt_number(notice: PremiumNotice) -> str:
+    """SJ + the notice's number: one receipt per notice, found again by its number."""
+    return f"SJ{notice.number}"
+
+
+def premium_receipt_pdf(notice: PremiumNotice) -> bytes:
+    """The receipt (互助金缴费收据) of a notice paid in full, as A4 PDF bytes: the unit,
+    the period, the amount in figures and in words, each payment as it reached the bank.
+    Refuses (:class:`Refused`) a notice not yet paid in full: a receipt for part of a
+    notice would read as settled."""
+    if notice.state != PremiumNotice.State.PAID:
+        raise Refused(f"缴费通知单 {notice.number} 尚未缴清（尚欠 {yuan(notice.outstanding)} 元），"
+                      "缴清后才能开具缴费收据")
+    font = font_name()
+    sheet = styles(font)
+    period = notice.period
+    scheme = period.scheme
+    union = scheme.union.name
+    payments = list(Payment.objects.filter(notice=notice).order_by("paid_on", "id"))
+    number = receipt_number(notice)
+    story = letterhead(union, "互助金缴费收据",
+                       f"收据编号：{number}　通知单号：{notice.number}", sheet)
+    story.append(fields([
+        ("交款单位", notice.unit.name),
+        ("统一社会信用代码", notice.unit.uscc),
+        ("保障项目", scheme.name),
+        ("互助期", f"{period.name}（{day(period.start)} 至 {day(period.end)}）"),
+        ("参保人数", f"{notice.members} 人"),
+        ("收款金额", f"{yuan(notice.amount_paid)} 元"),
+        ("收款金额（大写）", f"人民币{amount_in_words(notice.amount_paid)}"),
+        ("缴清日期", day(payments[-1].paid_on) if payments else ""),
+    ], sheet))
+    story.append(paragraph("到账明细", sheet["heading"]))
+    data = [["序号", "到账日期", "银行流水号", "金额（元）"]]
+    data += [[str(i), day(p.paid_on), p.bank_reference, yuan(p.amount)]
+             for i, p in enumerate(payments, start=1)]
+    data.append(["合计", f"{len(payments)} 笔", "", yuan(notice.amount_paid)])
+    table = Table(data, colWidths=[16 * mm, 34 * mm, BODY_WIDTH - 90 * mm, 40 * mm],
+                  repeatRows=1)
+    table.setStyle(TableStyle([
+        ("FONT", (0, 0), (-1, -1), font, 9.5),
+        ("GRID", (0, 0), (-1, -1), 0.4, GRID),
+        ("BACKGROUND", (0, 0), (-1, 0), SHADE),
+        ("BACKGROUND", (0, -1), (-1, -1), SHADE),
+        ("ALIGN", (0, 0), (-1, 0), "CENTER"),
+        ("ALIGN", (3, 1), (3, -1), "RIGHT"),
+    ]))
+    story.append(table)
+    story.append(Spacer(1, 3 * mm))
+    story.append(paragraph(f"兹收到{notice.unit.name}缴纳的{scheme.name}（{period.name}）互助金，"
+                           f"计人民币{amount_in_words(notice.amount_paid)}"
+                           f"（{yuan(notice.amount_paid)} 元）。", sheet["body"]))
+    story.append(Spacer(1, 6 * mm))
+    story.append(signatures(["收款单位（盖章）", "经办人（签字）"], sheet))
+    story.append(Spacer(1, 4 * mm))
+    story.append(paragraph(f"开具日期：{day(timezone.localdate())}", sheet["right"]))
+    return render(story, title=f"互助金缴费收据 {number}", author=union,
+                  footer=Footer(font, f"收据编号 {number}　{notice.unit.name[:30]}"))

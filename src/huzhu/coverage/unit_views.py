@@ -19,7 +19,7 @@ from huzhu.coverage.forms import PaymentForm, WithdrawForm
 from huzhu.coverage.joining import eligible_statuses
 from huzhu.coverage.models import Enrolment, PremiumNotice
 from huzhu.coverage.pdf import certificate_pdf as render_certificate
-from huzhu.coverage.pdf import premium_notice_pdf
+from huzhu.coverage.pdf import premium_notice_pdf, premium_receipt_pdf, receipt_number
 from huzhu.coverage.views import unit_in_scheme
 from huzhu.lib.errors import Refused
 from huzhu.lib.http import AuthenticatedHttpRequest
@@ -148,3 +148,21 @@ def certificate_pdf(request: AuthenticatedHttpRequest, enrolment_id: int) -> Htt
                summary=f"下载参保凭证（{e.member.name}，{e.period}）",
                changes={"period": str(e.period), "format": "pdf"})
     return _pdf_response(data, f"参保凭证-{e.member.name}-{stamp}.pdf")
+
+
+@login_required
+def receipt_pdf(request: AuthenticatedHttpRequest, notice_id: int) -> HttpResponse:
+    """The receipt of a notice paid in full (缴费收据), for whoever may see the notice."""
+    notice = get_notice_for_user(request.user, notice_id)
+    try:
+        data = premium_receipt_pdf(notice)
+    except Refused as exc:
+        messages.error(request, str(exc))
+        return redirect("coverage:unit", period_id=notice.period_id, unit_id=notice.unit_id)
+    number = receipt_number(notice)
+    log.record(request.user, AuditEntry.Action.FILE_DOWNLOADED, notice,
+               union_path=notice.unit.union.path,
+               summary=f"下载缴费收据 {number}（{notice.unit.name}，{notice.period}，"
+                       f"{yuan(notice.amount_paid)} 元）",
+               changes={"notice": notice.number, "format": "pdf", "文件": "缴费收据"})
+    return _pdf_response(data, f"缴费收据-{number}.pdf")

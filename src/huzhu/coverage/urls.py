@@ -10,6 +10,7 @@ urlpatterns = [
     path("notices/", unit_views.notice_list, name="notices"),
     path("notices/<id:notice_id>/pay/", unit_views.register_payment, name="pay"),
     path("notices/<id:notice_id>/pdf/", unit_views.notice_pdf, name="notice-pdf"),
+    path("notices/<id:notice_id>/receipt/", unit_views.receipt_pdf, name="receipt-pdf"),
     path("enrolments/<id:enrolment_id>/withdraw/", unit_views.withdraw, name="withdraw"),
     path("enrolments/<id:enrolment_id>/certificate/", unit_views.certificate_pdf,
          name="certificate"),
