@@ -26,6 +26,7 @@ urlpatterns = [
     path("reports/", include("huzhu.reports.urls")),
     path("notify/", include("huzhu.notify.urls")),
     path("payouts/", include("huzhu.claims.payouts.urls")),
+    path("documents/", include("huzhu.claims.documents.urls")),
     path("", include("huzhu.orgs.urls")),
     path("", include("huzhu.web.urls")),
 ]
