@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 from django.db.models import Count
 from django.utils import timezone
+from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.platypus import Spacer, Table, TableStyle
 
@@ -137,7 +139,7 @@ def _filed_day(claim: Claim) -> str:
     return day(local_day(at))
 
 
-def _people_table(claim: Claim, sheet: dict) -> Table:
+def _people_table(claim: Claim, sheet: dict[str, ParagraphStyle]) -> Table:
     cell = sheet["cell"]
     rows = [
         ("经办人（登记）", _person(claim.filed_by), _filed_day(claim)),
@@ -146,7 +148,7 @@ def _people_table(claim: Claim, sheet: dict) -> Table:
         ("复审人", _person(claim.second_reviewed_by),
          _step_day(claim, S.APPROVED, claim.second_reviewed_by_id)),
     ]
-    data = [[paragraph(h, cell) for h in ("环节", "姓名", "日期", "签字")]]
+    data: list[list[Any]] = [[paragraph(h, cell) for h in ("环节", "姓名", "日期", "签字")]]
     data += [[paragraph(text, cell) for text in row] + [""] for row in rows]
     table = Table(data, colWidths=[36 * mm, 46 * mm, 36 * mm, BODY_WIDTH - 118 * mm],
                   rowHeights=[8 * mm] + [11 * mm] * len(rows))

@@ -25,7 +25,8 @@ from huzhu.rules.money import yuan
 
 def _pdf(data: bytes, name: str) -> HttpResponse:
     response = HttpResponse(data, content_type="application/pdf")
-    response["Content-Disposition"] = content_disposition_header(False, name)  # opens to print
+    # Inline: it opens in the browser, to be printed.
+    response["Content-Disposition"] = content_disposition_header(False, name) or "inline"
     response["Cache-Control"] = "no-store"  # a member's details stay off shared disks
     return response
 
