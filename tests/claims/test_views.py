@@ -75,7 +75,8 @@ def test_a_premium_scheme_offers_nothing_to_an_unpaid_member(client, users, unit
     enrolment.enrol_unit(users["clerk_a1"], period, units["a1"], on=D(2026, 2, 1))
     page = login(client, "clerk_a1").get(reverse("claims:new", args=[staff["m1"].pk]),
                                          {"day": "2026-03-10"}).content.decode()
-    assert "没有保障" in page
+    # Issue 21: said outright, not left off the list without a word.
+    assert 'id="no-offers"' in page and "的全部项目：未缴费：已参保，待单位缴费后生效" in page
 
 
 def test_the_claim_page_shows_the_computation_and_only_allowed_steps(client, users, staff,

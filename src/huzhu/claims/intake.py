@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django import forms
@@ -14,15 +14,16 @@ from django.utils import timezone
 
 from huzhu.audit import log
 from huzhu.audit.models import AuditEntry
+from huzhu.claims import computation
 from huzhu.claims.models import Claim, ClaimEvent
-from huzhu.coverage.lookup import schemes_over
+from huzhu.coverage.lookup import Cover, member_coverage, schemes_over
 from huzhu.coverage.models import Enrolment, Period, Scheme
 from huzhu.lib import crypto
 from huzhu.lib.forms import BootstrapFormMixin
 from huzhu.members.idcard import IdNumberError, parse_id_number
 from huzhu.members.models import Member
 from huzhu.orgs.models import User
-from huzhu.rules import vocabulary
+from huzhu.rules import evaluate_claim, vocabulary
 from huzhu.rules.columns import stay_days
 from huzhu.rules.money import DECIMAL_PLACES, MAX_DIGITS
 from huzhu.rules.schema import Benefit, OutcomeFormula, PercentFormula, PerDayFormula
@@ -52,6 +53,91 @@ def offers(member: Member, day: dt.date) -> list[Offer]:
             continue
         found += [Offer(scheme, period, b) for b in scheme.policy().benefits]
     return found
+
+
+@dataclass(frozen=True)
+class Closed:
+    """A benefit (or a whole scheme, ``benefit`` None) that does not cover the member on
+    the day, and why, in the engine's or the enrolment's words."""
+
+    scheme: Scheme
+    benefit: Benefit | None
+    reason: str
+
+
+@dataclass
+class Eligibility:
+    """What the intake page shows for a day, before any fact or material is asked:
+    the benefits that may be claimed (with a note, e.g. a reduced waiting period) and
+    the others with why not."""
+
+    open: list[tuple[Offer, str]] = field(default_factory=list)
+    closed: list[Closed] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def offers(self) -> list[Offer]:
+        return [offer for offer, _ in self.open]
+
+
+# The engine's reasons that the member and the day decide, whatever the event's facts:
+# a benefit failing one of these cannot be paid, so it is not offered. Every other
+# reason (a field missing, a diagnosis, a relation, a threshold) waits for the facts.
+DECIDED_BY_MEMBER_AND_DAY = frozenset({
+    "unknown_member", "status_not_eligible", "age_out_of_range", "gender_not_eligible",
+    "occupation_not_eligible", "outside_window", "not_enrolled", "waiting_period",
+    "not_in_force"})
+
+
+def eligibility(member: Member, day: dt.date) -> Eligibility:
+    """Each benefit of the schemes over ``member`` on ``day``: offered, or not and why.
+
+    A premium scheme the member is not covered by on the day is closed with the
+    enrolment's state (未参加, 未缴费, 退保, 生效日期); for the others the engine itself
+    evaluates a bare event of each benefit on the day (member, day, enrolments — no
+    facts yet) and its reason, when the member or the day decides it, is the answer:
+    the rules stay in :mod:`huzhu.rules`."""
+    found = Eligibility()
+    if member.joined_on and day < member.joined_on:
+        found.warnings.append(f"事件日期早于会员的入会日期（{member.joined_on:%Y-%m-%d}），"
+                              "请核对事件日期和入会日期")
+    offered = offers(member, day)
+    covers = {c.scheme.pk: c for c in member_coverage(member, day)}
+    for scheme in schemes_over(member):
+        mine = [o for o in offered if o.scheme.pk == scheme.pk]
+        if not mine:
+            found.closed.append(Closed(scheme, None, _not_covered(covers.get(scheme.pk))))
+            continue
+        for offer in mine:
+            row = _bare_event(member, offer, day)
+            if row["status"] == "ineligible" and row["reason"] in DECIDED_BY_MEMBER_AND_DAY:
+                found.closed.append(Closed(scheme, offer.benefit, row["reason_message"]))
+            else:
+                note = row["reason_message"] if row["reason"] == "waiting_period_reduced" \
+                    else ""
+                found.open.append((offer, note or ""))
+    return found
+
+
+def _not_covered(cover: Cover | None) -> str:
+    """Why a premium scheme does not cover the member on the day, in words; "未缴费"
+    said outright (an unpaid member's scheme was left off the list without a word)."""
+    if cover is None or cover.covered:
+        return "事件日期不在参保互助期内"
+    enrolment = cover.enrolment
+    if enrolment is not None and enrolment.coverage_from is None:
+        return f"未缴费：{cover.note}"
+    return cover.note
+
+
+def _bare_event(member: Member, offer: Offer, day: dt.date) -> dict:
+    """The engine's row for an event of ``offer``'s benefit on ``day`` with no facts."""
+    probe = Claim(member=member, scheme=offer.scheme, benefit=offer.benefit.code,
+                  event_date=day)
+    return evaluate_claim(offer.scheme.policy(), computation.member_row(member),
+                          {"event_id": "intake", "member_id": str(member.pk),
+                           "benefit": offer.benefit.code, "event_date": day},
+                          computation.enrolment_rows(probe))
 
 
 def needed_fields(benefit: Benefit) -> list[str]:

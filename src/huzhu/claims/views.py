@@ -367,7 +367,10 @@ def claim_new(request: AuthenticatedHttpRequest, member_id: int) -> HttpResponse
         raise PermissionDenied("您的角色只能查看，不能登记理赔")
     member = get_member_for_user(request.user, member_id, write=True)
     day = _day(request.GET.get("day") or request.POST.get("day"))
-    offers = intake.offers(member, day) if day else []
+    # Before any fact or material: which benefits apply on the day, and why not the
+    # others (the engine's reasons); only those that apply may be filed.
+    found = intake.eligibility(member, day) if day else intake.Eligibility()
+    offers = found.offers
     chosen = _chosen(offers, request.GET.get("benefit") or request.POST.get("benefit", ""))
     form = None
     if chosen is not None:
@@ -380,6 +383,7 @@ def claim_new(request: AuthenticatedHttpRequest, member_id: int) -> HttpResponse
             return redirect("claims:detail", claim_id=claim.pk)
     return render(request, "claims/new.html", {
         "member": member, "day": day, "offers": offers, "chosen": chosen, "form": form,
+        "open": found.open, "closed": found.closed, "warnings": found.warnings,
         "icd10": icd10_options(), "today": timezone.localdate(),
         "key": (lambda o: f"{o.scheme.code}:{o.benefit.code}"),
     })
