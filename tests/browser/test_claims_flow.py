@@ -203,6 +203,8 @@ def test_hospital_claim_from_intake_to_paid(page, hospital_case, tmp_path, scree
     page.click("#nav-payouts")
     page.click(f"#build-{scheme.code}")
     page.wait_for_selector("#export-form")
+    # The full numbers are asked for, with a purpose (the box is not ticked by default).
+    page.check("#export-full")
     page.fill("#export-purpose", "报送银行办理代发")
     with page.expect_download() as info:
         page.click("#export-submit")
