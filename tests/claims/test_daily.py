@@ -35,14 +35,24 @@ def test_the_follow_up_export_is_logged_as_a_download(client, users):
 
 
 def test_the_amount_box_shows_the_computed_amount_with_two_places(client, users, staff,
-                                                                  file_hospital):
+                                                                  file_hospital, monkeypatch):
+    """An amount as a Decimal of six places (as a database or a computation may hand it
+    over) reads with two in the 核定金额 box: "880.000000" was shown."""
+    from huzhu.claims import views
+
     claim = file_hospital(staff["m1"])
     apply(users["clerk_a1"], claim.pk, "submit")
-    # SQLite hands a stored amount back with as many places as it likes.
-    Claim.objects.filter(pk=claim.pk).update(computed=Decimal("240.000000"))
+    real = views.get_claim_for_user
+
+    def six_places(user, claim_id):
+        loaded = real(user, claim_id)
+        loaded.computed = Decimal("880.000000")
+        return loaded
+
+    monkeypatch.setattr(views, "get_claim_for_user", six_places)
     page = login(client, "reviewer_da").get(
         reverse("claims:detail", args=[claim.pk])).content.decode()
-    assert 'name="amount" placeholder="240.00"' in page
+    assert 'name="amount" placeholder="880.00"' in page
 
 
 def test_reject_and_withdraw_ask_to_confirm(client, users, staff, file_hospital):
@@ -131,3 +141,4 @@ def test_days_in_hospital_follow_from_the_dates_on_the_page(client, users, staff
     page = login(client, "clerk_a1").get(
         reverse("claims:detail", args=[claim.pk])).content.decode()
     assert '<dd class="col-sm-8" id="claim-days">5 天</dd>' in page
+
