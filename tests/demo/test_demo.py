@@ -127,8 +127,15 @@ def test_occupations_follow_the_employer(demo):
 
 
 def test_one_login_per_role_at_different_nodes(demo):
-    staff = {u.username: u for u in User.objects.select_related("union")}
+    staff = {u.username: u for u in User.objects.filter(is_active=True).select_related("union")}
     assert set(staff) == {"clerk", "reviewer", "finance", "admin", "auditor", "superuser"}
+    # The others are accounts that never log in: the system filer of 免申即享 and the
+    # other districts' reviewers of the history.
+    others = User.objects.filter(is_active=False)
+    assert not any(u.has_usable_password() for u in others)
+    assert {u.username for u in others} == {"huzhu-proactive"} | {
+        f"reviewer-{u.code}" for u in Union.objects.filter(level="district")
+        if u.pk != staff["reviewer"].union_id}
     for username in ("clerk", "reviewer", "finance", "admin", "auditor"):
         user = staff[username]
         assert user.role == username
@@ -259,3 +266,61 @@ def test_the_demo_has_claims_in_every_state_and_a_paid_batch(demo):
     claim = Claim.objects.filter(state="submitted").first()
     assert apply(demo.staff["reviewer"], claim.pk, "return", missing=["invoice"],
                  note="请补交发票").state == "returned"
+
+
+def test_the_demo_has_paid_history_in_both_years_through_proactive_runs(demo):
+    """Issue 21 (5): months of 免申即享 runs from 2025 on, reviewed by two people and paid
+    in monthly batches, every amount the engine's."""
+    from django.db.models import F
+
+    from huzhu.audit.models import AuditEntry
+    from huzhu.claims.models import Claim, ClaimEvent, Payout
+    from huzhu.demo import history
+    from huzhu.feeds.models.proactive import BatchRun
+
+    months = history.months(demo)
+    assert months[0].isoformat() == "2025-01-01" and months[-1].isoformat() == "2026-05-01"
+    runs = BatchRun.objects.filter(status="done")
+    assert {r.scheme.code for r in runs} == {"changchun-2023", "ningshan-2024"}
+    assert {r.user.username for r in runs} == {"admin"}
+    proactive = Claim.objects.filter(source="proactive", state="paid")
+    assert proactive.exists()
+    # Filed by the system, submitted by the admin, first review by the member's district
+    # reviewer, second by the admin; paid in the month after the discharge month.
+    for claim in proactive.select_related("member__union", "first_reviewed_by",
+                                          "second_reviewed_by", "filed_by")[:50]:
+        assert claim.filed_by.username == "huzhu-proactive"
+        assert claim.first_reviewed_by.union_id == claim.member.union.parent_id
+        assert claim.second_reviewed_by.username == "admin"
+        assert claim.final == claim.computed > 0
+        steps = list(claim.history.order_by("at", "pk").values_list("action", flat=True))
+        assert steps == ["proactive", "submit", "first_pass", "approve", "batch", "pay"]
+        paid_on = claim.payouts.get().paid_on
+        assert (paid_on.year * 12 + paid_on.month) - (
+            claim.event_date.year * 12 + claim.event_date.month) == 1
+    years = set(Payout.objects.filter(state="paid").values_list("paid_on__year", flat=True))
+    assert years == {2025, 2026}
+    assert Payout.objects.filter(state="paid", paid_on__gte=demo.as_of).count() == 0
+    assert not proactive.exclude(final=F("computed")).exists()
+    # Each step is in the audit log, as workflow.apply writes it.
+    one = proactive.first()
+    logged = AuditEntry.objects.filter(object_type="claim", object_id=str(one.pk))
+    assert logged.count() == ClaimEvent.objects.filter(claim=one).count() - 1  # not the filing
+    # What stays open: claims waiting for the member's bank card.
+    waiting = Claim.objects.filter(source="proactive", state="proactive")
+    assert all("bank_card" in c.missing_materials for c in waiting)
+
+
+def test_the_demo_computes_the_statistics_ahead(demo):
+    from django.core.cache import caches
+
+    from huzhu.coverage.models import Scheme
+    from huzhu.reports import figures, paid, precompute
+
+    version = paid.version()
+    assert caches["reports"].get(precompute.STATE_KEY)[0] == version
+    for scheme in Scheme.objects.select_related("union"):
+        for year in (2025, 2026):
+            start, end = figures.year_range(year)
+            sel = figures.select(None, scheme, start=start, end=end, union=scheme.union)
+            assert caches["reports"].get(figures.cache_key(sel, version)) is not None

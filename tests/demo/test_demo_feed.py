@@ -31,10 +31,17 @@ def test_the_demo_writes_a_valid_feed_of_its_members_and_a_sample_with_errors(de
     assert oct(feed.stat().st_mode & 0o777) == "0o600"
     rows = _rows(feed)
     assert len(rows) == files["rows"] >= 20
-    assert Settlement.objects.count() == 0  # written, not imported
+    # The stays of 2026: those up to May came month by month in the history (the same
+    # settlement IDs), June's are new.
+    assert {r["出院日期"][:4] for r in rows} == {"2026"}
+    june = [r for r in rows if r["出院日期"] >= "2026-06-01"]
+    known = set(Settlement.objects.values_list("settlement_id", flat=True))
+    assert {r["结算ID"] for r in rows} - known == {r["结算ID"] for r in june}
+    before = Settlement.objects.count()
     outcome = import_feed(feed)
     assert outcome.imported and outcome.invalid == 0, outcome.errors[:3]
-    assert outcome.new == len(rows)
+    assert outcome.new == len(june) > 0
+    assert outcome.already_known == len(rows) - len(june)
     assert outcome.matched >= 0.9 * len(rows)
     assert outcome.unmatched_not_member >= 2
     matched = Member.objects.filter(settlements__isnull=False).distinct()
@@ -46,7 +53,7 @@ def test_the_demo_writes_a_valid_feed_of_its_members_and_a_sample_with_errors(de
     messages = " ".join(e.message for e in outcome.errors)
     for words in ("校验", "出院日期早于入院日期", "相差", "不能为负数", "重复"):
         assert words in messages
-    assert Settlement.objects.count() == len(rows)
+    assert Settlement.objects.count() == before + len(june)
 
 
 def test_huzhu_demo_mentions_the_feed(db, capsys):

@@ -1,10 +1,11 @@
 """A medical-insurance settlement feed for the demo city, as the bureau would export it.
 
-About one hospital stay for every 15 demo members, discharged in 2026 up to the demo
-date, at Changchun's hospitals, with costs that add up (fund + personal account + cash =
-total) and ICD-10 codes of the national insurance edition: mostly ordinary stays, some
-critical illnesses (lung cancer C34, myocardial infarction I21, cerebral infarction I63),
-female special diseases for women (breast cancer C50, cervical cancer C53) and fractures.
+About one hospital stay for every 12 demo members in each half year, discharged from
+January 2025 to the demo's day, at Changchun's hospitals, with costs that add up (fund +
+personal account + cash = total) and ICD-10 codes of the national insurance edition:
+mostly ordinary stays, some critical illnesses (lung cancer C34, myocardial infarction
+I21, cerebral infarction I63), female special diseases for women (breast cancer C50,
+cervical cancer C53) and fractures.
 The stays are of members anywhere in the city (the free scheme's subtree), retired and
 departed members among them (members outside the scheme's population, whom the batch
 finds ineligible), and about one row in fifty is a person who is not a union member. The
@@ -16,8 +17,11 @@ each: a bad ID check digit, discharge before admission, amounts that do not add 
 negative amount, a repeated settlement ID), so the error report has something to show;
 being all or nothing, its import imports nothing.
 
-The demo step (:data:`STEPS`) writes both under ``HUZHU_DEMO_DIR`` (``var/demo``) and
-does not import them.
+The stays up to May 2026 are the demo's history (:mod:`huzhu.demo.history` imports them
+month by month, as the bureau sent them). The demo step (:data:`STEPS`) writes the stays
+of 2026 (January to June) and the sample under ``HUZHU_DEMO_DIR`` (``var/demo``) and
+imports neither: importing the file finds the stays up to May already known and adds
+June's, for a newcomer's own 免申即享 run.
 """
 
 from __future__ import annotations
@@ -37,8 +41,9 @@ from huzhu.lib import crypto
 from huzhu.members.idcard import make_id_number
 from huzhu.members.models import Member
 
-MEMBERS_PER_STAY = 15
-YEAR_START = dt.date(2026, 1, 1)
+MEMBERS_PER_STAY = 12  # in half a year: about the inpatient rate of a Chinese city
+YEAR_START = dt.date(2026, 1, 1)  # the file's first discharge day
+HISTORY_START = dt.date(2025, 1, 1)  # the city's stays begin here (huzhu.demo.history)
 DELIBERATE_INVALID = 5
 FEN = Decimal("0.01")
 LOOKUP_CHUNK = 900
@@ -100,7 +105,7 @@ def write_feeds(ctx: DemoContext) -> int:
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     feed, errors = directory / FEED_FILE, directory / ERRORS_FILE
     rng = ctx.rng("feeds")
-    rows = demo_rows(ctx, rng)
+    rows = file_rows(ctx.extra.get("feed_rows") or demo_rows(ctx, rng))
     _write(rows, feed)
     ctx.progress.advance()
     _write(_error_sample(rng, rows), errors)
@@ -111,13 +116,15 @@ def write_feeds(ctx: DemoContext) -> int:
 
 def write_demo_feed(ctx: DemoContext, path: Path) -> int:
     """Write the demo city's (valid) feed to ``path``; returns the number of data rows."""
-    rows = demo_rows(ctx, ctx.rng("feeds"))
+    rows = file_rows(ctx.extra.get("feed_rows") or demo_rows(ctx, ctx.rng("feeds")))
     _write(rows, path)
     return len(rows)
 
 
 def demo_rows(ctx: DemoContext, rng: random.Random) -> list[dict]:
-    """The feed's rows (Chinese headers), in discharge order, all valid."""
+    """Every stay of the city from 2025 to the demo's day (Chinese headers), in discharge
+    order, all valid: the history imports them month by month up to May 2026, and the
+    file holds those of 2026 (the same rows, the same settlement IDs)."""
     people = _stay_members(ctx, rng)
     rows = [_stay(rng, person, ctx.as_of) for person in people]
     rows += _readmissions(rng, people, ctx.as_of)
@@ -125,6 +132,17 @@ def demo_rows(ctx: DemoContext, rng: random.Random) -> list[dict]:
     rows.sort(key=lambda r: (r["出院日期"], r["证件号码"]))
     _number(rows)
     return rows
+
+
+def file_rows(rows: list[dict]) -> list[dict]:
+    """The rows of the demo's file: the stays discharged in 2026 (first half)."""
+    start = YEAR_START.isoformat()
+    return [r for r in rows if r["出院日期"] >= start]
+
+
+def write_rows(rows: list[dict], path: Path) -> None:
+    """``rows`` as the bureau's GBK CSV at ``path``, owner-only."""
+    _write(rows, path)
 
 
 def _write(rows: list[dict], path: Path) -> None:
@@ -138,9 +156,12 @@ def _write(rows: list[dict], path: Path) -> None:
 
 
 def _stay_members(ctx: DemoContext, rng: random.Random) -> list[dict]:
-    """About one member in 15, with the name, ID number and gender the registry has."""
+    """About one member in 12 for each half year from 2025 to the demo's day, with the
+    name, ID number and gender the registry has."""
     ids = list(ctx.member_ids) or list(Member.objects.order_by("pk").values_list("pk", flat=True))
-    chosen = sorted(rng.sample(ids, k=max(1, len(ids) // MEMBERS_PER_STAY)))
+    halves = _half_years(ctx.as_of)
+    chosen = sorted(rng.sample(ids, k=min(len(ids),
+                                          max(1, len(ids) * halves // MEMBERS_PER_STAY))))
     people = []
     for i in range(0, len(chosen), LOOKUP_CHUNK):
         for name, sealed, gender in Member.objects.filter(
@@ -149,6 +170,11 @@ def _stay_members(ctx: DemoContext, rng: random.Random) -> list[dict]:
             people.append({"name": name, "id_number": crypto.unseal(sealed),
                            "female": gender == Member.Gender.FEMALE})
     return people
+
+
+def _half_years(as_of: dt.date) -> int:
+    """Half years from HISTORY_START to ``as_of`` (three for the demo's 2026-06-30)."""
+    return max(1, round((as_of - HISTORY_START).days / 182.6))
 
 
 def _non_members(rng: random.Random, stays: int) -> list[dict]:
@@ -164,7 +190,7 @@ def _non_members(rng: random.Random, stays: int) -> list[dict]:
 
 
 def _readmissions(rng: random.Random, people: list[dict], as_of: dt.date) -> list[dict]:
-    """Some members are in hospital twice in the half year."""
+    """Some members are in hospital twice."""
     return [_stay(rng, person, as_of) for person in people if rng.random() < 0.08]
 
 
@@ -183,7 +209,8 @@ def _stay(rng: random.Random, person: dict, as_of: dt.date) -> dict:
     (code, _name, (low_days, high_days), (low, high)), hospital = _diagnosis(
         rng, person["female"])
     days = rng.randint(low_days, high_days)
-    discharge = YEAR_START + dt.timedelta(days=rng.randrange((as_of - YEAR_START).days + 1))
+    discharge = HISTORY_START + dt.timedelta(
+        days=rng.randrange((as_of - HISTORY_START).days + 1))
     admit = discharge - dt.timedelta(days=days)
     total = _yuan(rng.triangular(low, high, low + (high - low) * 0.3))
     fund = _yuan(total * Decimal(str(rng.uniform(0.52, 0.78))))

@@ -12,12 +12,15 @@ from dataclasses import dataclass
 from django.core.management import call_command
 from django.db import connection, transaction
 
-from huzhu.demo import claims, coverage, feeds, names, registry
+from huzhu.demo import claims, coverage, feeds, history, names, registry, statistics
 from huzhu.demo.base import DemoContext, NullProgress, Progress, Step
 from huzhu.members.models import Member
 from huzhu.orgs.models import Union, Unit, User
 
-STEPS: list[Step] = [*registry.STEPS, *coverage.STEPS, *claims.STEPS, *feeds.STEPS]
+# History before the claims of 2026: those are computed, as in life, against what the
+# past months paid; the statistics last, over everything.
+STEPS: list[Step] = [*registry.STEPS, *coverage.STEPS, *history.STEPS, *claims.STEPS,
+                     *feeds.STEPS, *statistics.STEPS]
 DEMO_PASSWORD = registry.DEMO_PASSWORD
 
 
