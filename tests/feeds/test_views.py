@@ -111,6 +111,8 @@ def test_upload_form_refuses_other_files(client, officer_da):
     assert entry.summary == ("上传医保结算数据被拒：a.pdf"
                              "（只能上传 .csv、.xlsx、.xls 或 .parquet 文件）")
     page = client.get(reverse("feeds:upload")).content.decode()
+    # The bureau's column names a file may use are codes, shown as such (not as words).
+    assert "<code>setl_id</code>、" in page and "、setl_id" not in page
     assert "上传医保结算数据" in page and "个人现金支付" in page and "只导入无错误的行" in page
 
 
@@ -164,6 +166,7 @@ def test_token_page_shows_a_new_token_once_and_revokes(client, officer_da, users
     login(client, officer_da)
     page = client.get(reverse("feeds:tokens")).content.decode()
     assert "还没有令牌" in page and "POST /api/feeds" in page
+    assert "表单上传，字段名 <code>file</code>" in page and "multipart 字段" not in page
     made = client.post(reverse("feeds:tokens"), {"label": "市医保局"})
     text = made.content.decode()
     assert made["Cache-Control"] == "no-store" and "此令牌只显示这一次" in text
