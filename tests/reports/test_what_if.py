@@ -71,6 +71,8 @@ def test_form_reform_runs_and_reports(client, history):
     assert report["largest"][0]["benefit"] == hospital
     assert report["by_benefit"][0]["label"] == hospital
     assert not any("（hospital）" in r["label"] for r in report["by_benefit"])
+    assert [c["text"] for c in report["changes"]] == [
+        f"{hospital} · 公式 · 档次表 · 第 7 档 (300000,+∞) · 比例：10% → 12%"]
     assert started.summary == (f"开始改革测算“{run.name}”"
                                f"（{run.scheme.name} {period_2026().name}）")
     assert {r["key"] for r in report["by_union"]} == {"甲区总工会", "乙区总工会"}
@@ -107,6 +109,9 @@ def test_uploaded_overlay_and_prior_payouts(client, history):
     assert run.status == WhatIfRun.Status.DONE, run.message
     assert run.name == "住院补贴封顶3万"
     assert Decimal(run.report["difference"]) == Decimal("-10000.00")  # c3 40,000 → 30,000
+    # The cap by what it limits, not by its code.
+    hospital = history["c3"].scheme.policy().benefit("hospital").name
+    assert [c["label"] for c in run.report["changes"]] == [f"{hospital} · 上限（每人每年） · 金额"]
 
 
 def test_the_form_explains_the_reform_file_in_the_page(client, history):

@@ -277,9 +277,22 @@ def simulate_run(run: WhatIfRun, progress=lambda step: None):
 
 def for_people(report: SimulationReport, run: WhatIfRun) -> SimulationReport:
     """The report as the page and the xlsx show it: benefits by the policies' names (not
-    "名称（code）"), members by name (not the registry's id)."""
+    "名称（code）") and caps by what they limit, members by name (not the registry's id)."""
     reform = reform_from_text(run.scheme, run.reform_text, "改革方案")
-    names = {b.code: b.name for b in [*run.scheme.policy().benefits, *reform.benefits]}
+    benefits = [*run.scheme.policy().benefits, *reform.benefits]
+    names = {b.code: b.name for b in benefits}
+    # "住院医疗补贴（hospital） · 上限 cap_per_year · 金额"
+    #   → "住院医疗补贴 · 上限（每人每年） · 金额"
+    words = {f"（{b.code}）": "" for b in benefits}
+    words.update({f"上限 {c.cap_code}": f"上限（{_cap_label(c)}）" for b in benefits
+                  for c in b.caps})
+
+    def label(text: str) -> str:
+        for code, word in words.items():
+            text = text.replace(code, word)
+        return text
+
+    report.changes = [replace(c, label=label(c.label)) for c in report.changes]
     ids = {int(e.member_id) for e in report.largest if str(e.member_id).isdigit()}
     members = {str(pk): name for pk, name in
                Member.objects.filter(pk__in=ids).values_list("pk", "name")}
