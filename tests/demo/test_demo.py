@@ -306,6 +306,15 @@ def test_the_demo_has_paid_history_in_both_years_through_proactive_runs(demo):
     one = proactive.first()
     logged = AuditEntry.objects.filter(object_type="claim", object_id=str(one.pk))
     assert logged.count() == ClaimEvent.objects.filter(claim=one).count() - 1  # not the filing
+    # The member was told at each step, as workflow.apply tells them.
+    from huzhu.notify.models import OutboxMessage
+
+    told = proactive.exclude(member__phone="").first()
+    texts = dict(OutboxMessage.objects.filter(member=told.member_id,
+                                              dedupe_key__contains=f":{told.pk}:")
+                 .values_list("kind", "text"))
+    assert set(texts) == {"claims.submitted", "claims.approved", "claims.paid"}
+    assert f"核定给付 {told.final:,.2f} 元" in texts["claims.approved"]
     # What stays open: claims waiting for the member's bank card.
     waiting = Claim.objects.filter(source="proactive", state="proactive")
     assert all("bank_card" in c.missing_materials for c in waiting)
