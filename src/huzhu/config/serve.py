@@ -87,8 +87,10 @@ def run(args: argparse.Namespace) -> int:
     # Here, once, before any child: a missing key stops the start with its message, and a
     # key file that must be generated or moved is handled by one process, not four.
     load_secrets(var_dir)
+    # HUZHU_STATIC_COLLECTED: the collect below writes hashed names, and the server links
+    # them (huzhu.config.static_storage): static files cached for a year.
     child_env = {**os.environ, "DJANGO_SETTINGS_MODULE": "huzhu.config.settings",
-                 "HUZHU_VAR_DIR": str(var_dir)}
+                 "HUZHU_VAR_DIR": str(var_dir), "HUZHU_STATIC_COLLECTED": "1"}
     if env.debug():
         print("调试模式已开启（HUZHU_DEBUG=1）：出错页面会显示程序内部信息，"
               "只可用于本机演示，切勿用于生产环境。", flush=True)

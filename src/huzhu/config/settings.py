@@ -111,6 +111,12 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
+# Passwords are hashed with Django's default, PBKDF2-SHA256 at 1,000,000 iterations
+# (Django 5.2): kept on purpose. One check takes 0.21 s of a core on this machine's CPU,
+# 0.25–0.34 s wall at a load of 4 on its 2 cores (0.5–0.75 s at 6); it is paid once per
+# login (about a fifth to a third of the 1–2.7 s a login takes there, bench/bench_browser.py)
+# and it is what makes a stolen user table slow to guess. scrypt, Django's other built-in
+# strong hasher, measured 0.6 s: no cheaper at equal strength.
 _VALIDATORS = "django.contrib.auth.password_validation"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": f"{_VALIDATORS}.UserAttributeSimilarityValidator",
@@ -170,13 +176,21 @@ STATICFILES_FINDERS = [
     "django.contrib.staticfiles.finders.AppDirectoriesFinder",
     "huzhu.reports.staticfinder.PlotlyFinder",  # plotly.min.js from the plotly package
 ]
+# huzhu serve collects the static files at every start and says so to its children
+# (HUZHU_STATIC_COLLECTED=1): they link hashed names, which WhiteNoise serves gzipped and
+# cached for a year (huzhu.config.static_storage). Every other process (the tests, a
+# script, huzhu manage runserver) links plain names, as collected or found in the
+# packages: a stale var/static from an earlier start can never be linked.
+STATIC_COLLECTED = env.flag("HUZHU_STATIC_COLLECTED")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    # Compressed copies (gzip) beside each file; not the manifest (hashed names) storage,
-    # under which any page rendered before a collectstatic would fail.
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+    "staticfiles": {"BACKEND": "huzhu.config.static_storage.HashedStaticStorage"
+                    if STATIC_COLLECTED else "whitenoise.storage.CompressedStaticFilesStorage"},
 }
-WHITENOISE_USE_FINDERS = DEBUG  # in debug, straight from the packages: no collect needed
+# In debug without a collect, straight from the packages; under huzhu serve (debug or
+# not) from var/static, where the gzip copies and the hashed names are.
+WHITENOISE_USE_FINDERS = DEBUG and not STATIC_COLLECTED
+WHITENOISE_AUTOREFRESH = DEBUG and not STATIC_COLLECTED
 
 MEDIA_ROOT = VAR_DIR / "media"  # outside the web root; files are served by views only
 UPLOAD_ROOT = VAR_DIR / "uploads"
