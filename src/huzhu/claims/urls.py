@@ -19,6 +19,7 @@ urlpatterns = [
     *material_urls.urlpatterns,
     path("<id:claim_id>/", views.claim_detail, name="detail"),
     path("<id:claim_id>/edit/", views.claim_edit, name="edit"),
+    path("<id:claim_id>/same-stay/", views.file_companions, name="companions"),
     path("<id:claim_id>/late-exception/", views.late_exception, name="late-exception"),
     path("<id:claim_id>/not-duplicate/", views.override_duplicate, name="override-duplicate"),
     path("<id:claim_id>/<str:step>/", views.claim_step, name="step"),

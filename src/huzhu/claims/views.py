@@ -16,13 +16,24 @@ from django.views.decorators.http import require_POST
 
 from huzhu.audit import limits, log
 from huzhu.audit.models import AuditEntry
-from huzhu.claims import bulk, bulk_jobs, deadlines, duplicates, editing, intake, queue, workflow
+from huzhu.claims import (
+    bulk,
+    bulk_jobs,
+    companions,
+    deadlines,
+    duplicates,
+    editing,
+    intake,
+    queue,
+    workflow,
+)
 from huzhu.claims import queue_export as queue_export_file
 from huzhu.claims.access import get_claim_for_user
 from huzhu.claims.flags import FLAG_LABELS
 from huzhu.claims.forms import ClaimStepForm
 from huzhu.claims.icd10 import options as icd10_options
 from huzhu.claims.materials import required as materials
+from huzhu.claims.materials.store import MaterialRefused
 from huzhu.claims.models import BulkJob, Claim
 from huzhu.claims.workflow import TRANSITIONS, ClaimRefused
 from huzhu.lib import panels
@@ -274,7 +285,34 @@ def _detail_context(request: AuthenticatedHttpRequest, claim: Claim) -> dict:
         else [],
         "may_override": workflow.why_not(user, claim, "override_duplicate") is None,
         "may_edit": editing.why_not(user, claim) is None,
+        # The stay's other benefits (one application per stay), for those who file it.
+        "companions": companions.proposals(claim) if _may_file_for(user, claim) else [],
     }
+
+
+def _may_file_for(user: User, claim: Claim) -> bool:
+    return (user.has_perm("claims.file") and claim.state in companions.PROPOSED_IN
+            and claim.admit_date is not None
+            and workflow.reviewer_off_filers_desk(user, claim) is None)
+
+
+@require_POST
+@login_required
+def file_companions(request: AuthenticatedHttpRequest, claim_id: int) -> HttpResponse:
+    """File the ticked benefits of the same stay, each a claim with a copy of the
+    materials (:mod:`huzhu.claims.companions`)."""
+    claim = get_claim_for_user(request.user, claim_id)
+    if not _may_file_for(request.user, claim):
+        messages.error(request, "这笔理赔现在不能一并申请其他项目")
+        return redirect("claims:detail", claim_id=claim.pk)
+    try:
+        filed = companions.file_all(request.user, claim, request.POST.getlist("benefit"))
+    except (ClaimRefused, MaterialRefused) as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, "已一并登记：" + "、".join(
+            f"{c.benefit_name} {c.number}" for c in filed) + "（申请材料已一并复制）")
+    return redirect("claims:detail", claim_id=claim.pk)
 
 
 @require_POST
