@@ -1,17 +1,22 @@
 """Every role walks every page reachable from the navigation in real Chromium.
 
 For each of the five roles: start at the home page, follow every same-site link (to a
-bound), and fail on any 4xx/5xx, a Django debug page, English words in the visible
-Chinese UI, or a pager whose next page repeats rows. This is the test that would have
-caught the "??after=" pager, the dropped export filter and the tree that did not open.
+bound), and fail on any 4xx/5xx, a Django debug page, codes or English words in the
+visible Chinese UI, or a pager whose next page repeats rows. Every xlsx a page offers (a
+link, or a download button's form) is downloaded and read: its sheet names and header
+rows must be Chinese, and no cell may hold a code (``not_covered``), nor a label column
+an English word. This is the test that would have caught the "??after=" pager, the
+dropped export filter, the tree that did not open, and "住院医疗互助金（hospital_aid）".
 """
 
 from __future__ import annotations
 
+import io
 import re
 from collections import deque
-from urllib.parse import urljoin, urlparse
+from urllib.parse import quote, urljoin, urlparse
 
+import openpyxl
 import pytest
 
 from huzhu.demo import generator
@@ -24,7 +29,26 @@ ROLES = ["clerk", "reviewer", "finance", "admin", "auditor"]
 MAX_PAGES = 45
 # Words that are the names of formats and standards, shown as such to Chinese users.
 ALLOWED_WORDS = {"excel", "csv", "xlsx", "xls", "utf", "gbk", "gb18030", "api", "pdf",
-                 "json", "sms", "icd", "jpeg", "png"}
+                 "json", "sms", "icd", "jpeg", "png", "yaml", "parquet"}
+# TEMPORARY, each a finding in a file this test's owner does not own, to be removed with
+# its fix (listed in the hand-over): the exact text allowed, not a word everywhere.
+TEMPORARY_ALLOWED = [
+    # rules/simulate_xlsx.py, the what-if xlsx's sheet 方案变化, lines 2 and 3: the policy
+    # by its code, version and hash ("原方案 changchun-2023（版本 2023.1，内容哈希 7361…）",
+    # "改革方案 changchun-2023-what-if（版本 2023.1+reform，…）"); say 现行政策“名称”.
+    re.compile(r"^(原方案|改革方案) [a-z0-9-]+（版本 [^，]+，内容哈希 [0-9a-f]{16}）$"),
+]
+# A code as programs write it: hospital_aid, not_covered, refused：export_batch.
+# ASCII word boundaries: a detached clone's innerText runs cells together ("x.csv命令").
+CODE = re.compile(r"\b[a-z]+_[a-z_]+\b", re.ASCII)
+WORD = re.compile(r"[A-Za-z]{3,}")
+# Not words a person reads as English: addresses, e-mail, file names with their suffix.
+NOT_WORDS = re.compile(r"https?://\S+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+|[\w.-]+\.(?:csv|xlsx|xls|pdf|"
+                       r"parquet|yaml|yml|json|zip|png|jpe?g)\b", re.I | re.ASCII)
+XLSX_TYPE = "spreadsheetml"
+# A column of labels (the system's words, not what people typed): its cells are checked
+# for English as the headers are.
+LABEL_COLUMN = re.compile(r"(结果|状态|项目|类型|操作|方式|档次|结论|分类|层级)$")
 DEBUG_MARKERS = ("Traceback", "Django tried these URL patterns", "Using the URLconf",
                  "Request Method:", "Exception Value", "You're seeing this error")
 ROW_IDS = re.compile(r'id="(?:member|unit|audit|outbox)-row-(\d+)"')
@@ -75,6 +99,32 @@ def _a_days_work(ctx, tmp_path) -> None:
     other = Member.objects.exclude(union__path__startswith=clerk.union.path).first()
     transfers.request_transfer(clerk, other, members[0].unit, name_given=other.name)
     _sms_reminders(clerk.union)
+    _a_what_if()
+
+
+def _a_what_if() -> None:
+    """A leader's what-if run (its page and xlsx are read by the admin's crawl)."""
+    from huzhu.coverage.models import Scheme
+    from huzhu.reports import whatif
+
+    scheme = Scheme.objects.get(code="changchun-2023")
+    cap = next(p for p in whatif.parameters(scheme.policy()) if p.kind == "money")
+    reform, text = whatif.reform_from_form(scheme, {cap.path: "12345"})
+    whatif.request_run(User.objects.get(username="admin"), scheme,
+                       whatif.past_periods(scheme)[0], reform, text)
+
+
+def _files_pages(role: str) -> list[str]:
+    """Pages that offer files the navigation reaches only deep down: the admin's what-if
+    run and proactive run (their xlsx are read like every other)."""
+    from huzhu.feeds.models.proactive import BatchRun
+    from huzhu.reports.models import WhatIfRun
+
+    if role != "admin":
+        return []
+    pages = [f"/reports/what-if/{r.pk}/" for r in WhatIfRun.objects.order_by("-pk")[:1]]
+    return pages + [f"/feeds/runs/{r.pk}/" for r in
+                    BatchRun.objects.filter(status=BatchRun.Status.DONE).order_by("-pk")[:1]]
 
 
 def _sms_reminders(union) -> None:
@@ -96,16 +146,55 @@ def _sms_reminders(union) -> None:
     sending.send_due(limit=3)
 
 
+def _not_chinese(text: str, *, words: bool = True) -> list[str]:
+    """The codes (snake_case) in ``text``, and with ``words`` its English words, less the
+    allowed format names; addresses, e-mail and file names are not words."""
+    text = NOT_WORDS.sub(" ", text)
+    for allowed in TEMPORARY_ALLOWED:
+        text = allowed.sub(" ", text)
+    found = CODE.findall(text)
+    if words:
+        found += [w for w in WORD.findall(CODE.sub(" ", text)) if w.lower() not in ALLOWED_WORDS]
+    return found
+
+
 def _visible_english(page) -> list[str]:
-    """English words in what the page says; numbers and what users typed (the audit
-    log's summaries hold typed usernames and file names: class data-text) are not UI."""
+    """Codes and English words in what the page says; numbers and what users typed (the
+    audit log's summaries hold typed usernames and file names: class data-text) are not
+    UI."""
     text = page.evaluate("""() => {
         const clone = document.body.cloneNode(true);
         clone.querySelectorAll('code, script, style, .masked, .data-text').forEach(e => e.remove());
         return clone.innerText;
     }""")
-    words = re.findall(r"[A-Za-z]{3,}", text)
-    return [w for w in words if w.lower() not in ALLOWED_WORDS]
+    return _not_chinese(text)
+
+
+def _xlsx_findings(content: bytes, where: str) -> list[str]:
+    """What a person reads in a workbook that is not Chinese: sheet names and the rows
+    above the data (titles, headers) in full; every other cell for codes, and a label
+    column's cells for English words too. The data starts at the first row with a number
+    or a date (a row number, an amount, a time)."""
+    book = openpyxl.load_workbook(io.BytesIO(content), read_only=True)
+    found = []
+    for sheet in book.worksheets:
+        found += [f"{where} sheet name: {w}" for w in _not_chinese(sheet.title)]
+        header: list[str] = []
+        in_data = False
+        for r, row in enumerate(sheet.iter_rows(values_only=True), start=1):
+            in_data = in_data or r > 3 or any(
+                isinstance(v, int | float) or (isinstance(v, str) and re.match(r"\d", v))
+                or hasattr(v, "isoformat") for v in row)
+            for c, value in enumerate(row):
+                if not isinstance(value, str):
+                    continue
+                label = c < len(header) and LABEL_COLUMN.search(header[c] or "")
+                for w in _not_chinese(value, words=not in_data or bool(label)):
+                    found.append(f"{where} {sheet.title}!R{r}C{c + 1}: {w} in {value[:40]!r}")
+            if not in_data:
+                header = [v if isinstance(v, str) else "" for v in row]
+    book.close()
+    return found
 
 
 def _links(page, base: str) -> list[str]:
@@ -128,6 +217,34 @@ def _check_page(page, response, url: str, role: str) -> None:
         assert marker not in html, f"{role}: debug page at {url}"
     english = _visible_english(page)
     assert not english, f"{role}: English in the UI at {url}: {english[:10]}"
+
+
+def _download_forms(page) -> list[tuple[str, dict[str, str]]]:
+    """(action, fields) of each form on the page whose button downloads or exports a file
+    (下载…, 导出…) — submitted as the browser would, with the fields as they stand."""
+    # The attributes, not f.action / f.method: a field named "action" shadows them.
+    forms = page.evaluate("""() => Array.from(document.querySelectorAll('form')).filter(f =>
+        (f.getAttribute('method') || '').toLowerCase() === 'post' &&
+        !f.querySelector('input[type=file]') &&
+        Array.from(f.querySelectorAll('button, input[type=submit]')).some(b =>
+            /下载|导出/.test(b.innerText || b.value || ''))
+    ).map(f => [new URL(f.getAttribute('action') || '', location.href).href, Object.fromEntries(
+        Array.from(new FormData(f).entries()).filter(([k, v]) => typeof v === 'string'))])""")
+    return [(action, fields) for action, fields in forms]
+
+
+def _check_file(page, url: str, role: str, *, form: dict[str, str] | None = None) -> None:
+    """A file the page offers: fetched (a form: posted); an xlsx is read and checked."""
+    request = page.context.request
+    url = quote(url, safe=":/?&=%#+,;@~")  # Playwright sends only an escaped path
+    response = request.get(url) if form is None else request.post(
+        url, form=form, headers={"Referer": page.url})
+    if form is None:
+        assert response.status < 400, f"{role}: {url} → {response.status}"
+    if XLSX_TYPE in response.headers.get("content-type", ""):
+        findings = _xlsx_findings(response.body(), urlparse(url).path)
+        assert not findings, f"{role}: not Chinese in an xlsx offered at {page.url}: " \
+                             f"{findings[:10]}"
 
 
 def _check_pager(page, role: str) -> bool:
@@ -154,18 +271,23 @@ def test_every_page_reachable_from_the_navigation(page, live_server, lived_in_ci
     login(page, role, generator.DEMO_PASSWORD)
     base = live_server.url
     page.goto(base + "/")
-    queue = deque([base + "/", *(urljoin(base, a.get_attribute("href"))
-                                 for a in page.query_selector_all("#navbar a[href]"))])
+    queue = deque([base + "/", *(base + p for p in _files_pages(role)),
+                   *(urljoin(base, a.get_attribute("href"))
+                     for a in page.query_selector_all("#navbar a[href]"))])
     seen: set[str] = set()
     files: set[str] = set()
-    pagers = 0
+    posted: set[str] = set()
+    pagers = xlsx = 0
     while queue and len(seen) < MAX_PAGES:
         url = queue.popleft().split("#")[0]
-        path = urlparse(url).path
-        if url in seen or path.startswith(SKIP):
+        parsed = urlparse(url)
+        if url in seen or parsed.path.startswith(SKIP):
             continue
-        if path.endswith((".xlsx", ".csv", ".pdf")):
-            files.add(url)
+        if parsed.path.endswith((".xlsx", ".csv", ".pdf")) or "xlsx" in parsed.query:
+            if url not in files:
+                files.add(url)
+                _check_file(page, url, role)
+                xlsx += parsed.path.endswith(".xlsx") or "xlsx" in parsed.query
             continue
         seen.add(url)
         response = page.goto(url)
@@ -173,9 +295,36 @@ def test_every_page_reachable_from_the_navigation(page, live_server, lived_in_ci
             page.wait_for_load_state("networkidle")  # htmx fragments (the tree's children)
         _check_page(page, response, url, role)
         pagers += _check_pager(page, role)
+        for action, fields in _download_forms(page):
+            if urlparse(action).path not in posted:
+                posted.add(urlparse(action).path)
+                _check_file(page, action, role, form=fields)
         queue.extend(u for u in _links(page, base) if u not in seen)
-    for url in files:
-        response = page.context.request.get(url)
-        assert response.status < 400, f"{role}: {url} → {response.status}"
     assert len(seen) >= 6, f"{role} reached only {sorted(seen)}"
     assert pagers >= 2, f"{role}: no pager was exercised"
+    if role in ("clerk", "admin", "finance", "auditor"):
+        assert xlsx or posted, f"{role}: no xlsx was read"
+
+
+def test_the_check_catches_codes_and_english_in_pages_and_workbooks():
+    """The checks themselves: what the five roles' pages and files must not show."""
+    assert _not_chinese("住院医疗互助金（hospital_aid）") == ["hospital_aid"]
+    assert _not_chinese("计算引擎 duckdb · 导出 Excel · 格式见 README") == ["duckdb", "README"]
+    assert _not_chinese("下载 settlement-feed.csv 或发邮件至 a.b@example.cn，见 "
+                        "https://example.cn/x_y") == []
+    assert _not_chinese("refused：export_batch", words=False) == ["export_batch"]
+    assert _not_chinese("settlement-2026-05.csv命令行导入，结果not_covered") == ["not_covered"]
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "测算结果"
+    sheet.append(["settlement_id", "结果", "会员", "原因"])
+    sheet.append([1, "not_covered", "clerk", "用户 clerk 上传"])
+    sheet.append([2, "proposed", "王芳", "—"])
+    out = io.BytesIO()
+    book.save(out)
+    found = _xlsx_findings(out.getvalue(), "report.xlsx")
+    # The header's code; a code in a cell; an English word in the label column (结果) —
+    # not the user name typed in the data columns.
+    assert found == ["report.xlsx 测算结果!R1C1: settlement_id in 'settlement_id'",
+                     "report.xlsx 测算结果!R2C2: not_covered in 'not_covered'",
+                     "report.xlsx 测算结果!R3C2: proposed in 'proposed'"]
