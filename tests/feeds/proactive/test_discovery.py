@@ -81,7 +81,8 @@ def test_diagnoses_find_critical_illness_and_female_special(feed_dir, premium_sc
     write_xlsx(run, "large", buffer)
     sheet = openpyxl.load_workbook(io.BytesIO(buffer.getvalue())).active
     values = [c.value for c in sheet[2]]
-    assert values[3] == people["woman"].name and values[6] == "15000.00"
+    assert values[3] == people["woman"].name and values[6] == 15000  # a number, 0.00 shown
+    assert values[5] == premium_scheme.policy().benefit("female_special").name  # not its code
     assert "重大疾病" not in values[9] and "诊断证明" in values[9]
 
 
