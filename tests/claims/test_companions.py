@@ -26,6 +26,8 @@ D = dt.date
 def covered(users, units, staff, period, settings, tmp_path):
     """赵一 paid into Ningshan's premium scheme since 2025 (no waiting period left)."""
     settings.UPLOAD_ROOT = tmp_path / "uploads"
+    staff["m1"].gender = "M"  # a man, whatever the generated ID number says
+    staff["m1"].save()
     enrolment.enrol_unit(users["clerk_a1"], period, units["a1"], on=D(2026, 2, 1))
     Enrolment.objects.filter(member=staff["m1"]).update(
         state=Enrolment.State.ACTIVE, coverage_from=D(2026, 1, 1),
