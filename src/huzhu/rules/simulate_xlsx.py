@@ -63,13 +63,19 @@ def _header(sheet: Any, f: _Formats, row: int, titles: tuple[str, ...] | list[st
         sheet.write(row, col, title, f.head)
 
 
+def _version(version: str) -> str:
+    """A policy's version in words: an overlay's "2023.1+reform" is 2023.1 版的改革方案."""
+    base, overlay, rest = version.partition("+reform")
+    return f"{base} 版的改革方案{rest}" if overlay else f"版本 {version}"
+
+
 def _changes_sheet(book: Any, f: _Formats, report: SimulationReport) -> None:
     sheet = book.add_worksheet("方案变化")
     sheet.write(0, 0, f"改革测算：{report.base.name} → {report.reform.name}", f.title)
-    sheet.write(1, 0, f"原方案 {report.base.code}（版本 {report.base.version}，"
-                      f"内容哈希 {report.base.content_hash[:16]}）")
-    sheet.write(2, 0, f"改革方案 {report.reform.code}（版本 {report.reform.version}，"
-                      f"内容哈希 {report.reform.content_hash[:16]}）")
+    # Names and versions as people say them; the codes and content hashes that pin both
+    # policies are in the JSON report (SimulationReport.to_json), for programs.
+    sheet.write(1, 0, f"原方案：“{report.base.name}”（{_version(report.base.version)}）")
+    sheet.write(2, 0, f"改革方案：“{report.reform.name}”（{_version(report.reform.version)}）")
     _header(sheet, f, 4, ("项目与参数", "原方案", "改革方案", "路径"))
     for i, c in enumerate(report.changes, start=5):
         sheet.write_row(i, 0, (c.label, c.before, c.after, c.path), f.wrap)
