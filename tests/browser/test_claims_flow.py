@@ -157,7 +157,8 @@ def test_hospital_claim_from_intake_to_paid(page, hospital_case, tmp_path, scree
     page.click("#do-submit")
     state_is(page, "待初审")
     assert page.locator("#computed").inner_text() == f"{AMOUNT} 元"
-    assert "(20000,50000]" in page.locator("#computation").inner_text()
+    # 计算过程 in sentences a clerk can check with a calculator, the band in words.
+    assert "超过 20,000.00 元至 50,000.00 元（含）一档" in page.locator("#computation").inner_text()
     screenshot(page, "claim-submitted-clerk")
 
     # 2. The first reviewer finds it in the queue and returns it for a clearer statement.

@@ -85,7 +85,8 @@ def test_the_claim_page_shows_the_computation_and_only_allowed_steps(client, use
     apply(users["clerk_a1"], claim.pk, "submit")
     clerk_page = login(client, "clerk_a1").get(
         reverse("claims:detail", args=[claim.pk])).content.decode()
-    assert "240.00 元" in clerk_page and "(10000,20000]" in clerk_page
+    assert "240.00 元" in clerk_page and "超过 10,000.00 元至 20,000.00 元（含）一档" in clerk_page
+    assert "按 2% 计" in clerk_page and "(10000,20000]" not in clerk_page
     assert 'id="do-first_pass"' not in clerk_page and 'id="do-withdraw"' in clerk_page
     reviewer = login(client, "reviewer_da")
     page = reviewer.get(reverse("claims:detail", args=[claim.pk])).content.decode()
