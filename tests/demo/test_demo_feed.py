@@ -61,5 +61,7 @@ def test_huzhu_demo_mentions_the_feed(db, capsys):
 
     assert command.run(argparse.Namespace(members=40, seed=1, reset=False)) == 0
     out = capsys.readouterr().out.replace("\n", "")
-    assert "演示医保结算数据（未导入）" in out and "huzhu feed import" in out
+    assert "演示医保结算数据（2026 年上半年；1–5 月的已按月导入并给付，6 月的未导入）" in out
+    assert "huzhu feed import" in out
+    assert "历史：2025 年 1 月至 2026 年 5 月" in out and "统计页面的数字已预先算好" in out
     assert feeds.FEED_FILE in out

@@ -54,6 +54,10 @@ def run(args: argparse.Namespace) -> int:
             f"{len(ctx.units)} 家单位，{len(ctx.member_ids)} 名会员"
             f"（种子 {args.seed}，用时 {time.perf_counter() - started:.1f} 秒）"
         )
+        console.print(
+            "历史：2025 年 1 月至 2026 年 5 月，每月导入医保结算数据、免申即享测算、"
+            f"两级审核并给付，共给付 {ctx.extra.get('history_paid', 0):,} 笔；"
+            "统计页面的数字已预先算好")
     _print_logins(console, generator)
     _print_feed(console)
     return 0
@@ -72,7 +76,8 @@ def _print_feed(console) -> None:
     feed, errors = feeds.demo_dir() / feeds.FEED_FILE, feeds.demo_dir() / feeds.ERRORS_FILE
     if not feed.is_file():
         return
-    console.print(f"演示医保结算数据（未导入）：{shown(feed)}")
+    console.print("演示医保结算数据（2026 年上半年；1–5 月的已按月导入并给付，6 月的未导入）："
+                  f"{shown(feed)}")
     console.print(f"  导入：huzhu feed import {shlex.quote(shown(feed))}")
     console.print("  或在网页“医保结算 → 上传结算数据”上传（admin 账号）")
     if errors.is_file():
