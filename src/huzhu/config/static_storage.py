@@ -21,14 +21,15 @@ from urllib.parse import unquote, urlsplit
 from whitenoise.storage import CompressedManifestStaticFilesStorage
 
 
-class HashedStaticStorage(CompressedManifestStaticFilesStorage):
+class HashedStaticStorage(CompressedManifestStaticFilesStorage):  # type: ignore[misc]
+    # (whitenoise ships no type hints: its base class is Any to mypy)
     manifest_strict = False
 
     def stored_name(self, name: str) -> str:
         clean = urlsplit(unquote(name)).path.strip()
         if self.hashed_files.get(self.hash_key(clean)) is None:
             return name  # not collected: the plain name, found by WhiteNoise or a finder
-        return super().stored_name(name)
+        return str(super().stored_name(name))
 
     def url(self, name: str | None, force: bool = False) -> str:
-        return self._url(self.stored_name, name, force=True)
+        return str(self._url(self.stored_name, name, force=True))

@@ -32,6 +32,7 @@ import os
 import random
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 
@@ -121,7 +122,7 @@ def write_demo_feed(ctx: DemoContext, path: Path) -> int:
     return len(rows)
 
 
-def demo_rows(ctx: DemoContext, rng: random.Random) -> list[dict]:
+def demo_rows(ctx: DemoContext, rng: random.Random) -> list[dict[str, Any]]:
     """Every stay of the city from 2025 to the demo's day (Chinese headers), in discharge
     order, all valid: the history imports them month by month up to May 2026, and the
     file holds those of 2026 (the same rows, the same settlement IDs)."""
@@ -134,18 +135,18 @@ def demo_rows(ctx: DemoContext, rng: random.Random) -> list[dict]:
     return rows
 
 
-def file_rows(rows: list[dict]) -> list[dict]:
+def file_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The rows of the demo's file: the stays discharged in 2026 (first half)."""
     start = YEAR_START.isoformat()
     return [r for r in rows if r["出院日期"] >= start]
 
 
-def write_rows(rows: list[dict], path: Path) -> None:
+def write_rows(rows: list[dict[str, Any]], path: Path) -> None:
     """``rows`` as the bureau's GBK CSV at ``path``, owner-only."""
     _write(rows, path)
 
 
-def _write(rows: list[dict], path: Path) -> None:
+def _write(rows: list[dict[str, Any]], path: Path) -> None:
     """GBK CSV, owner-only: the rows hold (synthetic) plaintext ID numbers."""
     path.unlink(missing_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -155,7 +156,7 @@ def _write(rows: list[dict], path: Path) -> None:
         writer.writerows(rows)
 
 
-def _stay_members(ctx: DemoContext, rng: random.Random) -> list[dict]:
+def _stay_members(ctx: DemoContext, rng: random.Random) -> list[dict[str, Any]]:
     """About one member in 12 for each half year from 2025 to the demo's day, with the
     name, ID number and gender the registry has."""
     ids = list(ctx.member_ids) or list(Member.objects.order_by("pk").values_list("pk", flat=True))
@@ -177,7 +178,7 @@ def _half_years(as_of: dt.date) -> int:
     return max(1, round((as_of - HISTORY_START).days / 182.6))
 
 
-def _non_members(rng: random.Random, stays: int) -> list[dict]:
+def _non_members(rng: random.Random, stays: int) -> list[dict[str, Any]]:
     """People the registry does not have: born in the 1950s (demo members are 18–65)."""
     people = []
     for n in range(max(2, stays // 50)):
@@ -189,12 +190,13 @@ def _non_members(rng: random.Random, stays: int) -> list[dict]:
     return people
 
 
-def _readmissions(rng: random.Random, people: list[dict], as_of: dt.date) -> list[dict]:
+def _readmissions(rng: random.Random, people: list[dict[str, Any]],
+                  as_of: dt.date) -> list[dict[str, Any]]:
     """Some members are in hospital twice."""
     return [_stay(rng, person, as_of) for person in people if rng.random() < 0.08]
 
 
-def _diagnosis(rng: random.Random, female: bool) -> tuple[tuple, str]:
+def _diagnosis(rng: random.Random, female: bool) -> tuple[tuple[Any, ...], str]:
     roll = rng.random()
     if female and roll < 0.05:
         return rng.choice(FEMALE), ONCOLOGY if rng.random() < 0.5 else ""
@@ -205,7 +207,7 @@ def _diagnosis(rng: random.Random, female: bool) -> tuple[tuple, str]:
     return rng.choice(ORDINARY), ""
 
 
-def _stay(rng: random.Random, person: dict, as_of: dt.date) -> dict:
+def _stay(rng: random.Random, person: dict[str, Any], as_of: dt.date) -> dict[str, Any]:
     (code, _name, (low_days, high_days), (low, high)), hospital = _diagnosis(
         rng, person["female"])
     days = rng.randint(low_days, high_days)
@@ -232,27 +234,27 @@ def _stay(rng: random.Random, person: dict, as_of: dt.date) -> dict:
 
 def _hospital(rng: random.Random) -> str:
     names, weights = zip(*HOSPITALS, strict=True)
-    return rng.choices(names, weights=weights)[0]
+    return str(rng.choices(names, weights=weights)[0])
 
 
-def _yuan(value) -> Decimal:
+def _yuan(value: object) -> Decimal:
     return Decimal(str(value)).quantize(FEN, rounding=ROUND_HALF_UP)
 
 
-def _number(rows: list[dict]) -> None:
+def _number(rows: list[dict[str, Any]]) -> None:
     """Settlement IDs as the bureau numbers them: the discharge day and a sequence."""
     for seq, row in enumerate(rows, 1):
         row["结算ID"] = f"JS{row['出院日期'].replace('-', '')}{seq:06d}"
 
 
-def _error_sample(rng: random.Random, rows: list[dict]) -> list[dict]:
+def _error_sample(rng: random.Random, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """A few rows of the feed and five deliberately wrong ones among them."""
     sample = [dict(r) for r in rng.sample(rows, k=min(len(rows), ERROR_SAMPLE_GOOD_ROWS))]
     sample.sort(key=lambda r: r["结算ID"])
     return _with_invalid(rng, sample)
 
 
-def _with_invalid(rng: random.Random, rows: list[dict]) -> list[dict]:
+def _with_invalid(rng: random.Random, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Five deliberately wrong rows, spread through the file."""
     members = [r for r in rows if r["证件号码"]]
     bad = [dict(rng.choice(members)) for _ in range(DELIBERATE_INVALID - 1)]

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from typing import Any
 
 from django.contrib.auth.hashers import make_password
 from django.db.models import Count, F
@@ -42,6 +43,7 @@ from huzhu.demo import feeds
 from huzhu.demo.base import DemoContext, Step
 from huzhu.demo.claims import _attach_materials, _clock
 from huzhu.feeds.importing import import_feed
+from huzhu.feeds.models import Feed
 from huzhu.feeds.models.proactive import StayOutcome
 from huzhu.feeds.proactive.run import execute, start_run
 from huzhu.notify.outbox import Draft, enqueue_many
@@ -91,7 +93,8 @@ def _district_reviewers(ctx: DemoContext) -> dict[int, User]:
     district; for the others a reviewer account of the past years that does not log in
     (one login per role: the demo's logins stay the five)."""
     own = ctx.staff["reviewer"]
-    found = {own.union_id: own}
+    assert own.union_id is not None  # the demo's reviewer belongs to a district
+    found: dict[int, User] = {own.union_id: own}
     for district in ctx.districts:
         if district.pk in found:
             continue
@@ -102,7 +105,8 @@ def _district_reviewers(ctx: DemoContext) -> dict[int, User]:
     return found
 
 
-def _month(ctx: DemoContext, month: dt.date, rows: list[dict], schemes: dict,
+def _month(ctx: DemoContext, month: dt.date, rows: list[dict[str, Any]],
+           schemes: dict[str, Any],
            reviewers: dict[int, User]) -> int:
     arrived = _next_month(month) + dt.timedelta(days=4)
     admin, finance = ctx.staff["admin"], ctx.staff["finance"]
@@ -128,7 +132,7 @@ def _month(ctx: DemoContext, month: dt.date, rows: list[dict], schemes: dict,
     return paid
 
 
-def _import(rows: list[dict], name: str, user: User, today: dt.date):
+def _import(rows: list[dict[str, Any]], name: str, user: User, today: dt.date) -> Feed:
     """The month's file as the bureau sends it, imported, then deleted (it holds ID
     numbers; the month's stays are in the database now)."""
     path = feeds.demo_dir() / name
@@ -167,10 +171,10 @@ def _review(ctx: DemoContext, ids: list[int], arrived: dt.date,
     with _clock(arrived + dt.timedelta(days=FIRST)):
         by_reviewer: dict[int, list[Claim]] = {}
         for claim in _claims(ids, S.SUBMITTED):
-            reviewer = reviewers[claim.member.union.parent_id]
+            reviewer = reviewers[_district(claim)]
             by_reviewer.setdefault(reviewer.pk, []).append(claim)
         for claims in by_reviewer.values():
-            reviewer = reviewers[claims[0].member.union.parent_id]
+            reviewer = reviewers[_district(claims[0])]
             _step(reviewer, claims, "first_pass", first_reviewed_by=reviewer)
     with _clock(arrived + dt.timedelta(days=SECOND)):
         waiting = _claims(ids, S.SECOND_REVIEW)
@@ -181,10 +185,18 @@ def _review(ctx: DemoContext, ids: list[int], arrived: dt.date,
                      final=F("computed"))
 
 
-def _step(user: User, claims: list[Claim], name: str, **values) -> list[int]:
+def _district(claim: Claim) -> int:
+    """The district a claim's member belongs to (its grassroots union's parent)."""
+    district = claim.member.union.parent_id
+    assert district is not None  # a grassroots union always has its district above it
+    return district
+
+
+def _step(user: User, claims: list[Claim], name: str, **values: Any) -> list[int]:
     """Step ``name`` for each of ``claims`` that ``user`` may take it on (one state), as
     ``workflow.apply`` records it; the ids moved."""
     t = workflow.TRANSITIONS[name]
+    assert t.target is not None  # submit, first_pass, approve: each moves the claim
     claims = [c for c in claims if workflow.why_not(user, c, name) is None]
     if not claims:
         return []
@@ -205,6 +217,7 @@ def _record(user: User, claims: list[Claim], name: str, before: str) -> None:
     """What ``workflow.apply`` writes for each claim: the history row (with the amount),
     the audit entry, then ``claim_transitioned`` (the member's SMS)."""
     t = workflow.TRANSITIONS[name]
+    assert t.target is not None
     note = {"submit": "免申即享：资料齐全，提交审核", "first_pass": "初审通过",
             "approve": "复审通过"}[name]
     now = db_now()
