@@ -9,6 +9,7 @@ result where the result page (paged) can read it.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from typing import Any
 
 from django.db import OperationalError
@@ -25,9 +26,11 @@ BACKGROUND_OVER = 200
 PROGRESS_INTERVAL_S = 0.5
 
 
-def prepare(user: User, claim_ids: list[int], step: str, described: str) -> BulkJob:
+def prepare(user: User, claim_ids: Iterable[int | str], step: str, described: str
+            ) -> BulkJob:
     """Freeze a selection for the user to confirm; refuses (:class:`bulk.BulkRefused`) a
-    step the user's role may not take, or an empty or oversized selection."""
+    step the user's role may not take, or an empty or oversized selection. The ids are
+    the found ones or those ticked (the form's text): :func:`bulk.unique_ids` reads both."""
     bulk.check_step(user, step)
     ids = bulk.unique_ids(claim_ids)
     if not ids:
@@ -55,11 +58,11 @@ def start(user: User, job: BulkJob, data: dict[str, Any]) -> bool:
 
 
 @task()
-def run_bulk_job(job_id: int) -> dict:
+def run_bulk_job(job_id: int) -> dict[str, Any]:
     return execute(job_id)
 
 
-def execute(job_id: int) -> dict:
+def execute(job_id: int) -> dict[str, Any]:
     """Run a confirmed job; one already taken (a retried task) is left alone."""
     taken = BulkJob.objects.filter(pk=job_id, status=BulkJob.Status.PENDING).update(
         status=BulkJob.Status.RUNNING, started_at=timezone.now())

@@ -17,7 +17,9 @@ bill paid twice. Days in hospital follow from the dates when the first claim has
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
+from typing import cast
 
 from django.core.files import File
 from django.db import transaction
@@ -72,7 +74,9 @@ def _companion(claim: Claim, offer: intake.Offer) -> Claim:
     facts = {name: getattr(claim, name) for name in FACTS
              if name in asked and getattr(claim, name) not in (None, "")}
     if "days" in asked and "days" not in facts:
-        facts["days"] = stay_days(claim.admit_date, claim.event_date)
+        # Only proposals() makes companions (file_all files only what it offered), and it
+        # returns none for a claim without an admission date.
+        facts["days"] = stay_days(cast(date, claim.admit_date), claim.event_date)
     return Claim(member=claim.member, scheme=offer.scheme, period=offer.period,
                  benefit=offer.benefit.code, benefit_name=offer.benefit.name,
                  event_date=claim.event_date, **facts)

@@ -10,6 +10,7 @@ keeps the output row as the claim's 计算过程.
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -19,7 +20,10 @@ from django.db.models import Q
 from huzhu.claims.models import Claim
 from huzhu.coverage.models import Enrolment
 from huzhu.members.models import Member
-from huzhu.rules import evaluate_claim
+
+# The engine module itself (the package re-exports it lazily, untyped): importing
+# the name from either loads huzhu.rules.engine.
+from huzhu.rules.engine import evaluate_claim
 
 # The claim's facts the engine reads (its event columns), when filled in.
 EVENT_FIELDS = ("admit_date", "days", "out_of_pocket", "total_cost", "diagnosis", "outcome",
@@ -27,14 +31,14 @@ EVENT_FIELDS = ("admit_date", "days", "out_of_pocket", "total_cost", "diagnosis"
                 "certificate_no", "on_duty", "relation", "co_resident")
 
 
-def member_row(member: Member) -> dict:
+def member_row(member: Member) -> dict[str, Any]:
     return {"member_id": str(member.pk), "birth_date": member.birth_date,
             "gender": member.gender, "status": member.status,
             "occupation": member.occupation,
             "family_id": str(member.family_head_id or member.pk)}
 
 
-def event_row(claim: Claim) -> dict:
+def event_row(claim: Claim) -> dict[str, Any]:
     row = {"event_id": claim.number or f"draft-{claim.pk}", "member_id": str(claim.member_id),
            "benefit": claim.benefit, "event_date": claim.event_date}
     for name in EVENT_FIELDS:
@@ -46,7 +50,7 @@ def event_row(claim: Claim) -> dict:
     return row
 
 
-def enrolment_rows(claim: Claim) -> list[dict]:
+def enrolment_rows(claim: Claim) -> list[dict[str, Any]]:
     rows = Enrolment.objects.filter(member_id=claim.member_id, period__scheme=claim.scheme,
                                     coverage_from__isnull=False)
     return [{"member_id": str(claim.member_id), "period_start": e.coverage_from,
@@ -65,7 +69,7 @@ def family_members(member: Member) -> list[Member]:
                 .exclude(pk=member.pk).order_by("pk"))
 
 
-def prior_rows(claim: Claim, family: list[Member] | None = None) -> list[dict]:
+def prior_rows(claim: Claim, family: list[Member] | None = None) -> list[dict[str, Any]]:
     """The given claims in the scheme that count against the claim's caps, as paid: the
     member's own and (for ``per: family`` caps) those of the rest of its family."""
     members = [claim.member_id, *(m.pk for m in family or [])]
@@ -87,7 +91,7 @@ def prior_rows(claim: Claim, family: list[Member] | None = None) -> list[dict]:
 _NO_PROOF = (Claim.State.DRAFT, Claim.State.WITHDRAWN, *Claim.GIVEN)
 
 
-def proof_rows(claim: Claim, family: list[Member] | None = None) -> list[dict]:
+def proof_rows(claim: Claim, family: list[Member] | None = None) -> list[dict[str, Any]]:
     """The claims that show the event a benefit of ``claim`` requires (a relative's relief
     requires the staff member's own confirmed infection), given nothing: rows that prove
     the prerequisite and use no cap (every cap counts money, days or times paid, and
@@ -111,7 +115,7 @@ def proof_rows(claim: Claim, family: list[Member] | None = None) -> list[dict]:
     return [{**event_row(other), "paid": Decimal("0.00")} for other in shown]
 
 
-def compute(claim: Claim) -> dict:
+def compute(claim: Claim) -> dict[str, Any]:
     """The engine's output row for ``claim`` now (money as Decimal): prior are the other
     given claims of the member and its family, as paid, and the submitted claims that
     prove what the claim's benefit requires, as paid nothing (:func:`proof_rows`)."""
@@ -123,7 +127,7 @@ def compute(claim: Claim) -> dict:
                           family=[member_row(m) for m in family])
 
 
-def record(claim: Claim, row: dict) -> None:
+def record(claim: Claim, row: dict[str, Any]) -> None:
     """Keep the computation on the claim (JSON-safe: money and dates as text), with the
     content hash of the policy that computed it."""
     claim.computed = row["payable"]
@@ -131,7 +135,7 @@ def record(claim: Claim, row: dict) -> None:
     claim.computation = json_safe(row)
 
 
-def json_safe(row: dict) -> dict:
+def json_safe(row: dict[str, Any]) -> dict[str, Any]:
     """One engine row as the claim keeps it: money and dates as text, the rest as is."""
     return {k: (str(v) if v is not None and not isinstance(v, int | bool) else v)
             for k, v in row.items()}
@@ -149,7 +153,7 @@ def supports(out: pa.Schema) -> bool:
     return all(any(k(f.type) for k in _KEPT + _AS_TEXT) for f in out)
 
 
-def computation_json(out: pa.Table) -> pa.ChunkedArray:
+def computation_json(out: pa.Table) -> pa.ChunkedArray[Any]:
     """Each engine row of ``out`` as the JSON :func:`record` keeps for one claim: keys and
     values as the per-row path writes them (Decimals and dates as their strings, integers
     and booleans as they are), made by DuckDB's ``to_json`` over the row cast to text
@@ -160,4 +164,7 @@ def computation_json(out: pa.Table) -> pa.ChunkedArray:
     rows = pa.table(columns, names=out.column_names)  # noqa: F841  (DuckDB reads it by name)
     with duckdb.connect() as con:
         con.execute("SET preserve_insertion_order = true")
-        return con.sql("SELECT to_json(r) AS j FROM rows r").to_arrow_table()["j"]
+        # DuckDB's stubs leave the Arrow table untyped; naming it lets pyarrow's stubs
+        # type the column.
+        table: pa.Table = con.sql("SELECT to_json(r) AS j FROM rows r").to_arrow_table()
+        return table["j"]

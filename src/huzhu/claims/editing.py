@@ -26,9 +26,9 @@ import hashlib
 import json
 import re
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
-from django.db import transaction
+from django.db import models, transaction
 
 from huzhu.audit import log
 from huzhu.audit.models import AuditEntry
@@ -171,7 +171,8 @@ def _apply(claim: Claim, benefit: Benefit, facts: dict[str, Any]
                     claim.relative_key = key
                     changes.append((labels[name], "原亲属", "另一位亲属（号码不保存）"))
             continue
-        field = Claim._meta.get_field(name)
+        # The form's facts are the claim's own columns (no relation, no generic key).
+        field = cast("models.Field[Any, Any]", Claim._meta.get_field(name))
         new = facts[name]
         if new in (None, ""):
             new = None if field.null else ""

@@ -33,8 +33,10 @@ The rules, always against every *other* claim that is not withdrawn:
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import TYPE_CHECKING, Any, NoReturn, cast
 
 from django.db import NotSupportedError
 from django.db.models import (
@@ -43,6 +45,7 @@ from django.db.models import (
     Exists,
     F,
     Func,
+    Model,
     OuterRef,
     Q,
     QuerySet,
@@ -59,6 +62,13 @@ from huzhu.claims.usual_amounts import (
     ensure_fresh,
 )
 from huzhu.rules.money import yuan
+
+if TYPE_CHECKING:
+    from django.db.backends.base.base import BaseDatabaseWrapper
+    from django.db.models.expressions import Combinable
+    from django.db.models.sql.compiler import SQLCompiler, _AsSqlType
+
+    from huzhu.orgs.models import User
 
 S = Claim.State
 OVERLAP, INVOICE, READMISSION, UNUSUAL = "overlap", "invoice", "readmission", "unusual_amount"
@@ -130,7 +140,8 @@ def flags_for(claim: Claim) -> list[Flag]:
     return [f for f in found if f is not None]
 
 
-def _flag(code: str, claims: list[Claim], detail) -> Flag | None:
+def _flag(code: str, claims: list[Claim], detail: Callable[[list[Claim]], str]
+          ) -> Flag | None:
     return Flag(code, FLAG_LABELS[code], detail(claims), claims) if claims else None
 
 
@@ -186,15 +197,18 @@ def _unusual(claim: Claim) -> Flag | None:
 # ------------------------------------------------------------------ history and medians
 
 def _history(scheme_id: int, benefit: str, category: str) -> QuerySet[Claim]:
-    return (Claim.objects.filter(scheme_id=scheme_id, benefit=benefit, state__in=Claim.GIVEN,
-                                 final__isnull=False)
-            .annotate(_cat=CATEGORY).filter(_cat=category))
+    history: QuerySet[Claim] = (
+        Claim.objects.filter(scheme_id=scheme_id, benefit=benefit, state__in=Claim.GIVEN,
+                             final__isnull=False)
+        .annotate(_cat=CATEGORY).filter(_cat=category))
+    return history
 
 
 def _median_at(history: QuerySet[Claim], n: int) -> Decimal:
     """The median of ``n`` rows' approved amounts, reading only the middle one or two."""
-    middle = list(history.order_by("final").values_list("final", flat=True)
-                  [(n - 1) // 2: n // 2 + 1])
+    # The history has only claims with a final amount (final__isnull=False in _history).
+    middle = cast(list[Decimal], list(history.order_by("final").values_list("final", flat=True)
+                                      [(n - 1) // 2: n // 2 + 1]))
     return sum(middle, Decimal(0)) / len(middle)
 
 
@@ -205,18 +219,22 @@ class ShiftDays(Func):
 
     output_field = DateField()
 
-    def __init__(self, expression, days: int) -> None:
+    def __init__(self, expression: Combinable, days: int) -> None:
         super().__init__(expression)
         self.days = int(days)
 
-    def as_sql(self, compiler, connection, **extra):
+    def as_sql(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper,
+               function: str | None = None, template: str | None = None,
+               arg_joiner: str | None = None, **extra: Any) -> NoReturn:
         raise NotSupportedError(f"ShiftDays: {connection.vendor} is not supported")
 
-    def as_sqlite(self, compiler, connection, **extra):
+    def as_sqlite(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper,
+                  **extra: Any) -> _AsSqlType:
         sql, params = compiler.compile(self.source_expressions[0])
         return f"date({sql}, '{self.days:+d} days')", params
 
-    def as_postgresql(self, compiler, connection, **extra):
+    def as_postgresql(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper,
+                      **extra: Any) -> _AsSqlType:
         sql, params = compiler.compile(self.source_expressions[0])
         return f"({sql} + {self.days:d})", params  # date + integer is a date
 
@@ -234,14 +252,17 @@ class SharesCategory(Func):
 
     output_field = BooleanField()
 
-    def as_sql(self, compiler, connection, **extra):
+    def as_sql(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper,
+               function: str | None = None, template: str | None = None,
+               arg_joiner: str | None = None, **extra: Any) -> NoReturn:
         raise NotSupportedError(f"SharesCategory: {connection.vendor} is not supported")
 
-    def _sides(self, compiler):
+    def _sides(self, compiler: SQLCompiler) -> tuple[str, str, list[Any]]:
         (a, pa), (b, pb) = (compiler.compile(e) for e in self.source_expressions)
         return a, b, [*pa, *pb]
 
-    def as_sqlite(self, compiler, connection, **extra):
+    def as_sqlite(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper,
+                  **extra: Any) -> _AsSqlType:
         a, b, params = self._sides(compiler)
         return ("EXISTS (WITH RECURSIVE " + _SPLIT_SQLITE.format(name="_sa", list=a) + ", "
                 + _SPLIT_SQLITE.format(name="_sb", list=b)
@@ -249,7 +270,8 @@ class SharesCategory(Func):
                 "upper(substr(trim(_sa.code), 1, 3)) = upper(substr(trim(_sb.code), 1, 3)))",
                 params)
 
-    def as_postgresql(self, compiler, connection, **extra):
+    def as_postgresql(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper,
+                      **extra: Any) -> _AsSqlType:
         a, b, params = self._sides(compiler)
         return (f"EXISTS (SELECT 1 FROM unnest(string_to_array({a}, ';')) AS _sa(code), "
                 f"unnest(string_to_array({b}, ';')) AS _sb(code) WHERE btrim(_sa.code) <> '' "
@@ -269,7 +291,7 @@ def _same_member() -> QuerySet[Claim]:
 OUTER_START = Coalesce(OuterRef("admit_date"), OuterRef("event_date"))
 
 
-def _having(qs: QuerySet[Claim], others: QuerySet[Claim], name: str) -> QuerySet[Claim]:
+def _having(qs: QuerySet[Claim], others: QuerySet[Model], name: str) -> QuerySet[Claim]:
     """The claims of ``qs`` with at least one of ``others`` (correlated to them).
 
     A scalar subquery rather than EXISTS: PostgreSQL turns an EXISTS into a semi-join,
@@ -349,13 +371,15 @@ def flag_counts(qs: QuerySet[Claim]) -> dict[str, int]:
 
 # ------------------------------------------------------------------ the claim page
 
-def panel(request: HttpRequest, claim: Claim) -> dict:
+def panel(request: HttpRequest, claim: Claim) -> dict[str, Any]:
     """Context of ``claims/_flags.html``. A linked claim outside the user's scope is
     counted, never named or linked (it does not exist for them; only an invoice number
     reused in another union's claim can lead there)."""
     found = flags_for(claim)
     linked = {c.pk for f in found for c in f.claims}
-    visible = set(Claim.objects.visible_to(request.user).filter(pk__in=linked)
+    # A panel of the claim page, which is behind login_required: the user is staff.
+    user = cast("User", request.user)
+    visible = set(Claim.objects.visible_to(user).filter(pk__in=linked)
                   .values_list("pk", flat=True)) if linked else set()
     return {"claim": claim, "flags": [
         {"code": f.code, "label": f.label, "detail": f.detail,

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.db import transaction
@@ -23,8 +24,11 @@ from huzhu.lib.forms import BootstrapFormMixin
 from huzhu.members.idcard import IdNumberError, parse_id_number
 from huzhu.members.models import Member
 from huzhu.orgs.models import User
-from huzhu.rules import evaluate_claim, vocabulary
+from huzhu.rules import vocabulary
 from huzhu.rules.columns import stay_days
+
+# The engine module itself: the package re-exports evaluate_claim lazily, untyped.
+from huzhu.rules.engine import evaluate_claim
 from huzhu.rules.money import DECIMAL_PLACES, MAX_DIGITS
 from huzhu.rules.schema import Benefit, OutcomeFormula, PercentFormula, PerDayFormula
 
@@ -130,7 +134,7 @@ def _not_covered(cover: Cover | None) -> str:
     return cover.note
 
 
-def _bare_event(member: Member, offer: Offer, day: dt.date) -> dict:
+def _bare_event(member: Member, offer: Offer, day: dt.date) -> dict[str, Any]:
     """The engine's row for an event of ``offer``'s benefit on ``day`` with no facts."""
     probe = Claim(member=member, scheme=offer.scheme, benefit=offer.benefit.code,
                   event_date=day)
@@ -189,7 +193,8 @@ def _money(label: str) -> forms.DecimalField:
                         "max_decimal_places": f"{short}最多两位小数"})
 
 
-FIELDS = {
+# Each fact's form field, made anew for every form (a field instance is not shared).
+FIELDS: dict[str, Callable[[], forms.Field]] = {
     "admit_date": lambda: forms.DateField(label="入院日期", widget=DATE),
     "hospital": lambda: forms.CharField(label="医院", max_length=100, required=False),
     "invoice_number": lambda: forms.CharField(label="发票号", max_length=64, required=False,
@@ -302,7 +307,9 @@ def claim_form(benefit: Benefit, *args: Any, offered_on: dt.date | None = None,
     the event date must be that day."""
     names = needed_fields(benefit)
     attrs = {name: FIELDS[name]() for name in names if name in FIELDS}
-    form_class = type(f"{benefit.code.title()}ClaimForm", (ClaimForm,), attrs)
+    # A subclass of ClaimForm (its only base), which type() does not tell the checker.
+    form_class = cast(type[ClaimForm],
+                      type(f"{benefit.code.title()}ClaimForm", (ClaimForm,), attrs))
     form = form_class(*args, **kwargs)
     form.offered_on = offered_on
     form.fields["event_date"].label = event_date_label(benefit)
@@ -318,7 +325,7 @@ def event_date_label(benefit: Benefit) -> str:
     return "确诊日期" if benefit.kind in ("illness", "relief") else "事件日期"
 
 
-def file_claim(user: User, member: Member, offer: Offer, data: dict) -> Claim:
+def file_claim(user: User, member: Member, offer: Offer, data: dict[str, Any]) -> Claim:
     """A draft claim with the form's facts (materials are added on the claim's page)."""
     facts = {k: v for k, v in data.items() if k in FIELDS or k == "event_date"}
     relative = facts.pop("relative_id_number", None)

@@ -24,7 +24,7 @@ S = Claim.State
 OPEN = [S.DRAFT, S.PROACTIVE, S.RETURNED, S.SUBMITTED, S.SECOND_REVIEW, S.APPROVED,
         S.IN_BATCH]
 # What each role works on first: the queue opens on these states.
-DEFAULT_STATES = {
+DEFAULT_STATES: dict[str, list[Claim.State]] = {
     User.Role.CLERK: [S.DRAFT, S.PROACTIVE, S.RETURNED],
     User.Role.REVIEWER: [S.SUBMITTED, S.SECOND_REVIEW],
     User.Role.FINANCE: [S.APPROVED, S.IN_BATCH],
@@ -69,7 +69,7 @@ class QueueFilter:
         return MemberQuery(q=self.q)
 
 
-def _default(user: User) -> list[str]:
+def _default(user: User) -> list[Claim.State]:
     return OPEN if sees_everything(user) else DEFAULT_STATES.get(user.role, OPEN)
 
 
@@ -92,7 +92,7 @@ CLAIM_NUMBER = re.compile(r"^[Ll][Pp]\d*$")
 
 
 def filtered(user: User, f: QueueFilter) -> QuerySet[Claim]:
-    qs = Claim.objects.visible_to(user).filter(state__in=f.states)
+    qs: QuerySet[Claim] = Claim.objects.visible_to(user).filter(state__in=f.states)
     if f.q:
         qs = _searched(user, qs, f)
     if f.benefit:

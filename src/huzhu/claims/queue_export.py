@@ -41,7 +41,7 @@ def text(value: object) -> str:
     return "'" + s if s.startswith(FORMULA_START) else s
 
 
-def row(claim: Claim) -> list:
+def row(claim: Claim) -> list[object]:
     return [claim.number, claim.member.name, claim.member.unit.name, claim.scheme.name,
             claim.benefit_name, f"{claim.event_date:%Y-%m-%d}", claim.computed, claim.final,
             claim.get_state_display(), str(claim.filed_by) if claim.filed_by_id else "系统"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -129,7 +130,7 @@ def _note_four_eyes(user: User, claims: list[Claim]) -> None:
 
 @require_POST
 @login_required
-def queue_export(request: AuthenticatedHttpRequest) -> HttpResponse:
+def queue_export(request: AuthenticatedHttpRequest) -> HttpResponse | FileResponse:
     """The queue's list, exactly as filtered, as an xlsx file (a POST, like every export:
     a link on another site cannot start it); the download is in the audit log."""
     f = _queue_filter(request, request.POST)
@@ -159,6 +160,7 @@ def bulk_select(request: AuthenticatedHttpRequest) -> HttpResponse:
     and ask to confirm. Nothing changes here."""
     post = request.POST
     back = reverse("claims:queue") + _query(post)
+    ids: list[int] | list[str]  # the claims found, or those ticked (the form's text)
     if post.get("all_matching") == "1":
         q = _search_text(request, post)
         ids = bulk.matching_ids(request.user, post, q=q)
@@ -177,8 +179,8 @@ def _query(params: QueryDict) -> str:
     """The queue's filter from ``params``, as a query string (back to the same list)."""
     kept = QueryDict(mutable=True)
     for key in bulk.FILTER_PARAMS:
-        if params.get(key):
-            kept[key] = params[key]
+        if value := params.get(key):
+            kept[key] = value
     return f"?{kept.urlencode()}" if kept else ""
 
 
@@ -196,10 +198,11 @@ def bulk_job(request: AuthenticatedHttpRequest, job_id: int) -> HttpResponse:
     how many moved and each refused claim with why (paged)."""
     job = _bulk_job(request, job_id)
     t = TRANSITIONS[job.step]
-    context: dict = {"job": job, "step": t, "back": reverse("claims:queue") + _query(request.GET),
-                     "progress": job.progress(), "labels": MATERIALS,
-                     "reject_codes": Claim.RejectCode.choices,
-                     "background_over": bulk_jobs.BACKGROUND_OVER}
+    context: dict[str, Any] = {
+        "job": job, "step": t, "back": reverse("claims:queue") + _query(request.GET),
+        "progress": job.progress(), "labels": MATERIALS,
+        "reject_codes": Claim.RejectCode.choices,
+        "background_over": bulk_jobs.BACKGROUND_OVER}
     if job.status == BulkJob.Status.DONE:
         context["refused"] = _refused_page(request, job)
     return render(request, "claims/bulk.html", context)
@@ -208,7 +211,7 @@ def bulk_job(request: AuthenticatedHttpRequest, job_id: int) -> HttpResponse:
 REFUSED_PAGE = 50
 
 
-def _refused_page(request: AuthenticatedHttpRequest, job: BulkJob) -> dict:
+def _refused_page(request: AuthenticatedHttpRequest, job: BulkJob) -> dict[str, Any]:
     rows = job.refused
     pages = max(1, -(-len(rows) // REFUSED_PAGE))
     try:
@@ -256,7 +259,7 @@ def claim_detail(request: AuthenticatedHttpRequest, claim_id: int) -> HttpRespon
     return render(request, template, _detail_context(request, claim))
 
 
-def _detail_context(request: AuthenticatedHttpRequest, claim: Claim) -> dict:
+def _detail_context(request: AuthenticatedHttpRequest, claim: Claim) -> dict[str, Any]:
     user = request.user
     lacking = materials.missing(claim)
     # Days in hospital follow from the dates (算入不算出), shown even for a benefit that

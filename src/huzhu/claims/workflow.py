@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -152,7 +153,7 @@ def allowed(user: User, claim: Claim, names: tuple[str, ...] = CLAIM_PAGE
 
 
 # Where each state's work is done when the claim page offers no step for it.
-_ELSEWHERE = {
+_ELSEWHERE: dict[str, str] = {
     S.APPROVED: "已审批，等待财务人员在“给付批次”页面加入批次",
     S.IN_BATCH: "已在给付批次中，由财务人员在“给付批次”页面确认付款",
     S.PAID: "已给付，办理完毕",
@@ -189,7 +190,7 @@ def already_done(claim: Claim, name: str) -> bool:
 
 # Each step's own work, after the table's checks: (user, claim, data) -> (note for the
 # history, the state to reach when it is not the table's: one review may suffice).
-Effect = Callable[[User, Claim, dict], tuple[str, str | None]]
+Effect = Callable[[User, Claim, dict[str, Any]], tuple[str, str | None]]
 EFFECTS: dict[str, Effect] = {}
 
 
@@ -209,7 +210,8 @@ def apply(user: User, claim_id: int, name: str, **data: object) -> Claim:
         # Lock the claim only: a FOR UPDATE over the join would also lock the scheme's
         # row and serialise every claim of the scheme. The member is locked where the
         # money is decided (steps._approve).
-        claim = (Claim.objects.select_for_update(of=("self",))
+        # ClaimQuerySet's manager does not carry the model type: name it.
+        claim: Claim = (Claim.objects.select_for_update(of=("self",))
                  .select_related("member__union", "scheme").get(pk=claim_id))
         problem = why_not(user, claim, name)
         if problem:
