@@ -37,7 +37,8 @@ def fund_overview(request: AuthenticatedHttpRequest) -> HttpResponse:
         scheme.pending_reversals = pending.get(scheme.pk, 0)
         periods = [(p, ledger.summary(scheme, p)) for p in scheme.periods.order_by("-start")]
         blocks.append((scheme, ledger.summary(scheme), periods))
-    return render(request, "coverage/funds.html", {"blocks": blocks})
+    return render(request, "coverage/funds.html", {
+        "blocks": blocks, "loss_ratio_definition": ledger.LOSS_RATIO_DEFINITION})
 
 
 @roles.capability_required("coverage.read_funds")
@@ -66,7 +67,8 @@ def scheme_funds(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
         "scheme": scheme, "total": ledger.summary(scheme), "periods": periods,
         "rows": rows, "page": page, "params": request.GET, "kind": kind,
         "kinds": LedgerEntry.Kind.choices, "pending": pending, "decided": decided,
-        "decision_form": ReversalDecisionForm()})
+        "decision_form": ReversalDecisionForm(),
+        "loss_ratio_definition": ledger.LOSS_RATIO_DEFINITION})
 
 
 def _reversed_id(entry: LedgerEntry) -> int | None:

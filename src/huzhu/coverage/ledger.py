@@ -74,6 +74,12 @@ def balances(scheme: Scheme, period: Period | None = None) -> dict[str, Decimal]
     return result
 
 
+# Shown next to the figure on the fund pages and on 统计 (reports.figures.DEFINITIONS):
+# one definition, so the two pages give the same percentage for the same dates.
+LOSS_RATIO_DEFINITION = ("赔付率 = 付款日期在期内的给付金额 ÷ 到账日期在期内的已收互助金"
+                         "（不含补贴拨款），百分比保留一位小数")
+
+
 @dataclass(frozen=True)
 class FundSummary:
     premium_income: Decimal
@@ -81,13 +87,18 @@ class FundSummary:
     payouts: Decimal
     receivable: Decimal
     bank: Decimal
+    paid_in_dates: Decimal = ZERO
+    """Payouts whose payment date falls in the dates (the period's, or any for a scheme)."""
+    received_in_dates: Decimal = ZERO
+    """Premium payments whose payment date falls in the same dates."""
 
     @property
     def loss_ratio(self) -> Decimal | None:
-        """赔付率 = payouts ÷ premium income, percent to one place, half-up (None when
-        there is no premium income): :func:`huzhu.rules.money.loss_ratio`, as on the
-        reports' pages."""
-        return money.loss_ratio(self.payouts, self.premium_income)
+        """赔付率 by :data:`LOSS_RATIO_DEFINITION`: cash paid out over premiums received,
+        both by payment date — the rule 统计 uses (reports.figures), so a period of one
+        calendar year reads the same there and here. Not accrued income: a notice issued
+        but unpaid would lower the ratio here and not there."""
+        return money.loss_ratio(self.paid_in_dates, self.received_in_dates)
 
     @property
     def fund_balance(self) -> Decimal:
@@ -96,8 +107,22 @@ class FundSummary:
 
 def summary(scheme: Scheme, period: Period | None = None) -> FundSummary:
     b = balances(scheme, period)
+    paid_in, received_in = _cash_in_dates(scheme, period)
     return FundSummary(b[Account.PREMIUM_INCOME], b[Account.SUBSIDY_INCOME],
-                       b[Account.BENEFIT_EXPENSE], b[Account.RECEIVABLE], b[Account.BANK])
+                       b[Account.BENEFIT_EXPENSE], b[Account.RECEIVABLE], b[Account.BANK],
+                       paid_in, received_in)
+
+
+def _cash_in_dates(scheme: Scheme, period: Period | None) -> tuple[Decimal, Decimal]:
+    """(payouts paid, premiums received) of ``scheme`` with a payment date in ``period``'s
+    dates (any date without one), whichever period the claim or notice belongs to."""
+    payouts = LedgerEntry.objects.filter(scheme=scheme, kind=LedgerEntry.Kind.PAYOUT)
+    payments = Payment.objects.filter(notice__period__scheme=scheme)
+    if period is not None:
+        payouts = payouts.filter(booked_on__gte=period.start, booked_on__lte=period.end)
+        payments = payments.filter(paid_on__gte=period.start, paid_on__lte=period.end)
+    return (payouts.aggregate(s=MoneySum("amount"))["s"] or ZERO,
+            payments.aggregate(s=MoneySum("amount"))["s"] or ZERO)
 
 
 # ---------------------------------------------------------------- huzhu ledger check

@@ -71,7 +71,8 @@ def scheme_detail(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
         enrolled=Count("enrolments", filter=Q(enrolments__state="active"))).order_by("-start"))
     return render(request, "coverage/scheme_detail.html", {
         "scheme": scheme, "policy": policy, "benefits": describe_policy(policy),
-        "periods": periods, "funds": ledger.summary(scheme)})
+        "periods": periods, "funds": ledger.summary(scheme),
+        "loss_ratio_definition": ledger.LOSS_RATIO_DEFINITION})
 
 
 @login_required

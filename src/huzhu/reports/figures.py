@@ -16,7 +16,8 @@ Definitions (shown on the page, see :data:`DEFINITIONS`):
   or covered from enrolment) in one of those periods. A free scheme has no enrolments:
   its covered members are the active members of the node now.
 * 已收互助金: premium payments registered with a payment date in the dates.
-* 赔付率 = paid total ÷ premiums collected, same dates and node.
+* 赔付率 = paid total ÷ premiums collected, same dates and node: the fund page's rule
+  (``coverage.ledger.LOSS_RATIO_DEFINITION``).
 * 理赔周期: days from submission (提交) to payment date, over the payouts counted.
 
 Every figure is aggregated in the database over the recorded paid payouts
@@ -40,6 +41,7 @@ from typing import Any
 from django.core.cache import caches
 from django.db import OperationalError, connection
 
+from huzhu.coverage.ledger import LOSS_RATIO_DEFINITION
 from huzhu.coverage.models import Enrolment, Payment, Period, PremiumNotice, Scheme
 from huzhu.feeds.proactive.status import unevaluated
 from huzhu.lib.money import MoneySum, from_fen, sum_fen_sql
@@ -271,7 +273,8 @@ DEFINITIONS = [
                      "（每人每期一次，已退保的不计）；覆盖人数：保障已生效（已缴费或参保即生效）的会员人数。免费补贴项目不需参保，"
                      "覆盖人数为该工会现有在职会员数。"),
     ("已收互助金", "到账日期在所选期间的缴费。"),
-    ("赔付率", "给付金额 ÷ 已收互助金（同一期间、同一工会）。"),
+    # The fund page's wording (coverage.ledger), so the two pages cannot drift apart.
+    ("赔付率", LOSS_RATIO_DEFINITION + "；统计页按所选期间和工会计算。"),
     ("理赔周期", "从提交申请到付款日期的天数（中位数与90分位数）。"),
     ("免申即享占比", "给付人次中，由医保结算数据主动发现、会员无需申请的理赔所占比例。"),
     ("医保结算待测算", "所选工会会员在所选期间出院、已导入但尚未按本保障项目测算的医保结算记录条数"
