@@ -7,6 +7,7 @@ from urllib.parse import quote
 from django.core.exceptions import BadRequest
 from django.http import HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 from django.utils.http import urlencode
 
 from huzhu.audit import log
@@ -40,6 +41,13 @@ def _breadcrumbs(user, sel: Selection) -> list:
             and (prefix is None or u.path.startswith(prefix))]
 
 
+def year_choices(shown: int) -> list[int]:
+    """The year selector: this year and the six before it (and the year shown, if older),
+    newest first — never a year that has not begun, which could only show zeros."""
+    this = timezone.localdate().year
+    return list(range(this, min(this - 6, shown) - 1, -1))
+
+
 @roles.capability_required("reports.read")
 def statistics_page(request: AuthenticatedHttpRequest) -> HttpResponse:
     sel = access.selection_from(request.user, request.GET)
@@ -52,7 +60,7 @@ def statistics_page(request: AuthenticatedHttpRequest) -> HttpResponse:
         "breadcrumbs": _breadcrumbs(request.user, sel),
         "tables": {t.key: t for t in tables.all_tables(stats)},
         "charts": tables.chart_data(stats), "definitions": DEFINITIONS,
-        "query": _query(sel), "years": range(sel.start.year + 1, sel.start.year - 6, -1),
+        "query": _query(sel), "years": year_choices(sel.start.year),
     })
 
 
