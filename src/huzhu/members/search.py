@@ -8,6 +8,7 @@ on SQLite and PostgreSQL alike), and pages are keyset pages on the id, never OFF
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -23,10 +24,19 @@ from huzhu.orgs.scope import subtree_ids_in_scope
 _ID_NUMBER = re.compile(r"\d{17}[\dXx]")
 _MOBILE = re.compile(r"1[3-9]\d{9}")
 _LAST4 = re.compile(r"\d{3}[\dXx]")
+# Six digits or more that are neither a mobile nor a full ID number: the start of an ID
+# number (6 digits: the region where it was issued, e.g. 220102 is 长春市南关区; then the
+# birth date), never a name — no name is written in digits.
+_ID_PREFIX = re.compile(r"\d{6,17}")
+# ID numbers are sealed, so a prefix is matched by opening the candidates' numbers in
+# Python: at most this many of the newest members that pass the other filters (a clerk's
+# union, a district). The results say so; a birth date or a union narrows further.
+PREFIX_SCAN_LIMIT = 20_000
+_SCAN_CHUNK = 2_000
 
 
 _KIND_WORDS = {"id_number": "按完整身份证号查找", "phone": "按手机号查找",
-               "id_last4": "按身份证号后四位查找"}
+               "id_last4": "按身份证号后四位查找", "id_prefix": "按身份证号开头几位查找"}
 
 
 @dataclass(frozen=True)
@@ -56,7 +66,7 @@ class MemberQuery:
 
     @property
     def kind(self) -> str:
-        """How the free-text box is read: id_number, phone, id_last4 or name."""
+        """How the free-text box is read: id_number, phone, id_last4, id_prefix or name."""
         q = self.q.replace(" ", "")
         if _ID_NUMBER.fullmatch(q):
             return "id_number"
@@ -64,12 +74,14 @@ class MemberQuery:
             return "phone"
         if _LAST4.fullmatch(q):
             return "id_last4"
+        if _ID_PREFIX.fullmatch(q):
+            return "id_prefix"
         return "name" if q else ""
 
     @property
     def by_number(self) -> bool:
         """A search that could confirm or complete someone's ID number (rate-limited)."""
-        return self.kind in ("id_number", "id_last4")
+        return self.kind in ("id_number", "id_last4", "id_prefix")
 
     def filters(self) -> dict[str, str]:
         """The filters as query-string parameters (the text is not one of them)."""
@@ -121,4 +133,35 @@ def search_members(user: User, query: MemberQuery) -> QuerySet[Member]:
         qs = qs.filter(union_id__in=subtree_ids_in_scope(user, query.union_id))
     if query.unit_id:
         qs = qs.filter(unit_id=query.unit_id)
+    if kind == "id_prefix":
+        qs = qs.filter(id__in=_prefix_matches(qs, text))
     return qs.order_by("-id")
+
+
+def _prefix_matches(qs: QuerySet[Member], prefix: str) -> list[int]:
+    """Ids of the members of ``qs`` (newest :data:`PREFIX_SCAN_LIMIT`) whose ID number
+    starts with ``prefix``. Digits 7 on are the birth date: a year, month or day typed
+    narrows the candidates in the database before any number is opened."""
+    qs = _by_birth_digits(qs, prefix[6:14])
+    found = []
+    rows = qs.order_by("-id").values_list("id", "id_number_sealed")[:PREFIX_SCAN_LIMIT]
+    for pk, sealed in rows.iterator(chunk_size=_SCAN_CHUNK):
+        if crypto.unseal(sealed).startswith(prefix):
+            found.append(pk)
+    return found
+
+
+def _by_birth_digits(qs: QuerySet[Member], digits: str) -> QuerySet[Member]:
+    """Narrow by the birth date's leading digits (YYYY, YYYYMM, YYYYMMDD) when whole."""
+    try:
+        if len(digits) >= 8:
+            born = dt.date(int(digits[:4]), int(digits[4:6]), int(digits[6:8]))
+            return qs.filter(birth_date=born)
+        if len(digits) >= 6:
+            return qs.filter(birth_date__year=int(digits[:4]),
+                             birth_date__month=int(digits[4:6]))
+        if len(digits) >= 4:
+            return qs.filter(birth_date__year=int(digits[:4]))
+    except ValueError:  # no such date: no ID number starts so
+        return qs.none()
+    return qs
