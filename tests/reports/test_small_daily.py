@@ -16,3 +16,38 @@ def test_the_year_selector_offers_no_year_that_has_not_begun(monkeypatch):
     # A year typed into the address bar still appears when it is older than the list.
     assert year_choices(2015)[0] == 2026 and year_choices(2015)[-1] == 2015
     assert 2027 not in year_choices(2027)
+
+
+def _pages(story) -> list[str]:
+    import io
+
+    import pypdf
+    from reportlab.lib.pagesizes import A4
+    from reportlab.platypus import SimpleDocTemplate
+
+    buffer = io.BytesIO()
+    SimpleDocTemplate(buffer, pagesize=A4).build(story)
+    return [p.extract_text() for p in pypdf.PdfReader(io.BytesIO(buffer.getvalue())).pages]
+
+
+def test_the_annual_pdf_never_leaves_a_heading_alone_at_a_page_foot():
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.units import mm
+    from reportlab.platypus import Paragraph, Spacer, Table
+
+    from huzhu.coverage import pdf
+    from huzhu.reports import annual
+
+    styles = pdf.styles(pdf.font_name())
+    room = A4[1] - 2 * 72  # SimpleDocTemplate's default frame, less its padding
+    rows = [["单位", "金额"]] + [[f"第{i}行", f"{i}.00"] for i in range(60)]
+    # 25 mm left on the first page: the heading and the header row would fit there.
+    story = [Spacer(1, room - 12 - 25 * mm), *annual.heading("四、明细表", styles["heading"]),
+             Table(rows, repeatRows=1)]
+    first, *rest = _pages(story)
+    assert "四、明细表" not in first and "四、明细表" in rest[0]
+    # A heading with a short paragraph under it goes over with the paragraph.
+    story = [Spacer(1, room - 12 - 8 * mm), Paragraph("五、统计口径", styles["heading"]),
+             Paragraph("给付按付款日期计入。" * 3, styles["body"])]
+    first, second = _pages(story)
+    assert "五、统计口径" not in first and "五、统计口径" in second

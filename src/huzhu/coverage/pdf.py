@@ -147,8 +147,10 @@ def styles(font: str) -> dict[str, ParagraphStyle]:
                                 alignment=TA_CENTER, spaceBefore=2 * mm, spaceAfter=2 * mm),
         "right": ParagraphStyle("right", parent=base, alignment=TA_RIGHT),
         "cell": ParagraphStyle("cell", parent=base, fontSize=10, leading=14),
+        # keepWithNext: a heading goes to the next page with what it heads, never
+        # alone at the foot of a page (issue 21).
         "heading": ParagraphStyle("heading", parent=base, fontSize=12, leading=18,
-                                  spaceBefore=4 * mm, spaceAfter=1.5 * mm),
+                                  spaceBefore=4 * mm, spaceAfter=1.5 * mm, keepWithNext=1),
     }
 
 

@@ -16,8 +16,18 @@ from reportlab.graphics.charts.barcharts import VerticalBarChart
 from reportlab.graphics.shapes import Drawing, String
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import (
+    CondPageBreak,
+    Flowable,
+    PageBreak,
+    Paragraph,
+    SimpleDocTemplate,
+    Spacer,
+    Table,
+    TableStyle,
+)
 
 from huzhu.coverage import pdf
 from huzhu.reports import tables
@@ -29,6 +39,11 @@ WIDTH = A4[0] - 2 * MARGIN
 RED = colors.HexColor("#B5262B")
 GRID = colors.HexColor("#808080")
 SHADE = colors.HexColor("#EEEEEE")
+# Room a heading needs below it (itself, a table's header row and two rows, or a chart's
+# title): with less left on the page the heading starts the next one. keepWithNext (the
+# heading style's) keeps it with a short next flowable; this covers a long table, which
+# reportlab would split right under the heading, or push whole to the next page.
+HEADING_ROOM = 40 * mm
 
 
 def summary_sentences(stats: Statistics) -> list[str]:
@@ -54,6 +69,11 @@ def summary_sentences(stats: Statistics) -> list[str]:
         out.append(f"从提交申请到付款，中位数{stats.cycle.median_days}天，"
                    f"90%的理赔在{stats.cycle.p90_days}天内付款。")
     return out
+
+
+def heading(text: str, style) -> list[Flowable]:
+    """A heading that is never the last thing on a page."""
+    return [CondPageBreak(HEADING_ROOM), Paragraph(pdf.escape(text), style)]
 
 
 def _table(table: tables.Table, styles) -> Table:
@@ -113,6 +133,7 @@ def _charts(stats: Statistics, font: str) -> list[Drawing]:
 def annual_report_pdf(stats: Statistics) -> bytes:
     font = pdf.font_name()
     styles = pdf.styles(font)
+    styles["caption"] = ParagraphStyle("caption", parent=styles["body"], keepWithNext=1)
     s = stats.selection
     title = f"{s.scheme.name}{s.label}度报告" if s.label.endswith("年") else \
         f"{s.scheme.name}统计报告（{s.label}）"
@@ -120,22 +141,22 @@ def annual_report_pdf(stats: Statistics) -> bytes:
                    Paragraph(pdf.escape(title), styles["title"]),
                    Paragraph(pdf.escape(f"生成于 {timezone.localtime():%Y-%m-%d %H:%M}"),
                              styles["right"]), Spacer(1, 3 * mm),
-                   Paragraph("一、概况", styles["heading"])]
+                   *heading("一、概况", styles["heading"])]
     story += [Paragraph(pdf.escape(text), styles["body"]) for text in summary_sentences(stats)]
-    story.append(Paragraph("二、主要指标", styles["heading"]))
+    story += heading("二、主要指标", styles["heading"])
     story.append(_table(tables.summary(stats), styles))
-    story.append(Paragraph("三、图表", styles["heading"]))
+    story += heading("三、图表", styles["heading"])
     for drawing in _charts(stats, font):
         story += [drawing, Spacer(1, 2 * mm)]
     story.append(PageBreak())
-    story.append(Paragraph("四、明细表", styles["heading"]))
+    story += heading("四、明细表", styles["heading"])
     for table in (tables.by_benefit(stats), tables.by_month(stats), tables.by_union(stats),
                   tables.by_tier(stats)):
         if table.key == "union" and not table.rows:
             continue
-        story += [Paragraph(pdf.escape(table.title), styles["body"]), _table(table, styles),
+        story += [*heading(table.title, styles["caption"]), _table(table, styles),
                   Spacer(1, 3 * mm)]
-    story.append(Paragraph("五、统计口径", styles["heading"]))
+    story += heading("五、统计口径", styles["heading"])
     story += [Paragraph(pdf.escape(f"{term}：{text}"), styles["small"])
               for term, text in tables.definitions().rows]
     buffer = io.BytesIO()
