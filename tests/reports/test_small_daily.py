@@ -51,3 +51,27 @@ def test_the_annual_pdf_never_leaves_a_heading_alone_at_a_page_foot():
              Paragraph("给付按付款日期计入。" * 3, styles["body"])]
     first, second = _pages(story)
     assert "五、统计口径" not in first and "五、统计口径" in second
+
+
+def test_charts_are_in_wan_and_person_times_tick_in_whole_numbers(client, history):
+    from pathlib import Path
+
+    from django.urls import reverse
+
+    from tests.fixtures import PASSWORD
+
+    assert client.login(username="admin_city", password=PASSWORD)
+    charts = client.get(reverse("reports:statistics"),
+                        {"scheme": "changchun-2023", "year": "2026"}).context["charts"]
+    month = charts["month"]
+    assert month["name"] == "给付金额（万元）" and month["x"][:4] == [
+        "2026-01", "2026-02", "2026-03", "2026-04"]
+    # 240.00 元; 1,200 + 40,000 + 12,800 + 2,000 元
+    assert month["y"][:4] == [0.024, 0.0, 0.0, 5.6]
+    assert month["y2"][:4] == [1, 0, 0, 4] and month["y2_count"] is True
+    assert charts["benefit"]["name"] == "给付金额（万元）"
+    assert charts["tier"]["y_count"] is True and sum(charts["tier"]["y"]) == 5
+    import huzhu.reports
+
+    js = (Path(huzhu.reports.__file__).parent / "static/reports/charts.js").read_text()
+    assert 'axis.tickformat = ",d"' in js and "axis.dtick = 1" in js

@@ -9,6 +9,8 @@ from typing import Any
 
 from huzhu.reports.figures import DEFINITIONS, Statistics
 
+WAN = Decimal(10000)
+
 
 @dataclass(frozen=True)
 class Table:
@@ -66,19 +68,25 @@ def definitions() -> Table:
 
 def chart_data(stats: Statistics) -> dict[str, dict]:
     """Plotly traces for the page's charts (amounts as numbers: a chart's bar height,
-    never money that is computed with)."""
-    def num(v: Decimal) -> float:
-        return float(v)
+    never money that is computed with). Amounts are in 万元, as a leader reads them (an
+    axis of "40,000,000" is hard to read); ``y_count`` / ``y2_count`` mark an axis of
+    人次, which charts.js ticks in whole numbers only (no "0.5 人次")."""
+    def wan(v: Decimal) -> float:
+        # To the yuan (four places of 万), enough for a bar and its hover label.
+        return float((v / WAN).quantize(Decimal("0.0001")))
 
     tiers = [t for t in stats.by_tier if t.label != "（不分档）"]
     return {
         "month": {"kind": "bar", "x": [m.month for m in stats.by_month],
-                  "y": [num(m.paid_total) for m in stats.by_month], "name": "给付金额（元）",
-                  "y2": [m.person_times for m in stats.by_month], "name2": "人次"},
+                  "y": [wan(m.paid_total) for m in stats.by_month], "name": "给付金额（万元）",
+                  "y2": [m.person_times for m in stats.by_month], "name2": "人次",
+                  "y2_count": True},
         "benefit": {"kind": "bar", "x": [b.name for b in stats.by_benefit],
-                    "y": [num(b.paid_total) for b in stats.by_benefit], "name": "给付金额（元）"},
+                    "y": [wan(b.paid_total) for b in stats.by_benefit],
+                    "name": "给付金额（万元）"},
         "union": {"kind": "bar", "x": [u.name for u in stats.by_union],
-                  "y": [num(u.paid_total) for u in stats.by_union], "name": "给付金额（元）"},
+                  "y": [wan(u.paid_total) for u in stats.by_union], "name": "给付金额（万元）"},
         "tier": {"kind": "bar", "x": [f"{t.benefit_name} {t.label}" for t in tiers],
-                 "y": [t.person_times for t in tiers], "name": "人次", "horizontal": True},
+                 "y": [t.person_times for t in tiers], "name": "人次", "horizontal": True,
+                 "y_count": True},
     }
