@@ -49,3 +49,18 @@ def test_both_pages_show_the_same_definition(client, users, notice, period):
     assert "赔付率 = 付款日期在期内的给付金额 ÷ 到账日期在期内的已收互助金" in body
     from huzhu.reports.figures import DEFINITIONS
     assert dict(DEFINITIONS)["赔付率"].startswith(ledger.LOSS_RATIO_DEFINITION)
+
+
+def test_a_clerks_period_page_totals_the_clerks_own_union(client, users, units, staff, period,
+                                                          tree):
+    enrolment.enrol_unit(users["clerk_a1"], period, units["a1"], on=TODAY)
+    enrolment.enrol_unit(users["admin_city"], period, units["a2"], on=TODAY)
+    notice = PremiumNotice.objects.get(unit=units["a1"])
+    premiums.register_payment(users["finance_city"], notice.pk, amount=Decimal("150.00"),
+                              paid_on=TODAY, bank_reference="B-9")
+    url = reverse("coverage:period", args=[period.pk])
+    body = login(client, "clerk_a1").get(url).content.decode()
+    assert (f"{tree['a1'].name}本期参保 4 人，已缴费 1 人；应收 600.00 元，尚未到账 450.00 元。"
+            in body)
+    body = login(client, "admin_city").get(url).content.decode()
+    assert "全期参保 6 人，已缴费 1 人；应收 900.00 元，尚未到账 750.00 元。" in body

@@ -3,6 +3,8 @@ period's units with their enrolment and premium state."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -21,11 +23,12 @@ from huzhu.imports import jobs
 from huzhu.imports.views import ImportForm
 from huzhu.lib.errors import Refused
 from huzhu.lib.http import AuthenticatedHttpRequest
+from huzhu.lib.money import MoneySum
 from huzhu.lib.paging import keyset_page
 from huzhu.lib.params import id_param
 from huzhu.orgs import roles
 from huzhu.orgs.access import get_unit_for_user
-from huzhu.orgs.models import Unit
+from huzhu.orgs.models import Unit, User, union_path
 from huzhu.orgs.search import search_units
 from huzhu.rules.summary import describe_policy
 
@@ -144,16 +147,34 @@ def period_detail(request: AuthenticatedHttpRequest, period_id: int) -> HttpResp
     notices = {n.unit_id: n for n in PremiumNotice.objects.filter(
         period=period, unit_id__in=[u.pk for u in page.items])}
     rows = [(u, counts.get(u.pk, {}), notices.get(u.pk)) for u in page.items]
-    # The active enrolments only, counted from the (period, state, paid_on) index alone:
-    # COUNT(paid_on) counts the paid ones.
-    totals = period.enrolments.filter(state="active").aggregate(
-        enrolled=Count("*"), paid=Count("paid_on"))
     return render(request, "coverage/period_detail.html", {
         "period": period, "scheme": scheme, "page": page, "rows": rows, "q": q,
-        "state": state, "filters": NOTICE_FILTERS, "params": request.GET, "totals": totals,
-        "funds": ledger.summary(scheme, period),
+        "state": state, "filters": NOTICE_FILTERS, "params": request.GET,
+        "totals": _period_totals(request.user, period),
         "previous": scheme.periods.filter(start__lt=period.start).order_by("-start").first(),
     })
+
+
+def _period_totals(user: User, period: Period) -> dict:
+    """The period's enrolled and paid members, premiums due and not yet received — over
+    the user's own subtree when it is narrower than the scheme (a clerk sees their union's
+    figures, not the city's, which would include units they cannot see)."""
+    prefix = union_path(user)
+    if prefix is None or period.scheme.union.path.startswith(prefix):
+        # The active enrolments only, counted from the (period, state, paid_on) index
+        # alone: COUNT(paid_on) counts the paid ones.
+        totals = period.enrolments.filter(state="active").aggregate(
+            enrolled=Count("*"), paid=Count("paid_on"))
+        funds = ledger.summary(period.scheme, period)
+        return {**totals, "due": funds.premium_income, "receivable": funds.receivable,
+                "union": None}
+    totals = period.enrolments.filter(
+        state="active", unit__union__path__startswith=prefix).aggregate(
+        enrolled=Count("*"), paid=Count("paid_on"))
+    notices = PremiumNotice.objects.filter(period=period, unit__union__path__startswith=prefix)
+    due = notices.aggregate(s=MoneySum("amount_due"))["s"] or Decimal("0.00")
+    paid = notices.aggregate(s=MoneySum("amount_paid"))["s"] or Decimal("0.00")
+    return {**totals, "due": due, "receivable": due - paid, "union": user.union}
 
 
 @require_POST
