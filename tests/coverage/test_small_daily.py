@@ -64,3 +64,15 @@ def test_a_clerks_period_page_totals_the_clerks_own_union(client, users, units, 
             in body)
     body = login(client, "admin_city").get(url).content.decode()
     assert "全期参保 6 人，已缴费 1 人；应收 900.00 元，尚未到账 750.00 元。" in body
+
+
+def test_an_entry_booked_without_a_date_takes_the_day_in_beijing(monkeypatch, period):
+    from django.utils import timezone
+
+    # 20:30 UTC on 31 December is 04:30 on 1 January in Beijing.
+    moment = dt.datetime(2026, 12, 31, 20, 30, tzinfo=dt.UTC)
+    monkeypatch.setattr(timezone, "now", lambda: moment)
+    entry = ledger.post(scheme=period.scheme, period=period, kind=LedgerEntry.Kind.ADJUSTMENT,
+                        debit=Account.BANK, credit=Account.SUBSIDY_INCOME,
+                        amount=Decimal("1.00"), reference="adjust:tz")
+    assert entry is not None and entry.booked_on == D(2027, 1, 1)

@@ -4,10 +4,12 @@ year selector."""
 from __future__ import annotations
 
 import datetime as dt
+from urllib.parse import unquote
 
 from django.utils import timezone
 
 from huzhu.reports.views import year_choices
+from tests.coverage.conftest import period, premium_scheme  # noqa: F401  (fixtures)
 
 
 def test_the_year_selector_offers_no_year_that_has_not_begun(monkeypatch):
@@ -75,3 +77,25 @@ def test_charts_are_in_wan_and_person_times_tick_in_whole_numbers(client, histor
 
     js = (Path(huzhu.reports.__file__).parent / "static/reports/charts.js").read_text()
     assert 'axis.tickformat = ",d"' in js and "axis.dtick = 1" in js
+
+
+def test_the_what_if_file_is_named_by_the_day_in_beijing(
+        client, users, tmp_path, period):  # noqa: F811  (the fixture)
+    from django.urls import reverse
+
+    from huzhu.reports.models import WhatIfRun
+    from tests.fixtures import PASSWORD
+
+    admin, scheme = users["admin_city"], period.scheme
+    report = tmp_path / "report.xlsx"
+    report.write_bytes(b"PK")
+    run = WhatIfRun.objects.create(scheme=scheme, union=admin.union, period=period,
+                                   created_by=admin, name="方案", reform_text="x",
+                                   status=WhatIfRun.Status.DONE, file_path=str(report))
+    # 17:00 UTC on 31 January is 01:00 on 1 February in Beijing.
+    WhatIfRun.objects.filter(pk=run.pk).update(
+        created_at=dt.datetime(2026, 1, 31, 17, 0, tzinfo=dt.UTC))
+    assert client.login(username="admin_city", password=PASSWORD)
+    response = client.post(reverse("reports:what-if-download", args=[run.pk]))
+    assert response.status_code == 200
+    assert "20260201.xlsx" in unquote(response["Content-Disposition"])

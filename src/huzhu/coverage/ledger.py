@@ -18,6 +18,7 @@ from typing import Any
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
+from django.utils import timezone
 
 from huzhu.coverage.models import (
     Account,
@@ -53,7 +54,9 @@ def post(*, scheme: Scheme, period: Period | None, kind: str, debit: str, credit
                 scheme=scheme, period=period, kind=kind, debit=debit, credit=credit,
                 amount=amount, reference=reference[:64], memo=memo[:200],
                 created_by=user if getattr(user, "pk", None) else None,
-                booked_on=booked_on or dt.date.today())
+                # The day in Beijing, not the server's: an entry made at 07:00 on
+                # 1 January belongs to the new year, whatever the machine's zone.
+                booked_on=booked_on or timezone.localdate())
     except IntegrityError:
         if LedgerEntry.objects.filter(kind=kind, reference=reference[:64]).exists():
             return None

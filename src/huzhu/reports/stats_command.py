@@ -27,6 +27,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def _dates(args: argparse.Namespace) -> tuple[dt.date, dt.date] | str:
+    from django.utils import timezone
+
     from huzhu.reports.figures import year_range  # run() calls this after setup_django()
 
     if args.start or args.end:
@@ -35,7 +37,7 @@ def _dates(args: argparse.Namespace) -> tuple[dt.date, dt.date] | str:
         if args.end < args.start:
             return "--to 不能早于 --from"
         return args.start, args.end
-    return year_range(args.year or dt.date.today().year)
+    return year_range(args.year or timezone.localdate().year)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -8,6 +8,7 @@ from pathlib import Path
 from django.contrib import messages
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
@@ -112,7 +113,7 @@ def what_if_download(request: AuthenticatedHttpRequest, run_id: int) -> HttpResp
         return redirect("reports:what-if", run_id=run.pk)
     # A file download, not a member export (the report names members of its largest
     # changes, and is audited like every download).
-    name = f"改革测算-{run.name}-{run.period.name}-{run.created_at:%Y%m%d}.xlsx"
+    name = f"改革测算-{run.name}-{run.period.name}-{timezone.localtime(run.created_at):%Y%m%d}.xlsx"
     log.record(request.user, AuditEntry.Action.FILE_DOWNLOADED, run, union_path=run.union.path,
                summary=f"下载改革测算报告“{run.name}”（{run.scheme.name} {run.period.name}）",
                changes={"what_if": run.pk, "file": name})
