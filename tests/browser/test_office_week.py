@@ -43,6 +43,7 @@ from tests.browser.test_claims_flow import (  # noqa: F401  (hospital_case is a 
 )
 from tests.browser.test_crawl import _not_chinese, _visible_english, _xlsx_findings
 from tests.claims.conftest import add_materials
+from tests.feeds.conftest import outsider, stay, write_csv
 from tests.fixtures import PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -50,8 +51,8 @@ pytestmark = pytest.mark.browser
 NEW_ID = make_id_number("220102", dt.date(1990, 3, 7), 517)  # its check digit right
 # Every amount a person reads: thousands separators and exactly two decimals.
 # A decimal number a person reads (in a sentence or a table cell); not a part of a code
-# (I21.9), an address (127.0.0.1) or a percentage (3.5%).
-AMOUNT = re.compile(r"(?<![A-Za-z\d.,])\d[\d,]*\.\d+(?![\d.]|\s*%)")
+# (I21.9), an address (127.0.0.1), a percentage (3.5%) or a file size (200.0 MB).
+AMOUNT = re.compile(r"(?<![A-Za-z\d.,])\d[\d,]*\.\d+(?![\d.]|\s*(?:%|[KMG]B))")
 WELL_FORMED = re.compile(r"^\d{1,3}(,\d{3})*\.\d{2}$")
 
 
@@ -97,10 +98,14 @@ def read(page, where: str, shot, name: str) -> str:
 
 
 @pytest.fixture
-def office(hospital_case, users, make_member):  # noqa: F811
+def office(hospital_case, users, make_member, settings, tmp_path):  # noqa: F811
     """Besides the hospital case: three claims clerk_a1 filed and submitted this week
     (30,000.00 out of pocket each: 900.00) and one the district reviewer filed himself,
     for the bulk work, and a known reviewer's user id for the audit filter."""
+    # Background work (the feed import, the 免申即享 run) runs at once, as a person
+    # waiting at the progress bar sees it end; uploads land in the test's own folder.
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+    settings.UPLOAD_ROOT = tmp_path / "uploads"
     day = hospital_case["day"]
 
     def submitted(name: str, filer: str) -> Claim:
@@ -314,12 +319,63 @@ def test_a_week_in_the_office(page, office, tmp_path, screenshot):
     funds = read(page, "互助金账", screenshot, "16-funds")
     assert "3,600.00" in funds, "互助金账 does not show the 3,600.00 paid this week"
 
-    # ---- Friday, the admin: feeds, 免申即享 runs, statistics, what-if ---------------
+    # ---- Friday, the admin: the settlement feed, a 免申即享 run, its claims in bulk ----
     switch(page, "admin_city")
-    for url, where, name in (("/feeds/", "医保结算数据", "17-feeds"),
-                             ("/feeds/runs/", "免申即享", "18-proactive-runs"),
-                             ("/reports/", "统计", "19-statistics"),
-                             ("/reports/what-if/", "改革测算", "20-what-if")):
+    member = office["member"]  # 孙住院 has not applied: the feed finds the stay
+    feed_csv = tmp_path / "医保结算数据.csv"
+    write_csv(feed_csv, [stay(member.id_number, name=member.name,
+                              admit_date=(day - dt.timedelta(days=9)).isoformat(),
+                              discharge_date=(day - dt.timedelta(days=1)).isoformat()),
+                         stay(outsider(7), name="赵非会员")], encoding="gbk")
+    page.goto("/feeds/upload/")
+    read(page, "上传医保结算数据", screenshot, "17-feed-upload")
+    page.set_input_files("#id_file", str(feed_csv))
+    page.click("#feed-submit")
+    page.wait_for_selector("#feed-run")  # the import is done: the run is offered
+    feed_page = read(page, "医保结算数据", screenshot, "18-feed-imported")
+    assert "非工会会员" in feed_page  # the row that matched no member, with why
+    page.click("#feed-run")
+    page.wait_for_selector("#run-form")
+    page.select_option("#id_scheme", scheme.code)
+    read(page, "开始测算", screenshot, "19-run-new")
+    page.click("#run-start")
+    page.wait_for_url(re.compile(r"/feeds/runs/\d+/$"))
+    page.wait_for_selector("#run-report")
+    read(page, "免申即享测算结果", screenshot, "20-run-done")
+    proactive = Claim.objects.filter(member=member, state="proactive")
+    assert proactive.count() >= 1, "the 免申即享 run filed no claim for the member's stay"
+    filer = proactive.first().filed_by
+    assert filer.username == "huzhu-proactive", (
+        f"the web run filed the claims under {filer.username}, not the system account")
+    # In bulk: 提交审核 for every 免申即享 claim, then the admin's own 初审通过.
+    page.goto("/claims/?state=proactive")
+    page.wait_for_selector("#bulk-all-matching")
+    page.select_option("#bulk-step", "submit")
+    page.check("#bulk-all-matching")
+    page.click("#bulk-go")
+    page.wait_for_selector("#bulk-run")
+    page.click("#bulk-run")
+    page.wait_for_selector("#bulk-result")
+    assert page.locator("#bulk-moved").inner_text() == str(proactive.count() or 1)
+    page.goto("/claims/?state=submitted")
+    for c in Claim.objects.filter(member=member, state="submitted"):
+        page.check(f"#bulk-pick-{c.pk}")
+    page.select_option("#bulk-step", "first_pass")
+    page.click("#bulk-go")
+    page.click("#bulk-run")
+    page.wait_for_selector("#bulk-result")
+    read(page, "免申即享批量初审", screenshot, "21-proactive-first-pass")
+    assert page.locator("#bulk-refused-count").count() == 0, (
+        "the admin may not do 初审 on the 免申即享 claims: "
+        + page.locator("#bulk-refused").inner_text())
+    assert not Claim.objects.filter(member=member, state__in=["proactive", "submitted"])
+
+    # ---- The admin's reports: statistics and what-if ---------------------------------
+    for url, where, name in (("/feeds/", "医保结算数据列表", "22-feeds"),
+                             ("/feeds/runs/", "免申即享", "23-proactive-runs"),
+                             ("/reports/", "统计", "24-statistics"),
+                             ("/reports/what-if/", "改革测算", "25-what-if"),
+                             ("/reports/what-if/new/", "新测算", "26-what-if-new")):
         response = page.goto(url)
         assert response is not None and response.status == 200, f"{where}: {url}"
         read(page, where, screenshot, name)
@@ -342,7 +398,7 @@ def test_a_week_in_the_office(page, office, tmp_path, screenshot):
         page.fill("#audit-date-to", today.isoformat())
         page.click("#audit-apply")
         page.wait_for_selector("#audit-table, #empty-audit")
-        log = read(page, f"审计日志（{who}）", screenshot, f"21-audit-{who}")
+        log = read(page, f"审计日志（{who}）", screenshot, f"27-audit-{who}")
         for step in steps:
             assert step in log, f"审计日志 for {user.display_name}: no {step}"
         assert user.display_name in page.locator("#audit-table").inner_text()
