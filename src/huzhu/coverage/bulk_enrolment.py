@@ -33,6 +33,7 @@ from huzhu.coverage.joining import (
     check_period,
     eligible_statuses,
     joining_premium,
+    notice_due_date,
     notice_number,
     notice_state,
     previous_enrolments,
@@ -270,7 +271,8 @@ class _Plan:
         if connection.features.has_select_for_update:
             qs = qs.select_for_update()
         found = {n.unit_id: n for n in qs}
-        missing = [PremiumNotice(period=self.period, unit=u, due_date=self.period.enrol_until,
+        due = notice_due_date(self.period, self.day)  # issued on the enrolment day
+        missing = [PremiumNotice(period=self.period, unit=u, due_date=due,
                                  number=notice_number(self.period, u))
                    for u in units if u.pk not in found]
         if missing:

@@ -28,6 +28,7 @@ from huzhu.coverage.joining import (
     check_period,
     eligible_statuses,
     joining_premium,
+    notice_due_date,
     notice_number,
     notice_state,
     previous_enrolments,
@@ -81,7 +82,7 @@ def enrol_unit(user: User, period: Period, unit: Unit, *, member_ids: list[int] 
     rows = _rows(user, period, unit, candidates.members, day)
     try:
         with transaction.atomic():
-            notice = _notice_for(period, unit)
+            notice = _notice_for(period, unit, day)
             for row in rows:
                 row.notice = notice
             Enrolment.objects.bulk_create(rows, batch_size=BATCH)
@@ -178,10 +179,12 @@ def _rows(user: User, period: Period, unit: Unit, members: list[Member],
     return rows
 
 
-def _notice_for(period: Period, unit: Unit) -> PremiumNotice:
+def _notice_for(period: Period, unit: Unit, day: dt.date) -> PremiumNotice:
+    """The unit's notice for ``period``; a new one is issued on the enrolment ``day``."""
     notice, _ = PremiumNotice.objects.get_or_create(
         period=period, unit=unit,
-        defaults={"number": notice_number(period, unit), "due_date": period.enrol_until})
+        defaults={"number": notice_number(period, unit),
+                  "due_date": notice_due_date(period, day)})
     return PremiumNotice.objects.select_for_update().get(pk=notice.pk)
 
 

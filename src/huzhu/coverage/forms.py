@@ -36,6 +36,12 @@ class SchemeForm(BootstrapFormMixin, forms.Form):
                                    help_text="例如填 50 表示单位在职职工至少 50% 参保；留空不限")
     share_of = forms.ChoiceField(label="比例计算对象", choices=Scheme.ShareOf.choices)
     allow_retired = forms.BooleanField(label="退休会员可参保", required=False)
+    payee_name = forms.CharField(label="收款户名", max_length=100, required=False,
+                                 help_text="互助金收款账户的户名，印在缴费通知单上")
+    payee_bank = forms.CharField(label="开户银行", max_length=100, required=False,
+                                 help_text="例如：中国工商银行长春南关支行")
+    payee_account = forms.CharField(label="收款账号", max_length=40, required=False,
+                                    help_text="只填数字，可用空格分组")
 
     def __init__(self, *args, user: User, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -66,6 +72,13 @@ class SchemeForm(BootstrapFormMixin, forms.Form):
             data["policy_text"] = text
         if data.get("min_share") is not None:
             data["min_share"] = (data["min_share"] / 100).quantize(Decimal("0.001"))
+        account = " ".join((data.get("payee_account") or "").split())
+        if account and not (account.replace(" ", "").isdigit()
+                            and 8 <= len(account.replace(" ", "")) <= 30):
+            self.add_error("payee_account", "收款账号应为 8 至 30 位数字（可用空格分组）")
+        data["payee_account"] = account
+        if account and not (data.get("payee_name") and data.get("payee_bank")):
+            self.add_error("payee_name", "填写收款账号时，请同时填写收款户名和开户银行")
         return data
 
 

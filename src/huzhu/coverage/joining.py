@@ -97,6 +97,18 @@ def notice_number(period: Period, unit: Unit) -> str:
     return f"{period.start:%Y}{period.scheme_id:03d}{unit.pk:07d}"
 
 
+# A notice gives the unit at least this many days to pay: the period's enrolment deadline,
+# or, for a notice issued (or a reminder sent) later than that allows, 15 days from then.
+# A notice or an SMS never asks for payment by a date already past.
+PAYMENT_DAYS = 15
+
+
+def notice_due_date(period: Period, issued: dt.date) -> dt.date:
+    """缴费截止 of a notice issued on ``issued``: the enrolment deadline, but never
+    sooner than :data:`PAYMENT_DAYS` days after issue."""
+    return max(period.enrol_until, issued + dt.timedelta(days=PAYMENT_DAYS))
+
+
 def notice_state(notice: PremiumNotice) -> str:
     """The notice's state by what it owes and what was paid."""
     return PremiumNotice.State(rules.notice_state(notice.amount_due, notice.amount_paid))

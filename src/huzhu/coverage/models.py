@@ -76,6 +76,11 @@ class Scheme(models.Model):
     single_review_upto = MoneyField("一级审核即可的金额上限", null=True,
                                              blank=True, help_text="不超过此金额的理赔只需初审")
     green_channel = models.BooleanField("绿色通道（所有理赔只需一级审核）", default=False)
+    # The fund's collection account, printed on every premium notice: a unit pays by
+    # transfer, and a notice without the account sends its finance office to the phone.
+    payee_name = models.CharField("收款户名", max_length=100, blank=True)
+    payee_bank = models.CharField("开户银行", max_length=100, blank=True)
+    payee_account = models.CharField("收款账号", max_length=40, blank=True)
     created_by = models.ForeignKey("orgs.User", verbose_name="创建人", null=True,
                                    on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField("创建时间", auto_now_add=True)

@@ -366,11 +366,15 @@ def _per_member_label(notice: PremiumNotice, lines: Iterable[_Line]) -> str:
 
 
 def _how_to_pay(notice: PremiumNotice, styles: dict[str, ParagraphStyle]) -> list:
-    union = notice.period.scheme.union.name
+    scheme = notice.period.scheme
+    union = scheme.union.name
     text = (f"请于 {day(notice.due_date)} 前将尚欠金额一次转账至{union}互助金账户。"
             f"请按通知单号备注转账（备注：{notice.number}），以便核对到账；"
-            "未备注或金额不符的，到账确认可能延迟。收款账户以主办工会公布的为准。")
-    blanks = Table([["收款户名", ""], ["开户银行", ""], ["账　　号", ""]],
+            "未备注或金额不符的，到账确认可能延迟。")
+    if not scheme.payee_account:  # not registered yet: lines to write the account on
+        text += "收款账户以主办工会公布的为准。"
+    blanks = Table([["收款户名", scheme.payee_name], ["开户银行", scheme.payee_bank],
+                    ["账　　号", scheme.payee_account]],
                    colWidths=[28 * mm, BODY_WIDTH - 28 * mm], rowHeights=[8 * mm] * 3)
     blanks.setStyle(TableStyle([
         ("FONT", (0, 0), (-1, -1), styles["cell"].fontName, 10),

@@ -7,6 +7,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from django.utils import timezone
+
+from huzhu.coverage.joining import notice_due_date
 from huzhu.coverage.models import Enrolment, Period, PremiumNotice
 from huzhu.members.phone import PhoneError, parse_mobile
 from huzhu.notify.outbox import Draft, enqueue_many
@@ -62,7 +65,14 @@ def remind_renewal(period: Period, today: dt.date) -> Reminded:
 
 
 def remind_unpaid(period: Period, today: dt.date) -> Reminded:
-    """Units whose notice is not paid in full, once per notice and amount outstanding."""
+    """Units whose notice is not paid in full, once per notice and amount outstanding.
+
+    A notice whose 缴费截止 has passed gets a new one, :data:`PAYMENT_DAYS` days from
+    ``today``, before the texts are written: a reminder never asks for payment by a day
+    already gone, and the notice (page and PDF) says the same date as the SMS."""
+    overdue = PremiumNotice.objects.filter(period=period, due_date__lt=today).exclude(
+        state=PremiumNotice.State.PAID)
+    overdue.update(due_date=notice_due_date(period, today), updated_at=timezone.now())
     notices = (PremiumNotice.objects.filter(period=period)
                .exclude(state=PremiumNotice.State.PAID).select_related("unit__union"))
     drafts, no_phone, total = [], 0, 0

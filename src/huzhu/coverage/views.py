@@ -57,7 +57,8 @@ def scheme_create(request: AuthenticatedHttpRequest) -> HttpResponse:
                 policy_text=data.get("policy_text", ""), code=data["code"], name=data["name"],
                 coverage_start=data["coverage_start"], mid_period=data["mid_period"],
                 min_share=data["min_share"], share_of=data["share_of"],
-                allow_retired=data["allow_retired"])
+                allow_retired=data["allow_retired"], payee_name=data["payee_name"],
+                payee_bank=data["payee_bank"], payee_account=data["payee_account"])
         except Refused as exc:
             form.add_error(None, str(exc))
         else:

@@ -20,10 +20,17 @@ PREMIUM_DISTRICTS = ("朝阳区", "南关区")  # the clerk and reviewer work in
 def make_schemes(ctx: DemoContext) -> int:
     admin = ctx.staff["admin"]
     ctx.progress.start("保障项目", 4)
-    free = schemes.create_scheme(admin, union=ctx.city, policy_name="changchun-2023")
+    # The fund's collection accounts, as the notices print them (invented numbers).
+    free = schemes.create_scheme(admin, union=ctx.city, policy_name="changchun-2023",
+                                 payee_name=f"{ctx.city.name}职工互助补贴专户",
+                                 payee_bank="中国工商银行长春南关支行",
+                                 payee_account="4200 2210 0902 4530 718")
     premium = schemes.create_scheme(admin, union=ctx.city, policy_name="ningshan-2024",
                                     name="职工医疗互助保障（宁陕模式）",
-                                    min_share=Decimal("0.5"))
+                                    min_share=Decimal("0.5"),
+                                    payee_name=f"{ctx.city.name}职工互助保障金专户",
+                                    payee_bank="中国建设银行长春人民大街支行",
+                                    payee_account="2205 0161 5310 0000 0468")
     ctx.progress.advance(2)
     for year in (2025, 2026):
         schemes.create_period(admin, free, name=f"{year}年", start=D(year, 1, 1),
