@@ -72,14 +72,22 @@ class SchemeForm(BootstrapFormMixin, forms.Form):
             data["policy_text"] = text
         if data.get("min_share") is not None:
             data["min_share"] = (data["min_share"] / 100).quantize(Decimal("0.001"))
-        account = " ".join((data.get("payee_account") or "").split())
-        if account and not (account.replace(" ", "").isdigit()
-                            and 8 <= len(account.replace(" ", "")) <= 30):
-            self.add_error("payee_account", "收款账号应为 8 至 30 位数字（可用空格分组）")
-        data["payee_account"] = account
-        if account and not (data.get("payee_name") and data.get("payee_bank")):
-            self.add_error("payee_name", "填写收款账号时，请同时填写收款户名和开户银行")
+        self._check_account()
         return data
+
+    def clean_payee_account(self) -> str:
+        account = " ".join(str(self.cleaned_data.get("payee_account") or "").split())
+        digits = account.replace(" ", "")
+        if account and not (digits.isdigit() and 8 <= len(digits) <= 30):
+            raise forms.ValidationError("收款账号应为 8 至 30 位数字（可用空格分组）")
+        return account
+
+    def _check_account(self) -> None:
+        """An account number is printed with its holder and bank, or not at all."""
+        data = self.cleaned_data
+        if data.get("payee_account") and not (data.get("payee_name")
+                                              and data.get("payee_bank")):
+            self.add_error("payee_name", "填写收款账号时，请同时填写收款户名和开户银行")
 
 
 def _policy_errors(exc: PolicyError) -> list[str]:

@@ -156,7 +156,7 @@ def period_detail(request: AuthenticatedHttpRequest, period_id: int) -> HttpResp
     })
 
 
-def _period_totals(user: User, period: Period) -> dict:
+def _period_totals(user: User, period: Period) -> dict[str, object]:
     """The period's enrolled and paid members, premiums due and not yet received — over
     the user's own subtree when it is narrower than the scheme (a clerk sees their union's
     figures, not the city's, which would include units they cannot see)."""

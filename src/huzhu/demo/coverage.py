@@ -11,6 +11,7 @@ from huzhu.coverage import enrolment, premiums, reminders, schemes
 from huzhu.coverage.bulk_enrolment import enrol_units
 from huzhu.coverage.models import PremiumNotice
 from huzhu.demo.base import DemoContext, Step
+from huzhu.demo.names import CITY_UNION_NAME
 from huzhu.notify.sending import send_due
 
 D = dt.date
@@ -22,13 +23,13 @@ def make_schemes(ctx: DemoContext) -> int:
     ctx.progress.start("保障项目", 4)
     # The fund's collection accounts, as the notices print them (invented numbers).
     free = schemes.create_scheme(admin, union=ctx.city, policy_name="changchun-2023",
-                                 payee_name=f"{ctx.city.name}职工互助补贴专户",
+                                 payee_name=f"{CITY_UNION_NAME}职工互助补贴专户",
                                  payee_bank="中国工商银行长春南关支行",
                                  payee_account="4200 2210 0902 4530 718")
     premium = schemes.create_scheme(admin, union=ctx.city, policy_name="ningshan-2024",
                                     name="职工医疗互助保障（宁陕模式）",
                                     min_share=Decimal("0.5"),
-                                    payee_name=f"{ctx.city.name}职工互助保障金专户",
+                                    payee_name=f"{CITY_UNION_NAME}职工互助保障金专户",
                                     payee_bank="中国建设银行长春人民大街支行",
                                     payee_account="2205 0161 5310 0000 0468")
     ctx.progress.advance(2)

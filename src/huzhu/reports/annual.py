@@ -71,7 +71,7 @@ def summary_sentences(stats: Statistics) -> list[str]:
     return out
 
 
-def heading(text: str, style) -> list[Flowable]:
+def heading(text: str, style: ParagraphStyle) -> list[Flowable]:
     """A heading that is never the last thing on a page."""
     return [CondPageBreak(HEADING_ROOM), Paragraph(pdf.escape(text), style)]
 
