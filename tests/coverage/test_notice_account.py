@@ -83,3 +83,28 @@ def test_a_reminder_never_names_a_past_deadline(users, units, staff, period):
     assert notice.due_date == D(2026, 5, 21)  # 6 May + 15 days; the notice says so too
     text = OutboxMessage.objects.get(kind=reminders.UNPAID).text
     assert "请于2026年5月21日前缴纳" in text and "3月31日" not in text
+
+
+def test_an_admin_changes_the_account_on_the_scheme_page_and_it_is_audited(
+        client, users, premium_scheme):
+    from huzhu.audit.models import AuditEntry
+
+    url = reverse("coverage:scheme-payee", args=[premium_scheme.code])
+    assert login(client, "clerk_a1").get(url).status_code == 403
+    c = login(client, "admin_city")
+    page = c.get(reverse("coverage:scheme", args=[premium_scheme.code])).content.decode()
+    assert "尚未登记（缴费通知单上的收款账户将留空）" in page and 'id="payee-edit"' in page
+    refused = c.post(url, {**ACCOUNT, "payee_account": "账号未知"})
+    assert "收款账号应为 8 至 30 位数字（可用空格分组）" in refused.content.decode()
+    premium_scheme.refresh_from_db()
+    assert premium_scheme.payee_account == ""
+    assert c.post(url, ACCOUNT).status_code == 302
+    premium_scheme.refresh_from_db()
+    assert premium_scheme.payee_account == ACCOUNT["payee_account"]
+    page = c.get(reverse("coverage:scheme", args=[premium_scheme.code])).content.decode()
+    assert (f"{ACCOUNT['payee_name']}，{ACCOUNT['payee_bank']}，账号 "
+            f"{ACCOUNT['payee_account']}") in page
+    entry = AuditEntry.objects.filter(action=AuditEntry.Action.SCHEME_CHANGED).latest("id")
+    assert entry.summary == (f"修改保障项目“{premium_scheme.name}”的收款账户："
+                             f"{ACCOUNT['payee_name']}，{ACCOUNT['payee_bank']}，"
+                             f"账号 {ACCOUNT['payee_account']}（原为 （空），（空），账号 （空））")

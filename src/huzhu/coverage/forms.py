@@ -72,22 +72,48 @@ class SchemeForm(BootstrapFormMixin, forms.Form):
             data["policy_text"] = text
         if data.get("min_share") is not None:
             data["min_share"] = (data["min_share"] / 100).quantize(Decimal("0.001"))
-        self._check_account()
+        _check_account(self)
         return data
 
     def clean_payee_account(self) -> str:
-        account = " ".join(str(self.cleaned_data.get("payee_account") or "").split())
-        digits = account.replace(" ", "")
-        if account and not (digits.isdigit() and 8 <= len(digits) <= 30):
-            raise forms.ValidationError("收款账号应为 8 至 30 位数字（可用空格分组）")
-        return account
+        return _clean_account(self.cleaned_data.get("payee_account"))
 
-    def _check_account(self) -> None:
-        """An account number is printed with its holder and bank, or not at all."""
-        data = self.cleaned_data
-        if data.get("payee_account") and not (data.get("payee_name")
-                                              and data.get("payee_bank")):
-            self.add_error("payee_name", "填写收款账号时，请同时填写收款户名和开户银行")
+
+def _clean_account(value: object) -> str:
+    account = " ".join(str(value or "").split())
+    digits = account.replace(" ", "")
+    if account and not (digits.isdigit() and 8 <= len(digits) <= 30):
+        raise forms.ValidationError("收款账号应为 8 至 30 位数字（可用空格分组）")
+    return account
+
+
+def _check_account(form: forms.Form) -> None:
+    """An account number is printed with its holder and bank, or not at all."""
+    data = form.cleaned_data
+    if data.get("payee_account") and not (data.get("payee_name") and data.get("payee_bank")):
+        form.add_error("payee_name", "填写收款账号时，请同时填写收款户名和开户银行")
+
+
+class PayeeForm(BootstrapFormMixin, forms.Form):
+    """An existing scheme's collection account (收款账户), as the notices print it."""
+
+    payee_name = forms.CharField(label="收款户名", max_length=100, required=False)
+    payee_bank = forms.CharField(label="开户银行", max_length=100, required=False,
+                                 help_text="例如：中国工商银行长春南关支行")
+    payee_account = forms.CharField(label="收款账号", max_length=40, required=False,
+                                    help_text="只填数字，可用空格分组；三项都留空则通知单上留空白")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.style_widgets()
+
+    def clean_payee_account(self) -> str:
+        return _clean_account(self.cleaned_data.get("payee_account"))
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        _check_account(self)
+        return data
 
 
 def _policy_errors(exc: PolicyError) -> list[str]:

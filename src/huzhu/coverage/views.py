@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 
 from huzhu.coverage import enrolment, ledger, reminders, schemes
 from huzhu.coverage.access import get_period_for_user, get_scheme_for_user
-from huzhu.coverage.forms import PeriodForm, SchemeForm
+from huzhu.coverage.forms import PayeeForm, PeriodForm, SchemeForm
 from huzhu.coverage.joining import covers_unit
 from huzhu.coverage.models import Period, PremiumNotice, Scheme
 from huzhu.imports import jobs
@@ -77,6 +77,26 @@ def scheme_detail(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
         "scheme": scheme, "policy": policy, "benefits": describe_policy(policy),
         "periods": periods, "funds": ledger.summary(scheme),
         "loss_ratio_definition": ledger.LOSS_RATIO_DEFINITION})
+
+
+@roles.capability_required("coverage.manage_schemes")
+def scheme_payee(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
+    """Edit the scheme's collection account (收款户名, 开户银行, 账号)."""
+    scheme = get_scheme_for_user(request.user, code, manage=True)
+    initial = {"payee_name": scheme.payee_name, "payee_bank": scheme.payee_bank,
+               "payee_account": scheme.payee_account}
+    form = PayeeForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            schemes.set_payee(request.user, scheme, name=data["payee_name"],
+                              bank=data["payee_bank"], account=data["payee_account"])
+        except Refused as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, "收款账户已保存，之后打印的缴费通知单都使用新账户")
+            return redirect("coverage:scheme", code=scheme.code)
+    return render(request, "coverage/scheme_payee.html", {"form": form, "scheme": scheme})
 
 
 @login_required
