@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from huzhu.orgs.scope import union_path
 
@@ -94,7 +95,8 @@ class AuditEntry(models.Model):
         indexes = [models.Index(fields=["actor", "action", "at"], name="audit_actor_action_at")]
 
     def __str__(self) -> str:
-        return f"{self.at:%Y-%m-%d %H:%M} {self.get_action_display()} {self.summary}"
+        return (f"{timezone.localtime(self.at):%Y-%m-%d %H:%M} {self.get_action_display()} "
+                f"{self.summary}")
 
     def save(self, *args, **kwargs) -> None:
         if self.pk is not None:

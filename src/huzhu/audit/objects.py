@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
 
 from huzhu.audit.labels import OBJECT_TYPES, model_for
 from huzhu.audit.models import AuditEntry
@@ -46,7 +47,8 @@ def _material(obj: Any) -> str:
 
 
 def _run(obj: Any) -> str:
-    return f"{obj.created_at:%Y-%m-%d %H:%M} 提交"
+    # In the project's time zone (Asia/Shanghai), as every page shows times.
+    return f"{timezone.localtime(obj.created_at):%Y-%m-%d %H:%M} 提交"
 
 
 def _what_if(obj: Any) -> str:

@@ -8,6 +8,7 @@ from pathlib import Path
 from django import forms
 from django.conf import settings
 from django.template.defaultfilters import filesizeformat
+from django.utils import timezone
 
 from huzhu.coverage.models import Scheme
 from huzhu.feeds.models import Feed
@@ -58,6 +59,7 @@ class RunForm(BootstrapFormMixin, forms.Form):
         self.fields["feed"].queryset = Feed.objects.visible_to(user).filter(
             status=Feed.Status.DONE)
         self.fields["feed"].label_from_instance = (
-            lambda f: f"#{f.pk} {f.file_name}（{f.rows}行，{f.created_at:%Y-%m-%d %H:%M}）")
+            lambda f: f"#{f.pk} {f.file_name}（{f.rows}行，"
+                      f"{timezone.localtime(f.created_at):%Y-%m-%d %H:%M}）")
         self.fields["scheme"].queryset = Scheme.objects.visible_to(user).order_by("code")
         self.style_widgets()

@@ -13,6 +13,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from huzhu.feeds.access import get_run_for_user
@@ -121,7 +122,8 @@ def run_report(request: AuthenticatedHttpRequest, run_id: int) -> HttpResponse:
     handle = tempfile.TemporaryFile()
     write_report(run, handle, fmt="xlsx")
     handle.seek(0)
-    name = f"免申即享测算-{run.created_at:%Y%m%d}-{Path(run.feed.file_name).stem}.xlsx"
+    day = timezone.localtime(run.created_at)
+    name = f"免申即享测算-{day:%Y%m%d}-{Path(run.feed.file_name).stem}.xlsx"
     return FileResponse(handle, as_attachment=True, filename=name, content_type=XLSX)
 
 
@@ -142,5 +144,6 @@ def run_follow_up(request: AuthenticatedHttpRequest, run_id: int, kind: str) -> 
     buffer = io.BytesIO()
     followups.write_xlsx(run, kind, buffer)
     buffer.seek(0)
-    name = f"跟进清单-{followups.LISTS[kind][0][:12]}-{run.created_at:%Y%m%d}.xlsx"
+    day = timezone.localtime(run.created_at)
+    name = f"跟进清单-{followups.LISTS[kind][0][:12]}-{day:%Y%m%d}.xlsx"
     return FileResponse(buffer, as_attachment=True, filename=name, content_type=XLSX)
