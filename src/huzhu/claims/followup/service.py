@@ -14,6 +14,7 @@ from typing import IO
 import xlsxwriter
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from huzhu.audit import log
 from huzhu.audit.models import AuditEntry
@@ -98,7 +99,9 @@ EXPORT_MAX_ROWS = 100_000  # a city's list is hundreds; the cap only bounds the 
 
 def export_row(claim: Claim) -> list:
     unit = claim.member.unit
-    approved = claim.approved_at.date().isoformat() if claim.approved_at else ""
+    # The day in Asia/Shanghai, as the pages show it (a 23:30 UTC approval is the next day).
+    approved = (timezone.localtime(claim.approved_at).date().isoformat()
+                if claim.approved_at else "")
     return [claim.number, claim.member.name, unit.name, unit.contact_name, unit.contact_phone,
             claim.benefit_name, claim.amount, claim.get_state_display(), approved]
 
