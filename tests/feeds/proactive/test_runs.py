@@ -251,6 +251,8 @@ def test_the_page_runs_a_feed_in_the_background(client, feed_dir, staff, free_sc
     assert answer.status_code == 302 and answer["Location"] == f"/feeds/runs/{run.pk}/"
     html = client.get(f"/feeds/runs/{run.pk}/").content.decode()
     assert "测算完成" in html and 'id="count-proposed">3<' in html
+    # Said once: the result line carries its own "测算完成：" (the command prints it too).
+    assert html.count("测算完成") == 1 and "测算完成：" in html
     assert "金额超过10,000元" in html
     # People's words: the engine as a way of computing, the benefit by its name.
     hospital = free_scheme.policy().benefit("hospital").name
