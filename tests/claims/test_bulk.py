@@ -244,3 +244,20 @@ def test_many_refusals_are_paged(client, users, submitted, settings, monkeypatch
     second = c.get(url, {"page": "2"}).content.decode()
     assert second.count('<tr id="bulk-refused-') == 1
     assert f'id="bulk-refused-{ids[2]}"><td class="text-end">3</td>' in second
+
+
+def test_a_step_without_a_note_is_named_once_in_the_log(client, users, submitted):
+    """Bulk 初审 and 复审 with no note: the audit entry and 办理记录 say the step once
+    (the step's default note is its own name, and the log wrote both)."""
+    from huzhu.audit.models import AuditEntry
+
+    m1 = submitted["m1"]
+    assert apply_many(users["reviewer_da"], [m1.pk], "first_pass", {}).moved == 1
+    assert apply_many(users["admin_city"], [m1.pk], "approve", {}).moved == 1
+    prefix = f"理赔 {m1.number}（{m1.member.name} {m1.benefit_name}）："
+    summaries = list(AuditEntry.objects.filter(summary__startswith=prefix)
+                     .order_by("id").values_list("summary", flat=True))
+    assert summaries[-2:] == [prefix + "初审通过", prefix + "复审通过，核定 240.00 元"]
+    page = login(client, "reviewer_da").get(reverse("claims:detail", args=[m1.pk])).content.decode()
+    assert "初审通过，初审通过" not in page and "：初审通过</li>" in page
+    assert "：复审通过；核定 240.00 元</li>" in page

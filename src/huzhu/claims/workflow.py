@@ -222,9 +222,12 @@ def apply(user: User, claim_id: int, name: str, **data: object) -> Claim:
         claim.save()
         ClaimEvent.objects.create(claim=claim, actor=user, action=name, from_state=before,
                                   to_state=claim.state, note=note[:300], amount=claim.amount)
+        # A step taken without a note records its own name as the note (办理记录 shows
+        # it): the summary names the step once, not "初审通过，初审通过".
+        detail = note.removeprefix(t.label).lstrip("，；")
         log.record(user, AuditEntry.Action.CLAIM_CHANGED, claim, union_path=claim.member.union.path,
                    summary=f"理赔 {claim.number}（{claim.member.name} {claim.benefit_name}）："
-                           f"{t.label}" + (f"，{note}" if note else ""),
+                           f"{t.label}" + (f"，{detail}" if detail else ""),
                    changes={"state": [Claim.State(before).label, claim.get_state_display()],
                             "amount": str(claim.amount) if claim.amount is not None else None})
         claim_transitioned.send(sender=Claim, claim=claim, step=name, user=user)
