@@ -113,6 +113,13 @@ def test_the_queue_offers_checkboxes_and_asks_to_confirm(client, users, submitte
         assert f'<input type="checkbox" name="ids" value="{c.pk}"' in page
     assert "全选本页" in page and "选择全部 3 笔符合筛选条件的理赔" in page
     assert '<option value="first_pass">初审通过</option>' in page
+    # No step is chosen for the user (提交审核 came first and was preselected): the menu
+    # opens on a placeholder, and a form sent without a step changes nothing.
+    assert ('id="bulk-step" required><option value="" selected disabled>请选择要办理的步骤'
+            '</option><option value=' in page)
+    empty = login(client, "reviewer_da").post(
+        reverse("claims:bulk"), {"ids": [submitted["m1"].pk], "step": ""}, follow=True)
+    assert "请选择要办理的步骤" in empty.content.decode() and not BulkJob.objects.exists()
     auditor = login(client, "auditor_city").get(reverse("claims:queue")).content.decode()
     assert 'id="bulk-form"' not in auditor and 'name="ids"' not in auditor
     # Ticked: the confirmation names the count and the step; nothing has changed yet.

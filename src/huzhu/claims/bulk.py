@@ -82,6 +82,8 @@ def _role_may(user: User, t: Transition) -> bool:
 
 def check_step(user: User, step: str) -> Transition:
     """The step, if it is offered in bulk and the user's role may take it."""
+    if not step:  # the menu's placeholder: nothing is preselected for the user
+        raise BulkRefused("请选择要办理的步骤")
     if step not in STEPS:
         raise BulkRefused("不能批量办理这一步骤")
     t = TRANSITIONS[step]
