@@ -185,3 +185,15 @@ def test_token_page_shows_a_new_token_once_and_revokes(client, officer_da, users
     login(client, other)
     assert client.post(reverse("feeds:token-revoke", args=[token.pk])).status_code == 404
     assert token.prefix not in client.get(reverse("feeds:tokens")).content.decode()
+
+
+def test_the_upload_limit_is_written_as_people_write_it(client, officer_da, settings):
+    """"不超过 200 MB", not Django's "200.0 MB"; a file over the limit is told both sizes."""
+    login(client, officer_da)
+    page = client.get(reverse("feeds:upload")).content.decode()
+    assert "，不超过 200 MB。" in page and "200.0" not in page
+    settings.HUZHU_IMPORT_MAX_BYTES = 1024
+    answer = client.post(reverse("feeds:upload"),
+                         {"file": SimpleUploadedFile("a.csv", b"x" * 1536)})
+    assert "文件太大（1.5 KB），上限为 1 KB" in answer.content.decode()
+    assert Feed.objects.count() == 0

@@ -3,11 +3,11 @@
 
 from __future__ import annotations
 
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 from django import forms
 from django.conf import settings
-from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
 from huzhu.coverage.models import Scheme
@@ -16,6 +16,20 @@ from huzhu.lib.forms import BootstrapFormMixin
 from huzhu.orgs.models import User
 
 ALLOWED_SUFFIXES = (".csv", ".xlsx", ".xls", ".parquet")
+
+
+def size_text(size: int) -> str:
+    """A file size as people write it: "200 MB", "1.5 MB", "800 字节" (Django's
+    filesizeformat writes "200.0 MB")."""
+    if size < 1024:
+        return f"{size} 字节"
+    value, unit = Decimal(size) / 1024, "KB"
+    for bigger in ("MB", "GB"):
+        if value < 1024:
+            break
+        value, unit = value / 1024, bigger
+    shown = value.quantize(Decimal("0.1"), ROUND_HALF_UP)
+    return f"{shown.to_integral_value() if shown == shown.to_integral_value() else shown} {unit}"
 
 
 class FeedUploadForm(forms.Form):
@@ -33,7 +47,7 @@ class FeedUploadForm(forms.Form):
         limit = settings.HUZHU_IMPORT_MAX_BYTES
         if uploaded.size > limit:
             raise forms.ValidationError(
-                f"文件太大（{filesizeformat(uploaded.size)}），上限为 {filesizeformat(limit)}")
+                f"文件太大（{size_text(uploaded.size)}），上限为 {size_text(limit)}")
         if uploaded.size == 0:
             raise forms.ValidationError("文件是空的")
         return uploaded

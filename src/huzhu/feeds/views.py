@@ -18,7 +18,7 @@ from huzhu.audit.models import AuditEntry
 from huzhu.feeds import jobs, tokens
 from huzhu.feeds.access import get_feed_for_user, get_token_for_user
 from huzhu.feeds.columns import FEED_COLUMNS
-from huzhu.feeds.forms import FeedUploadForm, TokenForm
+from huzhu.feeds.forms import FeedUploadForm, TokenForm, size_text
 from huzhu.feeds.models import Feed, FeedRow, FeedToken
 from huzhu.imports.errors import write_report
 from huzhu.lib.http import AuthenticatedHttpRequest
@@ -53,7 +53,8 @@ def feed_upload(request: AuthenticatedHttpRequest) -> HttpResponse:
     if request.method == "POST":
         _record_refusal(request, form)
     return render(request, "feeds/upload.html", {
-        "form": form, "columns": FEED_COLUMNS, "max_bytes": settings.HUZHU_IMPORT_MAX_BYTES,
+        "form": form, "columns": FEED_COLUMNS,
+        "max_size": size_text(settings.HUZHU_IMPORT_MAX_BYTES),
     })
 
 
