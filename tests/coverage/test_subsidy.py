@@ -77,3 +77,26 @@ def test_the_page_shows_the_refusal(client, users, free_scheme, free_period):
         "reference": "X-1"})
     assert page.status_code == 200 and "到账日期 2099-01-01 不在2026年内" in page.content.decode()
     assert not LedgerEntry.objects.filter(kind=LedgerEntry.Kind.SUBSIDY).exists()
+
+
+def test_a_negative_balance_is_said_in_words(client, users, free_scheme, free_period):
+    """Paid out before the subsidy is booked: 结余 and 银行存款 below zero get a line that
+    says what it means and what to check; once booked, the line is gone."""
+    from huzhu.coverage import ledger
+    from huzhu.coverage.models import Account
+
+    ledger.post(scheme=free_scheme, period=free_period, kind=LedgerEntry.Kind.PAYOUT,
+                debit=Account.BENEFIT_EXPENSE, credit=Account.BANK, amount=Decimal("500.00"),
+                reference="payout:test", booked_on=D(2026, 2, 1))
+    assert client.login(username="finance_city", password=PASSWORD)
+    expected = ["结余为负（2026年）：已给付超过互助金收入和补贴拨款，请核对补贴拨款是否已登记",
+                "银行存款为负（2026年）：已给付超过已到账的互助金和补贴拨款，"
+                "请核对缴费到账和补贴拨款是否已登记"]
+    for url in (reverse("coverage:funds"), reverse("coverage:scheme-funds",
+                                                   args=[free_scheme.code])):
+        page = client.get(url).content.decode()
+        assert "-500.00" in page
+        for n, line in enumerate(expected, 1):
+            assert f'id="fund-negative-{n}">{line}</div>' in page
+    book(users["finance_city"], free_scheme, free_period, D(2026, 1, 21))
+    assert "为负" not in client.get(reverse("coverage:funds")).content.decode()

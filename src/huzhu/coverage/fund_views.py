@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 from huzhu.coverage import ledger, premiums, reversals
 from huzhu.coverage.access import get_scheme_for_user
 from huzhu.coverage.forms import ReversalDecisionForm, ReversalRequestForm, SubsidyForm
-from huzhu.coverage.models import LedgerEntry, LedgerReversal, Scheme
+from huzhu.coverage.models import LedgerEntry, LedgerReversal, Period, Scheme
 from huzhu.lib.errors import Refused
 from huzhu.lib.http import AuthenticatedHttpRequest
 from huzhu.lib.paging import keyset_page
@@ -36,7 +36,8 @@ def fund_overview(request: AuthenticatedHttpRequest) -> HttpResponse:
     for scheme in Scheme.objects.visible_to(request.user).select_related("union"):
         scheme.pending_reversals = pending.get(scheme.pk, 0)
         periods = [(p, ledger.summary(scheme, p)) for p in scheme.periods.order_by("-start")]
-        blocks.append((scheme, ledger.summary(scheme), periods))
+        total = ledger.summary(scheme)
+        blocks.append((scheme, total, periods, negative_warnings(total, periods)))
     return render(request, "coverage/funds.html", {
         "blocks": blocks, "loss_ratio_definition": ledger.LOSS_RATIO_DEFINITION})
 
@@ -63,12 +64,32 @@ def scheme_funds(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
                for r in requests.filter(state=LedgerReversal.State.PENDING).order_by("id")]
     decided = requests.exclude(state=LedgerReversal.State.PENDING)[:DECIDED_SHOWN]
     periods = [(p, ledger.summary(scheme, p)) for p in scheme.periods.order_by("-start")]
+    total = ledger.summary(scheme)
     return render(request, "coverage/scheme_funds.html", {
-        "scheme": scheme, "total": ledger.summary(scheme), "periods": periods,
+        "scheme": scheme, "total": total, "periods": periods,
+        "negative": negative_warnings(total, periods),
         "rows": rows, "page": page, "params": request.GET, "kind": kind,
         "kinds": LedgerEntry.Kind.choices, "pending": pending, "decided": decided,
         "decision_form": ReversalDecisionForm(),
         "loss_ratio_definition": ledger.LOSS_RATIO_DEFINITION})
+
+
+def negative_warnings(total: ledger.FundSummary,
+                      periods: list[tuple[Period, ledger.FundSummary]]) -> list[str]:
+    """A line for a 结余 or 银行存款 below zero, naming the periods: a negative figure in
+    the table alone reads like any other number, and it usually means a subsidy or a
+    payment not yet booked."""
+    lines = []
+    for label, field, why in (
+            ("结余", "fund_balance", "已给付超过互助金收入和补贴拨款，请核对补贴拨款是否已登记"),
+            ("银行存款", "bank", "已给付超过已到账的互助金和补贴拨款，"
+                                 "请核对缴费到账和补贴拨款是否已登记")):
+        names = [p.name for p, s in periods if getattr(s, field) < 0]
+        if not names and getattr(total, field) < 0:
+            names = ["合计"]
+        if names:
+            lines.append(f"{label}为负（{'、'.join(names)}）：{why}")
+    return lines
 
 
 def _reversed_id(entry: LedgerEntry) -> int | None:
