@@ -35,8 +35,11 @@ def test_year_2026_as_worked_by_hand(history):
     assert months["2026-01"] == (Decimal("240.00"), 1)
     assert months["2026-04"] == (Decimal("56000.00"), 4)
     tiers = {(t.benefit, t.label): t.person_times for t in s.by_tier if t.person_times}
-    assert tiers == {("hospital", "(10000,20000] 2%"): 1, ("hospital", "(20000,50000] 3%"): 1,
-                     ("hospital", "(150000,300000] 8%"): 1, ("hospital", "(300000,+∞) 10%"): 1,
+    # Bands in words, as the claim's 计算过程 writes them (not "(20000,50000] 3%").
+    assert tiers == {("hospital", "超过 10,000.00 元至 20,000.00 元（含）按 2%"): 1,
+                     ("hospital", "超过 20,000.00 元至 50,000.00 元（含）按 3%"): 1,
+                     ("hospital", "超过 150,000.00 元至 300,000.00 元（含）按 8%"): 1,
+                     ("hospital", "超过 300,000.00 元按 10%"): 1,
                      ("accident", "骨折（主要部位）"): 1}
     assert s.loss_ratio is None and s.enrolled is None
     assert s.covered == 7  # active members of the city: 6 of the staff (not retired, left), 冯丙

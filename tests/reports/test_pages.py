@@ -45,7 +45,8 @@ def test_page_shows_the_figures_and_definitions(client, history):
     assert '<script src="/static/reports/charts.js" defer id="charts-js" ' \
            'data-plotly="/static/reports/vendor/plotly-basic-3.7.0.min.js">' in html
     assert "plotly.min.js" not in html and "<script src=\"/static/plotly" not in html
-    assert 'id="table-tier"' in html and "(300000,+∞) 10%" in html
+    assert 'id="table-tier"' in html and "+∞" not in html
+    assert '"text-end">超过 300,000.00 元按 10%</td>' in html  # a band in words
     assert 'id="nav-reports"' in html
 
 
@@ -129,6 +130,9 @@ def test_xlsx_exports_every_table(client, history):
     benefit = book["分项目给付"]
     rows = list(benefit.iter_rows(min_row=3, values_only=True))
     assert rows[0][:4] == ("住院医疗补贴", 54240, 4, 3)
+    tiers = [r[1] for r in book["按政策档次"].iter_rows(min_row=3, values_only=True)]
+    assert "超过 20,000.00 元至 50,000.00 元（含）按 3%" in tiers
+    assert not [t for t in tiers if t and "]" in str(t)]
     one = client.get(reverse("reports:xlsx"), {"scheme": "changchun-2023", "year": "2026",
                                                "table": "month"})
     assert openpyxl.load_workbook(io.BytesIO(one.content)).sheetnames == ["按月给付", "统计口径"]
@@ -156,6 +160,8 @@ def test_annual_pdf_has_chinese_text_and_charts(client, history):
     assert "2026年度报告" in text
     assert "累计给付互助金" in text and "5人次" in text
     assert "住院医疗补贴" in text and "按月给付金额" in text and "统计口径" in text
+    # The tier chart's labels whole, the range and the rate on lines of their own.
+    assert "超过 20,000.00 元\n至 50,000.00 元（含）\n按 3%" in text and "(20000,50000]" not in text
     entry = AuditEntry.objects.get(action=AuditEntry.Action.FILE_DOWNLOADED)
     assert entry.summary == f"下载年度报告 PDF（{SCHEME_NAME} · {CITY} · 2026年）"
     assert entry.actor.username == "admin_city"

@@ -125,7 +125,9 @@ def _charts(stats: Statistics, font: str) -> list[Drawing]:
                               "下级工会给付金额（万元）"))
     tiers = [t for t in stats.by_tier if t.label != "（不分档）"]
     if tiers:
-        out.append(_bar_chart([t.label[:14] for t in tiers],
+        # A band in words is long: the range and the rate on lines of their own, whole.
+        out.append(_bar_chart([t.label.replace("至", "\n至").replace("按", "\n按")
+                               for t in tiers],
                               [float(t.person_times) for t in tiers], font, "按政策档次（人次）"))
     return out
 

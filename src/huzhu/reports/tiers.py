@@ -18,6 +18,7 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
+from huzhu.rules.explain import band_words
 from huzhu.rules.schema import (
     BandsFormula,
     GradeTableFormula,
@@ -100,7 +101,8 @@ def _rows(benefit, formula, alias: str) -> list[tuple[str, str]]:
             cond = f"{column} > {_num(band.above)}"
             if band.upto is not None:
                 cond += f" AND {column} <= {_num(band.upto)}"
-            out.append((cond, f"{band.label} {percent_label(band.rate)}"))
+            # In words, as the claim's 计算过程 writes a band, not "(20000,50000] 3%".
+            out.append((cond, f"{band_words(band)}按 {percent_label(band.rate)}"))
         return out
     if isinstance(formula, GradeTableFormula):
         column = f"{alias}.{BASE_COLUMNS[benefit.effective_base(formula)]}"
