@@ -174,7 +174,6 @@ STATICFILES_DIRS = [("bootstrap", xstatic.pkg.bootstrap.BASE_DIR)]  # no CDN, no
 STATICFILES_FINDERS = [
     "django.contrib.staticfiles.finders.FileSystemFinder",
     "django.contrib.staticfiles.finders.AppDirectoriesFinder",
-    "huzhu.reports.staticfinder.PlotlyFinder",  # plotly.min.js from the plotly package
 ]
 # huzhu serve collects the static files at every start and says so to its children
 # (HUZHU_STATIC_COLLECTED=1): they link hashed names, which WhiteNoise serves gzipped and

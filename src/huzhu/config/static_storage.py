@@ -2,11 +2,11 @@
 
 ``huzhu serve`` runs ``collectstatic`` at every start with this storage (it sets
 ``HUZHU_STATIC_COLLECTED=1`` for itself and its children; see the settings): each file
-is copied under a name that carries a hash of its content (``plotly.min.3f9a….js``) and
+is copied under a name that carries a hash of its content (``plotly-basic-3.7.0.min.3f9a….js``) and
 gzipped beside it, and pages link the hashed names. WhiteNoise serves a hashed name with
 ``Cache-Control: max-age=315360000, immutable`` (its content can never change under that
 name) and the gzip copy to a browser that accepts it: a second visit loads no script or
-stylesheet again, and the first loads plotly.min.js in a fifth of its size.
+stylesheet again, and the first loads the statistics page's chart script in a fifth of its size.
 
 Also in debug mode (``make demo``): Django links plain names then, which WhiteNoise
 serves for 0 seconds, so every page revalidated every script; the collect at start makes
