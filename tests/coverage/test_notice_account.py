@@ -33,7 +33,8 @@ def with_account(premium_scheme):
 
 def test_the_notice_pdf_and_page_show_the_collection_account(client, users, units, staff,
                                                              period, with_account):
-    pypdf = pytest.importorskip("pypdf")
+    import pypdf  # a test dependency (pyproject): never skipped
+
     enrolment.enrol_unit(users["clerk_a1"], period, units["a1"], on=TODAY)
     notice = PremiumNotice.objects.get(unit=units["a1"])
     c = login(client, "clerk_a1")
