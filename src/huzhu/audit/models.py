@@ -71,6 +71,18 @@ class AuditEntry(models.Model):
         AUDIT_EXPORTED = "audit.exported", "导出审计日志"
         CLAIM_FILED = "claims.filed", "登记理赔申请"
         FEED_REFUSED = "feeds.refused", "医保结算数据被拒"
+        FEED_COLLISION = "feeds.collision", "结算号冲突待核"
+        FEED_COLLISION_RESOLVED = "feeds.collision_resolved", "处理结算号冲突"
+        PROACTIVE_SAMPLED = "feeds.sampled", "抽取免申即享复核样本"
+        PROACTIVE_APPROVED = "feeds.bulk_approved", "批量核准免申即享"
+        PROACTIVE_REFUSED = "feeds.bulk_refused", "批量核准被拒"
+        GAPS_NOTIFIED = "feeds.gaps_notified", "提醒会员登记银行账号"
+        PAYOUT_RECONCILED = "claims.reconciled", "核对银行回盘"
+        PAYOUT_RETURNED = "claims.returned", "银行退票"
+        KEYS_ROTATED = "security.keys_rotated", "轮换加密密钥"
+        BACKUP_MADE = "system.backup", "备份数据"
+        BACKUP_RESTORED = "system.restore", "恢复数据"
+        AUDIT_VERIFIED = "audit.verified", "核验审计日志"
 
     at = models.DateTimeField("时间", auto_now_add=True, db_index=True)
     actor = models.ForeignKey(
