@@ -24,7 +24,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "audit": ("huzhu.claims.audit_command",
               "核查给付（huzhu audit money：按政策重算全部已给付理赔、查重复给付与日期）"),
     "proactive": ("huzhu.feeds.proactive.cli",
-                  "免申即享抽样复核、批量核准与应享未享清单（huzhu proactive sample|approve|gaps）"),
+                  "免申即享抽样复核、批量核准与应享未享清单"
+                  "（huzhu proactive sample|approve|gaps）"),
     "payouts": ("huzhu.claims.payouts_command",
                 "给付批次、银行代发文件与银行回盘核对（huzhu payouts build|file|reconcile）"),
     "keys": ("huzhu.lib.keys_command", "轮换加密密钥（huzhu keys rotate）"),

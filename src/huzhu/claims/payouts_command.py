@@ -26,7 +26,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     out = sub.add_parser("file", help="写出批次的银行代发文件")
     out.add_argument("batch", metavar="BATCH", help="批次号")
     out.add_argument("--out", type=Path, required=True, metavar="FILE", help="输出文件")
-    out.add_argument("--format", choices=("csv", "xlsx"), default="xlsx", help="文件格式（默认 xlsx）")
+    out.add_argument("--format", choices=("csv", "xlsx"), default="xlsx",
+                     help="文件格式（默认 xlsx）")
     out.add_argument("--encoding", choices=("utf-8", "gbk"), default="utf-8",
                      help="CSV 的编码（默认 utf-8）")
     out.add_argument("--full", action="store_true", help="含完整银行账号（须写明用途）")

@@ -41,7 +41,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     sample = sub.add_parser("sample", help="抽取复核样本：从一次测算的直通理赔中按比例随机抽取",
                             description="抽取复核样本：从一次免申即享测算的直通理赔中按比例随机"
                                         "抽取（随机种子记入审计日志），样本按普通理赔两级审核")
-    sample.add_argument("run_id", type=int, metavar="RUN_ID", help="测算编号（huzhu feed run 打印的编号）")
+    sample.add_argument("run_id", type=int, metavar="RUN_ID",
+                        help="测算编号（huzhu feed run 打印的编号）")
     sample.add_argument("--percent", type=str, required=True, metavar="P",
                         help="抽样比例（百分数，如 1 或 0.5）")
     sample.add_argument("--seed", type=int, metavar="S", help="随机种子（默认随机生成并记录）")
