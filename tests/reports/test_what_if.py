@@ -72,7 +72,7 @@ def test_form_reform_runs_and_reports(client, history):
     assert report["by_benefit"][0]["label"] == hospital
     assert not any("（hospital）" in r["label"] for r in report["by_benefit"])
     assert [c["text"] for c in report["changes"]] == [
-        f"{hospital} · 公式 · 档次表 · 第 7 档 (300000,+∞) · 比例：10% → 12%"]
+        f"{hospital} · 公式 · 档次表 · 第 7 档（超过 300,000.00 元） · 比例：10% → 12%"]
     assert started.summary == (f"开始改革测算“{run.name}”"
                                f"（{run.scheme.name} {period_2026().name}）")
     assert {r["key"] for r in report["by_union"]} == {"甲区总工会", "乙区总工会"}

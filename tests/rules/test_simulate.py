@@ -138,7 +138,7 @@ def test_the_printed_table_names_the_changes(data, tmp_path, capsys) -> None:
     capsys.readouterr()
     assert main(args) == 0
     text = capsys.readouterr().out
-    assert "第 7 档 (300000,+∞) · 比例" in text and "12%" in text
+    assert "第 7 档（超过 300,000.00 元） · 比例" in text and "12%" in text
     assert "起付标准" in text and "按工会" in text and "变化最大的 20 个事件" in text
     # Tiers by their Chinese names (not `accident death`), member counts on rows of their own.
     assert "非工伤意外伤害补贴 · 身故" in text and "accident death" not in text

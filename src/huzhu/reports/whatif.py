@@ -88,7 +88,7 @@ def parameters(policy: Policy) -> list[Parameter]:
                                      str(f.deductible), "money"))
             for i, band in enumerate(f.bands):
                 out.append(Parameter(f"{head}.formula.bands[{i}].rate",
-                                     f"{b.name}：第 {i + 1} 档 {band.label} 比例",
+                                     f"{b.name}：第 {i + 1} 档（{band.words}）比例",
                                      percent_label(band.rate), "rate"))
         elif isinstance(f, PerDayFormula):
             out.append(Parameter(f"{head}.formula.amount", f"{b.name}：每天金额（元）",

@@ -100,9 +100,7 @@ def progressive_split(formula: BandsFormula, amount: Decimal) -> tuple[list[Slic
 
 def band_words(band: Band) -> str:
     """A band as a range: 超过 10,000.00 元至 50,000.00 元（含）."""
-    if band.upto is None:
-        return f"超过 {money(band.above)}"
-    return f"超过 {money(band.above)}至 {money(band.upto)}（含）"
+    return band.words
 
 
 def _dec(value: object) -> Decimal | None:

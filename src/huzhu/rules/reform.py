@@ -18,8 +18,9 @@ from decimal import Decimal
 from typing import Any
 
 from huzhu.rules.loader import load_overlay
+from huzhu.rules.money import as_decimal
 from huzhu.rules.overlay import apply_overlay, code_of, is_overlay
-from huzhu.rules.schema import Benefit, Policy, money_label, percent_label
+from huzhu.rules.schema import Benefit, Policy, band_range_words, percent_label
 
 # Overlays are read by the loader (an overlay is a policy file); their names stay
 # importable from here, where reforms are described.
@@ -226,8 +227,8 @@ def _diff(a: Any, b: Any, path: str, labels: list[str], key: str, code: str,
 
 def _row_label(key: str, i: int, row: dict[str, Any]) -> str:
     if key == "bands":
-        upper = "+∞)" if row.get("upto") is None else f"{money_label(row['upto'])}]"
-        return f"第 {i + 1} 档 ({money_label(row['above'])},{upper}"
+        upto = None if row.get("upto") is None else as_decimal(row["upto"])
+        return f"第 {i + 1} 档（{band_range_words(as_decimal(row['above']), upto)}）"
     if "grade" in row:
         return f"{row['grade']} 级"
     return f"第 {i + 1} 项"

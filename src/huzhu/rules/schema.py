@@ -180,9 +180,6 @@ from pydantic import (
     model_validator,
 )
 
-# The coded values a policy names (status, gender, occupation, relation and outcome in
-# eligibility and cap exceptions) and the event's fields are the input columns': one
-# definition, in the engine's contract.
 from huzhu.rules.columns import (
     EVENT_COLUMNS,
     MAX_DAY_AMOUNT,
@@ -193,6 +190,11 @@ from huzhu.rules.columns import (
     Relation,
     Status,
 )
+
+# The coded values a policy names (status, gender, occupation, relation and outcome in
+# eligibility and cap exceptions) and the event's fields are the input columns': one
+# definition, in the engine's contract.
+from huzhu.rules.money import yuan
 
 # The money facts of an event, in contract order.
 MONEY_BASES = tuple(c.name for c in EVENT_COLUMNS if c.type == MONEY)
@@ -278,6 +280,13 @@ def money_label(value: Decimal) -> str:
     return text
 
 
+def band_range_words(above: Decimal, upto: Decimal | None) -> str:
+    """``(10000, 50000]`` → 超过 10,000.00 元至 50,000.00 元（含）; no upper end → 超过 …."""
+    if upto is None:
+        return f"超过 {yuan(above)} 元"
+    return f"超过 {yuan(above)} 元至 {yuan(upto)} 元（含）"
+
+
 def percent_label(rate: Decimal) -> str:
     """``0.0150`` → ``1.5%``."""
     return f"{(rate * 100).normalize():f}%"
@@ -310,6 +319,12 @@ class Band(_Model):
     def label(self) -> str:
         upper = "+∞)" if self.upto is None else f"{money_label(self.upto)}]"
         return f"({money_label(self.above)},{upper}"
+
+    @property
+    def words(self) -> str:
+        """The band as people read it: 超过 10,000.00 元至 50,000.00 元（含）; the interval
+        ``label`` stays for validation messages about a policy file's own numbers."""
+        return band_range_words(self.above, self.upto)
 
     def contains(self, amount: Decimal) -> bool:
         return amount > self.above and (self.upto is None or amount <= self.upto)
