@@ -134,23 +134,29 @@ def edit(user: User, claim_id: int, facts: dict[str, Any], seen: str) -> list[st
         if not changes:
             return []
         changed = [label for label, _, _ in changes]
+        said = [f"{label}：{old} → {new}" for label, old, new in changes]
+        notes = [f"修改{text}" for text in said]
+        audit_changes = {label: [old, new] for label, old, new in changes}
         if claim.computed is not None:
             # Computed from the facts as they were: the engine computes the corrected
-            # ones on submit.
-            changes.append(("测算金额", yuan(claim.computed), "提交审核时重新测算"))
+            # ones on submit. Said as what happens, not as an "old → new" pair.
+            voided = (f"原测算金额 {yuan(claim.computed)} 元作废，"
+                      "提交审核时按修改后的信息重新测算")
+            notes.append(voided)
+            said.append(voided)
+            audit_changes["测算金额"] = [yuan(claim.computed), "作废，提交审核时重新测算"]
             claim.computed = claim.final = None
             claim.computation, claim.policy_hash = {}, ""
         claim.save()
         ClaimEvent.objects.bulk_create(
             ClaimEvent(claim=claim, actor=user, action="edit", from_state=claim.state,
-                       to_state=claim.state, note=f"修改{label}：{old} → {new}"[:300])
-            for label, old, new in changes)
+                       to_state=claim.state, note=note[:300])
+            for note in notes)
         log.record(user, AuditEntry.Action.CLAIM_CHANGED, claim,
                    union_path=claim.member.union.path,
                    summary=f"理赔 {claim.number}（{claim.member.name} {claim.benefit_name}）："
-                           "修改事件信息，" + "；".join(f"{label}：{old} → {new}"
-                                                  for label, old, new in changes),
-                   changes={label: [old, new] for label, old, new in changes})
+                           "修改事件信息，" + "；".join(said),
+                   changes=audit_changes)
     return changed
 
 
