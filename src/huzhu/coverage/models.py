@@ -76,6 +76,16 @@ class Scheme(models.Model):
     single_review_upto = MoneyField("一级审核即可的金额上限", null=True,
                                              blank=True, help_text="不超过此金额的理赔只需初审")
     green_channel = models.BooleanField("绿色通道（所有理赔只需一级审核）", default=False)
+    # Review by exception (免申即享抽样复核): a proactive claim up to this amount, with no
+    # review signal and its facts all from the settlement, may be approved with the rest
+    # of its run once a sample of them has been reviewed; above it Changchun calls the
+    # member's unit first. The sample's rejected or lowered share above the threshold (a
+    # percentage) sends the whole run to ordinary review.
+    straight_through_upto = MoneyField("免申即享直通金额上限", default=Decimal("10000.00"),
+                                       help_text="不超过此金额、无审核提示的免申即享理赔可抽样复核后批量核准")
+    sample_threshold = models.DecimalField(
+        "抽样驳回或核减比例阈值（%）", max_digits=5, decimal_places=2, default=Decimal("2.00"),
+        help_text="样本中不予给付或核减的比例超过此值时，该次测算全部转为逐笔审核")
     # The fund's collection account, printed on every premium notice: a unit pays by
     # transfer, and a notice without the account sends its finance office to the phone.
     payee_name = models.CharField("收款户名", max_length=100, blank=True)

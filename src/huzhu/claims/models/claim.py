@@ -146,6 +146,11 @@ class Claim(models.Model):
     approved_at = models.DateTimeField("审批时间", null=True, blank=True)
     paid_at = models.DateTimeField("给付时间", null=True, blank=True)
     updated_at = models.DateTimeField("更新时间", auto_now=True)
+    # The review-by-exception decision (第 N 号抽样复核决定, feeds.ProactiveSample) the
+    # claim was approved under with the rest of its run; None for a claim reviewed on its
+    # own. A number, not a foreign key: the feeds app sits above the claims app. The bulk
+    # approval's cap check leaves out what its own earlier chunks approved by it.
+    proactive_decision = models.PositiveIntegerField("批量核准决定编号", null=True, blank=True)
 
     objects = ClaimQuerySet.as_manager()
 

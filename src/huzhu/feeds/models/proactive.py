@@ -167,3 +167,73 @@ class StayOutcome(models.Model):
 
     def __str__(self) -> str:
         return f"{self.run_id}:{self.row} {self.benefit} {self.outcome}"
+
+
+class ProactiveSample(models.Model):
+    """Review by exception (抽样复核) of one run: the sample a reviewer drew of the run's
+    straight-through claims (直通理赔), and the one decision a second person takes on all
+    the others. Its number is the decision's (第 N 号抽样复核决定): each claim approved
+    under it names it in its history and carries it (``Claim.proactive_decision``).
+
+    The ceiling and threshold are the scheme's at the draw, kept here: a scheme edited
+    while the sample is being reviewed does not change the rules the sample was drawn
+    under."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "样本复核中"
+        APPROVED = "approved", "已批量核准"
+        FULL_REVIEW = "full_review", "转为逐笔审核"
+
+    run = models.OneToOneField(BatchRun, verbose_name="免申即享测算", on_delete=models.PROTECT,
+                               related_name="sample")
+    seed = models.BigIntegerField("随机种子")
+    percent = models.DecimalField("抽样比例（%）", max_digits=5, decimal_places=2)
+    ceiling = MoneyField("直通金额上限")
+    threshold = models.DecimalField("驳回或核减比例阈值（%）", max_digits=5, decimal_places=2)
+    straight_through = models.PositiveIntegerField("直通理赔笔数")
+    straight_amount = MoneyField("直通理赔金额")
+    drawn = models.PositiveIntegerField("随机抽取笔数")
+    added = models.PositiveIntegerField("另加入样本笔数", default=0)
+    size = models.PositiveIntegerField("样本笔数")
+    drawn_by = models.ForeignKey("orgs.User", verbose_name="抽样人", on_delete=models.PROTECT,
+                                 related_name="+")
+    drawn_at = models.DateTimeField("抽样时间")
+    status = models.CharField("状态", max_length=12, choices=Status.choices,
+                              default=Status.OPEN)
+    decided_by = models.ForeignKey("orgs.User", verbose_name="核准人", null=True, blank=True,
+                                   on_delete=models.PROTECT, related_name="+")
+    decided_at = models.DateTimeField("决定时间", null=True, blank=True)
+    approved = models.PositiveIntegerField("批量核准笔数", default=0)
+    approved_amount = MoneyField("批量核准金额", default=0)
+    dropped = models.PositiveIntegerField("转入逐笔审核笔数", default=0)
+    rejected = models.PositiveIntegerField("样本不予给付笔数", default=0)
+    lowered = models.PositiveIntegerField("样本核减笔数", default=0)
+
+    class Meta:
+        verbose_name = "免申即享抽样复核"
+        verbose_name_plural = "免申即享抽样复核"
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"第 {self.pk} 号抽样复核决定"
+
+
+class ProactiveSampleClaim(models.Model):
+    """One claim of a sample: drawn at random, or added by the reviewer. Written with
+    ``bulk_create`` (a 1% sample of a city's run is ten thousand rows)."""
+
+    # Indexed by the unique (sample, claim) constraint below.
+    sample = models.ForeignKey(ProactiveSample, verbose_name="抽样复核", on_delete=models.CASCADE,
+                               related_name="rows", db_index=False)
+    claim = models.ForeignKey("claims.Claim", verbose_name="理赔", on_delete=models.PROTECT,
+                              related_name="proactive_samples")
+    added = models.BooleanField("审核人加入", default=False)
+
+    class Meta:
+        verbose_name = "抽样复核样本"
+        verbose_name_plural = "抽样复核样本"
+        constraints = [models.UniqueConstraint(fields=["sample", "claim"],
+                                               name="feeds_sample_claim_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.sample_id}:{self.claim_id}"
