@@ -278,3 +278,23 @@ def test_the_late_exception_form_goes_through_the_workflow(client, users, staff,
     assert claim.history.filter(action="late_exception").count() == 1
     assert AuditEntry.objects.filter(summary__contains="批准逾期申请").count() == 1
     assert apply(users["clerk_a1"], claim.pk, "submit").state == "submitted"
+
+
+def test_the_return_step_offers_this_benefits_materials_not_every_kind(client, users, staff,
+                                                                       file_hospital):
+    """退回补充材料 lists what the benefit asks for (a hospital claim: not the fire
+    report or the death certificate), so a reviewer cannot ask for a paper that does
+    not apply."""
+    import re
+
+    from huzhu.claims.materials.required import required
+    from huzhu.rules.schema import MATERIALS
+
+    claim = file_hospital(staff["m1"])
+    apply(users["clerk_a1"], claim.pk, "submit")
+    page = login(client, "reviewer_da").get(
+        reverse("claims:detail", args=[claim.pk])).content.decode()
+    form = page[page.index('id="step-return"'):]
+    form = form[:form.index("</form>")]
+    offered = re.findall(r'name="missing" value="([a-z_]+)"', form)
+    assert offered == required(claim) and 0 < len(offered) < len(MATERIALS)

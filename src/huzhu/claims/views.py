@@ -265,6 +265,7 @@ def _detail_context(request: AuthenticatedHttpRequest, claim: Claim) -> dict[str
     # Days in hospital follow from the dates (算入不算出), shown even for a benefit that
     # does not ask for them; a number typed lower than the dates allow is shown as typed.
     computed_days = stay_days(claim.admit_date, claim.event_date) if claim.admit_date else None
+    required = materials.required(claim)
     return {
         "stay_days": claim.days or computed_days, "stay_computed": computed_days,
         "claim": claim,
@@ -274,7 +275,10 @@ def _detail_context(request: AuthenticatedHttpRequest, claim: Claim) -> dict[str
         "refusals": workflow.refusals(user, claim),
         "state_note": workflow.state_note(claim),
         "history": list(claim.history.select_related("actor")),
-        "required": materials.required(claim),
+        "required": required,
+        # A return asks for this benefit's materials, the missing ones ticked; the full
+        # list only when the settlement supplied them all (a proactive claim).
+        "return_choices": required or list(MATERIALS),
         "missing": lacking, "labels": MATERIALS,
         "deadline": deadlines.filing_deadline(claim),
         "late": deadlines.is_late(claim, deadlines.filed_on(claim, timezone.localdate())),
