@@ -50,6 +50,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('added', models.BooleanField(default=False, verbose_name='审核人加入')),
+                ('amount', models.DecimalField(decimal_places=2, max_digits=14, verbose_name='测算金额')),
                 ('claim', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='proactive_samples', to='claims.claim', verbose_name='理赔')),
                 ('sample', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='rows', to='feeds.proactivesample', verbose_name='抽样复核')),
             ],

@@ -228,6 +228,9 @@ class ProactiveSampleClaim(models.Model):
     claim = models.ForeignKey("claims.Claim", verbose_name="理赔", on_delete=models.PROTECT,
                               related_name="proactive_samples")
     added = models.BooleanField("审核人加入", default=False)
+    # The run's amount for the claim at the draw: a sampled claim approved for less (a
+    # reviewer's 核减, or the engine's recomputation at approval) counts as lowered.
+    amount = MoneyField("测算金额")
 
     class Meta:
         verbose_name = "抽样复核样本"
