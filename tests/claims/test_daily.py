@@ -73,7 +73,7 @@ def test_the_first_review_note_is_kept_when_the_amount_is_not_lowered(users, sta
     apply(users["clerk_a1"], claim.pk, "submit")
     apply(users["reviewer_da"], claim.pk, "first_pass", amount=None, note="发票与清单核对无误")
     event = claim.history.get(action="first_pass")
-    assert event.note == "发票与清单核对无误"
+    assert event.note == "初审通过：发票与清单核对无误"
     entry = AuditEntry.objects.filter(action=AuditEntry.Action.CLAIM_CHANGED).latest("id")
     assert entry.summary.endswith("：初审通过，发票与清单核对无误")
 
@@ -142,3 +142,13 @@ def test_days_in_hospital_follow_from_the_dates_on_the_page(client, users, staff
         reverse("claims:detail", args=[claim.pk])).content.decode()
     assert '<dd class="col-sm-8" id="claim-days">5 天</dd>' in page
 
+
+
+def test_the_history_names_each_step_then_what_was_said(users, staff, file_hospital):
+    """办理记录 reads 退回补充材料：需补充… and 复审通过：… — a bare list of papers or a
+    reviewer's "同意" does not say what happened."""
+    claim = file_hospital(staff["m1"])
+    apply(users["clerk_a1"], claim.pk, "submit")
+    apply(users["reviewer_da"], claim.pk, "return", missing=["invoice"], note="")
+    notes = list(claim.history.order_by("id").values_list("note", flat=True))
+    assert notes[-2:] == ["提交审核：测算金额 240.00 元", "退回补充材料：需补充医疗费发票"]

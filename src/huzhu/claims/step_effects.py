@@ -124,7 +124,7 @@ def return_for_materials(user: User, claim: Claim, data: dict[str, Any]) -> tupl
         raise ClaimRefused("请选择需要补充的材料或写明退回原因")
     claim.missing_materials = wanted
     claim.return_note = note[:200]
-    return "需补充：" + "、".join([MATERIALS[m] for m in wanted] + ([note] if note else [])), None
+    return "需补充" + "、".join([MATERIALS[m] for m in wanted] + ([note] if note else [])), None
 
 
 @effect("reject")

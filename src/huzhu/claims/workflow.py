@@ -220,8 +220,11 @@ def apply(user: User, claim_id: int, name: str, **data: object) -> Claim:
         note, target = EFFECTS[name](user, claim, data) if name in EFFECTS else ("", None)
         claim.state = target or t.target or before
         claim.save()
+        # 办理记录 names the step, then what was said: "退回补充材料：需补充病历" and
+        # "复审通过：同意；核定 880.00 元", not a bare "同意" or a list of papers.
+        said = note if note.startswith(t.label) else f"{t.label}：{note}" if note else t.label
         ClaimEvent.objects.create(claim=claim, actor=user, action=name, from_state=before,
-                                  to_state=claim.state, note=note[:300], amount=claim.amount)
+                                  to_state=claim.state, note=said[:300], amount=claim.amount)
         # A step taken without a note records its own name as the note (办理记录 shows
         # it): the summary names the step once, not "初审通过，初审通过".
         detail = note.removeprefix(t.label).lstrip("，；")
