@@ -268,3 +268,23 @@ def test_a_step_without_a_note_is_named_once_in_the_log(client, users, submitted
     page = login(client, "reviewer_da").get(reverse("claims:detail", args=[m1.pk])).content.decode()
     assert "初审通过，初审通过" not in page and "：初审通过</li>" in page
     assert "：复审通过；核定 240.00 元</li>" in page
+
+
+def test_an_unconfirmed_bulk_step_is_swept_after_a_day(users, staff, submitted):
+    """A selection shown for confirmation and left keeps claim ids in its row: the
+    housekeeping sweep deletes it after a day, and leaves a confirmed one and a fresh one."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from huzhu.claims import housekeeping
+
+    claim = submitted["m1"]
+    old = bulk_jobs.prepare(users["reviewer_da"], [claim.pk], "first_pass", "勾选 1 笔")
+    fresh = bulk_jobs.prepare(users["reviewer_da"], [claim.pk], "first_pass", "勾选 1 笔")
+    done = bulk_jobs.prepare(users["reviewer_da"], [claim.pk], "first_pass", "勾选 1 笔")
+    BulkJob.objects.filter(pk__in=[old.pk, done.pk]).update(
+        created_at=timezone.now() - dt.timedelta(days=1, minutes=1))
+    BulkJob.objects.filter(pk=done.pk).update(status=BulkJob.Status.DONE)
+    assert housekeeping.sweep()["删除的未确认批量办理"] == 1
+    assert set(BulkJob.objects.values_list("pk", flat=True)) == {fresh.pk, done.pk}

@@ -6,6 +6,9 @@ between the two) or an interrupted write leaves a part file. Such a file, older 
 hour so that an upload in progress is never touched, is deleted.
 
 The folders are read a batch of claims at a time, with one indexed query per batch.
+
+A bulk step shown for confirmation (待确认) and never confirmed keeps the selection's
+claim ids in its row: after a day nobody will confirm it, and it is deleted.
 """
 
 from __future__ import annotations
@@ -18,14 +21,24 @@ from django.conf import settings
 from django.utils import timezone
 
 from huzhu.claims.materials import store as material_store
-from huzhu.claims.models import ClaimMaterial
+from huzhu.claims.models import BulkJob, ClaimMaterial
 
 ORPHAN_AGE = dt.timedelta(hours=1)
+UNCONFIRMED_AGE = dt.timedelta(days=1)
 BATCH = 500
 
 
 def sweep() -> dict[str, int]:
-    return {"删除的无主理赔材料文件": delete_orphans(timezone.now())}
+    now = timezone.now()
+    return {"删除的无主理赔材料文件": delete_orphans(now),
+            "删除的未确认批量办理": delete_unconfirmed(now)}
+
+
+def delete_unconfirmed(now: dt.datetime) -> int:
+    """Bulk steps left at 待确认 for a day: the confirmation page was closed."""
+    stale = BulkJob.objects.filter(status=BulkJob.Status.DRAFT,
+                                   created_at__lt=now - UNCONFIRMED_AGE)
+    return stale.delete()[0]
 
 
 def delete_orphans(now: dt.datetime) -> int:
