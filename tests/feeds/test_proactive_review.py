@@ -225,7 +225,7 @@ def test_over_the_threshold_the_run_goes_to_full_review(city_run, people):
     decision = review.approve(people["reviewer_city2"], city_run)
     assert decision.approved == 0
     assert decision.refusal == ("样本 3 笔中不予给付 0 笔、核减 1 笔，占 33.33%，超过保障项目的"
-                                "阈值 2.00%：不予批量核准，该次测算的 30 笔直通理赔转为逐笔审核"
+                                "阈值 2%：不予批量核准，该次测算的 30 笔直通理赔转为逐笔审核"
                                 "（初审、复审）")
     sample.refresh_from_db()
     assert sample.status == ProactiveSample.Status.FULL_REVIEW and sample.lowered == 1
@@ -250,7 +250,7 @@ def test_a_rejected_sample_claim_counts_and_a_lenient_threshold_passes(city_run,
         _review(pk, people["reviewer_city2"], people["admin_city"])
     decision = review.approve(people["reviewer_city2"], city_run)
     assert decision.approved == N - 3
-    assert "样本 3 笔中不予给付 1 笔、核减 0 笔，占 33.33%，未超过阈值 50.00%" in decision.message
+    assert "样本 3 笔中不予给付 1 笔、核减 0 笔，占 33.33%，未超过阈值 50%" in decision.message
 
 
 def test_a_family_approved_since_the_run_drops_out(city_run, people):

@@ -92,13 +92,16 @@ def _spark(args: argparse.Namespace) -> Any:
 
 
 def _print_outcomes(console: Console, result: RunResult) -> None:
-    table = Table(title=f"免申即享测算 #{result.run.pk}（保障项目 {result.run.scheme.code}）")
+    """The outcomes in words (no codes, no row numbers of the database): the run is named
+    by its 测算编号, the number ``huzhu proactive sample`` and ``approve`` take."""
+    run = result.run
+    table = Table(title="免申即享测算结果")
     table.add_column("结果")
-    table.add_column("代码")
     table.add_column("行数", justify="right")
     for code, label in StayOutcome.Outcome.choices:
-        table.add_row(label, code, f"{result.counts.get(code, 0):,}")
-    table.add_row("合计", "", f"{sum(result.counts.values()):,}")
+        table.add_row(label, f"{result.counts.get(code, 0):,}")
+    table.add_row("合计", f"{sum(result.counts.values()):,}")
     console.print(table)
+    console.print(f"测算编号 {run.pk}（保障项目：{run.scheme.name}）", soft_wrap=True)
     console.print(f"拟给付金额合计 {yuan(result.proposed_amount)} 元；"
                   f"本次新生成理赔 {result.created:,} 件")

@@ -225,6 +225,12 @@ def parse_percent(raw: object) -> Decimal:
     return value
 
 
+def shown_percent(value: Decimal) -> str:
+    """A percentage as people write it: 10, 0.5, 2.25 (not 10.00)."""
+    text = f"{Decimal(value).quantize(Decimal('0.01')):f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
 def sample_size(population: int, percent: Decimal) -> int:
     """The percentage of ``population``, rounded up (a 1% sample of 150 claims is 2)."""
     return min(population, math.ceil(Decimal(population) * percent / 100))
@@ -276,7 +282,7 @@ def draw(user: User, run: BatchRun, *, percent: object, seed: int | None = None,
         log.record(user, AuditEntry.Action.PROACTIVE_SAMPLED, sample,
                    union_path=_path(run),
                    summary=f"{run.title}：抽取复核样本 {sample.size:,} 笔（直通理赔 "
-                           f"{len(ids):,} 笔中按 {pct}% 随机抽取 {len(picked):,} 笔"
+                           f"{len(ids):,} 笔中按 {shown_percent(pct)}% 随机抽取 {len(picked):,} 笔"
                            + (f"，另加入 {len(extra):,} 笔" if extra else "")
                            + f"，随机种子 {seed}），第 {sample.pk} 号抽样复核决定",
                    changes={"run": run.pk, "seed": seed, "percent": str(pct),
@@ -374,8 +380,9 @@ def _full_review(user: User, sample: ProactiveSample, seen: SampleProgress) -> D
             status=ProactiveSample.Status.FULL_REVIEW, decided_by=user,
             decided_at=timezone.now(), rejected=seen.rejected, lowered=seen.lowered)
         sample.refresh_from_db()
+        limit = shown_percent(sample.threshold)
         text = (f"样本 {seen.size:,} 笔中不予给付 {seen.rejected:,} 笔、核减 {seen.lowered:,} 笔，"
-                f"占 {seen.share}%，超过保障项目的阈值 {sample.threshold}%：不予批量核准，该次"
+                f"占 {seen.share}%，超过保障项目的阈值 {limit}%：不予批量核准，该次"
                 f"测算的 {sample.straight_through:,} 笔直通理赔转为逐笔审核（初审、复审）")
         log.record(user, AuditEntry.Action.PROACTIVE_REFUSED, sample,
                    union_path=_path(sample.run),
@@ -434,9 +441,10 @@ def _approve_rest(user: User, sample: ProactiveSample, seen: SampleProgress) -> 
         sample.refresh_from_db()
         left = f"，{dropped:,} 笔因同一家庭在测算后已有理赔获批（上限须重新测算）转为逐笔审核" \
             if dropped else ""
+        limit = shown_percent(sample.threshold)
         text = (f"第 {sample.pk} 号抽样复核决定：批量核准 {moved:,} 笔，合计 {yuan(amount)} 元"
                 f"{left}；样本 {seen.size:,} 笔中不予给付 {seen.rejected:,} 笔、核减 "
-                f"{seen.lowered:,} 笔，占 {seen.share}%，未超过阈值 {sample.threshold}%")
+                f"{seen.lowered:,} 笔，占 {seen.share}%，未超过阈值 {limit}%")
         log.record(user, AuditEntry.Action.PROACTIVE_APPROVED, sample,
                    union_path=_path(run), summary=f"{run.title}：{text}",
                    changes={**_results(sample, seen), "claims": approved,

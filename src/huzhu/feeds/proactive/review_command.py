@@ -35,7 +35,7 @@ def _run(console: Console, user: User, run_id: int) -> BatchRun | None:
 
 
 def run_sample(args: argparse.Namespace) -> int:
-    out, err = Console(), Console(stderr=True)
+    out, err = Console(soft_wrap=True), Console(stderr=True, soft_wrap=True)
     user = _user(err, args.username)
     if user is None:
         return 2
@@ -55,7 +55,8 @@ def run_sample(args: argparse.Namespace) -> int:
     added = f"，另加入 {sample.added:,} 笔" if sample.added else ""
     out.print(f"测算编号 {run.pk}：直通理赔 {sample.straight_through:,} 笔，合计 "
               f"{yuan(sample.straight_amount)} 元")
-    out.print(f"抽取复核样本 {sample.size:,} 笔（按 {sample.percent}% 随机抽取 "
+    pct = review.shown_percent(sample.percent)
+    out.print(f"抽取复核样本 {sample.size:,} 笔（按 {pct}% 随机抽取 "
               f"{sample.drawn:,} 笔{added}；随机种子 {sample.seed}），"
               f"第 {sample.pk} 号抽样复核决定")
     out.print("样本按普通理赔办理初审、复审；全部审完后，由另一位审核人员批量核准其余直通理赔")
@@ -63,7 +64,7 @@ def run_sample(args: argparse.Namespace) -> int:
 
 
 def run_approve(args: argparse.Namespace) -> int:
-    out, err = Console(), Console(stderr=True)
+    out, err = Console(soft_wrap=True), Console(stderr=True, soft_wrap=True)
     user = _user(err, args.username)
     if user is None:
         return 2
