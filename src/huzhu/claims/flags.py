@@ -122,18 +122,22 @@ def others(claim: Claim) -> QuerySet[Claim]:
     return Claim.objects.exclude(pk=claim.pk).exclude(state=S.WITHDRAWN)
 
 
-def flags_for(claim: Claim) -> list[Flag]:
-    """The signals on ``claim``, in the order of :data:`FLAG_LABELS`."""
+def flags_for(claim: Claim,
+              within: Callable[[list[Claim]], list[Claim]] | None = None) -> list[Flag]:
+    """The signals on ``claim``, in the order of :data:`FLAG_LABELS`. ``within`` keeps
+    the other claims a person may see: a signal then names, counts and exists only by
+    those (another union's claim with the same invoice number leaves no trace)."""
+    keep = within or (lambda claims: claims)
     # All the member's claims (a handful): no date window to get wrong on odd dates.
     same_member = list(others(claim).filter(member_id=claim.member_id)
                        .order_by("event_date", "id"))
     found = [
-        _flag(OVERLAP, [c for c in same_member if same_benefit(claim, c)
-                        and stays_overlap(claim, c)], _overlap_detail),
-        _flag(INVOICE, _same_invoice(claim), lambda cs: f"发票号 {claim.invoice_number} "
-                                                       f"另见于 {len(cs)} 笔理赔"),
-        _flag(READMISSION, _readmissions(claim, same_member), _readmission_detail),
-        _flag(SHARED_MATERIAL, _shared_material(claim),
+        _flag(OVERLAP, keep([c for c in same_member if same_benefit(claim, c)
+                             and stays_overlap(claim, c)]), _overlap_detail),
+        _flag(INVOICE, keep(_same_invoice(claim)), lambda cs: f"发票号 {claim.invoice_number} "
+                                                             f"另见于 {len(cs)} 笔理赔"),
+        _flag(READMISSION, keep(_readmissions(claim, same_member)), _readmission_detail),
+        _flag(SHARED_MATERIAL, keep(_shared_material(claim)),
               lambda cs: f"有材料文件与其他会员的 {len(cs)} 笔理赔中的文件内容完全相同"),
         _unusual(claim),
     ]
@@ -372,16 +376,20 @@ def flag_counts(qs: QuerySet[Claim]) -> dict[str, int]:
 # ------------------------------------------------------------------ the claim page
 
 def panel(request: HttpRequest, claim: Claim) -> dict[str, Any]:
-    """Context of ``claims/_flags.html``. A linked claim outside the user's scope is
-    counted, never named or linked (it does not exist for them; only an invoice number
-    reused in another union's claim can lead there)."""
-    found = flags_for(claim)
-    linked = {c.pk for f in found for c in f.claims}
+    """Context of ``claims/_flags.html``. A claim outside the user's scope is neither
+    named, linked nor counted, and a signal only such claims raise is not shown: it does
+    not exist for them, and "N more elsewhere" would tell a clerk who typed another
+    union's invoice number that it is in use there."""
     # A panel of the claim page, which is behind login_required: the user is staff.
     user = cast("User", request.user)
-    visible = set(Claim.objects.visible_to(user).filter(pk__in=linked)
-                  .values_list("pk", flat=True)) if linked else set()
+
+    def within(claims: list[Claim]) -> list[Claim]:
+        if not claims:
+            return claims
+        visible = set(Claim.objects.visible_to(user).filter(pk__in=[c.pk for c in claims])
+                      .values_list("pk", flat=True))
+        return [c for c in claims if c.pk in visible]
+
     return {"claim": claim, "flags": [
-        {"code": f.code, "label": f.label, "detail": f.detail,
-         "claims": [c for c in f.claims if c.pk in visible],
-         "hidden": sum(c.pk not in visible for c in f.claims)} for f in found]}
+        {"code": f.code, "label": f.label, "detail": f.detail, "claims": f.claims}
+        for f in flags_for(claim, within)]}
