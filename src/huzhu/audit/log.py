@@ -1,4 +1,10 @@
-"""Write audit entries. Every change of money or status goes through here."""
+"""Write audit entries. Every change of money or status goes through here.
+
+Every way in appends to the hash chain (:mod:`huzhu.audit.chain`): :func:`record` through
+``AuditEntry.save``, :func:`record_many` through the queryset's ``bulk_create``, and
+:class:`huzhu.audit.bulk.AuditRows` by itself; each takes the chain's lock in the
+transaction of its insert.
+"""
 
 from __future__ import annotations
 
@@ -72,7 +78,8 @@ def plain_changes(changes: dict[str, Any]) -> dict[str, Any]:
 
 
 def record_many(entries: Iterable[AuditEntry], batch_size: int = 5000) -> None:
-    """Bulk append of a few thousand entries (a million: :class:`huzhu.audit.bulk.AuditRows`)."""
+    """Bulk append of a few thousand entries (a million: :class:`huzhu.audit.bulk.AuditRows`),
+    linked into the chain in the order given."""
     AuditEntry.objects.bulk_create(entries, batch_size=batch_size)
 
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 from django.conf import settings
-from django.db import models
+from django.db import models, router, transaction
 from django.utils import timezone
 
 from huzhu.orgs.scope import union_path
@@ -15,6 +18,19 @@ class AuditEntryQuerySet(models.QuerySet):
 
     def delete(self):
         raise PermissionError("审计日志只能追加，不能删除")
+
+    def bulk_create(self, objs: Iterable[AuditEntry], *args: Any,
+                    **kwargs: Any) -> list[AuditEntry]:
+        """Appended as a run of the hash chain: stamped and linked in list order under
+        the chain's lock, inserted in that order (ids follow it)."""
+        from huzhu.audit import chain
+
+        objs = list(objs)
+        if not objs:
+            return objs
+        with transaction.atomic(using=self.db):
+            chain.stamp(objs, chain.lock_head(self.db))
+            return super().bulk_create(objs, *args, **kwargs)
 
     def visible_to(self, user) -> AuditEntryQuerySet:
         """Entries about objects in the user's subtree."""
@@ -84,7 +100,10 @@ class AuditEntry(models.Model):
         BACKUP_RESTORED = "system.restore", "恢复数据"
         AUDIT_VERIFIED = "audit.verified", "核验审计日志"
 
-    at = models.DateTimeField("时间", auto_now_add=True, db_index=True)
+    # Stamped when the entry is appended, under the chain's lock (huzhu.audit.chain):
+    # not auto_now_add, whose value is set only while the INSERT is compiled, after the
+    # hash that covers it must be known.
+    at = models.DateTimeField("时间", default=timezone.now, editable=False, db_index=True)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name="操作人", null=True, blank=True,
         on_delete=models.PROTECT, related_name="+",
@@ -96,6 +115,11 @@ class AuditEntry(models.Model):
     union_path = models.CharField(max_length=255, blank=True, db_index=True)
     summary = models.CharField("摘要", max_length=500, blank=True)
     changes = models.JSONField("变更内容", default=dict, blank=True)
+    # The hash chain (huzhu.audit.chain): the previous entry's hash, and SHA-256 over this
+    # entry's fields and prev_hash. ``huzhu audit verify`` walks it.
+    prev_hash = models.CharField("上一条的哈希", max_length=64, blank=True, default="",
+                                 editable=False)
+    hash = models.CharField("哈希", max_length=64, blank=True, default="", editable=False)
 
     objects = AuditEntryQuerySet.as_manager()
 
@@ -113,7 +137,12 @@ class AuditEntry(models.Model):
     def save(self, *args, **kwargs) -> None:
         if self.pk is not None:
             raise PermissionError("审计日志只能追加，不能修改")
-        super().save(*args, **kwargs)
+        from huzhu.audit import chain
+
+        using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
+        with transaction.atomic(using=using):
+            chain.stamp([self], chain.lock_head(using))
+            super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):
         raise PermissionError("审计日志只能追加，不能删除")

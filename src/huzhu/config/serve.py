@@ -9,6 +9,8 @@ app. This process only supervises:
   to 1 s once it has run a minute), so one crash does not stall imports for good;
 - ``housekeeping`` (recovers jobs a dead worker left and deletes their uploads): when the
   worker starts or restarts and every 60 s after;
+- the audit log's anchor (``huzhu audit anchor``: the hash chain's head, its count and
+  the time) written to this log at start and once a day, so that it can be kept elsewhere;
 - SIGTERM, SIGINT (Ctrl+C) or SIGHUP stop every child and what the child started.
 """
 
@@ -32,6 +34,9 @@ WORKER_ARGS = ("manage", "db_worker", "--interval", "0.5", "--no-reload")
 HOUSEKEEPING_ARGS = ("manage", "housekeeping")
 HOUSEKEEPING_EVERY = 60.0  # seconds
 HOUSEKEEPING_LIMIT = 600.0  # a sweep running longer than this is stuck
+ANCHOR_ARGS = ("audit", "anchor")
+ANCHOR_EVERY = 24 * 3600.0  # seconds: the audit log's anchor, once a day
+ANCHOR_LIMIT = 600.0
 BACKOFF_FIRST, BACKOFF_MAX = 1.0, 30.0
 STEADY_AFTER = 60.0  # a worker that ran this long is restarted without delay build-up
 STOP_GRACE = 30.0  # gunicorn finishes requests in flight (graceful_timeout 20 s)
@@ -122,12 +127,16 @@ class Child:
     argv: list[str]
     process: subprocess.Popen | None = None
     started_at: float = 0.0
+    capture: bool = False  # its output read by us (a line or two), not passed through
 
     def start(self, environ: dict[str, str]) -> None:
         # Own session and process group: a stop reaches what the child started (gunicorn's
         # workers), and Ctrl+C in a terminal reaches only us, so the stop is orderly.
+        output = subprocess.PIPE if self.capture else None
         self.process = subprocess.Popen(self.argv, env=environ, start_new_session=True,
-                                        preexec_fn=_die_with_parent)
+                                        preexec_fn=_die_with_parent, stdout=output,
+                                        stderr=subprocess.STDOUT if self.capture else None,
+                                        text=self.capture or None)
         self.started_at = time.monotonic()
 
     @property
@@ -165,6 +174,8 @@ class Supervisor:
     housekeeping: Child | None = None
     housekeeping_due: float = float("inf")
     housekeeping_reason: str = ""
+    anchor: Child | None = None
+    anchor_due: float = 0.0  # at start, then once a day
     children: list[Child] = field(default_factory=list)
 
     def _huzhu(self, *args: str) -> list[str]:
@@ -207,6 +218,7 @@ class Supervisor:
                 if self.with_worker:
                     self._tend_worker()
                     self._tend_housekeeping()
+                self._tend_anchor()
                 time.sleep(TICK)
             return 0
         finally:
@@ -266,6 +278,34 @@ class Supervisor:
         self.housekeeping.start(self.environ)
         self.housekeeping_reason = reason
         self.housekeeping_due = time.monotonic() + HOUSEKEEPING_EVERY
+
+    # ---------------------------------------------------------------- the audit anchor
+
+    def _tend_anchor(self) -> None:
+        """``huzhu audit anchor`` at start and once a day, its line written to this log:
+        the audit log's head hash, to be kept elsewhere (``huzhu audit verify --anchor``)."""
+        job = self.anchor
+        now = time.monotonic()
+        if job is not None and job.process is not None:
+            code = job.poll()
+            if code is None:
+                if now - job.started_at > ANCHOR_LIMIT:
+                    log.error("审计日志锚点（huzhu audit anchor）运行超过 %d 秒，已终止",
+                              int(ANCHOR_LIMIT))
+                    job.kill_group()
+                return
+            output = (job.process.stdout.read() if job.process.stdout else "").strip()
+            if code:
+                log.error("审计日志锚点（huzhu audit anchor）失败（退出码 %s）：%s", code, output)
+            for line in output.splitlines() if not code else ():
+                log.info("%s", line)
+            job.process = None
+        if now >= self.anchor_due:
+            if self.anchor is None:
+                self.anchor = Child("anchor", self._huzhu(*ANCHOR_ARGS), capture=True)
+                self.children.append(self.anchor)
+            self.anchor.start(self.environ)
+            self.anchor_due = now + ANCHOR_EVERY
 
     # ---------------------------------------------------------------- stopping
 
