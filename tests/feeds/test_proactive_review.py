@@ -271,3 +271,49 @@ def test_a_family_approved_since_the_run_drops_out(city_run, people):
     assert Claim.objects.get(member=relative).state == S.PROACTIVE
     sample.refresh_from_db()
     assert sample.dropped == 1
+
+
+def test_the_run_page_draws_lists_and_approves(client, city_run, people):
+    page = f"/feeds/runs/{city_run.pk}/"
+    assert client.login(username="reviewer_city", password=PASSWORD)
+    html = client.get(page).content.decode()
+    shown = review.straight_through(city_run)
+    assert f"测算编号 {city_run.pk}" in html
+    assert f"直通理赔 <strong>30</strong> 笔，合计 <strong>{shown.amount:,.2f}</strong> 元" in html
+    assert "不超过 2%" in html and "金额不超过 10,000.00 元" in html
+    big = Claim.objects.get(member=city_run.big)
+    answer = client.post(f"{page}sample/", {"percent": "10", "seed": "42",
+                                            "add": f"{big.number.lower()}"}, follow=True)
+    sample = ProactiveSample.objects.get()
+    assert "已抽取复核样本 4 笔" in answer.content.decode()
+    assert sample.added == 1 and sample.seed == 42
+    html = client.get(page).content.decode()
+    assert "<td>4</td><td>0</td><td>0</td><td>0</td><td>0.00%（阈值 2%）</td>" in html
+    # The queue lists the sample, and only it.
+    queue = client.get(f"/claims/?state=all&sample={sample.pk}").content.decode()
+    for claim in Claim.objects.all():
+        in_sample = ProactiveSampleClaim.objects.filter(sample=sample, claim=claim).exists()
+        assert (claim.number in queue) == in_sample
+    # The sampler is told why not; the other reviewer too, while the sample is open.
+    assert "您抽取了这份样本，批量核准须由另一位审核人员办理（双人审核）" in html
+    _review_sample(sample, people)
+    answer = client.post(f"{page}approve/", follow=True).content.decode()
+    assert "不予批量核准：您抽取了这份样本" in answer
+    client.logout()
+    assert client.login(username="reviewer_city2", password=PASSWORD)
+    assert 'id="approve-rest"' in client.get(page).content.decode()
+    answer = client.post(f"{page}approve/", follow=True).content.decode()
+    assert f"第 {sample.pk} 号抽样复核决定：批量核准 27 笔" in answer
+    assert "reviewer_city2" in client.get(page).content.decode()
+    assert Claim.objects.filter(proactive_decision=sample.pk).count() == N - 3
+
+
+def test_a_page_draw_with_a_wrong_number_changes_nothing(client, city_run, people):
+    assert client.login(username="reviewer_city", password=PASSWORD)
+    answer = client.post(f"/feeds/runs/{city_run.pk}/sample/",
+                         {"percent": "10", "add": "LP20269999999"}, follow=True)
+    assert "未抽样：理赔编号 LP20269999999 不是本次测算生成的理赔" in answer.content.decode()
+    answer = client.post(f"/feeds/runs/{city_run.pk}/sample/",
+                         {"percent": "10", "seed": "-3"}, follow=True)
+    assert "随机种子“-3”应为不小于零的整数" in answer.content.decode()
+    assert not ProactiveSample.objects.exists()

@@ -42,6 +42,8 @@ class QueueFilter:
     amount_max: Decimal | None = None
     flag: str = ""
     q: str = ""  # a member's name or ID number, or a 理赔编号
+    # A proactive run's review sample (第 N 号抽样复核决定): the run page links to its claims.
+    sample: int | None = None
 
     @classmethod
     def from_params(cls, user: User, params: QueryDict, q: str = "") -> QueueFilter:
@@ -59,7 +61,8 @@ class QueueFilter:
         return cls(states, params.get("benefit", "")[:64], id_param(params, "union"),
                    _date(params.get("from")), _date(params.get("to")),
                    _money(params.get("min")), _money(params.get("max")),
-                   params.get("flag", "")[:32], (q or "").strip()[:50])
+                   params.get("flag", "")[:32], (q or "").strip()[:50],
+                   id_param(params, "sample"))
 
     @property
     def member_query(self) -> MemberQuery | None:
@@ -109,6 +112,10 @@ def filtered(user: User, f: QueueFilter) -> QuerySet[Claim]:
         qs = qs.filter(computed__lte=f.amount_max)
     if f.flag:
         qs = flags.with_flag(qs, f.flag)
+    if f.sample:
+        # The sample's rows (feeds.ProactiveSampleClaim) by their reverse relation: the
+        # claims app does not import the feeds app above it.
+        qs = qs.filter(proactive_samples__sample_id=f.sample)
     return qs
 
 

@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import math
 import random
+import re
 import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -309,6 +310,19 @@ def _added(run: BatchRun, add: Iterable[int], picked: set[int]) -> dict[int, Dec
             raise ReviewRefused(f"理赔 {number} 当前为“{S(state).label}”，已不在免申即享待审核，"
                                 "不能加入样本")
     return {pk: found[pk][2] for pk in wanted}
+
+
+def ids_for_numbers(run: BatchRun, text: str) -> list[int]:
+    """The claims of the run that ``text`` names by 理赔编号 (separated by spaces, commas
+    or 、), for the page's "另外加入样本"; a number that is not the run's is refused."""
+    numbers = [n.upper() for n in re.split(r"[\s,，、;；]+", text or "") if n]
+    if not numbers:
+        return []
+    found = dict(run_claims(run).filter(number__in=numbers).values_list("number", "pk"))
+    for number in numbers:
+        if number not in found:
+            raise ReviewRefused(f"理赔编号 {number} 不是本次测算生成的理赔，不能加入样本")
+    return [found[n] for n in numbers]
 
 
 def _path(run: BatchRun) -> str:

@@ -18,8 +18,8 @@ from django.views.decorators.http import require_POST
 
 from huzhu.feeds.access import get_run_for_user
 from huzhu.feeds.forms import RunForm
-from huzhu.feeds.models.proactive import BatchRun, StayOutcome
-from huzhu.feeds.proactive import followups
+from huzhu.feeds.models.proactive import BatchRun, ProactiveSample, StayOutcome
+from huzhu.feeds.proactive import followups, review
 from huzhu.feeds.proactive import run as batch
 from huzhu.feeds.proactive.followups import benefit_names
 from huzhu.feeds.proactive.jobs import run_batch_job
@@ -103,6 +103,7 @@ def run_detail(request: AuthenticatedHttpRequest, run_id: int) -> HttpResponse:
             o.benefit_name = names.get(o.benefit, o.benefit)
         context["page"] = page
         context["follow_ups"] = followups.counts(run)
+        context["review"] = _review_panel(request, run)
     context.update(show=show, filters=list(SHOW.items()), params=request.GET)
     return render(request, "feeds/run_detail.html", context)
 
@@ -147,3 +148,69 @@ def run_follow_up(request: AuthenticatedHttpRequest, run_id: int, kind: str) -> 
     day = timezone.localtime(run.created_at)
     name = f"跟进清单-{followups.LISTS[kind][0][:12]}-{day:%Y%m%d}.xlsx"
     return FileResponse(buffer, as_attachment=True, filename=name, content_type=XLSX)
+
+
+# ------------------------------------------------------------------ 抽样复核
+
+
+def _review_panel(request: AuthenticatedHttpRequest, run: BatchRun) -> dict:
+    """The 抽样复核 panel: before the draw, the run's straight-through claims (counted
+    now) and the form; after it, the sample's progress and the decision."""
+    user = request.user
+    sample = (ProactiveSample.objects.filter(run=run)
+              .select_related("drawn_by", "decided_by").first())
+    if sample is None:
+        return {"sample": None, "straight": review.straight_through(run),
+                "ceiling": run.scheme.straight_through_upto,
+                "threshold": review.shown_percent(run.scheme.sample_threshold),
+                "draw_refusal": review.why_not_draw(user, run)}
+    sample.run = run
+    seen = review.progress(sample)
+    refusal = review.why_not_approve(user, sample)
+    if refusal is None and seen.open:
+        refusal = (f"样本中还有 {seen.open:,} 笔理赔未审完（共 {seen.size:,} 笔），"
+                   "全部审完后才能批量核准")
+    return {"sample": sample, "progress": seen,
+            "percent": review.shown_percent(sample.percent),
+            "threshold": review.shown_percent(sample.threshold),
+            "over": seen.over(sample.threshold), "approve_refusal": refusal}
+
+
+@require_POST
+@login_required
+def run_sample(request: AuthenticatedHttpRequest, run_id: int) -> HttpResponse:
+    """Draw the run's sample (the service checks the role, the scope and the run)."""
+    run = get_run_for_user(request.user, run_id)
+    raw_seed = request.POST.get("seed", "").strip()
+    try:
+        if raw_seed and not raw_seed.isdigit():
+            raise review.ReviewRefused(f"随机种子“{raw_seed[:20]}”应为不小于零的整数，"
+                                       "或留空由系统生成")
+        added = review.ids_for_numbers(run, request.POST.get("add", ""))
+        sample = review.draw(request.user, run, percent=request.POST.get("percent", ""),
+                             seed=int(raw_seed) if raw_seed else None, add=added)
+    except review.ReviewRefused as exc:
+        messages.error(request, f"未抽样：{exc}")
+    else:
+        messages.success(request, f"已抽取复核样本 {sample.size:,} 笔（第 {sample.pk} 号抽样复核"
+                                  f"决定，随机种子 {sample.seed}），请按普通理赔办理初审、复审")
+    return redirect("feeds:run", run_id=run.pk)
+
+
+@require_POST
+@login_required
+def run_approve(request: AuthenticatedHttpRequest, run_id: int) -> HttpResponse:
+    """The one decision on the run's other straight-through claims."""
+    run = get_run_for_user(request.user, run_id)
+    try:
+        decision = review.approve(request.user, run)
+    except review.ReviewRefused as exc:
+        messages.error(request, f"不予批量核准：{exc}")
+    else:
+        if decision.refusal:
+            messages.error(request, f"不予批量核准：{decision.refusal}")
+        elif decision.already:
+            messages.info(request, decision.message)
+        else:
+            messages.success(request, decision.message)
+    return redirect("feeds:run", run_id=run.pk)
