@@ -258,6 +258,30 @@ def test_the_command_refuses_bad_input(city, changchun, tmp_path, capsys):  # no
     assert "清单文件应为 .xlsx 或 .csv" in capsys.readouterr().err and not bad.exists()
 
 
+def test_a_returned_payment_and_one_paid_again(city, changchun, users):  # noqa: F811
+    """退票 is listed once the Payout model has the state (matched on its value); a
+    failed payout followed by a new one in a later batch is no longer a gap."""
+    m1 = city["members"]["m1"]
+    claim = city["claims"][m1.pk]
+    batch = PayoutBatch.objects.create(number="PB202600002", scheme=changchun, union=m1.union,
+                                       created_by=users["admin_city"])
+    Payout.objects.create(batch=batch, claim=claim, amount=Decimal("105.00"), state="failed",
+                          failure_reason="户名不符")
+    Payout.objects.create(batch=batch, claim=claim, amount=Decimal("105.00"))
+    b1x = city["members"]["b1x"]
+    failed = Payout.objects.get(claim=city["claims"][b1x.pk])
+    if "returned" in Payout.State.values:
+        Payout.objects.filter(pk=failed.pk).update(state="returned", paid_on=D(2026, 4, 20),
+                                                   returned_on=D(2026, 4, 25),
+                                                   failure_reason="账户已销户")
+    found = _found(_scope(changchun))
+    assert ("payout_failed", "甲区一号基层工会", "赵一") not in found
+    kind = "payout_returned" if "returned" in Payout.State.values else "payout_failed"
+    assert (kind, "乙区一号基层工会", "冯丙") in found
+    rows = [r for r in gaps.all_rows(_scope(changchun)) if r.member == "冯丙"]
+    assert rows[0].todo == gaps.KINDS[kind].todo
+
+
 def test_a_name_is_never_a_formula(city, changchun):  # noqa: F811
     member = city["members"]["m2"]
     Member.objects.filter(pk=member.pk).update(name="=HYPERLINK(1)")

@@ -15,7 +15,7 @@ from huzhu.audit.models import AuditEntry
 from huzhu.lib.http import AuthenticatedHttpRequest
 from huzhu.orgs import roles
 from huzhu.orgs.scope import union_path
-from huzhu.reports import access, exports, tables
+from huzhu.reports import access, exports, tables, take_up
 from huzhu.reports.annual import annual_report_pdf
 from huzhu.reports.figures import DEFINITIONS, Selection, statistics_for
 
@@ -61,6 +61,7 @@ def statistics_page(request: AuthenticatedHttpRequest) -> HttpResponse:
         "tables": {t.key: t for t in tables.all_tables(stats)},
         "charts": tables.chart_data(stats), "definitions": DEFINITIONS,
         "query": _query(sel), "years": year_choices(sel.start.year),
+        "take_up": take_up.take_up_for(sel),
     })
 
 
