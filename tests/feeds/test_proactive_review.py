@@ -317,3 +317,44 @@ def test_a_page_draw_with_a_wrong_number_changes_nothing(client, city_run, peopl
                          {"percent": "10", "seed": "-3"}, follow=True)
     assert "随机种子“-3”应为不小于零的整数" in answer.content.decode()
     assert not ProactiveSample.objects.exists()
+
+
+def test_the_schemes_settings_are_shown_in_words_and_edited_by_an_admin(client, people,
+                                                                         free_scheme):  # noqa: F811
+    page = f"/coverage/{free_scheme.code}/"
+    assert client.login(username="admin_city", password=PASSWORD)
+    html = client.get(page).content.decode()
+    assert ("金额不超过 10,000.00 元、无审核提示的免申即享理赔可抽样复核后批量核准；样本中不予给付"
+            "或核减的比例超过 2% 时，该次测算全部转为逐笔审核") in html
+    answer = client.post(f"{page}straight-through/", {"straight_through_upto": "abc",
+                                                      "sample_threshold": "120"})
+    assert answer.status_code == 200 and "请修改标红的项目" in answer.content.decode()
+    answer = client.post(f"{page}straight-through/", {"straight_through_upto": "5000",
+                                                      "sample_threshold": "0.5"})
+    assert answer.status_code == 302
+    free_scheme.refresh_from_db()
+    assert (free_scheme.straight_through_upto, free_scheme.sample_threshold) == (
+        Decimal("5000.00"), Decimal("0.50"))
+    assert "金额不超过 5,000.00 元" in client.get(page).content.decode()
+    entry = AuditEntry.objects.filter(action=AuditEntry.Action.SCHEME_CHANGED).latest("pk")
+    assert "超过 0.5% 时" in entry.summary and "（原为：金额不超过 10,000.00 元" in entry.summary
+    client.logout()
+    assert client.login(username="reviewer_city", password=PASSWORD)
+    assert client.get(f"{page}straight-through/").status_code == 403
+
+
+def test_a_new_scheme_takes_the_defaults_or_the_values_given(client, people, tree):
+    from huzhu.coverage.models import Scheme
+
+    assert client.login(username="admin_city", password=PASSWORD)
+    form = {"policy_name": "changchun-2023", "union": tree["city"].pk,
+            "coverage_start": "on_payment", "mid_period": "pro_rata", "share_of": "all"}
+    assert client.post("/coverage/new/", form).status_code == 302
+    made = Scheme.objects.get()
+    assert (made.straight_through_upto, made.sample_threshold) == (Decimal("10000.00"),
+                                                                   Decimal("2.00"))
+    assert client.post("/coverage/new/", {**form, "code": "cc-2", "straight_through_upto":
+                                         "8000.00", "sample_threshold": "1"}).status_code == 302
+    other = Scheme.objects.get(code="cc-2")
+    assert (other.straight_through_upto, other.sample_threshold) == (Decimal("8000.00"),
+                                                                     Decimal("1.00"))

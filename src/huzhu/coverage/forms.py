@@ -16,6 +16,8 @@ from huzhu.orgs.models import Union, User
 from huzhu.rules.errors import PolicyError
 from huzhu.rules.loader import shipped_policy_names
 
+STRAIGHT_THROUGH_UPTO = Scheme._meta.get_field("straight_through_upto").get_default()
+SAMPLE_THRESHOLD = Scheme._meta.get_field("sample_threshold").get_default()
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
@@ -42,6 +44,16 @@ class SchemeForm(BootstrapFormMixin, forms.Form):
                                  help_text="例如：中国工商银行长春南关支行")
     payee_account = forms.CharField(label="收款账号", max_length=40, required=False,
                                     help_text="只填数字，可用空格分组")
+
+    # Review by exception (免申即享抽样复核); left empty, the defaults (10,000.00 and 2%).
+    straight_through_upto = forms.DecimalField(
+        label="免申即享直通金额上限（元）", min_value=0, max_digits=14, decimal_places=2,
+        required=False, help_text="不超过此金额、无审核提示的免申即享理赔可抽样复核后批量"
+                                  "核准；留空为 10,000.00 元")
+    sample_threshold = forms.DecimalField(
+        label="抽样驳回或核减比例阈值（%）", min_value=0, max_value=100, decimal_places=2,
+        required=False, help_text="样本中不予给付或核减的比例超过此值时，该次测算全部转为"
+                                  "逐笔审核；留空为 2%")
 
     def __init__(self, *args, user: User, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -73,6 +85,10 @@ class SchemeForm(BootstrapFormMixin, forms.Form):
         if data.get("min_share") is not None:
             data["min_share"] = (data["min_share"] / 100).quantize(Decimal("0.001"))
         _check_account(self)
+        for name, default in (("straight_through_upto", STRAIGHT_THROUGH_UPTO),
+                              ("sample_threshold", SAMPLE_THRESHOLD)):
+            if data.get(name) is None:
+                data[name] = default
         return data
 
     def clean_payee_account(self) -> str:
@@ -114,6 +130,21 @@ class PayeeForm(BootstrapFormMixin, forms.Form):
         data = super().clean() or {}
         _check_account(self)
         return data
+
+
+class StraightThroughForm(BootstrapFormMixin, forms.Form):
+    """An existing scheme's review by exception (免申即享抽样复核) settings."""
+
+    straight_through_upto = forms.DecimalField(
+        label="免申即享直通金额上限（元）", min_value=0, max_digits=14, decimal_places=2,
+        help_text="不超过此金额、没有审核提示、事实全部来自医保结算数据的免申即享理赔可以直通")
+    sample_threshold = forms.DecimalField(
+        label="抽样驳回或核减比例阈值（%）", min_value=0, max_value=100, decimal_places=2,
+        help_text="样本中不予给付或核减的比例超过此值时，该次测算全部转为逐笔审核（如 2 或 0.5）")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.style_widgets()
 
 
 def _policy_errors(exc: PolicyError) -> list[str]:

@@ -75,6 +75,32 @@ def set_payee(user: User, scheme: Scheme, *, name: str, bank: str, account: str)
     return scheme
 
 
+def straight_through_words(scheme: Scheme) -> str:
+    """The scheme's review-by-exception rule in words, for its page and the audit log."""
+    threshold = f"{scheme.sample_threshold.quantize(Decimal('0.01')):f}".rstrip("0").rstrip(".")
+    return (f"金额不超过 {yuan(scheme.straight_through_upto)} 元、无审核提示的免申即享理赔可抽样"
+            f"复核后批量核准；样本中不予给付或核减的比例超过 {threshold}% 时，该次测算全部转为"
+            "逐笔审核")
+
+
+def set_straight_through(user: User, scheme: Scheme, *, upto: Decimal,
+                         threshold: Decimal) -> Scheme:
+    """Change the straight-through ceiling and the sample's threshold (the caller checked
+    the scope); a sample already drawn keeps the values it was drawn under."""
+    _require_admin(user)
+    if upto < 0 or not 0 <= threshold <= 100:
+        raise CoverageRefused("直通金额上限应不小于零，阈值应在 0 至 100 之间")
+    before = straight_through_words(scheme)
+    scheme.straight_through_upto = upto.quantize(FEN)
+    scheme.sample_threshold = threshold.quantize(FEN)
+    scheme.save(update_fields=["straight_through_upto", "sample_threshold"])
+    log.record(user, AuditEntry.Action.SCHEME_CHANGED, None, union_path=scheme.union.path,
+               summary=f"修改保障项目“{scheme.name}”的免申即享抽样复核规则：{straight_through_words(scheme)}"
+                       f"（原为：{before}）",
+               changes={"scheme": scheme.code})
+    return scheme
+
+
 def create_period(user: User, scheme: Scheme, *, name: str, start: dt.date, end: dt.date,
                   premium: Decimal, enrol_from: dt.date, enrol_until: dt.date) -> Period:
     _require_admin(user)

@@ -31,6 +31,8 @@ urlpatterns = [
     path("<slug:code>/", views.scheme_detail, name="scheme"),
     path("<slug:code>/periods/new/", views.period_create, name="period-create"),
     path("<slug:code>/payee/", views.scheme_payee, name="scheme-payee"),
+    path("<slug:code>/straight-through/", views.scheme_straight_through,
+         name="scheme-straight-through"),
     path("<slug:code>/subsidy/", fund_views.subsidy, name="subsidy"),
     path("<slug:code>/funds/", fund_views.scheme_funds, name="scheme-funds"),
 ]

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 
 from huzhu.coverage import enrolment, ledger, reminders, schemes
 from huzhu.coverage.access import get_period_for_user, get_scheme_for_user
-from huzhu.coverage.forms import PayeeForm, PeriodForm, SchemeForm
+from huzhu.coverage.forms import PayeeForm, PeriodForm, SchemeForm, StraightThroughForm
 from huzhu.coverage.joining import covers_unit
 from huzhu.coverage.models import Period, PremiumNotice, Scheme
 from huzhu.imports import jobs
@@ -58,7 +58,9 @@ def scheme_create(request: AuthenticatedHttpRequest) -> HttpResponse:
                 coverage_start=data["coverage_start"], mid_period=data["mid_period"],
                 min_share=data["min_share"], share_of=data["share_of"],
                 allow_retired=data["allow_retired"], payee_name=data["payee_name"],
-                payee_bank=data["payee_bank"], payee_account=data["payee_account"])
+                payee_bank=data["payee_bank"], payee_account=data["payee_account"],
+                straight_through_upto=data["straight_through_upto"],
+                sample_threshold=data["sample_threshold"])
         except Refused as exc:
             form.add_error(None, str(exc))
         else:
@@ -76,7 +78,8 @@ def scheme_detail(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
     return render(request, "coverage/scheme_detail.html", {
         "scheme": scheme, "policy": policy, "benefits": describe_policy(policy),
         "periods": periods, "funds": ledger.summary(scheme),
-        "loss_ratio_definition": ledger.LOSS_RATIO_DEFINITION})
+        "loss_ratio_definition": ledger.LOSS_RATIO_DEFINITION,
+        "straight_through": schemes.straight_through_words(scheme)})
 
 
 @roles.capability_required("coverage.manage_schemes")
@@ -97,6 +100,27 @@ def scheme_payee(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
             messages.success(request, "收款账户已保存，之后打印的缴费通知单都使用新账户")
             return redirect("coverage:scheme", code=scheme.code)
     return render(request, "coverage/scheme_payee.html", {"form": form, "scheme": scheme})
+
+
+@roles.capability_required("coverage.manage_schemes")
+def scheme_straight_through(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
+    """Edit the scheme's review by exception (免申即享直通金额上限, 抽样阈值)."""
+    scheme = get_scheme_for_user(request.user, code, manage=True)
+    initial = {"straight_through_upto": scheme.straight_through_upto,
+               "sample_threshold": scheme.sample_threshold}
+    form = StraightThroughForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            schemes.set_straight_through(request.user, scheme,
+                                         upto=data["straight_through_upto"],
+                                         threshold=data["sample_threshold"])
+        except Refused as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, "免申即享抽样复核规则已保存，之后抽取的样本按新规则办理")
+            return redirect("coverage:scheme", code=scheme.code)
+    return render(request, "coverage/scheme_straight.html", {"form": form, "scheme": scheme})
 
 
 @login_required
