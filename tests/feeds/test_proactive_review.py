@@ -358,3 +358,16 @@ def test_a_new_scheme_takes_the_defaults_or_the_values_given(client, people, tre
     other = Scheme.objects.get(code="cc-2")
     assert (other.straight_through_upto, other.sample_threshold) == (Decimal("8000.00"),
                                                                      Decimal("1.00"))
+
+
+def test_a_run_the_system_started_is_sampled_by_those_who_see_the_schemes_union(
+        feed_dir, make_member, free_scheme, people):  # noqa: F811
+    members = [make_member("a1", name=f"系统{i}", birth=D(1980, 1, 1) + dt.timedelta(days=i))
+               for i in range(3)]
+    run = run_feed(feed_file(feed_dir, [member_stay(m, "7000.00") for m in members]),
+                   free_scheme).run
+    assert run.union is None
+    with pytest.raises(review.ReviewRefused, match="不全在您的管辖范围内"):
+        review.draw(people["reviewer_da"], run, percent="50")
+    sample = review.draw(people["reviewer_city"], run, percent="50", seed=2)
+    assert (sample.straight_through, sample.size) == (3, 2)

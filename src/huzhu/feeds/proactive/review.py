@@ -178,11 +178,13 @@ def _role_may(user: User) -> bool:
 
 def _sees_whole_run(user: User, run: BatchRun) -> bool:
     """The sample is drawn from the whole run, the decision covers all of it: for those
-    who see every member the run could reach (its node's subtree)."""
+    who see every member the run could reach (its node's subtree; a run the system
+    started, with no node, reaches the scheme's union's)."""
     prefix = union_path(user)
     if prefix is None:
         return True
-    return run.union is not None and run.union.path.startswith(prefix)
+    node = run.union if run.union is not None else run.scheme.union
+    return node.path.startswith(prefix)
 
 
 def why_not_draw(user: User, run: BatchRun) -> str | None:
@@ -255,7 +257,7 @@ def draw(user: User, run: BatchRun, *, percent: object, seed: int | None = None,
     with transaction.atomic():
         # One draw per run, even from two pages at once: the run's row is the lock.
         run = BatchRun.objects.select_for_update(of=("self",)).select_related(
-            "scheme", "union").get(pk=run.pk)
+            "scheme__union", "union").get(pk=run.pk)
         problem = why_not_draw(user, run)
         if problem:
             raise ReviewRefused(problem)
