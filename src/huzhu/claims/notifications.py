@@ -8,16 +8,17 @@ from __future__ import annotations
 from typing import Any
 
 from huzhu.claims.materials.required import labels
-from huzhu.claims.models import Claim
+from huzhu.claims.models import Claim, Payout
 from huzhu.notify.outbox import enqueue, register_kind
 from huzhu.rules.money import yuan
 
 KINDS = {"claims.submitted": "理赔已受理", "claims.returned": "理赔需补充材料",
          "claims.approved": "理赔已审批", "claims.paid": "理赔已给付",
-         "claims.rejected": "理赔不予给付"}
+         "claims.rejected": "理赔不予给付", "claims.payout_returned": "退票通知"}
 _STEP_KIND = {"submit": "claims.submitted", "return": "claims.returned",
               "first_pass": "claims.approved", "approve": "claims.approved",
-              "pay": "claims.paid", "reject": "claims.rejected"}
+              "pay": "claims.paid", "reject": "claims.rejected",
+              "payout_return": "claims.payout_returned"}
 
 
 def register_kinds() -> None:
@@ -39,6 +40,15 @@ def text_for(claim: Claim, kind: str) -> str | None:
         return f"{head}已给付 {yuan(claim.final)} 元，请查收。"
     if kind == "claims.rejected":
         return f"{head}经审核不予给付，原因：{claim.get_reject_code_display()}。"
+    if kind == "claims.payout_returned":
+        # The bank's reason of the latest 退票 (huzhu.claims.payouts.reconcile moved the
+        # claim back to approved).
+        returned = (claim.payouts.filter(state=Payout.State.RETURNED).order_by("-pk")
+                    .values_list("amount", "failure_reason").first())
+        amount, reason = returned if returned else (claim.final, "")
+        why = f"（{reason}）" if reason else ""
+        return (f"{head}给付的 {yuan(amount)} 元被银行退回{why}，请尽快到单位工会更正"
+                "银行账号，更正后将重新给付。")
     return None
 
 

@@ -10,6 +10,9 @@ as the issue that asked for them names them, since other tools call these comman
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+import sys
+from decimal import Decimal
 from pathlib import Path
 
 from huzhu.lib.django_setup import setup_django
@@ -40,8 +43,123 @@ def configure(parser: argparse.ArgumentParser) -> None:
                      help="银行回盘文件（.csv 或 .xlsx，UTF-8 或 GBK）")
     rec.add_argument("--as", dest="username", required=True, metavar="USERNAME",
                      help="财务人员用户名")
+    out.add_argument("--layout", choices=("general", "daifa"), default="general",
+                     help="文件样式：general 通用格式（默认），daifa 银行代发格式")
+    rec.add_argument("--paid-on", type=_day, metavar="YYYY-MM-DD",
+                     help="回盘文件没有日期列时的付款（退票）日期，默认今天")
+
+
+def _day(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"“{text}”不是日期，应为 YYYY-MM-DD") from None
 
 
 def run(args: argparse.Namespace) -> int:
     setup_django()
-    raise SystemExit("huzhu payouts：正在开发")
+    # Imported after Django is set up: the services import models.
+    from huzhu.claims.workflow import ClaimRefused
+
+    try:
+        user = _user(args.username)
+        if args.payouts_action == "build":
+            return _build(user, args)
+        if args.payouts_action == "file":
+            return _file(user, args)
+        return _reconcile(user, args)
+    except ClaimRefused as exc:
+        print(f"错误：{exc}", file=sys.stderr)
+        return 1
+
+
+def _user(username: str):  # -> huzhu.orgs.models.User (imported after setup)
+    from huzhu.claims.workflow import ClaimRefused
+    from huzhu.orgs.models import User
+
+    user = User.objects.select_related("union").filter(username=username,
+                                                       is_active=True).first()
+    if user is None:
+        raise ClaimRefused(f"没有用户“{username}”（或已停用）")
+    return user
+
+
+def _batch(user, number: str):  # -> PayoutBatch
+    from huzhu.claims.payouts.access import batches_visible_to
+    from huzhu.claims.workflow import ClaimRefused
+
+    batch = (batches_visible_to(user).select_related("scheme__union", "union")
+             .filter(number=number).first())
+    if batch is None and number.isdigit():
+        batch = (batches_visible_to(user).select_related("scheme__union", "union")
+                 .filter(pk=int(number)).first())
+    if batch is None:
+        # Never whether it exists elsewhere: a batch outside the scope is not there.
+        raise ClaimRefused(f"没有给付批次 {number}，或该批次不在您的管辖范围内")
+    return batch
+
+
+def _build(user, args: argparse.Namespace) -> int:
+    from huzhu.claims.payouts import build, settle
+    from huzhu.claims.workflow import ClaimRefused
+    from huzhu.coverage.models import Scheme
+    from huzhu.rules.money import yuan
+
+    scheme = Scheme.objects.visible_to(user).select_related("union").filter(
+        code=args.scheme).first()
+    if scheme is None:
+        raise ClaimRefused(f"没有保障项目“{args.scheme}”，或不在您的管辖范围内")
+    batches = build.build_batches(user, scheme, args.max_per_batch)
+    count, total = 0, Decimal("0.00")
+    for batch in batches:
+        totals = settle.batch_totals(batch)
+        count, total = count + totals.count, total + totals.total
+        print(f"给付批次 {batch.number}（{batch.union.name}）：{totals.count:,} 笔，"
+              f"合计 {yuan(totals.total)} 元")
+    print(f"共 {len(batches)} 个批次，{count:,} 笔，合计 {yuan(total)} 元")
+    missing = batches[0].without_account if batches else []
+    if missing:
+        print(f"{len(missing):,} 件已审批的理赔因会员没有登记银行账号未纳入批次，"
+              "请补录银行账号后再生成批次")
+    return 0
+
+
+def _file(user, args: argparse.Namespace) -> int:
+    from huzhu.claims.payouts import files, settle
+    from huzhu.rules.money import yuan
+
+    batch = _batch(user, args.batch)
+    data = files.write_bank_file(user, batch, args.format, full=args.full,
+                                 purpose=args.purpose or "", layout=args.layout,
+                                 encoding=args.encoding)
+    args.out.write_bytes(data)
+    totals = settle.batch_totals(batch)
+    numbers = "完整账号" if args.full else "脱敏账号"
+    print(f"已写出给付批次 {batch.number} 的银行转账文件 {args.out}（{numbers}）："
+          f"待付款 {totals.pending:,} 笔，合计 {yuan(totals.pending_total)} 元")
+    return 0
+
+
+def _reconcile(user, args: argparse.Namespace) -> int:
+    from huzhu.claims.payouts import reconcile, settle
+    from huzhu.claims.workflow import ClaimRefused
+    from huzhu.rules.money import yuan
+
+    batch = _batch(user, args.batch)
+    path: Path = args.return_file
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ClaimRefused(f"无法读取回盘文件 {path}：{exc.strerror}") from None
+    result = reconcile.reconcile(user, batch, data, path.name, paid_on=args.paid_on)
+    if result.changes_nothing:
+        print(f"回盘文件 {path.name} 已核对过：{result.unchanged:,} 笔给付均已是文件所写的"
+              "状态，未做任何变更")
+        return 0
+    print(f"已核对给付批次 {batch.number} 的回盘文件 {path.name}：{result.summary()}")
+    totals = settle.batch_totals(batch)
+    print(f"批次现状：已付款 {totals.paid:,} 笔 {yuan(totals.paid_total)} 元，"
+          f"付款失败 {totals.failed:,} 笔 {yuan(totals.failed_total)} 元，"
+          f"已退票 {totals.returned:,} 笔 {yuan(totals.returned_total)} 元，"
+          f"待付款 {totals.pending:,} 笔 {yuan(totals.pending_total)} 元")
+    return 0

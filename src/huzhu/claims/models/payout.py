@@ -1,5 +1,6 @@
 """Payouts (给付): approved claims paid together by one bank transfer file, each claim's
-payout in it pending, paid or failed (the services are :mod:`huzhu.claims.payouts`)."""
+payout in it pending, paid, failed or returned (退票: paid, then sent back by the bank,
+e.g. the account was closed); the services are :mod:`huzhu.claims.payouts`."""
 
 from __future__ import annotations
 
@@ -53,6 +54,7 @@ class Payout(models.Model):
         PENDING = "pending", "待付款"
         PAID = "paid", "已付款"
         FAILED = "failed", "付款失败"
+        RETURNED = "returned", "已退票"
 
     batch = models.ForeignKey(PayoutBatch, verbose_name="批次", on_delete=models.PROTECT,
                               related_name="payouts")
@@ -62,6 +64,14 @@ class Payout(models.Model):
     state = models.CharField("状态", max_length=8, choices=State.choices, default=State.PENDING)
     failure_reason = models.CharField("银行退回原因", max_length=200, blank=True)
     paid_on = models.DateField("付款日期", null=True, blank=True)
+    returned_on = models.DateField("退票日期", null=True, blank=True)
+    # The 序号 of the payout's row in the batch's last bank file: the bank's result file
+    # names a transfer by it (the 代发 layout carries no claim number).
+    bank_seq = models.PositiveIntegerField("银行文件序号", null=True, blank=True)
+    # The blind index of the account the bank file paid to: after a 退票 the claim is
+    # paid again only once the member's account differs from it (待更正账号).
+    account_hash = models.CharField("付款账号索引", max_length=64, blank=True, default="",
+                                    db_default="")
     updated_at = models.DateTimeField("更新时间", auto_now=True)
 
     class Meta:
@@ -71,10 +81,22 @@ class Payout(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="claims_payout_positive"),
             # A claim is in at most one open batch, and paid at most once: in the database.
+            # A returned payout leaves both indexes, so pay → 退票 → pay again is allowed,
+            # and the claim still stands paid at most once at any time.
             models.UniqueConstraint(fields=["claim"], condition=Q(state="pending"),
                                     name="claims_one_pending_payout"),
             models.UniqueConstraint(fields=["claim"], condition=Q(state="paid"),
                                     name="claims_paid_once"),
+            # A returned payout was paid on a day and returned on a day, not before it.
+            models.CheckConstraint(
+                condition=~Q(state="returned") | Q(paid_on__isnull=False,
+                                                   returned_on__isnull=False,
+                                                   returned_on__gte=models.F("paid_on")),
+                name="claims_payout_returned_dated"),
+        ]
+        indexes = [
+            # The bank's result file names payouts by 序号 within their batch.
+            models.Index(fields=["batch", "bank_seq"], name="claims_payout_batch_seq"),
         ]
 
     def __str__(self) -> str:

@@ -5,6 +5,12 @@ A claim is in at most one pending payout: the database says so (a partial unique
 on ``Payout``), the code checks it first to give a reason. A batch of ten thousand claims
 is written set-based (:mod:`huzhu.claims.payouts.writes`): a few statements, not a
 ``workflow.apply`` per claim, with the same role and scope rules.
+
+:func:`build_batches` is what the payouts page and ``huzhu payouts build`` both call:
+the ready claims grouped by the union that pays them (:func:`paying_unions`), at most
+``max_per_batch`` in each batch. A claim whose payment the bank returned (退票) waits
+for a corrected account (待更正账号): it is ready again only once the member's bank
+account differs from the one the returned payment went to.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
-from django.db.models import BooleanField, Count, ExpressionWrapper, Q, QuerySet
+from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from huzhu.audit import log
@@ -27,7 +33,7 @@ from huzhu.claims.workflow import ClaimRefused
 from huzhu.coverage.models import Scheme
 from huzhu.lib import crypto
 from huzhu.lib.money import MoneySum
-from huzhu.orgs.models import User
+from huzhu.orgs.models import Union, User
 from huzhu.rules.money import to_fen, yuan
 
 S = Claim.State
@@ -36,12 +42,35 @@ ZERO = Decimal("0.00")
 
 # ---------------------------------------------------------------- ready for a batch
 
-def ready_claims(user: User, scheme: Scheme) -> QuerySet[Claim]:
-    """Approved claims of the scheme in the user's scope with a positive approved amount
-    and no pending payout (with or without a bank account)."""
+DEFAULT_MAX_PER_BATCH = 50_000
+# Unions that keep accounts and pay their members' claims (a grassroots union does not).
+PAYING_LEVELS = (Union.Level.PROVINCE, Union.Level.CITY, Union.Level.DISTRICT)
+
+
+def _approved(user: User, scheme: Scheme) -> QuerySet[Claim]:
     return (Claim.objects.visible_to(user)
             .filter(scheme=scheme, state=S.APPROVED, final__gt=0)
             .exclude(payouts__state=Payout.State.PENDING))
+
+
+def _returned_to_same_account() -> Exists:
+    """The claim has a payout the bank returned (退票) that went to the account the
+    member still has: paying it again would go to the closed account."""
+    return Exists(Payout.objects.filter(claim_id=OuterRef("pk"), state=Payout.State.RETURNED,
+                                        account_hash=OuterRef("member__bank_account_hash")))
+
+
+def ready_claims(user: User, scheme: Scheme) -> QuerySet[Claim]:
+    """Approved claims of the scheme in the user's scope with a positive approved amount,
+    no pending payout and no 退票 waiting for a corrected account (with or without a
+    bank account)."""
+    return _approved(user, scheme).exclude(_returned_to_same_account())
+
+
+def awaiting_correction(user: User, scheme: Scheme) -> QuerySet[Claim]:
+    """Approved claims held back after a 退票 until the member's account is corrected
+    (待更正账号)."""
+    return _approved(user, scheme).filter(_returned_to_same_account())
 
 
 def _with_account_flag(qs: QuerySet[Claim]) -> QuerySet[Claim]:
@@ -57,10 +86,11 @@ class Ready:
     count: int
     total: Decimal
     without_account: int
+    awaiting_correction: int = 0
 
     @property
     def any(self) -> bool:
-        return self.count > 0 or self.without_account > 0
+        return self.count > 0 or self.without_account > 0 or self.awaiting_correction > 0
 
 
 def readiness(user: User, scheme: Scheme) -> Ready:
@@ -68,7 +98,8 @@ def readiness(user: User, scheme: Scheme) -> Ready:
     with_account = qs.filter(member__bank_account_sealed__isnull=False).aggregate(
         n=Count("pk"), total=MoneySum("final"))
     return Ready(scheme, with_account["n"], to_fen(with_account["total"] or ZERO),
-                 qs.filter(member__bank_account_sealed__isnull=True).count())
+                 qs.filter(member__bank_account_sealed__isnull=True).count(),
+                 awaiting_correction(user, scheme).count())
 
 
 def without_account(user: User, scheme: Scheme) -> QuerySet[Claim]:
@@ -124,10 +155,11 @@ def _not_payable(claim: Claim, scheme: Scheme) -> str | None:
 
 
 @refusals_audited
-def build_batch(user: User, scheme: Scheme, claim_ids: Iterable[int] | None = None
-                ) -> PayoutBatch:
+def build_batch(user: User, scheme: Scheme, claim_ids: Iterable[int] | None = None,
+                *, union: Union | None = None) -> PayoutBatch:
     """A new open batch of the scheme's approved claims (``claim_ids``: only these, each
-    of which must be ready; None: every ready one in the user's scope).
+    of which must be ready; None: every ready one in the user's scope), paid by
+    ``union`` (default: the user's union).
 
     Claims whose member has no bank account are left out; the batch returned carries
     them as ``batch.without_account`` (a list of claims) for the caller to report.
@@ -135,16 +167,22 @@ def build_batch(user: User, scheme: Scheme, claim_ids: Iterable[int] | None = No
     require_pay(user, workflow.TRANSITIONS["batch"].label)
     with transaction.atomic():
         picked = _candidates(user, scheme, claim_ids)
+        if claim_ids is not None:
+            held = _awaiting_ids([c.pk for c in picked.payable])
+            if held:
+                number = next(c.number for c in picked.payable if c.pk in held)
+                raise ClaimRefused(f"理赔 {number}：银行已退票，须先更正会员的银行账号"
+                                   "（待更正账号）才能再次给付")
         if not picked.payable:
             raise ClaimRefused(_nothing_to_batch(picked))
-        batch = _new_batch(user, scheme)
+        batch = _new_batch(user, scheme, union)
         now = db_now()
         try:
             with transaction.atomic():
                 insert(Payout, ("batch_id", "claim_id", "amount", "state", "failure_reason",
-                                 "updated_at"),
-                        [(batch.pk, c.pk, db_money(c.final), Payout.State.PENDING, "", now)
-                         for c in picked.payable])
+                                 "account_hash", "updated_at"),
+                        [(batch.pk, c.pk, db_money(c.final), Payout.State.PENDING, "", "",
+                          now) for c in picked.payable])
         except IntegrityError:
             raise ClaimRefused("有理赔已在另一个待付款的批次中，请刷新后重试") from None
         moved = move([c.pk for c in picked.payable], S.APPROVED, state=S.IN_BATCH)
@@ -173,11 +211,81 @@ def _nothing_to_batch(picked: _Picked) -> str:
     return "没有可以加入给付批次的理赔（须已审批、核定金额大于零且不在其他待付款批次中）"
 
 
-def _new_batch(user: User, scheme: Scheme) -> PayoutBatch:
-    union = user.union if user.union_id else scheme.union
+def _awaiting_ids(claim_ids: list[int]) -> set[int]:
+    """Those of ``claim_ids`` waiting for a corrected account after a 退票."""
+    held: set[int] = set()
+    for chunk in chunks(sorted(claim_ids)):
+        held.update(Claim.objects.filter(pk__in=chunk).filter(_returned_to_same_account())
+                    .values_list("pk", flat=True))
+    return held
+
+
+def _new_batch(user: User, scheme: Scheme, union: Union | None = None) -> PayoutBatch:
+    if union is None:
+        union = user.union if user.union_id else scheme.union
     batch = PayoutBatch.objects.create(
         number=f"tmp-{crypto.blind_index(str(timezone.now()) + str(user.pk))[:12]}",
         scheme=scheme, union=union, created_by=user)
     batch.number = f"GF{timezone.localdate():%Y}{batch.pk:07d}"
     batch.save(update_fields=["number"])
     return batch
+
+
+# ---------------------------------------------------------------- many batches at once
+
+def paying_unions(user: User, union_ids: Iterable[int]) -> dict[int, Union]:
+    """Member's union id → the union that pays its members' claims: the nearest union
+    above or at it that keeps accounts (a district, city or province union) and lies in
+    the user's scope; the user's own union when there is none (a grassroots finance
+    user pays its own members)."""
+    wanted = set(union_ids)
+    nodes = {u.pk: u for u in Union.objects.filter(pk__in=wanted).only("id", "path")}
+    ancestors = {int(part) for u in nodes.values() for part in u.path.strip("/").split("/")
+                 if part}
+    known = {u.pk: u for u in Union.objects.filter(pk__in=ancestors | wanted)}
+    prefix = user.union.path if user.union_id else ""
+    out: dict[int, Union] = {}
+    for pk in wanted:
+        node = nodes.get(pk)
+        path = [int(p) for p in node.path.strip("/").split("/") if p] if node else []
+        payer = next((known[a] for a in reversed(path)
+                      if a in known and known[a].level in PAYING_LEVELS
+                      and known[a].path.startswith(prefix)), None)
+        out[pk] = payer or (user.union if user.union_id else known.get(pk, node))
+    return out
+
+
+def build_batches(user: User, scheme: Scheme, max_per_batch: int = DEFAULT_MAX_PER_BATCH
+                  ) -> list[PayoutBatch]:
+    """Every ready claim of the scheme in the user's scope, in new open batches: one
+    group per paying union (:func:`paying_unions`), cut into batches of at most
+    ``max_per_batch`` claims, in claim order. All or none: one transaction. Claims whose
+    member has no bank account are left out and reported on the first batch
+    (``batch.without_account``, as :func:`build_batch` does)."""
+    require_pay(user, workflow.TRANSITIONS["batch"].label)
+    if max_per_batch < 1:
+        raise ClaimRefused("每个批次的笔数至少为 1")
+    with transaction.atomic():
+        rows = list(ready_claims(user, scheme).filter(
+            member__bank_account_sealed__isnull=False)
+            .order_by("pk").values_list("pk", "member__union_id"))
+        if not rows:
+            # The same reasons as a single batch: no account, nothing approved.
+            return [build_batch(user, scheme)]
+        payers = paying_unions(user, {union_id for _, union_id in rows})
+        groups: dict[int, list[int]] = {}
+        for pk, union_id in rows:
+            groups.setdefault(payers[union_id].pk, []).append(pk)
+        by_id = {u.pk: u for u in payers.values()}
+        batches: list[PayoutBatch] = []
+        left_out: list[Claim] = list(without_account(user, scheme)
+                                     .select_related("member").order_by("pk"))
+        for payer_id in sorted(groups, key=lambda k: by_id[k].path):
+            ids = groups[payer_id]
+            for start in range(0, len(ids), max_per_batch):
+                batch = build_batch(user, scheme, ids[start:start + max_per_batch],
+                                    union=by_id[payer_id])
+                batch.without_account = []
+                batches.append(batch)
+        batches[0].without_account = left_out
+    return batches

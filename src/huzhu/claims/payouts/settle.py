@@ -78,7 +78,7 @@ def mark_paid(user: User, batch: PayoutBatch, paid_on: dt.date) -> int:
         record_step(user, claims, "pay", S.IN_BATCH, S.PAID,
                     f"批次 {batch.number}，付款日期 {paid_on:%Y-%m-%d}")
         total = sum((p.amount for p in pending), ZERO)
-        closed = _close_if_done(batch, now)
+        closed = close_if_done(batch, now)
         log.record(user, AuditEntry.Action.PAYOUT_CHANGED, batch,
                    summary=f"给付批次 {batch.number} 确认已付款：{paid} 笔，合计 {yuan(total)} 元，"
                            f"付款日期 {paid_on:%Y-%m-%d}" + ("；批次已完成" if closed else ""),
@@ -94,7 +94,7 @@ def _post(user: User, batch: PayoutBatch, payout: Payout, paid_on: dt.date) -> N
                 memo=f"给付 {batch.number} {claim.number} {claim.member.name} {claim.benefit_name}")
 
 
-def _close_if_done(batch: PayoutBatch, now: dt.datetime) -> bool:
+def close_if_done(batch: PayoutBatch, now: dt.datetime) -> bool:
     if batch.payouts.filter(state=Payout.State.PENDING).exists():
         return False
     batch.state, batch.closed_at = PayoutBatch.State.CLOSED, now
@@ -130,7 +130,7 @@ def mark_failed(user: User, payout: Payout, reason: str) -> Payout:
         claim.state = S.APPROVED
         record_step(user, [claim], "fail", S.IN_BATCH, S.APPROVED,
                     f"批次 {batch.number} 付款失败：{reason}")
-        closed = _close_if_done(batch, now)
+        closed = close_if_done(batch, now)
         log.record(user, AuditEntry.Action.PAYOUT_CHANGED, batch,
                    summary=f"给付批次 {batch.number} 中理赔 {claim.number}（{claim.member.name}）"
                            f"付款失败，{yuan(payout.amount)} 元退回待给付：{reason}"
@@ -150,12 +150,18 @@ class BatchTotals:
     paid: int
     failed: int
     paid_total: Decimal
+    failed_total: Decimal = ZERO
+    returned: int = 0
+    returned_total: Decimal = ZERO
+    pending_total: Decimal = ZERO
 
 
 def batch_totals(batch: PayoutBatch) -> BatchTotals:
-    """Count and total of the payouts that are or will be paid (failed ones apart)."""
+    """Count and total of the payouts that are or will be paid (failed and returned ones
+    apart), and of each state."""
     by_state = {row["state"]: (row["n"], to_fen(row["t"] or ZERO)) for row in batch.payouts
                 .values("state").annotate(n=Count("pk"), t=MoneySum("amount")).order_by()}
-    pending, paid, failed = (by_state.get(s, (0, ZERO)) for s in Payout.State.values)
+    pending, paid, failed, returned = (by_state.get(s, (0, ZERO))
+                                       for s in Payout.State.values)
     return BatchTotals(pending[0] + paid[0], pending[1] + paid[1], pending[0], paid[0],
-                       failed[0], paid[1])
+                       failed[0], paid[1], failed[1], returned[0], returned[1], pending[1])

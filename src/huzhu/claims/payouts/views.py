@@ -1,11 +1,15 @@
 """Payout pages (给付) for finance and admins: batches and what is ready for one, a
-batch's payouts, the bank transfer file, payment confirmed, single payouts failed."""
+batch's payouts, the bank transfer file, payment confirmed, single payouts failed, and
+the bank's result file (回盘文件) uploaded, previewed and confirmed."""
 
 from __future__ import annotations
 
 import datetime as dt
+import secrets
+from pathlib import Path
 from urllib.parse import quote
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Q
@@ -15,9 +19,10 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from huzhu.claims.models import Payout, PayoutBatch
-from huzhu.claims.payouts import access, bank_file, build, settle
+from huzhu.claims.payouts import access, bank_file, build, files, reconcile, settle
 from huzhu.claims.workflow import ClaimRefused
 from huzhu.coverage.models import Scheme
+from huzhu.lib.filemodes import private_dir
 from huzhu.lib.http import AuthenticatedHttpRequest
 from huzhu.lib.money import MoneySum
 from huzhu.lib.paging import keyset_page
@@ -33,7 +38,7 @@ CONTENT_TYPES = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsh
 @capability_required(access.PAY)
 def batch_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     user = request.user
-    live = ~Q(payouts__state=Payout.State.FAILED)
+    live = ~Q(payouts__state__in=[Payout.State.FAILED, Payout.State.RETURNED])
     batches = (access.batches_visible_to(user).select_related("scheme", "created_by")
                .annotate(n=Count("payouts", filter=live),
                          total=MoneySum("payouts__amount", filter=live)))
@@ -44,9 +49,13 @@ def batch_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     missing = [(r, list(build.without_account(user, r.scheme).select_related("member__unit")
                         .order_by("pk")[:SHOWN_WITHOUT_ACCOUNT]))
                for r in ready if r.without_account]
+    correcting = [(r, list(build.awaiting_correction(user, r.scheme)
+                           .select_related("member__unit").order_by("pk")
+                           [:SHOWN_WITHOUT_ACCOUNT]))
+                  for r in ready if r.awaiting_correction]
     return render(request, "claims/payouts/list.html", {
         "page": page, "params": request.GET, "ready": ready, "missing": missing,
-        "shown_without_account": SHOWN_WITHOUT_ACCOUNT})
+        "correcting": correcting, "shown_without_account": SHOWN_WITHOUT_ACCOUNT})
 
 
 @require_POST
@@ -54,17 +63,21 @@ def batch_list(request: AuthenticatedHttpRequest) -> HttpResponse:
 def batch_build(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
     scheme = get_object_or_404(Scheme.objects.visible_to(request.user), code=code)
     try:
-        batch = build.build_batch(request.user, scheme)
+        batches = build.build_batches(request.user, scheme)
     except ClaimRefused as exc:
         messages.error(request, str(exc))
         return redirect("payouts:list")
-    totals = settle.batch_totals(batch)
-    messages.success(request, f"已生成给付批次 {batch.number}：{totals.count} 笔，"
-                              f"合计 {yuan(totals.total)} 元")
-    if batch.without_account:
-        messages.warning(request, f"{len(batch.without_account)} 件理赔因会员没有登记银行账号"
+    for batch in batches:
+        totals = settle.batch_totals(batch)
+        messages.success(request, f"已生成给付批次 {batch.number}：{totals.count} 笔，"
+                                  f"合计 {yuan(totals.total)} 元（{batch.union.name}付款）")
+    missing = batches[0].without_account
+    if missing:
+        messages.warning(request, f"{len(missing)} 件理赔因会员没有登记银行账号"
                                   "未纳入本批次，请补录银行账号后再生成批次")
-    return redirect("payouts:detail", batch_id=batch.pk)
+    if len(batches) > 1:
+        return redirect("payouts:list")
+    return redirect("payouts:detail", batch_id=batches[0].pk)
 
 
 @login_required
@@ -82,7 +95,9 @@ def _detail_context(request: AuthenticatedHttpRequest, batch: PayoutBatch) -> di
                        before=id_param(request.GET, "before"), size=100, count=True)
     return {"batch": batch, "totals": settle.batch_totals(batch), "page": page,
             "params": request.GET, "state": state, "states": Payout.State.choices,
-            "today": timezone.localdate(), "layouts": bank_file.LAYOUTS}
+            "today": timezone.localdate(), "layouts": bank_file.LAYOUTS,
+            "awaiting": set(build.awaiting_correction(request.user, batch.scheme)
+                            .filter(payouts__batch=batch).values_list("pk", flat=True))}
 
 
 @require_POST
@@ -94,10 +109,10 @@ def batch_export(request: AuthenticatedHttpRequest, batch_id: int) -> HttpRespon
     encoding = encoding or "utf-8"
     full = request.POST.get("full") == "1"
     try:
-        data = bank_file.export_batch(request.user, batch, fmt, full=full,
-                                      purpose=request.POST.get("purpose", ""),
-                                      layout=request.POST.get("layout", "general"),
-                                      encoding=encoding)
+        data = files.write_bank_file(request.user, batch, fmt, full=full,
+                                     purpose=request.POST.get("purpose", ""),
+                                     layout=request.POST.get("layout", "general"),
+                                     encoding=encoding)
     except ClaimRefused as exc:
         messages.error(request, str(exc))
         return redirect("payouts:detail", batch_id=batch.pk)
@@ -155,3 +170,94 @@ def payout_fail(request: AuthenticatedHttpRequest, payout_id: int) -> HttpRespon
     else:
         messages.success(request, f"理赔 {payout.claim.number} 已标记付款失败，退回待给付")
     return redirect("payouts:detail", batch_id=payout.batch_id)
+
+
+# ---------------------------------------------------------------- the bank's result file
+
+RETURN_FILE_MAX = 50 * 1024 * 1024  # a city's batch of 50,000 rows is a few megabytes
+
+
+def _stash_dir() -> Path:
+    path = Path(settings.UPLOAD_ROOT) / "payout-returns"
+    private_dir(path)
+    return path
+
+
+def _session_key(batch: PayoutBatch) -> str:
+    return f"payouts.return:{batch.pk}"
+
+
+@require_POST
+@login_required
+def batch_reconcile_preview(request: AuthenticatedHttpRequest, batch_id: int) -> HttpResponse:
+    """The uploaded result file, read against the batch: what confirming it would do.
+    The file waits (owner-only, under a random name kept in the session) for the
+    confirmation, which reads it again; nothing is applied here."""
+    batch = access.get_batch_for_user(request.user, batch_id)
+    uploaded = request.FILES.get("return_file")
+    paid_on_text = request.POST.get("paid_on", "")
+    error = ""
+    paid_on = None
+    if uploaded is None:
+        error = "请选择银行回盘文件（.csv 或 .xlsx）"
+    elif uploaded.size > RETURN_FILE_MAX:
+        error = f"回盘文件 {uploaded.name} 超过 50 MB，请按批次分开上传"
+    if paid_on_text and not error:
+        try:
+            paid_on = dt.date.fromisoformat(paid_on_text)
+        except ValueError:
+            error = "付款日期格式不对，应为 年-月-日"
+    if error:
+        messages.error(request, error)
+        return redirect("payouts:detail", batch_id=batch.pk)
+    assert uploaded is not None
+    data = uploaded.read()
+    name = Path(uploaded.name or "回盘文件").name
+    try:
+        preview = reconcile.plan(request.user, batch, data, name, paid_on=paid_on)
+    except ClaimRefused as exc:
+        messages.error(request, str(exc))
+        return redirect("payouts:detail", batch_id=batch.pk)
+    token = secrets.token_hex(16)
+    (_stash_dir() / token).write_bytes(data)
+    _forget(request, batch)
+    request.session[_session_key(batch)] = {"token": token, "name": name,
+                                            "paid_on": paid_on_text}
+    context = _detail_context(request, batch)
+    context["preview"], context["preview_token"] = preview, token
+    return render(request, "claims/payouts/detail.html", context)
+
+
+def _forget(request: AuthenticatedHttpRequest, batch: PayoutBatch) -> None:
+    stashed = request.session.pop(_session_key(batch), None)
+    if stashed:
+        (_stash_dir() / stashed["token"]).unlink(missing_ok=True)
+
+
+@require_POST
+@login_required
+def batch_reconcile_confirm(request: AuthenticatedHttpRequest, batch_id: int) -> HttpResponse:
+    batch = access.get_batch_for_user(request.user, batch_id)
+    stashed = request.session.get(_session_key(batch))
+    if request.POST.get("cancel"):
+        _forget(request, batch)
+        messages.info(request, "已取消，回盘文件未做任何变更")
+        return redirect("payouts:detail", batch_id=batch.pk)
+    path = _stash_dir() / stashed["token"] if stashed else None
+    if stashed is None or path is None or not path.exists() \
+            or request.POST.get("token") != stashed["token"]:
+        messages.error(request, "请先上传回盘文件并查看核对结果，再确认")
+        return redirect("payouts:detail", batch_id=batch.pk)
+    paid_on = dt.date.fromisoformat(stashed["paid_on"]) if stashed["paid_on"] else None
+    try:
+        result = reconcile.reconcile(request.user, batch, path.read_bytes(), stashed["name"],
+                                     paid_on=paid_on)
+    except ClaimRefused as exc:
+        messages.error(request, str(exc))
+        return redirect("payouts:detail", batch_id=batch.pk)
+    _forget(request, batch)
+    if result.changes_nothing:
+        messages.info(request, f"回盘文件 {result.file_name} 已核对过，未做任何变更")
+    else:
+        messages.success(request, f"已核对回盘文件 {result.file_name}：{result.summary()}")
+    return redirect("payouts:detail", batch_id=batch.pk)

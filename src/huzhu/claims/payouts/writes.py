@@ -29,15 +29,18 @@ def chunks(ids: list[int]) -> Iterator[list[int]]:
 
 
 def record_step(user: User, claims: list[Claim], action: str, before: str, after: str,
-                note: str) -> None:
+                note: str, *, label: str | None = None, signal: bool = True) -> None:
     """The claims' history rows and audit entries, as ``workflow.apply`` writes them, then
-    ``claim_transitioned`` for each (the claims already carry their new state)."""
+    ``claim_transitioned`` for each (the claims already carry their new state).
+
+    ``label``: the step's name for a step outside the workflow's table (a 退票);
+    ``signal=False``: the caller sends the member's SMS itself, in bulk."""
     now = db_now()
     insert(ClaimEvent, ("claim_id", "at", "actor_id", "action", "from_state", "to_state",
                         "note", "amount"),
            [(c.pk, now, user.pk, action, before, after, note[:300], db_money(c.final))
             for c in claims])
-    label = workflow.TRANSITIONS[action].label
+    label = label or workflow.TRANSITIONS[action].label
     states = [S(before).label, S(after).label]
     rows = AuditRows(user)
     for c in claims:
@@ -47,8 +50,9 @@ def record_step(user: User, claims: list[Claim], action: str, before: str, after
         if len(rows.pending) >= 2000:
             rows.flush()
     rows.flush()
-    for c in claims:
-        claim_transitioned.send(sender=Claim, claim=c, step=action, user=user)
+    if signal:
+        for c in claims:
+            claim_transitioned.send(sender=Claim, claim=c, step=action, user=user)
 
 
 def move(claim_ids: list[int], before: str, **values: Any) -> int:
