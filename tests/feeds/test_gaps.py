@@ -3,6 +3,7 @@ scope of a grassroots clerk, the SMS once per member and run, the command and it
 
 from __future__ import annotations
 
+import argparse
 import csv
 import datetime as dt
 import io
@@ -246,6 +247,17 @@ def test_the_command_prints_the_table_and_writes_the_list(city, changchun, tmp_p
     sheet = load_workbook(xlsx).active
     assert [c.value for c in sheet[2]][:3] == ["乙区一号基层工会", "乙区建筑工程有限公司", "冯丙"]
     assert sheet.cell(2, 7).value == 400 and sheet.cell(2, 7).number_format == "#,##0.00"
+
+
+def test_the_command_may_send_the_reminders(city, changchun, capsys):  # noqa: F811
+    args = argparse.Namespace(scheme=changchun.code, union="G011", out=None, notify=True)
+    assert gaps.run_command(args) == 0
+    printed = capsys.readouterr().out
+    assert "提醒无银行账号的会员登记账号：应提醒 1 人次，新写入发件箱 1 条" in printed
+    assert gaps.run_command(args) == 0
+    assert "新写入发件箱 0 条" in capsys.readouterr().out
+    entry = AuditEntry.objects.filter(action=AuditEntry.Action.GAPS_NOTIFIED).first()
+    assert entry.actor is None and entry.union_path == city["members"]["m2"].union.path
 
 
 def test_the_command_refuses_bad_input(city, changchun, tmp_path, capsys):  # noqa: F811

@@ -39,7 +39,7 @@ def take_up_for(sel: Selection, *, cached: bool = True) -> TakeUp | None:
         return None
     cache = caches["reports"]
     key = cache_key(sel)
-    if cached and (found := cache.get(key)) is not None:
+    if cached and isinstance(found := cache.get(key), TakeUp):
         return found
     # The selection's node is already checked against the user's scope and the
     # scheme's tree: the figures are the node's, whoever looks.

@@ -37,7 +37,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 import xlsxwriter
 from django.db import transaction
@@ -92,6 +92,8 @@ UNPAID_PAYOUTS: tuple[str, ...] = tuple(
     s for s in ("failed", "returned") if s in Payout.State.values)
 
 NOTIFY_KIND = "feeds.bank_account_missing"
+QS = QuerySet[Any]  # the kinds' rows are of several models
+Values = dict[str, Any]  # one gap's values, as the detail line reads them
 
 
 class GapsRefused(Exception):
@@ -113,17 +115,17 @@ class Scope:
     start: dt.date | None = None
     end: dt.date | None = None
 
-    def union_ids(self) -> QuerySet:
+    def union_ids(self) -> QS:
         """The unions below the node, as a subquery (one statement, no id list)."""
         return Union.objects.filter(path__startswith=self.node.path).values("id")
 
-    def base(self, model: Any) -> QuerySet:
+    def base(self, model: Any) -> QS:
         """``model``'s rows the user may see (``visible_to``), or all for the system."""
         if self.user is None:
-            return model._default_manager.all()
-        return model._default_manager.visible_to(self.user)
+            return cast(QS, model._default_manager.all())
+        return cast(QS, model._default_manager.visible_to(self.user))
 
-    def dated(self, qs: QuerySet, field_name: str) -> QuerySet:
+    def dated(self, qs: QS, field_name: str) -> QS:
         if self.start is not None:
             qs = qs.filter(**{f"{field_name}__gte": self.start})
         if self.end is not None:
@@ -172,15 +174,15 @@ def _no_amount() -> Any:
     return Cast(Value(None), output_field=DecimalField(max_digits=14, decimal_places=2))
 
 
-def _no_live_claim(scope: Scope, member: str, benefit: str | None, day: str) -> Exists:
+def _no_live_claim(scope: Scope, member: str, benefit: str | None, day: str) -> Q:
     """A claim of the scheme for the member's event (not withdrawn)."""
     qs = Claim.objects.filter(scheme=scope.scheme, member_id=OuterRef(member),
                               event_date=OuterRef(day)).exclude(state=S.WITHDRAWN)
     qs = qs.filter(benefit=OuterRef(benefit)) if benefit else qs.filter(benefit__in=scope.codes)
-    return ~Exists(qs)
+    return ~Q(Exists(qs))
 
 
-def _covered(scope: Scope, member: Q | dict, day: str) -> Q:
+def _covered(scope: Scope, member: dict[str, Any], day: str) -> Q:
     """The member is covered on ``day``: below the scheme's union, and enrolled for that
     day when every proactive benefit of the scheme asks for an enrolment."""
     policy = scope.scheme.policy()
@@ -192,7 +194,7 @@ def _covered(scope: Scope, member: Q | dict, day: str) -> Q:
         coverage_from__lte=OuterRef(day), coverage_to__gte=OuterRef(day))))
 
 
-def _unclaimed(scope: Scope) -> QuerySet:
+def _unclaimed(scope: Scope) -> QS:
     later = StayOutcome.objects.filter(
         stay_id=OuterRef("stay_id"), benefit=OuterRef("benefit"), run__scheme=scope.scheme,
         outcome=StayOutcome.Outcome.PROPOSED, run_id__gt=OuterRef("run_id"))
@@ -204,12 +206,12 @@ def _unclaimed(scope: Scope) -> QuerySet:
                   member__union_id__in=scope.union_ids())
           .filter(~Exists(stay_claim), ~Exists(later))
           .filter(_no_live_claim(scope, "member_id", "benefit", "stay__discharge_date")))
-    return scope.dated(qs, "stay__discharge_date").annotate(
+    return cast(QS, scope.dated(qs, "stay__discharge_date").annotate(
         gap_member=F("member_id"), gap_union=F("member__union_id"),
-        gap_amount=F("amount"))
+        gap_amount=F("amount")))
 
 
-def _not_run(scope: Scope) -> QuerySet:
+def _not_run(scope: Scope) -> QS:
     evaluated = StayOutcome.objects.filter(stay=OuterRef("pk"), run__scheme=scope.scheme) \
         .exclude(outcome=StayOutcome.Outcome.UNMATCHED)
     qs = (scope.base(Settlement)
@@ -218,12 +220,12 @@ def _not_run(scope: Scope) -> QuerySet:
           .filter(~Exists(Claim.objects.filter(settlement=OuterRef("pk"))))
           .filter(_no_live_claim(scope, "member_id", None, "discharge_date"))
           .filter(_covered(scope, {"member_id": OuterRef("member_id")}, "discharge_date")))
-    return scope.dated(qs, "discharge_date").annotate(
+    return cast(QS, scope.dated(qs, "discharge_date").annotate(
         gap_member=F("member_id"), gap_union=F("member__union_id"),
-        gap_amount=_no_amount())
+        gap_amount=_no_amount()))
 
 
-def _unmatched(scope: Scope) -> QuerySet:
+def _unmatched(scope: Scope) -> QS:
     # The member the ID number belongs to now (the blind index is unique): in the node's
     # subtree and, on the page, in the user's scope. Scoped by that member, not by the
     # feed: the member's clerk is the one to act, whoever imported the feed.
@@ -240,7 +242,7 @@ def _unmatched(scope: Scope) -> QuerySet:
     return scope.dated(qs, "discharge_date")
 
 
-def _claims(scope: Scope) -> QuerySet:
+def _claims(scope: Scope) -> QS:
     return scope.base(Claim).filter(scheme=scope.scheme, member__union_id__in=scope.union_ids())
 
 
@@ -248,38 +250,38 @@ def _claim_amount() -> Any:
     return Coalesce("final", "computed")
 
 
-def _no_bank(scope: Scope) -> QuerySet:
+def _no_bank(scope: Scope) -> QS:
     qs = _claims(scope).filter(source=Claim.Source.PROACTIVE, state__in=PAYABLE,
                                member__bank_account_sealed__isnull=True)
-    return scope.dated(qs, "event_date").annotate(
+    return cast(QS, scope.dated(qs, "event_date").annotate(
         gap_member=F("member_id"), gap_union=F("member__union_id"),
-        gap_amount=_claim_amount())
+        gap_amount=_claim_amount()))
 
 
-def _payouts(states: tuple[str, ...]) -> Callable[[Scope], QuerySet]:
-    def kind(scope: Scope) -> QuerySet:
+def _payouts(states: tuple[str, ...]) -> Callable[[Scope], QS]:
+    def kind(scope: Scope) -> QS:
         claims = _claims(scope).filter(source=Claim.Source.PROACTIVE).exclude(state=S.PAID)
         later = Payout.objects.filter(claim_id=OuterRef("claim_id"), id__gt=OuterRef("pk"))
         qs = (Payout.objects.filter(state__in=states, claim__in=claims.values("id"))
               .filter(~Exists(later)))
-        return scope.dated(qs, "claim__event_date").annotate(
+        return cast(QS, scope.dated(qs, "claim__event_date").annotate(
             gap_member=F("claim__member_id"), gap_union=F("claim__member__union_id"),
-            gap_amount=F("amount"))
+            gap_amount=F("amount")))
     return kind
 
 
-def _rejected(scope: Scope) -> QuerySet:
+def _rejected(scope: Scope) -> QS:
     refiled = Claim.objects.filter(
         scheme=scope.scheme, member_id=OuterRef("member_id"), benefit=OuterRef("benefit"),
         event_date=OuterRef("event_date")).exclude(state__in=(S.REJECTED, S.WITHDRAWN))
     qs = (_claims(scope).filter(state=S.REJECTED, reject_code__in=FIXABLE_REJECTS)
           .filter(~Exists(refiled)))
-    return scope.dated(qs, "event_date").annotate(
+    return cast(QS, scope.dated(qs, "event_date").annotate(
         gap_member=F("member_id"), gap_union=F("member__union_id"),
-        gap_amount=_claim_amount())
+        gap_amount=_claim_amount()))
 
 
-def _never(scope: Scope) -> QuerySet:
+def _never(scope: Scope) -> QS:
     """A payout state the model does not have (yet): no gaps of that kind."""
     return Payout.objects.none().annotate(gap_member=F("claim__member_id"),
                                           gap_union=F("claim__member__union_id"),
@@ -292,40 +294,40 @@ class Kind:
     group: str  # a: stays with no claim; b: claims that cannot be paid; c: fixable rejects
     label: str  # what is missing (the column head on the page)
     todo: str  # what to do
-    query: Callable[[Scope], QuerySet]
+    query: Callable[[Scope], QS]
     fields: tuple[str, ...]  # what the detail line names, besides the member
-    describe: Callable[[Scope, dict], str]
+    describe: Callable[[Scope, Values], str]
 
 
-def _stay_text(scope: Scope, v: dict) -> str:
+def _stay_text(scope: Scope, v: Values) -> str:
     return f"{v['hospital']} {v['discharge_date']:%Y-%m-%d} 出院"
 
 
-def _unclaimed_text(scope: Scope, v: dict) -> str:
+def _unclaimed_text(scope: Scope, v: Values) -> str:
     name = scope.benefit_names.get(v["benefit"], v["benefit"])
     return f"测算应给付{name}，没有有效理赔（{_stay_text(scope, v)}）"
 
 
-def _not_run_text(scope: Scope, v: dict) -> str:
+def _not_run_text(scope: Scope, v: Values) -> str:
     return f"结算数据“{v['feed__file_name']}”尚未按本项目测算（{_stay_text(scope, v)}）"
 
 
-def _unmatched_text(scope: Scope, v: dict) -> str:
+def _unmatched_text(scope: Scope, v: Values) -> str:
     later = v["gap_registered"] is not None and v["gap_registered"] > v["created_at"]
     why = "导入时尚未登记为会员" if later else "会员不在导入人员的管辖范围内"
     return f"结算未匹配到会员：{why}（{_stay_text(scope, v)}）"
 
 
-def _claim_text(v: dict) -> str:
+def _claim_text(v: Values) -> str:
     return f"{v['number']} {v['benefit_name']}（{S(v['state']).label}）"
 
 
-def _payout_text(v: dict, what: str) -> str:
+def _payout_text(v: Values, what: str) -> str:
     reason = v["failure_reason"] or "银行未说明原因"
     return f"{what}：{reason}（{v['claim__number']} {v['claim__benefit_name']}）"
 
 
-def _rejected_text(scope: Scope, v: dict) -> str:
+def _rejected_text(scope: Scope, v: Values) -> str:
     reason = REJECT(v["reject_code"]).label
     note = f"，{v['reject_text']}" if v["reject_text"] else ""
     return f"不予给付（{reason}{note}）：{v['number']} {v['benefit_name']}"
@@ -362,13 +364,13 @@ KINDS: dict[str, Kind] = {k.code: k for k in (
 GROUP_A = tuple(k for k, v in KINDS.items() if v.group == "a")
 
 
-def given_claims(scope: Scope) -> QuerySet:
+def given_claims(scope: Scope) -> QS:
     """Claims of the scheme's proactive benefits that count as given."""
     qs = _claims(scope).filter(benefit__in=scope.codes, state__in=Claim.GIVEN)
     return scope.dated(qs, "event_date")
 
 
-def gap_queryset(scope: Scope, kind: str) -> QuerySet:
+def gap_queryset(scope: Scope, kind: str) -> QS:
     """The ``kind`` gaps in the scope (annotated gap_member, gap_union, gap_amount)."""
     return KINDS[kind].query(scope)
 
@@ -504,7 +506,7 @@ class GapRow:
     pk: int
 
 
-def detail_rows(scope: Scope, kind: str, qs: QuerySet | None = None,
+def detail_rows(scope: Scope, kind: str, qs: QS | None = None,
                 chunk: int = 2000) -> Iterator[GapRow]:
     """The ``kind`` gaps as lines for people, ``chunk`` at a time: one query for the
     gaps and one for their members per chunk (no query per line)."""
@@ -512,7 +514,7 @@ def detail_rows(scope: Scope, kind: str, qs: QuerySet | None = None,
     qs = gap_queryset(scope, kind) if qs is None else qs
     values = qs.order_by("gap_union", "pk").values("pk", "gap_member", "gap_amount",
                                                    *spec.fields)
-    batch: list[dict] = []
+    batch: list[Values] = []
     for v in values.iterator(chunk_size=chunk):
         batch.append(v)
         if len(batch) >= chunk:
@@ -522,7 +524,7 @@ def detail_rows(scope: Scope, kind: str, qs: QuerySet | None = None,
         yield from _rows(scope, spec, batch)
 
 
-def _rows(scope: Scope, spec: Kind, batch: list[dict]) -> Iterator[GapRow]:
+def _rows(scope: Scope, spec: Kind, batch: list[Values]) -> Iterator[GapRow]:
     members = (Member.objects.filter(pk__in={v["gap_member"] for v in batch})
                .select_related("unit", "union")
                .only("name", "id_number_sealed", "unit__name", "union__name"))
@@ -545,7 +547,7 @@ def all_rows(scope: Scope) -> Iterator[GapRow]:
 HEADERS = ("工会", "单位", "会员姓名", "身份证号（打码）", "缺什么", "怎么办", "金额（元）")
 
 
-def _cells(row: GapRow) -> tuple:
+def _cells(row: GapRow) -> tuple[Any, ...]:
     return (row.union, row.unit, row.member, row.id_number, row.missing, row.todo,
             yuan(row.amount, grouped=False) if row.amount is not None else "")
 
@@ -675,7 +677,8 @@ def print_table(summary: Summary, out: Any = None) -> None:
 
 
 def run_command(args: argparse.Namespace) -> int:
-    """``huzhu proactive gaps --scheme CODE [--union CODE] [--out FILE]``, as the system."""
+    """``huzhu proactive gaps --scheme CODE [--union CODE] [--out FILE] [--notify]``, as
+    the system (the whole city, or the ``--union`` subtree)."""
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     scheme = Scheme.objects.filter(code=args.scheme).select_related("union").first()
     if scheme is None:
@@ -701,6 +704,9 @@ def run_command(args: argparse.Namespace) -> int:
         return 2
     summary = summarise(scope)
     print_table(summary)
+    # ``--notify`` (when the parser offers it): the page's button, as the system.
+    if getattr(args, "notify", False):
+        print(notify_missing_accounts(scope, None).summary())
     if out is not None:
         with open(out, "wb") as handle:
             writer = write_csv if out.suffix.lower() == ".csv" else write_xlsx

@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseBase, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -32,7 +32,7 @@ from huzhu.orgs.models import Union
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def _scope(request: AuthenticatedHttpRequest, params) -> gaps.Scope | None:
+def _scope(request: AuthenticatedHttpRequest, params: QueryDict) -> gaps.Scope | None:
     """The scheme and node asked for (None: no proactive scheme the user may see); a
     scheme or node outside the user's scope is a 404."""
     schemes = gaps.proactive_schemes(request.user)
@@ -55,7 +55,7 @@ def _scope(request: AuthenticatedHttpRequest, params) -> gaps.Scope | None:
 
 
 def _query(scope: gaps.Scope) -> str:
-    return urlencode({"scheme": scope.scheme.code, "union": scope.node.pk})
+    return urlencode({"scheme": scope.scheme.code, "union": str(scope.node.pk)})
 
 
 @login_required
@@ -99,7 +99,7 @@ def gaps_list(request: AuthenticatedHttpRequest, kind: str) -> HttpResponse:
 
 
 @login_required
-def gaps_export(request: AuthenticatedHttpRequest) -> HttpResponse:
+def gaps_export(request: AuthenticatedHttpRequest) -> HttpResponseBase:
     scope = _scope(request, request.GET)
     if scope is None:
         raise Http404("没有可查看的保障项目")
