@@ -20,7 +20,7 @@ from typing import TextIO
 import duckdb
 
 from huzhu.rules.errors import InputError
-from huzhu.rules.inputs import Streamed, file_source, stream_inputs
+from huzhu.rules.inputs import Source, Streamed, file_source, stream_inputs
 from huzhu.rules.output import COLUMN_SETS
 from huzhu.rules.paths import resolve_policy_path
 from huzhu.rules.plans import (
@@ -81,7 +81,8 @@ def run_calc(*, policy: str, members: str, events: str, enrolments: str | None =
         con.execute("SET preserve_insertion_order = true")
         paths = {"members": members, "events": events, "enrolments": enrolments,
                  "prior": prior}
-        sources = {kind: file_source(con, path) if path else None for kind, path in paths.items()}
+        sources = {kind: input_source(con, path) if path else None
+                   for kind, path in paths.items()}
         streamed = stream_inputs(con, sources, pol.benefit_codes, pol.day_capped_codes,
                                  unread=set(pol.unread), defer_keys=True)
         # No dictionaries but the ENUM text columns' own (see plans.compiled_sql): the
@@ -110,6 +111,21 @@ def run_calc(*, policy: str, members: str, events: str, enrolments: str | None =
         con.close()
         if tmp.exists():
             tmp.unlink()
+
+
+def input_source(con: duckdb.DuckDBPyConnection, path: str) -> Source:
+    """An input file (CSV or Parquet), or a directory of Parquet parts (what Spark's
+    ``df.write.parquet`` leaves: ``part-*.parquet`` beside ``_SUCCESS``), read as one."""
+    if os.path.isdir(path):
+        if not any(name.lower().endswith(".parquet") for name in os.listdir(path)):
+            raise InputError([(path, None, None, "目录中没有 .parquet 文件")])
+        pattern = os.path.join(path, "*.parquet")
+        return Source(path, f"read_parquet({_lit(pattern)})")
+    return file_source(con, path)
+
+
+def _lit(text: str) -> str:
+    return "'" + _esc(text) + "'"
 
 
 def _write_checked(con: duckdb.DuckDBPyConnection, streamed: Streamed, copy: str) -> None:

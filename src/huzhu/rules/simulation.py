@@ -15,13 +15,17 @@ paid more, less or the same by comparing the sum of their payables under each po
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import duckdb
 
-from huzhu.rules.inputs import Source, arrow_source, file_source, load_input
+from huzhu.rules.batch import input_source
+from huzhu.rules.inputs import Source, arrow_source, load_input
 from huzhu.rules.plans import compiled_sql
 from huzhu.rules.reform import ParameterChange, describe_changes
 from huzhu.rules.schema import Policy
@@ -29,6 +33,16 @@ from huzhu.rules.schema import Policy
 TOP_CHANGES = 20
 UNION_COLUMNS = ("union", "工会", "union_name")
 """Names a members file may give its union column (per-union figures when present)."""
+ENGINES = ("duckdb", "pyspark")
+Query = Callable[[str], list[tuple[Any, ...]]]
+"""Runs one SELECT of the report on the engine that holds ``hz_sim`` (and ``hz_unions``);
+the report's SQL is written so that DuckDB and Spark read it alike."""
+MONTH = {"duckdb": "strftime(event_date, '%Y-%m')",
+         "pyspark": "date_format(event_date, 'yyyy-MM')"}
+EVENT_COLUMNS = ("event_id, member_id, benefit, event_date, a_payable AS base_payable, "
+                 "b_payable AS reform_payable, diff AS difference, a_status AS base_status, "
+                 "b_status AS reform_status, a_reason AS base_reason, b_reason AS reform_reason")
+"""The per-event file of ``huzhu simulate --events-out``, in (event_date, event_id) order."""
 EXPLAINED = ("payable", "status", "reason", "reason_message", "band", "grade", "rate",
              "raw_amount", "cap", "base", "days_paid")
 
@@ -147,39 +161,114 @@ def simulate(base_policy: Policy, reform_policy: Policy, members: Any, events: A
 
 def simulate_files(base_policy: Policy, reform_policy: Policy, *, members: str, events: str,
                    enrolments: str | None = None, prior: str | None = None,
-                   threads: int | None = None) -> SimulationReport:
-    """Both policies over the same CSV/Parquet files (the ``huzhu calc`` formats)."""
+                   threads: int | None = None, engine: str = "duckdb",
+                   spark_session: Any = None, events_out: str | None = None
+                   ) -> SimulationReport:
+    """Both policies over the same CSV/Parquet files (the ``huzhu calc`` formats; a
+    directory of Parquet parts counts as one file).
+
+    ``engine="pyspark"``: the inputs are read and both plans run on ``spark_session``
+    (Parquet only, any path the session reaches); the report is the same to the fen.
+    ``events_out``: also write each event's payable under both policies as Parquet (a
+    file on DuckDB, a directory of parts on Spark; columns :data:`EVENT_COLUMNS`)."""
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r}; use one of {ENGINES}")
+    paths = {"members": members, "events": events, "enrolments": enrolments, "prior": prior}
+    if engine == "pyspark":
+        return _simulate_on_spark(spark_session, base_policy, reform_policy, paths,
+                                  events_out)
     con = duckdb.connect()
     try:
         if threads:
             con.execute(f"SET threads TO {int(threads)}")
-        sources = {kind: file_source(con, path) if path else None
-                   for kind, path in (("members", members), ("events", events),
-                                      ("enrolments", enrolments), ("prior", prior))}
-        return _simulate(con, base_policy, reform_policy, sources)
+        sources = {kind: input_source(con, path) if path else None
+                   for kind, path in paths.items()}
+        report = _simulate(con, base_policy, reform_policy, sources)
+        if events_out is not None:
+            _write_events_duckdb(con, events_out)
+        return report
     finally:
         con.close()
 
 
-def _simulate(con: duckdb.DuckDBPyConnection, base: Policy, reform: Policy,
-              sources: dict[str, Source | None]) -> SimulationReport:
+def _all_benefits(base: Policy, reform: Policy) -> tuple[list[str], list[str]]:
     codes = list(dict.fromkeys([*base.benefit_codes, *reform.benefit_codes]))
     day_capped = list(dict.fromkeys([*base.day_capped_codes, *reform.day_capped_codes]))
+    return codes, day_capped
+
+
+def _sim_select(base: Policy, reform: Policy, dialect: str, with_prior: bool) -> str:
+    """Both plans over the same typed tables, joined by event: the rows of ``hz_sim``."""
+    plan_a, plan_b = (compiled_sql(p, dialect, with_prior=with_prior, foreign_benefits=True)
+                      for p in (base, reform))
+    pick = ", ".join(f"a.{c} AS a_{c}, b.{c} AS b_{c}" for c in EXPLAINED)
+    return (f"SELECT a.event_id, a.member_id, a.benefit, a.event_date, {pick}, "
+            f"b.payable - a.payable AS diff "
+            f"FROM ({plan_a}) a JOIN ({plan_b}) b ON a.event_id = b.event_id")
+
+
+def _simulate(con: duckdb.DuckDBPyConnection, base: Policy, reform: Policy,
+              sources: dict[str, Source | None]) -> SimulationReport:
+    codes, day_capped = _all_benefits(base, reform)
     for kind, source in sources.items():
         load_input(con, kind, source, benefits=codes if kind in ("events", "prior") else None,
                    day_capped=day_capped)
     has_unions = _load_unions(con, sources["members"])
-    with_prior = sources["prior"] is not None
-    plan_a, plan_b = (compiled_sql(p, "duckdb", with_prior=with_prior, foreign_benefits=True)
-                      for p in (base, reform))
-    pick = ", ".join(f"a.{c} AS a_{c}, b.{c} AS b_{c}" for c in EXPLAINED)
     # One statement: both plans read the same typed tables and are joined by event.
-    con.execute(
-        f"CREATE TEMP TABLE hz_sim AS SELECT a.event_id, a.member_id, a.benefit, "
-        f"a.event_date, {pick}, b.payable - a.payable AS diff "
-        f"FROM ({plan_a}) a JOIN ({plan_b}) b ON a.event_id = b.event_id"
-    )
-    return _report(con, base, reform, has_unions)
+    con.execute("CREATE TEMP TABLE hz_sim AS "
+                + _sim_select(base, reform, "duckdb", sources["prior"] is not None))
+    return _report(lambda sql: con.execute(sql).fetchall(), base, reform, has_unions,
+                   MONTH["duckdb"])
+
+
+def _write_events_duckdb(con: duckdb.DuckDBPyConnection, out: str) -> None:
+    # Written beside the target and renamed: a failed write leaves no partial file.
+    target = Path(out)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        con.execute(f"COPY (SELECT {EVENT_COLUMNS} FROM hz_sim ORDER BY event_date, event_id) "
+                    f"TO '{str(tmp).replace(chr(39), chr(39) * 2)}' (FORMAT parquet)")
+        os.replace(tmp, target)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def _simulate_on_spark(spark: Any, base: Policy, reform: Policy,
+                       paths: dict[str, str | None], events_out: str | None
+                       ) -> SimulationReport:
+    # Lazy: pyspark is an optional extra, loaded only for this engine.
+    from pyspark import StorageLevel
+
+    from huzhu.rules.spark import register_inputs, session_for
+
+    spark = spark or session_for(app_name="huzhu-simulate")
+    codes, day_capped = _all_benefits(base, reform)
+    inputs = register_inputs(spark, paths, codes, day_capped)
+    sim = spark.sql(_sim_select(base, reform, "pyspark", paths["prior"] is not None))
+    # The report reads hz_sim some ten times: kept after the first (spilled to disk
+    # when it does not fit), not recomputed by both plans each time.
+    sim = sim.persist(StorageLevel.MEMORY_AND_DISK)
+    sim.createOrReplaceTempView("hz_sim")
+    try:
+        has_unions = False
+        members = inputs.frames["members"]
+        if members is not None:
+            names = {f.name.strip().lstrip("\ufeff").lower(): f.name
+                     for f in members.schema.fields}
+            members.createOrReplaceTempView("hz_raw_union_members")
+            sql = _unions_sql(names, "hz_raw_union_members", _backtick)
+            if sql is not None:
+                spark.sql(sql).createOrReplaceTempView("hz_unions")
+                has_unions = True
+        report = _report(lambda q: [tuple(r) for r in spark.sql(q).collect()], base, reform,
+                         has_unions, MONTH["pyspark"])
+        if events_out is not None:
+            spark.sql(f"SELECT {EVENT_COLUMNS} FROM hz_sim ORDER BY event_date, event_id") \
+                .write.mode("overwrite").parquet(events_out)
+        return report
+    finally:
+        sim.unpersist()
 
 
 def _load_unions(con: duckdb.DuckDBPyConnection, source: Source | None) -> bool:
@@ -187,53 +276,64 @@ def _load_unions(con: duckdb.DuckDBPyConnection, source: Source | None) -> bool:
         return False
     names = {str(r[0]).strip().lstrip("\ufeff").lower(): str(r[0]) for r in
              con.execute(f"DESCRIBE SELECT * FROM {source.relation}").fetchall()}
+    sql = _unions_sql(names, source.relation, _q)
+    if sql is None:
+        return False
+    con.execute(f"CREATE TEMP TABLE hz_unions AS {sql}")
+    return True
+
+
+def _unions_sql(names: dict[str, str], relation: str, quote: Callable[[str], str]
+                ) -> str | None:
+    """Each member's union (the members file's union column), or None without one."""
     column = next((names[c] for c in UNION_COLUMNS if c in names), None)
     if column is None:
-        return False
+        return None
     member = names["member_id"]
-    con.execute(
-        "CREATE TEMP TABLE hz_unions AS SELECT "
-        f"NULLIF(trim(CAST({_q(member)} AS VARCHAR)), '') AS member_id, "
-        f"any_value(NULLIF(trim(CAST({_q(column)} AS VARCHAR)), '')) AS union_name "
-        f"FROM {source.relation} GROUP BY 1"
-    )
-    return True
+    return ("SELECT "
+            f"NULLIF(trim(CAST({quote(member)} AS STRING)), '') AS member_id, "
+            f"any_value(NULLIF(trim(CAST({quote(column)} AS STRING)), '')) AS union_name "
+            f"FROM {relation} GROUP BY 1")
 
 
 def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _report(con: duckdb.DuckDBPyConnection, base: Policy, reform: Policy,
-            has_unions: bool) -> SimulationReport:
-    n_events, n_members, a_total, b_total = con.execute(
+def _backtick(name: str) -> str:
+    return "`" + name.replace("`", "``") + "`"
+
+
+def _report(query: Query, base: Policy, reform: Policy, has_unions: bool,
+            month: str) -> SimulationReport:
+    n_events, n_members, a_total, b_total = query(
         "SELECT count(*), count(DISTINCT member_id), coalesce(sum(a_payable), 0), "
-        "coalesce(sum(b_payable), 0) FROM hz_sim").fetchall()[0]
-    more, less, same = con.execute(
+        "coalesce(sum(b_payable), 0) FROM hz_sim")[0]
+    more, less, same = query(
         "SELECT count(*) FILTER (WHERE d > 0), count(*) FILTER (WHERE d < 0), "
         "count(*) FILTER (WHERE d = 0) FROM (SELECT sum(diff) AS d FROM hz_sim "
-        "GROUP BY member_id)").fetchall()[0]
+        "GROUP BY member_id)")[0]
     names = {b.code: b.name for b in [*base.benefits, *reform.benefits]}
     # A disability's tier is its grade, not the outcome "disability".
     band = ("benefit || ' ' || coalesce(nullif(a_band, 'disability'), "
-            "CAST(a_grade AS VARCHAR) || '级', nullif(b_band, 'disability'), "
-            "CAST(b_grade AS VARCHAR) || '级', '（无档次）')")
+            "CAST(a_grade AS STRING) || '级', nullif(b_band, 'disability'), "
+            "CAST(b_grade AS STRING) || '级', '（无档次）')")
     report = SimulationReport(
         base=PolicyInfo.of(base), reform=PolicyInfo.of(reform),
         changes=describe_changes(base, reform), events=int(n_events), members=int(n_members),
         base_total=_money(a_total), reform_total=_money(b_total),
         difference=_money(b_total) - _money(a_total), members_paid_more=int(more),
         members_paid_less=int(less), members_unchanged=int(same),
-        by_benefit=_groups(con, "benefit", "hz_sim", order="min(first_row)",
+        by_benefit=_groups(query, "benefit", "hz_sim", order="min(first_row)",
                            label=lambda k: f"{names.get(k, k)}（{k}）"),
-        by_band=_groups(con, band, "hz_sim", order="min(bn), min(lo)",
+        by_band=_groups(query, band, "hz_sim", order="min(bn), min(lo)",
                         label=lambda k: _band_label(k, names)),
-        by_month=_groups(con, "strftime(event_date, '%Y-%m')", "hz_sim"),
-        largest=_largest(con),
+        by_month=_groups(query, month, "hz_sim"),
+        largest=_largest(query),
     )
     if has_unions:
         report.by_union = _groups(
-            con, "coalesce(union_name, '（未填工会）')",
+            query, "coalesce(union_name, '（未填工会）')",
             "(SELECT s.*, u.union_name FROM hz_sim s "
             "LEFT JOIN hz_unions u ON s.member_id = u.member_id)")
     return report
@@ -254,9 +354,9 @@ def _band_label(key: str, names: dict[str, str]) -> str:
     return f"{names.get(code, code)} · {OUTCOME_TIERS.get(tier, tier)}"
 
 
-def _groups(con: duckdb.DuckDBPyConnection, key: str, source: str, *, order: str = "k",
+def _groups(query: Query, key: str, source: str, *, order: str = "k",
             label: Any = None) -> list[GroupRow]:
-    rows = con.execute(f"""
+    rows = query(f"""
         WITH per_member AS (
             SELECT {key} AS k, member_id, count(*) AS n, sum(a_payable) AS a,
                    sum(b_payable) AS b, min(coalesce(a_base, b_base)) AS lo,
@@ -265,7 +365,7 @@ def _groups(con: duckdb.DuckDBPyConnection, key: str, source: str, *, order: str
         SELECT k, sum(n), sum(a), sum(b), count(*) FILTER (WHERE b > a),
                count(*) FILTER (WHERE b < a), count(*) FILTER (WHERE b = a)
         FROM per_member GROUP BY k ORDER BY {order}, k
-    """).fetchall()
+    """)
     return [GroupRow(key=str(k), label=label(k) if label else str(k), events=int(n),
                      base_total=_money(a), reform_total=_money(b),
                      difference=_money(b) - _money(a), paid_more=int(up), paid_less=int(down),
@@ -273,12 +373,12 @@ def _groups(con: duckdb.DuckDBPyConnection, key: str, source: str, *, order: str
             for k, n, a, b, up, down, same in rows]
 
 
-def _largest(con: duckdb.DuckDBPyConnection) -> list[EventChange]:
+def _largest(query: Query) -> list[EventChange]:
     cols = [f"{side}_{c}" for side in ("a", "b") for c in EXPLAINED]
-    rows = con.execute(
+    rows = query(
         f"SELECT event_id, member_id, benefit, event_date, diff, {', '.join(cols)} "
         f"FROM hz_sim WHERE diff <> 0 ORDER BY abs(diff) DESC, event_id LIMIT {TOP_CHANGES}"
-    ).fetchall()
+    )
     out = []
     for row in rows:
         a = dict(zip(EXPLAINED, row[5:5 + len(EXPLAINED)], strict=True))
