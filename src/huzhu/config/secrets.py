@@ -23,7 +23,6 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
-import hashlib
 import json
 import os
 import secrets
@@ -35,6 +34,8 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 
 from huzhu.lib.filemodes import tighten
+from huzhu.lib.keys.store import dev_keys_path as dev_keys_path  # tests and tools use it from here
+from huzhu.lib.keys.store import keys_path
 
 KEY_NAMES = ("DJANGO_SECRET_KEY", "HUZHU_FIELD_KEY", "HUZHU_INDEX_KEY")
 FIELD_KEYS = ("HUZHU_FIELD_KEY", "HUZHU_INDEX_KEY")  # 32 bytes, urlsafe base64
@@ -58,21 +59,6 @@ def _flag(environ: Mapping[str, str], name: str) -> bool:
 
 def may_generate(environ: Mapping[str, str]) -> bool:
     return _flag(environ, "HUZHU_DEBUG") or _flag(environ, "HUZHU_GENERATE_KEYS")
-
-
-def dev_keys_path(var_dir: Path, environ: Mapping[str, str]) -> Path:
-    """The development key file of one data directory, outside it."""
-    config = environ.get("XDG_CONFIG_HOME", "").strip()
-    base = Path(config) if config and Path(config).is_absolute() else (
-        Path(environ.get("HOME") or Path.home()) / ".config")
-    digest = hashlib.sha256(str(Path(var_dir).resolve()).encode()).hexdigest()[:12]
-    return base / "huzhu" / f"keys-{digest}.json"
-
-
-def keys_path(var_dir: Path, environ: Mapping[str, str]) -> Path:
-    """Where the keys that are not in the environment live (or would be generated)."""
-    named = environ.get("HUZHU_KEYS_FILE", "").strip()
-    return Path(named).expanduser().resolve() if named else dev_keys_path(var_dir, environ)
 
 
 def new_keys(names: list[str] | tuple[str, ...] = KEY_NAMES) -> dict[str, str]:

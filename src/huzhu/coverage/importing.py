@@ -89,7 +89,7 @@ def _validate(job: ImportRun, rows, mapping, period: Period) -> dict[int, tuple[
             err("id_number", f"身份证号与第{first_row[number]}行重复")
             continue
         first_row[number] = row
-        member = members.filter(id_number_hash=crypto.blind_index(number)).select_related(
+        member = members.filter(id_number_hash__in=crypto.blind_indexes(number)).select_related(
             "unit__union").first()
         if member is None:
             err("id_number", "未在您管辖的范围内找到该身份证号的会员，请先登记会员")

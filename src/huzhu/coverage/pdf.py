@@ -289,7 +289,8 @@ def _notice_lines(notice: PremiumNotice) -> list[_Line]:
             remark = "已退保"
         else:
             remark = "已缴" if paid_on else "未缴"
-        lines.append(_Line(name, crypto.mask_id_number(crypto.unseal(sealed)), enrolled_on,
+        lines.append(_Line(name, crypto.mask_id_number(
+            crypto.unseal(sealed, column=crypto.MEMBER_ID_NUMBER)), enrolled_on,
                            premium, remark))
     return lines
 

@@ -164,11 +164,12 @@ def _stay_members(ctx: DemoContext, rng: random.Random) -> list[dict[str, Any]]:
     chosen = sorted(rng.sample(ids, k=min(len(ids),
                                           max(1, len(ids) * halves // MEMBERS_PER_STAY))))
     people = []
+    unseal = crypto.unsealer(column=crypto.MEMBER_ID_NUMBER)
     for i in range(0, len(chosen), LOOKUP_CHUNK):
         for name, sealed, gender in Member.objects.filter(
                 pk__in=chosen[i:i + LOOKUP_CHUNK]).order_by("pk").values_list(
                 "name", "id_number_sealed", "gender"):
-            people.append({"name": name, "id_number": crypto.unseal(sealed),
+            people.append({"name": name, "id_number": unseal(sealed),
                            "female": gender == Member.Gender.FEMALE})
     return people
 

@@ -22,7 +22,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Value
 from django.db.models.functions import Coalesce
@@ -258,8 +257,8 @@ def _validate(table: FeedTable, validator: SettlementValidator, stage: Stage, si
 
 def _stage_rows(table: FeedTable, validator: SettlementValidator, stage: Stage,
                 sink: ErrorSink, progress: Progress) -> int:
-    seal = crypto.sealer(settings.HUZHU_FIELD_KEY)
-    index = crypto.blind_indexer(settings.HUZHU_INDEX_KEY)
+    seal = crypto.sealer(column=crypto.SETTLEMENT_ID_NUMBER)
+    index = crypto.blind_indexer()  # refuses while a key rotation rebuilds the indexes
     first_row_of: dict[str, int] = {}
     header = validator.header("settlement_id")
     total = 0

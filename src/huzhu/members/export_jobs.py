@@ -29,7 +29,8 @@ def request_export(user: User, query: MemberQuery, *, described: str, full: bool
     """Queue an export of what ``query`` finds for ``user`` (the caller checked the role)."""
     job = MemberExport.objects.create(
         user=user, union=user.union if user.union_id else None, filters=query.filters(),
-        query_sealed=crypto.seal(query.q) if query.q else None, described=described[:300],
+        query_sealed=crypto.seal(query.q, column=crypto.EXPORT_QUERY) if query.q else None,
+        described=described[:300],
         full_numbers=full, purpose=purpose[:200],
     )
     run_member_export.enqueue(job.pk)
@@ -37,7 +38,7 @@ def request_export(user: User, query: MemberQuery, *, described: str, full: bool
 
 
 def _query(job: MemberExport) -> MemberQuery:
-    text = crypto.unseal(job.query_sealed) if job.query_sealed else ""
+    text = crypto.unseal(job.query_sealed, column=crypto.EXPORT_QUERY) if job.query_sealed else ""
     return MemberQuery.from_params(job.filters, q=text)
 
 

@@ -95,7 +95,7 @@ class Member(models.Model):
 
     # Sensitive fields: set through these so plaintext never reaches the database.
     def set_id_number(self, value: str) -> None:
-        self.id_number_sealed = crypto.seal(value)
+        self.id_number_sealed = crypto.seal(value, column=crypto.MEMBER_ID_NUMBER)
         self.id_number_hash = crypto.blind_index(value)
         self.id_last4_index = crypto.last4_index(value)
 
@@ -105,18 +105,19 @@ class Member(models.Model):
             self.bank_account_hash = None
             self.bank_last4 = ""
             return
-        self.bank_account_sealed = crypto.seal(value)
+        self.bank_account_sealed = crypto.seal(value, column=crypto.MEMBER_BANK_ACCOUNT)
         self.bank_account_hash = crypto.blind_index("bank:" + value)
         self.bank_last4 = value[-4:]
 
     @property
     def id_number(self) -> str:
         """Plaintext ID number: callers must check the role and audit the view."""
-        return crypto.unseal(self.id_number_sealed)
+        return crypto.unseal(self.id_number_sealed, column=crypto.MEMBER_ID_NUMBER)
 
     @property
     def bank_account(self) -> str:
-        return crypto.unseal(self.bank_account_sealed) if self.bank_account_sealed else ""
+        sealed = self.bank_account_sealed
+        return crypto.unseal(sealed, column=crypto.MEMBER_BANK_ACCOUNT) if sealed else ""
 
     @property
     def id_number_masked(self) -> str:
@@ -136,7 +137,8 @@ class Member(models.Model):
 
     @classmethod
     def find_by_id_number(cls, id_number: str) -> Member | None:
-        return cls.objects.filter(id_number_hash=crypto.blind_index(id_number)).first()
+        # Both index keys while a key rotation rebuilds the indexes (crypto.blind_indexes).
+        return cls.objects.filter(id_number_hash__in=crypto.blind_indexes(id_number)).first()
 
 
 class MemberExportQuerySet(models.QuerySet):

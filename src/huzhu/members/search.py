@@ -117,11 +117,11 @@ def search_members(user: User, query: MemberQuery) -> QuerySet[Member]:
     kind = query.kind
     text = query.q.replace(" ", "")
     if kind == "id_number":
-        qs = qs.filter(id_number_hash=crypto.blind_index(text.upper()))
+        qs = qs.filter(id_number_hash__in=crypto.blind_indexes(text.upper()))
     elif kind == "phone":
         qs = qs.filter(phone=text)
     elif kind == "id_last4":
-        qs = qs.filter(id_last4_index=crypto.last4_index(text))
+        qs = qs.filter(id_last4_index__in=crypto.last4_indexes(text))
     elif kind == "name":
         # A range, not LIKE: SQLite's LIKE is case-insensitive and skips the index.
         qs = qs.filter(name__gte=query.q, name__lt=query.q + "\uffff")
@@ -145,8 +145,9 @@ def _prefix_matches(qs: QuerySet[Member], prefix: str) -> list[int]:
     qs = _by_birth_digits(qs, prefix[6:14])
     found = []
     rows = qs.order_by("-id").values_list("id", "id_number_sealed")[:PREFIX_SCAN_LIMIT]
+    unseal = crypto.unsealer(column=crypto.MEMBER_ID_NUMBER)
     for pk, sealed in rows.iterator(chunk_size=_SCAN_CHUNK):
-        if crypto.unseal(sealed).startswith(prefix):
+        if unseal(sealed).startswith(prefix):
             found.append(pk)
     return found
 

@@ -111,8 +111,8 @@ def bank_rows(batch: PayoutBatch, *, full: bool) -> Iterator[BankRow]:
                        "claim__member__bank_name", "claim__member__unit__name"))
     for seq, (amount, number, benefit, name, id_sealed, sealed, bank, unit) in enumerate(
             qs.iterator(chunk_size=2000), start=1):
-        account = crypto.unseal(sealed) if sealed else ""
-        id_number = crypto.unseal(id_sealed)
+        account = crypto.unseal(sealed, column=crypto.MEMBER_BANK_ACCOUNT) if sealed else ""
+        id_number = crypto.unseal(id_sealed, column=crypto.MEMBER_ID_NUMBER)
         yield BankRow(seq, name, id_number if full else crypto.mask_id_number(id_number),
                       account if full else crypto.mask_bank_account(account), bank,
                       amount, benefit[:MEMO_MAX], number, unit)

@@ -183,7 +183,7 @@ class Settlement(models.Model):
     @property
     def id_number(self) -> str:
         """Plaintext ID number: callers must check the role and audit the view."""
-        return crypto.unseal(self.id_number_sealed)
+        return crypto.unseal(self.id_number_sealed, column=crypto.SETTLEMENT_ID_NUMBER)
 
     @property
     def id_number_masked(self) -> str:

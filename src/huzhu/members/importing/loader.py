@@ -7,9 +7,7 @@ per row, so a million-row file loads in about a minute.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from functools import partial
 
-from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
@@ -45,8 +43,11 @@ class MemberLoader:
         self.family: list[tuple[str, str, bool]] = []  # (hash, head hash, was unchanged)
         self.audit = AuditRows(scope.actor)
         # Bind the keys once: settings lookups cost more than the hash itself.
-        self.seal = partial(crypto.seal, field_key=settings.HUZHU_FIELD_KEY)
-        self.index = partial(crypto.blind_index, index_key=settings.HUZHU_INDEX_KEY)
+        # (blind_indexer refuses while a key rotation rebuilds the indexes: this import
+        # would match rows by the new key only.)
+        self.seal = crypto.sealer(column=crypto.MEMBER_ID_NUMBER)
+        self.seal_bank = crypto.sealer(column=crypto.MEMBER_BANK_ACCOUNT)
+        self.index = crypto.blind_indexer()
         table = quote(Member._meta.db_table)
         self.insert_columns = (
             "name", "id_number_sealed", "id_number_hash", "id_last4_index", "birth_date", "gender",
@@ -174,7 +175,7 @@ class MemberLoader:
     def _bank(self, account: str | None) -> tuple[bytes | None, str | None, str]:
         if not account:
             return None, None, ""
-        return self.seal(account), self.index("bank:" + account), account[-4:]
+        return self.seal_bank(account), self.index("bank:" + account), account[-4:]
 
     def _audit(self, action: str, member_id: int, r: MemberRow, changes: dict) -> None:
         self.audit.add(action, "member", member_id, self.units.union_paths.get(r.union_id, ""),
