@@ -235,6 +235,10 @@ def test_the_demo_city_runs_two_schemes_with_a_sound_ledger(demo):
     assert enrolled_districts <= {"朝阳区总工会", "南关区总工会"} and enrolled_districts
     assert all(check.ok for check in ledger.check_all())
     assert OutboxMessage.objects.filter(kind="coverage.unpaid").exists()
+    # The history's SMS went out at the time; what waits is today's, a page's worth.
+    told = OutboxMessage.objects.filter(kind__startswith="claims.")
+    assert told.filter(kind="claims.paid", state="sent").count() > 0
+    assert told.filter(state="pending").count() < told.filter(state="sent").count()
 
 
 def test_the_demo_has_claims_in_every_state_and_a_paid_batch(demo):
