@@ -36,6 +36,7 @@ import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cached_property
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 
@@ -132,12 +133,12 @@ class Scope:
             qs = qs.filter(**{f"{field_name}__lte": self.end})
         return qs
 
-    @property
+    @cached_property
     def codes(self) -> list[str]:
         """The scheme's proactive benefits (those a settlement row can be judged under)."""
         return applicable(self.scheme.policy()).codes
 
-    @property
+    @cached_property
     def benefit_names(self) -> dict[str, str]:
         return {b.code: b.name for b in self.scheme.policy().benefits}
 
