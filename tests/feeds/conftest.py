@@ -106,6 +106,17 @@ def write_parquet(path: Path, rows: list[dict], *, row_group_size: int = 2,
     return path
 
 
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    """The API's rate-limit counters live in the default (local-memory) cache: each test
+    starts with none."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 @pytest.fixture
 def feed_dir(tmp_path, settings) -> Path:
     settings.UPLOAD_ROOT = tmp_path / "uploads"

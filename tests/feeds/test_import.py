@@ -74,19 +74,24 @@ def test_resent_and_overlapping_feeds_count_nothing_twice(feed_dir, make_member)
     assert {r.stay.feed_id for r in known} == {first.feed.pk}
 
 
-def test_known_stay_that_differs_refuses_the_feed(feed_dir):
+def test_known_stay_that_differs_is_held_and_the_rest_imports(feed_dir):
     row = stay(outsider(6))
     import_feed(write_csv(feed_dir / "1.csv", [row]), today=TODAY)
     changed = dict(row, total_cost="20001.00", out_of_pocket="7001.00")
     outcome = import_feed(write_csv(feed_dir / "2.csv", [changed, stay(outsider(7))]),
                           today=TODAY)
-    assert not outcome.imported
-    assert outcome.errors[0].row == 2
-    assert "与已导入的结算记录内容不一致" in outcome.errors[0].message
-    assert "医疗费总额" in outcome.errors[0].message
-    assert Settlement.objects.count() == 1  # the new row of that feed was not imported
-    assert str(Settlement.objects.get().total_cost) == "20000.00"
-    assert outcome.feed.status == Feed.Status.FAILED
+    assert outcome.imported and outcome.feed.status == Feed.Status.DONE
+    assert (outcome.invalid, outcome.new, outcome.already_known, outcome.collisions) == (
+        0, 1, 0, 1)
+    assert [(e.row, e.column, e.message) for e in outcome.errors] == [
+        (2, "结算ID", "该结算ID已有内容不同的结算记录，本行未导入，已转交工会核对")]
+    assert Settlement.objects.count() == 2  # the other row was imported
+    assert str(Settlement.objects.get(settlement_id=row["settlement_id"]).total_cost) == \
+        "20000.00"
+    held = FeedRow.objects.get(feed=outcome.feed, row=2)
+    assert (held.outcome, held.match, held.stay_id, held.member_id) == ("conflict", "", None,
+                                                                        None)
+    assert outcome.summary().endswith("；1行结算ID与已导入的记录内容不同，未导入，已转交核对")
 
 
 def test_known_stay_that_differs_with_valid_only(feed_dir):
@@ -96,7 +101,8 @@ def test_known_stay_that_differs_with_valid_only(feed_dir):
     outcome = import_feed(write_csv(feed_dir / "2.csv", [changed, stay(outsider(9))]),
                           today=TODAY, valid_only=True)
     assert outcome.imported
-    assert (outcome.invalid, outcome.new, outcome.already_known) == (1, 1, 0)
+    assert (outcome.invalid, outcome.new, outcome.already_known, outcome.collisions) == (
+        0, 1, 0, 1)
     assert Settlement.objects.get(settlement_id=row["settlement_id"]).hospital == "吉林大学第一医院"
 
 

@@ -1,13 +1,25 @@
-"""Which feed, token or run a user may open: any staff user follows the feeds and runs
-made at or below their node (404 outside it); only those who may import feeds
-(``feeds.import`` in :mod:`huzhu.orgs.roles`: data officers, admins for now) upload
-feeds, start runs and manage API tokens (403 for other roles)."""
+"""Which feed, token, run or collision a user may open, and which of a feed's stays they
+may read: any staff user follows the feeds and runs made at or below their node (404
+outside it); only those who may import feeds (``feeds.import`` in :mod:`huzhu.orgs.roles`:
+data officers, admins for now) upload feeds, start runs, manage API tokens and resolve
+collisions (403 for other roles).
+
+A feed's page lists every row, but a row's stay (name, masked ID number, hospital,
+dates, amounts) only to someone who may know it: the stay of a member in the viewer's
+scope; the stay of a person who is no member, to a data officer at or above the feed's
+node (who received it and follows it up). Everyone else — a reviewer or clerk of the
+feed's node, a data officer about a member of another union — sees the row's settlement
+ID and why it matched no one, and the feed's counts.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.shortcuts import get_object_or_404
 
-from huzhu.feeds.models import BatchRun, Feed, FeedToken
+from huzhu.feeds.models import BatchRun, Feed, FeedCollision, FeedRow, FeedToken, Settlement
+from huzhu.members.models import Member
 from huzhu.orgs import roles
 from huzhu.orgs.models import User
 
@@ -28,3 +40,49 @@ def get_run_for_user(user: User, run_id: int) -> BatchRun:
     """A batch run started at or below the user's node."""
     return get_object_or_404(BatchRun.objects.visible_to(user).select_related(
         "feed", "scheme", "user", "union"), pk=run_id)
+
+
+def get_collision_for_user(user: User, collision_id: int) -> FeedCollision:
+    """A collision of a feed made at or below the data officer's node."""
+    roles.require(user, "feeds.import")
+    found: FeedCollision = get_object_or_404(FeedCollision.objects.visible_to(user).select_related(
+        "feed__union", "stay__feed__union", "resolved_by"), pk=collision_id)
+    return found
+
+
+def readable_people(user: User, hashes: Iterable[str]) -> set[str]:
+    """Of these ID-number blind indexes, the ones whose stay ``user`` may read: a member
+    in the user's scope, or — for a data officer (their feeds are at or below their node)
+    — no member anywhere."""
+    wanted = {h for h in hashes if h}
+    if not wanted:
+        return set()
+    members = Member.objects.filter(id_number_hash__in=wanted)
+    readable = set(members.visible_to(user).values_list("id_number_hash", flat=True))
+    if user.has_perm("feeds.import"):
+        anywhere = set(members.values_list("id_number_hash", flat=True))
+        readable |= wanted - anywhere
+    return readable
+
+
+def shown_stays(user: User, rows: list[FeedRow]) -> list[FeedRow]:
+    """The rows with ``shown``: the row's stay when the user may read it, else None (the
+    page then shows the settlement ID and the reason only)."""
+    readable = readable_people(user, (r.stay.id_number_hash for r in rows if r.stay))
+    for r in rows:
+        # An attribute for the template only: the row itself is left as it is.
+        setattr(r, "shown",  # noqa: B010
+                r.stay if r.stay is not None and r.stay.id_number_hash in readable else None)
+    return rows
+
+
+def stay_readable(user: User, stay: Settlement) -> bool:
+    """Whether ``user`` may read a stored stay whatever feed brought it: a member's in
+    their scope, or no member's and brought by a feed made at or below the data officer's
+    node."""
+    members = Member.objects.filter(id_number_hash=stay.id_number_hash)
+    if members.visible_to(user).exists():
+        return True
+    if members.exists() or not user.has_perm("feeds.import"):
+        return False
+    return Feed.objects.visible_to(user).filter(pk=stay.feed_id).exists()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from huzhu.feeds.models import Feed, FeedToken, Settlement
+from huzhu.feeds.models import Feed, FeedCollision, FeedToken, Settlement
 from huzhu.feeds.models.proactive import BatchRun, StayOutcome
 
 
@@ -44,9 +44,19 @@ class SettlementAdmin(ReadOnly):
 
 @admin.register(FeedToken)
 class FeedTokenAdmin(ReadOnly):
-    list_display = ("prefix", "label", "user", "created_at", "last_used_at", "revoked_at")
-    list_select_related = ("user",)
+    list_display = ("prefix", "label", "user", "union", "created_at", "expires_at",
+                    "last_used_at", "revoked_at")
+    list_select_related = ("user", "union")
     exclude = ("token_hash",)
+
+
+@admin.register(FeedCollision)
+class FeedCollisionAdmin(ReadOnly):
+    list_display = ("settlement_id", "feed", "row", "status", "created_at", "resolved_by",
+                    "resolved_at")
+    list_filter = ("status",)
+    list_select_related = ("feed", "resolved_by")
+    exclude = ("id_number_sealed", "id_number_hash")
 
 
 @admin.register(BatchRun)

@@ -56,6 +56,25 @@ class FeedUploadForm(forms.Form):
 class TokenForm(forms.Form):
     label = forms.CharField(label="用途说明", max_length=100, required=False,
                             help_text="例如：市医保局结算数据推送")
+    days = forms.IntegerField(label="有效期（天）", min_value=1, max_value=366, initial=90,
+                              required=False,
+                              help_text="默认 90 天，最长 366 天；到期后需创建新令牌",
+                              error_messages={
+                                  "invalid": "有效期应为整数天数",
+                                  "min_value": "有效期至少 1 天",
+                                  "max_value": "有效期最长 366 天",
+                              })
+
+    def clean_days(self) -> int:
+        return self.cleaned_data.get("days") or 90  # left empty: the default term
+
+
+CHOOSE = "请选择保留原记录或替换为新记录"
+
+
+class CollisionForm(forms.Form):
+    decision = forms.ChoiceField(choices=[("keep", "保留原记录"), ("replace", "替换为新记录")],
+                                 error_messages={"required": CHOOSE, "invalid_choice": CHOOSE})
 
 
 class RunForm(BootstrapFormMixin, forms.Form):

@@ -5,8 +5,12 @@ every invalid row is reported (file, row, column, reason) and counted. ``valid_o
 imports the valid rows of such a feed instead and records the invalid ones (outcome
 ``invalid``), never dropping one in silence. Re-sending a feed, or one that overlaps an
 earlier one, counts nothing twice: a settlement ID seen before is ``known`` and not
-written again — unless its facts differ, and then the row is invalid
-("与已导入的结算记录内容不一致") and the stored stay is left as it was.
+written again — unless its facts differ. Then the row is a collision: not imported, the
+stored stay left as it was, the rest of the feed imported, and the row held
+(:class:`~huzhu.feeds.models.FeedCollision`) until an admin of the feed's node keeps the
+stored stay or replaces it (:mod:`huzhu.feeds.collisions`). Whoever pushed the row is
+told the same words whatever differs and wherever the stored stay belongs: the stored
+stay may be another union's, and naming what differs would confirm its facts.
 
 Two passes over the data, neither of them per row in the database: the rows stream
 through the validator into a temporary table (:mod:`huzhu.feeds.staging`), then a few
@@ -18,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,13 +36,13 @@ from huzhu.audit.log import record
 from huzhu.audit.models import AuditEntry
 from huzhu.feeds.models import Feed, FeedRow
 from huzhu.feeds.reading import FeedTable, open_feed, records_table
-from huzhu.feeds.rows import LABELS, SettlementValidator
+from huzhu.feeds.rows import SettlementValidator
 from huzhu.feeds.staging import Stage
 from huzhu.imports.errors import ErrorSink, ImportFileError, RowError
 from huzhu.imports.outcome import Progress, no_progress
 from huzhu.imports.scope import ImportScope
 from huzhu.lib import crypto
-from huzhu.orgs.models import Union
+from huzhu.orgs.models import Union, User
 
 MAX_KEPT_ERRORS = 100_000
 KEPT_ON_FEED = 200  # the first errors kept on the feed's row, for its page and the API
@@ -45,7 +50,7 @@ PROGRESS_EVERY = 5000
 IMPORT_STEPS = 5
 # The batch report reads outcomes from FeedRow; an outcome this small is also in memory.
 IN_MEMORY_ROWS = 10_000
-MISMATCH = "与已导入的结算记录内容不一致"
+COLLISION = "该结算ID已有内容不同的结算记录，本行未导入，已转交工会核对"
 _DELETE_AFTER = {Feed.Source.UPLOAD, Feed.Source.API}
 
 
@@ -62,9 +67,8 @@ class RowOutcome:
     stay_id: int | None  # the Settlement's pk
 
 
-class _Refused(Exception):
-    """Rows found invalid inside the import's transaction (a known stay that differs):
-    raised to roll the transaction back when the feed is all or nothing."""
+class EmptyFeed(ImportFileError):
+    """A push with no data rows: refused before any feed record is made."""
 
 
 @dataclass
@@ -79,6 +83,7 @@ class FeedOutcome:
     matched: int = 0
     unmatched_not_member: int = 0
     unmatched_outside_scope: int = 0
+    collisions: int = 0
     error_count: int = 0
     errors: list[RowError] = field(default_factory=list)  # the first ones, by row
     # Every row's outcome when the feed is small; else None: read them with row_outcomes().
@@ -100,6 +105,8 @@ class FeedOutcome:
         text = (f"{head}，新增结算{self.new}条，已导入过{self.already_known}条，"
                 f"匹配到会员{self.matched}条，非会员{self.unmatched_not_member}条，"
                 f"不在管辖范围{self.unmatched_outside_scope}条")
+        if self.collisions:
+            text += f"；{self.collisions}行结算ID与已导入的记录内容不同，未导入，已转交核对"
         if self.invalid:
             text += f"；{self.invalid}行有错误，未导入（见错误报告）"
         return text
@@ -111,7 +118,7 @@ class FeedOutcome:
             "invalid": self.invalid, "new": self.new, "already_known": self.already_known,
             "matched": self.matched, "unmatched_not_member": self.unmatched_not_member,
             "unmatched_outside_scope": self.unmatched_outside_scope,
-            "error_count": self.error_count,
+            "collisions": self.collisions, "error_count": self.error_count,
             "errors": [e.as_dict() for e in self.errors[:errors]],
             "summary": self.summary(),
         }
@@ -131,10 +138,15 @@ def import_feed(path: Path, *, user=None, file_name: str | None = None,
     one; otherwise a feed is created. An upload or API push (``source``) is deleted once
     imported: it holds plaintext ID numbers. With an invalid row nothing is imported
     (``outcome.imported`` False, the errors in ``outcome.errors``) unless ``valid_only``.
-    Never raises for bad input.
+    Never raises for bad input, but for an API push without data rows: :class:`EmptyFeed`,
+    before any feed record is made.
     """
     name = file_name or Path(path).name
     try:
+        if feed is None and source == Feed.Source.API:
+            return _import_push(Path(path), name, user=user, progress=progress,
+                                error_limit=error_limit, union=union, today=today,
+                                valid_only=valid_only)
         feed = feed or _new_feed(user, name, source, union)
         try:
             table = open_feed(Path(path), name)
@@ -147,13 +159,33 @@ def import_feed(path: Path, *, user=None, file_name: str | None = None,
             Path(path).unlink(missing_ok=True)
 
 
+def _import_push(path: Path, name: str, *, user: User | None, progress: Progress, error_limit: int,
+                 union: Union | None, today: dt.date | None, valid_only: bool) -> FeedOutcome:
+    """A pushed file: its first data row is read before the feed record is made, so an
+    empty push leaves no record (:class:`EmptyFeed`)."""
+    try:
+        table = open_feed(path, name)
+        first = next(table.rows, None)
+    except ImportFileError as exc:
+        return _refused(_new_feed(user, name, Feed.Source.API, union), name, exc)
+    if first is None:
+        raise EmptyFeed(name, "没有结算记录：文件中没有数据行（只有表头）")
+    table.rows = itertools.chain([first], table.rows)
+    return import_table(table, feed=_new_feed(user, name, Feed.Source.API, union), user=user,
+                        progress=progress, error_limit=error_limit, today=today,
+                        valid_only=valid_only)
+
+
 def import_records(records: list[dict], *, user=None, file_name: str = "接口推送",
                    progress: Progress = no_progress, error_limit: int = MAX_KEPT_ERRORS,
                    union: Union | None = None, today: dt.date | None = None,
                    valid_only: bool = False) -> FeedOutcome:
     """Import the API's JSON rows (English field names); nothing touches the disk. A
     record that is not an object or names an unknown field raises
-    :class:`ImportFileError` before anything is written."""
+    :class:`ImportFileError` before anything is written; no records at all,
+    :class:`EmptyFeed`."""
+    if not records:
+        raise EmptyFeed(file_name, "没有结算记录：rows 为空")
     table = records_table(records, file_name)
     feed = _new_feed(user, file_name, Feed.Source.API, union)
     return import_table(table, feed=feed, user=user, progress=progress,
@@ -173,7 +205,8 @@ def import_table(table: FeedTable, *, feed: Feed, user=None, progress: Progress 
         started_at=Coalesce(F("started_at"), Value(timezone.now())))
     stage = Stage()
     try:
-        validator = SettlementValidator(table.file_name, table.mapping, today)
+        validator = SettlementValidator(table.file_name, table.mapping, today,
+                                        json=table.format == "json")
         try:
             outcome.rows = _validate(table, validator, stage, sink, progress)
         except ImportFileError as exc:  # a row the reader could not read at all
@@ -184,12 +217,9 @@ def import_table(table: FeedTable, *, feed: Feed, user=None, progress: Progress 
         if sink.count and not valid_only:
             return _refused_rows(feed, outcome, sink)
         progress("importing", 0, IMPORT_STEPS)
-        try:
-            with transaction.atomic():
-                _load(stage, feed, scope, sink, validator, progress, valid_only)
-                _finish(feed, outcome, stage, sink, scope)
-        except _Refused:
-            return _refused_rows(feed, outcome, sink)
+        with transaction.atomic():
+            _load(stage, feed, scope, sink, validator, progress)
+            _finish(feed, outcome, stage, sink, scope)
     finally:
         stage.drop()
     if outcome.rows <= IN_MEMORY_ROWS:
@@ -281,31 +311,27 @@ def _stage_rows(table: FeedTable, validator: SettlementValidator, stage: Stage,
 
 
 def _load(stage: Stage, feed: Feed, scope: ImportScope, sink: ErrorSink,
-          validator: SettlementValidator, progress: Progress, valid_only: bool) -> None:
-    """Second pass, in the import's transaction: known rows, their differences, the new
-    stays, late matches of known ones, and every row's outcome. Raises :class:`_Refused`
-    (rolling back) when a known row differs and the feed is all or nothing."""
+          validator: SettlementValidator, progress: Progress) -> None:
+    """Second pass, in the import's transaction: known rows, the ones among them whose
+    facts differ (held as collisions, each told in the same words), the new stays, late
+    matches of known ones, and every row's outcome."""
     stage.lock_settlements()
     known = stage.mark_known()
     progress("importing", 1, IMPORT_STEPS)
-    if known:
-        messages = {}
-        for m in stage.mismatches():
-            fields = "、".join(LABELS[f] for f in m.fields)
-            messages[m.row] = f"{MISMATCH}（{fields}不同），未覆盖已导入的记录"
-        if messages:
-            header = validator.header("settlement_id")
-            sink.add(RowError(validator.file, row, header, text)
-                     for row, text in messages.items())
-            if not valid_only:
-                raise _Refused
-            stage.invalidate(messages)
+    conflicts = stage.mark_conflicts(COLLISION) if known else 0
+    if conflicts:
+        header = validator.header("settlement_id")
+        sink.add(RowError(validator.file, row, header, COLLISION)
+                 for row in stage.conflict_rows())
     progress("importing", 2, IMPORT_STEPS)
-    stage.insert_new(feed, scope.prefix, timezone.now())
+    now = timezone.now()
+    stage.insert_new(feed, scope.prefix, now)
     progress("importing", 3, IMPORT_STEPS)
     if known:
         stage.rematch_known(feed, scope.prefix)
     stage.insert_feed_rows(feed, scope.prefix)
+    if conflicts:
+        stage.insert_conflicts(feed, now)
     progress("importing", 4, IMPORT_STEPS)
 
 
@@ -323,6 +349,7 @@ def _finish(feed: Feed, outcome: FeedOutcome, stage: Stage, sink: ErrorSink,
     outcome.matched = by_match.get(FeedRow.Match.MATCHED, 0)
     outcome.unmatched_not_member = by_match.get(FeedRow.Match.NOT_MEMBER, 0)
     outcome.unmatched_outside_scope = by_match.get(FeedRow.Match.OUTSIDE_SCOPE, 0)
+    outcome.collisions = by_outcome.get(FeedRow.Outcome.CONFLICT, 0)
     outcome.errors = sorted(sink.kept, key=lambda e: e.row)
     outcome.error_count = sink.count
     outcome.imported = True
@@ -331,17 +358,28 @@ def _finish(feed: Feed, outcome: FeedOutcome, stage: Stage, sink: ErrorSink,
         already_known=outcome.already_known, matched=outcome.matched,
         unmatched_not_member=outcome.unmatched_not_member,
         unmatched_outside_scope=outcome.unmatched_outside_scope,
-        error_count=outcome.error_count,
+        collisions=outcome.collisions, error_count=outcome.error_count,
         errors=[e.as_dict() for e in outcome.errors[:KEPT_ON_FEED]],
         message=outcome.summary()[:500], finished_at=timezone.now(), stored_path="")
     feed.refresh_from_db()
+    if outcome.collisions:
+        record(scope.actor, AuditEntry.Action.FEED_COLLISION, feed,
+               union_path=getattr(feed.union, "path", "") or "",
+               summary=f"医保结算数据 {outcome.file_name}：{outcome.collisions}行结算ID已有内容"
+                       f"不同的结算记录，未导入，待{_node_name(feed)}管理员核对",
+               changes={"file": outcome.file_name, "count": outcome.collisions})
     record(scope.actor, AuditEntry.Action.FEED_IMPORTED, feed,
            union_path=getattr(feed.union, "path", "") or "", summary=outcome.summary(),
            changes={"file": outcome.file_name, "source": feed.source, "rows": outcome.rows,
                     "invalid": outcome.invalid, "new": outcome.new,
                     "already_known": outcome.already_known, "matched": outcome.matched,
                     "unmatched_not_member": outcome.unmatched_not_member,
-                    "unmatched_outside_scope": outcome.unmatched_outside_scope})
+                    "unmatched_outside_scope": outcome.unmatched_outside_scope,
+                    "collisions": outcome.collisions})
+
+
+def _node_name(feed: Feed) -> str:
+    return feed.union.name if feed.union is not None else "系统"
 
 
 def row_outcomes(feed: Feed) -> Iterator[RowOutcome]:
@@ -350,7 +388,7 @@ def row_outcomes(feed: Feed) -> Iterator[RowOutcome]:
     qs = FeedRow.objects.filter(feed=feed).order_by("row").values_list(
         "row", "settlement_id", "outcome", "member_id", "match", "message", "stay_id")
     for row, sid, outcome, member_id, match, message, stay_id in qs.iterator(chunk_size=20_000):
-        if outcome == FeedRow.Outcome.INVALID:
+        if outcome in (FeedRow.Outcome.INVALID, FeedRow.Outcome.CONFLICT):
             reason = message
         else:
             reason = "" if match == FeedRow.Match.MATCHED else labels[match]

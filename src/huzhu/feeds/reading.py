@@ -14,12 +14,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from huzhu.feeds.columns import FEED_COLUMNS
+from huzhu.feeds.rows import NotText
 from huzhu.imports.columns import Mapping, find_header
 from huzhu.imports.errors import ImportFileError
 from huzhu.imports.limits import ImportLimits, too_big
@@ -76,10 +78,24 @@ def records_table(records: list[dict], file_name: str = JSON_NAME) -> FeedTable:
     def rows() -> Rows:
         for number, record in enumerate(records, 1):
             done[0] = number
-            yield number, [record.get(f) for f in fields]
+            # NotText stands in a Cell's place; the validator knows it (json=True).
+            yield number, cast("list[Cell]", [_json_cell(f, record.get(f)) for f in fields])
 
     return FeedTable(file_name, "json", mapping, rows(),
                      lambda: done[0] / len(records) if records else 1.0)
+
+
+# Lists of codes are a fair way to send diagnoses; anywhere else a JSON object or array
+# is not a cell. A settlement ID must be a string: a number loses leading zeros.
+_LISTS_ALLOWED = frozenset({"diagnosis", "other_diagnosis"})
+
+
+def _json_cell(field: str, value: object) -> object:
+    if field == "settlement_id" and value is not None and not isinstance(value, str):
+        return NotText(value)
+    if isinstance(value, dict) or (isinstance(value, list) and field not in _LISTS_ALLOWED):
+        return NotText(value)
+    return value
 
 
 def _open_parquet(path: Path, name: str, limits: ImportLimits) -> FeedTable:

@@ -51,6 +51,22 @@ LABELS = {
 }
 
 
+class NotText:
+    """A JSON value where a cell's text belongs (an object or array; for the settlement
+    ID, a number or true/false too): the API's reader puts this in the cell, and the
+    validator refuses it as the field's error rather than reading its Python spelling."""
+
+    __slots__ = ("kind",)
+    KINDS = {dict: "对象", list: "数组", bool: "真假值"}
+
+    def __init__(self, value: object) -> None:
+        self.kind = next((word for kind, word in self.KINDS.items() if isinstance(value, kind)),
+                         "数字")
+
+    def message(self, label: str) -> str:
+        return f"{label}应为文本（JSON 字符串），不能是{self.kind}"
+
+
 @dataclass(slots=True)
 class SettlementRow:
     row: int
@@ -73,8 +89,11 @@ class SettlementValidator:
     """Checks one row on its own; the importer checks rows against each other and
     against what was imported before."""
 
-    def __init__(self, file_name: str, mapping: Mapping, today: dt.date | None = None) -> None:
+    def __init__(self, file_name: str, mapping: Mapping, today: dt.date | None = None,
+                 *, json: bool = False) -> None:
         self.file = file_name
+        # The API's JSON rows may hold NotText cells, which only the checked path reads.
+        self.json = json
         self.m = mapping
         self.today = today or dt.date.today()
         self.id_field = "settlement_id" if mapping.has("settlement_id") else "visit_id"
@@ -98,6 +117,8 @@ class SettlementValidator:
                                                             list[RowError]]:
         n = len(cells)
         picked = [cells[i] if i is not None and i < n else None for _, i in self._index]
+        if self.json and any(isinstance(c, NotText) for c in picked):
+            return self._checked(row, picked)
         parsed = self._fast(row, picked)
         if parsed is not None:
             return parsed, []
@@ -146,6 +167,19 @@ class SettlementValidator:
 
     def _checked(self, row: int, picked: list[Cell]) -> tuple[SettlementRow | None,
                                                              list[RowError]]:
+        wrong: dict[str, RowError] = {}
+        for k, ((field, _), cell) in enumerate(zip(self._index, picked, strict=True)):
+            if isinstance(cell, NotText):
+                label = LABELS.get(field, "结算ID")
+                wrong[self.header(field)] = self._err(row, field, cell.message(label))
+                picked[k] = None
+        parsed, errors = self._fields(row, picked)
+        if wrong:  # the field's own error, not "不能为空" for the value set aside
+            return None, [e for e in errors if e.column not in wrong] + list(wrong.values())
+        return parsed, errors
+
+    def _fields(self, row: int, picked: list[Cell]) -> tuple[SettlementRow | None,
+                                                            list[RowError]]:
         (sid, idn, name, hospital, admit, discharge, total, fund, account, cash, self_pay,
          self_expense, main_dx, other_dx) = picked
         errors: list[RowError] = []

@@ -4,20 +4,18 @@ Every data row — valid or not — goes into a temporary table as it is validat
 ``COPY`` on PostgreSQL (psycopg 3's ``cursor.copy``), by ``executemany`` on SQLite, a
 batch at a time, so memory stays flat at a million rows and no statement runs per row.
 What depends on the database is then one statement each over the whole table: which
-settlement IDs are known, which known ones differ, the new stays (with their member,
-matched by an equality join on the blind index and the importer's subtree), and the
-feed's row outcomes. The table is the connection's own and is dropped at the end.
+settlement IDs are known, which known ones differ (held as collisions), the new stays
+(with their member, matched by an equality join on the blind index and the importer's
+subtree), and the feed's row outcomes. The table is the connection's own and is dropped at the end.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from dataclasses import dataclass
 
 from django.db import DatabaseError, connection, transaction
 
-from huzhu.feeds.models import Feed, FeedRow, Settlement
+from huzhu.feeds.models import Feed, FeedCollision, FeedRow, Settlement
 from huzhu.feeds.rows import SettlementRow
 from huzhu.lib.sql import is_postgresql, quote
 from huzhu.members.models import Member
@@ -25,7 +23,6 @@ from huzhu.orgs.models import Union
 
 STAGE = "feeds_stage"
 BATCH_ROWS = 20_000
-IN_CHUNK = 900  # SQLite's bound-parameter limit is 999
 TEMP_BUFFERS = "512MB"  # PostgreSQL, this session only
 WORK_MEM = "256MB"  # PostgreSQL, the import's transaction only: hash joins of a million rows
 
@@ -43,7 +40,8 @@ def _stage_ddl() -> str:
     temp = "TEMPORARY TABLE" if pg else "TEMP TABLE"
     return (
         f"CREATE {temp} {STAGE} (line {line}, settlement_id varchar(64) NOT NULL, "
-        f"valid boolean NOT NULL, known boolean NOT NULL DEFAULT FALSE, message text NOT NULL, "
+        f"valid boolean NOT NULL, known boolean NOT NULL DEFAULT FALSE, "
+        f"conflict boolean NOT NULL DEFAULT FALSE, message text NOT NULL, "
         f"id_hash varchar(64), id_sealed {blob}, name varchar(50), hospital varchar(100), "
         f"admit_date date, discharge_date date, total_cost {money}, fund_paid {money}, "
         f"account_paid {money}, out_of_pocket {money}, self_pay {money}, "
@@ -61,13 +59,6 @@ def _roomy_temp_buffers() -> None:
             cursor.execute(f"SET temp_buffers = '{TEMP_BUFFERS}'")
     except DatabaseError:
         pass
-
-
-@dataclass
-class Mismatch:
-    row: int
-    settlement_id: str
-    fields: list[str]  # the facts that differ, as field names ("id_number" for the hash)
 
 
 class Stage:
@@ -160,32 +151,46 @@ class Stage:
                 f"(SELECT 1 FROM {t} t WHERE t.settlement_id = {STAGE}.settlement_id)")
             return cursor.rowcount
 
-    def mismatches(self) -> Iterator[Mismatch]:
-        """Known rows whose facts differ from the stay as first imported."""
-        t = quote(Settlement._meta.db_table)
+    def _differs(self, stage: str, stored: str) -> str:
+        """SQL: the staged row's facts differ from the stored stay's (NULL-safe)."""
         ne = "IS DISTINCT FROM" if self.pg else "IS NOT"
         pairs = [("id_hash", "id_number_hash"), *((f, f) for f in FACTS)]
-        flags = ", ".join(f"s.{a} {ne} t.{b}" for a, b in pairs)
-        differs = " OR ".join(f"s.{a} {ne} t.{b}" for a, b in pairs)
-        names = ["id_number", *FACTS]
+        return " OR ".join(f"{stage}.{a} {ne} {stored}.{b}" for a, b in pairs)
+
+    def mark_conflicts(self, message: str) -> int:
+        """Flag the known rows whose facts differ from the stay as stored: they are held
+        for review (one neutral ``message``, no list of what differs: the stored stay
+        may be another union's). Returns how many."""
+        t = quote(Settlement._meta.db_table)
         with connection.cursor() as cursor:
             cursor.execute(
-                f"SELECT s.line, s.settlement_id, {flags} FROM {STAGE} s "
-                f"JOIN {t} t ON t.settlement_id = s.settlement_id "
-                f"WHERE s.known AND ({differs}) ORDER BY s.line")
-            for row, settlement_id, *differ in cursor.fetchall():
-                yield Mismatch(row, settlement_id,
-                               [n for n, d in zip(names, differ, strict=True) if d])
+                f"UPDATE {STAGE} SET conflict = TRUE, message = %s WHERE known AND EXISTS "
+                f"(SELECT 1 FROM {t} t WHERE t.settlement_id = {STAGE}.settlement_id "
+                f"AND ({self._differs(STAGE, 't')}))", [message[:300]])
+            return int(cursor.rowcount)
 
-    def invalidate(self, messages: dict[int, str]) -> None:
-        """Turn these rows (row number → message) invalid."""
-        rows = sorted(messages)
+    def conflict_rows(self) -> list[int]:
         with connection.cursor() as cursor:
-            for i in range(0, len(rows), IN_CHUNK):
-                chunk = rows[i:i + IN_CHUNK]
-                cursor.executemany(
-                    f"UPDATE {STAGE} SET valid = FALSE, known = FALSE, message = %s "
-                    "WHERE line = %s", [(messages[r][:300], r) for r in chunk])
+            cursor.execute(f"SELECT line FROM {STAGE} WHERE conflict ORDER BY line")
+            return [line for (line,) in cursor.fetchall()]
+
+    def insert_conflicts(self, feed: Feed, now: dt.datetime) -> int:
+        """One :class:`FeedCollision` per conflicting row, with the row's facts and the
+        stored stay it collides with."""
+        c = quote(FeedCollision._meta.db_table)
+        t = quote(Settlement._meta.db_table)
+        columns = ("feed_id", quote("row"), "settlement_id", "stay_id", "id_number_sealed",
+                   "id_number_hash", *FACTS, "status", "created_at")
+        select = ("%s", "s.line", "s.settlement_id", "t.id", "s.id_sealed", "s.id_hash",
+                  *(f"s.{f}" for f in FACTS), "%s", "%s")
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {c} ({', '.join(columns)}) SELECT {', '.join(select)} "
+                f"FROM {STAGE} s JOIN {t} t ON t.settlement_id = s.settlement_id "
+                f"WHERE s.conflict",
+                [feed.pk, FeedCollision.Status.OPEN,
+                 connection.ops.adapt_datetimefield_value(now)])
+            return int(cursor.rowcount)
 
     def _member_join(self, prefix: str | None) -> tuple[str, str, list]:
         """The joins that find a row's member, and the expression for 'in scope'."""
@@ -226,7 +231,8 @@ class Stage:
             cursor.execute(
                 f"UPDATE {t} AS t SET member_id = m.id FROM {STAGE} s "
                 f"JOIN {m} m ON m.id_number_hash = s.id_hash "
-                f"WHERE t.settlement_id = s.settlement_id AND s.known AND t.member_id IS NULL "
+                f"WHERE t.settlement_id = s.settlement_id AND s.known AND NOT s.conflict "
+                f"AND t.member_id IS NULL "
                 f"AND t.feed_id <> %s {scope}", [feed.pk, *params])
             return cursor.rowcount
 
@@ -235,17 +241,21 @@ class Stage:
         r = quote(FeedRow._meta.db_table)
         t = quote(Settlement._meta.db_table)
         joins, in_scope, params = self._member_join(prefix)
-        joins = joins.replace("ON m.id_number_hash", "ON s.valid AND m.id_number_hash", 1)
-        match = (f"CASE WHEN NOT s.valid THEN '' WHEN m.id IS NULL THEN 'not_member' "
+        # A conflicting row is neither matched nor linked to the stored stay: that stay's
+        # facts are not the row's, and the row's page must not show them.
+        live = "s.valid AND NOT s.conflict"
+        joins = joins.replace("ON m.id_number_hash", f"ON {live} AND m.id_number_hash", 1)
+        match = (f"CASE WHEN NOT ({live}) THEN '' WHEN m.id IS NULL THEN 'not_member' "
                  f"WHEN {in_scope} THEN 'matched' ELSE 'outside_scope' END")
-        outcome = "CASE WHEN NOT s.valid THEN 'invalid' WHEN s.known THEN 'known' ELSE 'new' END"
+        outcome = ("CASE WHEN NOT s.valid THEN 'invalid' WHEN s.conflict THEN 'conflict' "
+                   "WHEN s.known THEN 'known' ELSE 'new' END")
         with connection.cursor() as cursor:
             cursor.execute(
                 f"INSERT INTO {r} (feed_id, {quote('row')}, settlement_id, outcome, "
                 f"{quote('match')}, member_id, stay_id, message) "
                 f"SELECT %s, s.line, s.settlement_id, {outcome}, {match}, "
-                f"CASE WHEN s.valid AND {in_scope} THEN m.id END, t.id, s.message "
-                f"FROM {STAGE} s LEFT JOIN {t} t ON s.valid AND t.settlement_id = s.settlement_id "
+                f"CASE WHEN {live} AND {in_scope} THEN m.id END, t.id, s.message "
+                f"FROM {STAGE} s LEFT JOIN {t} t ON {live} AND t.settlement_id = s.settlement_id "
                 f"{joins}", [feed.pk, *params, *params])
 
     def counts(self, feed: Feed) -> dict[tuple[str, str], int]:

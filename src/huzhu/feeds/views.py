@@ -1,5 +1,7 @@
 """Feed pages: the list, the upload (a background job with a progress bar), one feed's
-counts, errors and rows, and the data officer's API tokens."""
+counts, errors and rows (each row's stay only to those who may read it:
+:func:`huzhu.feeds.access.shown_stays`), the data officer's API tokens, and the
+collisions waiting for an admin of their feed's node."""
 
 from __future__ import annotations
 
@@ -15,12 +17,21 @@ from django.views.decorators.http import require_POST
 
 from huzhu.audit.log import record
 from huzhu.audit.models import AuditEntry
-from huzhu.feeds import jobs, tokens
-from huzhu.feeds.access import get_feed_for_user, get_token_for_user
+from huzhu.feeds import collisions, jobs, tokens
+from huzhu.feeds.access import (
+    get_collision_for_user,
+    get_feed_for_user,
+    get_token_for_user,
+    readable_people,
+    shown_stays,
+    stay_readable,
+)
 from huzhu.feeds.columns import FEED_COLUMNS
-from huzhu.feeds.forms import FeedUploadForm, TokenForm, size_text
-from huzhu.feeds.models import Feed, FeedRow, FeedToken
+from huzhu.feeds.forms import CollisionForm, FeedUploadForm, TokenForm, size_text
+from huzhu.feeds.models import Feed, FeedCollision, FeedRow, FeedToken
+from huzhu.feeds.rows import LABELS
 from huzhu.imports.errors import write_report
+from huzhu.lib.errors import Refused
 from huzhu.lib.http import AuthenticatedHttpRequest
 from huzhu.lib.paging import keyset_page
 from huzhu.lib.params import id_param
@@ -79,8 +90,10 @@ def feed_detail(request: AuthenticatedHttpRequest, feed_id: int) -> HttpResponse
         show = "problems"
     if feed.status == Feed.Status.DONE:
         rows = ROW_FILTERS[show][1](feed.feed_rows.select_related("stay", "member"))
-        context["page"] = keyset_page(rows, after=id_param(request.GET, "after"),
-                                      before=id_param(request.GET, "before"), count=True)
+        page = keyset_page(rows, after=id_param(request.GET, "after"),
+                           before=id_param(request.GET, "before"), count=True)
+        page.items = shown_stays(request.user, list(page.items))
+        context["page"] = page
     context.update(show=show, filters=[(k, v[0]) for k, v in ROW_FILTERS.items()],
                    params=request.GET)
     return render(request, "feeds/detail.html", context)
@@ -123,10 +136,11 @@ def token_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = TokenForm(request.POST or None)
     created = None
     if request.method == "POST" and form.is_valid():
-        token, raw = tokens.create_token(request.user, label=form.cleaned_data["label"])
+        token, raw = tokens.create_token(request.user, label=form.cleaned_data["label"],
+                                         days=form.cleaned_data["days"])
         created = {"token": token, "raw": raw}
         form = TokenForm()
-    listed = FeedToken.objects.visible_to(request.user).select_related("user", "user__union")
+    listed = FeedToken.objects.visible_to(request.user).select_related("user", "union")
     response = render(request, "feeds/tokens.html", {
         "form": form, "created": created, "tokens": listed[:200],
     })
@@ -144,3 +158,46 @@ def token_revoke(request: AuthenticatedHttpRequest, token_id: int) -> HttpRespon
     else:
         messages.info(request, f"令牌 {token.prefix}… 此前已吊销")
     return redirect("feeds:tokens")
+
+
+@capability_required("feeds.import")
+def collision_list(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """The collisions of the feeds made at or below the admin's node: open ones first
+    (``?show=resolved`` lists the decided ones). Each side's facts only when readable."""
+    show = "resolved" if request.GET.get("show") == "resolved" else "open"
+    qs = FeedCollision.objects.visible_to(request.user).select_related(
+        "feed__union", "stay", "resolved_by")
+    qs = (qs.filter(status=FeedCollision.Status.OPEN) if show == "open"
+          else qs.exclude(status=FeedCollision.Status.OPEN))
+    page = keyset_page(qs, after=id_param(request.GET, "after"),
+                       before=id_param(request.GET, "before"), count=True)
+    items = list(page.items)
+    new_readable = readable_people(request.user, (c.id_number_hash for c in items))
+    for c in items:
+        c.new_shown = c.id_number_hash in new_readable
+        c.stored_shown = stay_readable(request.user, c.stay)
+        c.differs = ("、".join(LABELS[f] for f in collisions.differing(c))
+                     if c.new_shown and c.stored_shown else "")
+        c.replace_refused = (collisions.can_replace(request.user, c)
+                             if c.status == FeedCollision.Status.OPEN else "")
+    page.items = items
+    return render(request, "feeds/collisions.html", {"page": page, "show": show,
+                                                     "params": request.GET})
+
+
+@require_POST
+@capability_required("feeds.import")
+def collision_resolve(request: AuthenticatedHttpRequest, collision_id: int) -> HttpResponse:
+    collision = get_collision_for_user(request.user, collision_id)
+    form = CollisionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "请选择保留原记录或替换为新记录")
+        return redirect("feeds:collisions")
+    try:
+        done = collisions.resolve(collision, form.cleaned_data["decision"], by=request.user)
+    except Refused as exc:
+        messages.error(request, f"结算ID {collision.settlement_id}：{exc}")
+    else:
+        messages.success(request, f"结算ID {done.settlement_id}（{done.feed.file_name} 第"
+                                  f"{done.row}行）：{done.get_status_display()}")
+    return redirect("feeds:collisions")

@@ -4,6 +4,8 @@ imports it."""
 
 from huzhu.feeds.models.feed import (
     Feed,
+    FeedCollision,
+    FeedCollisionQuerySet,
     FeedQuerySet,
     FeedRow,
     FeedRowQuerySet,
@@ -20,6 +22,7 @@ from huzhu.feeds.models.proactive import (
     StayOutcomeQuerySet,
 )
 
-__all__ = ["BatchRun", "BatchRunQuerySet", "Feed", "FeedQuerySet", "FeedRow",
+__all__ = ["BatchRun", "BatchRunQuerySet", "Feed", "FeedCollision", "FeedCollisionQuerySet",
+           "FeedQuerySet", "FeedRow",
            "FeedRowQuerySet", "FeedToken", "FeedTokenQuerySet", "Settlement",
            "SettlementQuerySet", "StayOutcome", "StayOutcomeQuerySet", "made_within"]

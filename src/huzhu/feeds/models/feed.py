@@ -1,17 +1,23 @@
 """Settlement feeds: what the bureau sent (:class:`Feed`), each hospital stay once
 (:class:`Settlement`), what became of every row of every feed (:class:`FeedRow`), and
-the tokens the bureau pushes feeds with (:class:`FeedToken`).
+the tokens the bureau pushes feeds with (:class:`FeedToken`), and the rows held for review
+because their settlement ID was stored before with other facts (:class:`FeedCollision`).
 
 A stay is stored once, by its ``settlement_id``, whichever feed brought it first; a feed
 re-sent or overlapping an earlier one adds rows to :class:`FeedRow` (outcome ``known``)
-but no second stay. The ID number is kept the way the registry keeps it: sealed, with the
-same blind index as ``Member.id_number_hash``, so matching is an equality join.
+but no second stay; a row whose settlement ID is stored with other facts changes nothing
+and waits in :class:`FeedCollision` for an admin of its feed's node. The ID number is
+kept the way the registry keeps it: sealed, with the same blind index as
+``Member.id_number_hash``, so matching is an equality join.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 
 from huzhu.lib import crypto
 from huzhu.lib.jobs import FileJob, JobFiles
@@ -74,7 +80,8 @@ class Feed(FileJob):
                              on_delete=models.PROTECT, related_name="feeds")
     status = models.CharField("状态", max_length=12, choices=Status.choices,
                               default=Status.PENDING)
-    # Every data row is exactly one of invalid / new / already_known; every valid row
+    # Every data row is exactly one of invalid / new / already_known / collisions; every
+    # new or known row
     # exactly one of matched / unmatched_not_member / unmatched_outside_scope.
     rows = models.PositiveIntegerField("总行数", default=0)
     invalid = models.PositiveIntegerField("错误行", default=0)
@@ -83,6 +90,9 @@ class Feed(FileJob):
     matched = models.PositiveIntegerField("匹配到会员", default=0)
     unmatched_not_member = models.PositiveIntegerField("非会员", default=0)
     unmatched_outside_scope = models.PositiveIntegerField("不在管辖范围", default=0)
+    # Rows whose settlement ID was stored before with other facts: held for review, not
+    # imported, not counted in new or already_known.
+    collisions = models.PositiveIntegerField("结算ID冲突", default=0)
     error_count = models.PositiveIntegerField("错误数", default=0)
     # The first errors, for the page; the full list is in the xlsx report file.
     errors = models.JSONField("错误（前若干条）", default=list, blank=True)
@@ -206,12 +216,13 @@ class FeedRow(models.Model):
         INVALID = "invalid", "有错误"
         KNOWN = "known", "已导入过"
         NEW = "new", "新增"
+        CONFLICT = "conflict", "结算ID冲突待核对"
 
     class Match(models.TextChoices):
         MATCHED = "matched", "匹配到会员"
         NOT_MEMBER = "not_member", "非工会会员"
         OUTSIDE_SCOPE = "outside_scope", "不在您的管辖范围内"
-        NONE = "", "—"  # invalid rows are not matched
+        NONE = "", "—"  # invalid and conflicting rows are not matched
 
     # No foreign-key constraints in the database on this table's three references:
     # PostgreSQL checks a deferred constraint row by row at COMMIT, and for a million-row
@@ -250,23 +261,29 @@ class FeedRow(models.Model):
     @property
     def reason(self) -> str:
         """The row's reason in Chinese: its errors, or why it matched no member."""
-        if self.outcome == self.Outcome.INVALID:
+        if self.outcome in (self.Outcome.INVALID, self.Outcome.CONFLICT):
             return self.message
         return "" if self.match == self.Match.MATCHED else self.get_match_display()
 
 
 class FeedTokenQuerySet(models.QuerySet):
     def visible_to(self, user) -> FeedTokenQuerySet:
-        return scoped(user, self, "user__union")
+        """Tokens issued for the user's node or a node below it."""
+        return scoped(user, self, "union")
 
 
 class FeedToken(models.Model):
     """A data officer's token for ``POST /api/feeds``: only a keyed hash is stored; the
-    token itself is shown once, when it is made."""
+    token itself is shown once, when it is made. It pushes for the node it was issued
+    for, and only while its user still belongs to that node, until it expires."""
 
     user = models.ForeignKey("orgs.User", verbose_name="数据人员", on_delete=models.PROTECT,
                              related_name="feed_tokens")
     label = models.CharField("用途说明", max_length=100, blank=True)
+    # The node it was issued for: its user's node then. Moving the user elsewhere does
+    # not move the token (it is refused from then on).
+    union = models.ForeignKey(Union, verbose_name="工会", null=True, on_delete=models.PROTECT,
+                              related_name="+")
     token_hash = models.CharField(max_length=64, unique=True, editable=False)
     prefix = models.CharField("令牌开头", max_length=12, editable=False)
     created_by = models.ForeignKey("orgs.User", verbose_name="创建人", null=True,
@@ -274,6 +291,7 @@ class FeedToken(models.Model):
     created_at = models.DateTimeField("创建时间", auto_now_add=True)
     last_used_at = models.DateTimeField("最近使用", null=True, blank=True)
     revoked_at = models.DateTimeField("吊销时间", null=True, blank=True)
+    expires_at = models.DateTimeField("有效期至", null=True)
 
     objects = FeedTokenQuerySet.as_manager()
 
@@ -288,3 +306,71 @@ class FeedToken(models.Model):
     @property
     def revoked(self) -> bool:
         return self.revoked_at is not None
+
+    @property
+    def expired(self) -> bool:
+        return self.expires_at is None or self.expires_at <= timezone.now()
+
+
+class FeedCollisionQuerySet(models.QuerySet["FeedCollision"]):
+    def visible_to(self, user: Any) -> FeedCollisionQuerySet:
+        """Collisions of the feeds made at or below the user's node (that node's admins
+        resolve them)."""
+        return self.filter(made_within(user, "feed__union"))
+
+
+class FeedCollision(models.Model):
+    """A feed's row whose settlement ID was stored before with other facts. Neither side
+    wins by arriving first: the row is held here (its facts sealed like a stay's) until an
+    admin of the feed's node keeps the stored stay or replaces it with this row."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "待核对"
+        KEPT = "kept", "已保留原记录"
+        REPLACED = "replaced", "已替换为新记录"
+
+    feed = models.ForeignKey(Feed, verbose_name="医保结算数据", on_delete=models.CASCADE,
+                             related_name="conflicts")
+    row = models.PositiveIntegerField("行号")
+    settlement_id = models.CharField("结算ID", max_length=64)
+    stay = models.ForeignKey(Settlement, verbose_name="已有结算记录", on_delete=models.PROTECT,
+                             related_name="collisions")
+    # The row's facts, as a Settlement holds them.
+    id_number_sealed = models.BinaryField("证件号码（密文）", editable=False)
+    id_number_hash = models.CharField(max_length=64, editable=False)
+    name = models.CharField("姓名", max_length=50)
+    hospital = models.CharField("定点医药机构名称", max_length=100)
+    admit_date = models.DateField("入院日期")
+    discharge_date = models.DateField("出院日期")
+    total_cost = MoneyField("医疗费总额")
+    fund_paid = MoneyField("基金支付")
+    account_paid = MoneyField("个人账户支付", null=True, blank=True)
+    out_of_pocket = MoneyField("个人现金支付")
+    self_pay = MoneyField("个人自付", null=True, blank=True)
+    self_expense = MoneyField("个人自费", null=True, blank=True)
+    diagnosis = models.CharField("诊断编码", max_length=500)
+    status = models.CharField("状态", max_length=8, choices=Status.choices,
+                              default=Status.OPEN)
+    created_at = models.DateTimeField("发现时间")
+    resolved_by = models.ForeignKey("orgs.User", verbose_name="处理人", null=True, blank=True,
+                                    on_delete=models.PROTECT, related_name="+")
+    resolved_at = models.DateTimeField("处理时间", null=True, blank=True)
+
+    objects = FeedCollisionQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "结算ID冲突"
+        verbose_name_plural = "结算ID冲突"
+        ordering = ["-id"]
+        constraints = [models.UniqueConstraint(fields=["feed", "row"],
+                                               name="feeds_collision_row")]
+        indexes = [models.Index(fields=["status", "id"], name="feeds_collision_open"),
+                   models.Index(fields=["settlement_id"], name="feeds_collision_sid")]
+
+    def __str__(self) -> str:
+        return f"{self.settlement_id}（第{self.row}行）"
+
+    @property
+    def id_number_masked(self) -> str:
+        return crypto.mask_id_number(
+            crypto.unseal(self.id_number_sealed, column=crypto.SETTLEMENT_ID_NUMBER))
