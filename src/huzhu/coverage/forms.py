@@ -87,8 +87,8 @@ class SchemeForm(BootstrapFormMixin, forms.Form):
         _check_account(self)
         for name, default in (("straight_through_upto", STRAIGHT_THROUGH_UPTO),
                               ("sample_threshold", SAMPLE_THRESHOLD)):
-            if data.get(name) is None:
-                data[name] = default
+            if self.cleaned_data.get(name) is None:
+                self.cleaned_data[name] = default
         return data
 
     def clean_payee_account(self) -> str:

@@ -38,6 +38,7 @@ this decision approved itself (a resumed decision's earlier chunks).
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import random
 import re
@@ -46,7 +47,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from types import SimpleNamespace
-from typing import cast
+from typing import Any, cast
 
 from django.db import transaction
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
@@ -159,8 +160,12 @@ def straight_through_rows(run: BatchRun, ceiling: Decimal) -> list[tuple[int, De
     order)."""
     qs = _untouched(run, ceiling)
     flagged = flagged_ids(qs)
-    return [(pk, amount) for pk, amount in qs.order_by("pk").values_list("pk", "computed")
-            .iterator(chunk_size=50_000) if pk not in flagged]
+    rows: list[tuple[int, Decimal]] = []
+    for pk, amount in qs.order_by("pk").values_list("pk", "computed").iterator(
+            chunk_size=50_000):
+        if pk not in flagged and amount is not None:  # never None: computed <= ceiling
+            rows.append((pk, amount))
+    return rows
 
 
 def straight_through(run: BatchRun, ceiling: Decimal | None = None) -> StraightThrough:
@@ -311,7 +316,8 @@ def _added(run: BatchRun, add: Iterable[int], picked: set[int]) -> dict[int, Dec
         if state != S.PROACTIVE:
             raise ReviewRefused(f"理赔 {number} 当前为“{S(state).label}”，已不在免申即享待审核，"
                                 "不能加入样本")
-    return {pk: found[pk][2] for pk in wanted}
+    # A proposed claim always has the engine's amount.
+    return {pk: found[pk][2] or Decimal("0.00") for pk in wanted}
 
 
 def ids_for_numbers(run: BatchRun, text: str) -> list[int]:
@@ -345,8 +351,9 @@ def progress(sample: ProactiveSample) -> SampleProgress:
     return SampleProgress(row["size"], open_, row["given"], row["rejected"], row["lowered"])
 
 
-def sample_ids(sample: ProactiveSample) -> QuerySet[ProactiveSampleClaim]:
-    return ProactiveSampleClaim.objects.filter(sample=sample).values("claim_id")
+def sampled_ids(sample: ProactiveSample) -> set[int]:
+    return set(ProactiveSampleClaim.objects.filter(sample=sample)
+               .values_list("claim_id", flat=True))
 
 
 # ------------------------------------------------------------------ the decision
@@ -431,7 +438,7 @@ def _approve_rest(user: User, sample: ProactiveSample, seen: SampleProgress) -> 
     run = sample.run
     base = _untouched(run, sample.ceiling)
     flagged = flagged_ids(base)
-    sampled = set(sample_ids(sample).values_list("claim_id", flat=True))
+    sampled = sampled_ids(sample)
     collide = colliding_ids(run, base, sample.pk)
     todo = [pk for pk in base.order_by("pk").values_list("pk", flat=True)
             if pk not in flagged and pk not in sampled]
@@ -468,7 +475,8 @@ def _approve_rest(user: User, sample: ProactiveSample, seen: SampleProgress) -> 
     return Decision(sample, approved=moved, amount=amount, dropped=dropped, message=text)
 
 
-def _approve_chunk(user: User, sample: ProactiveSample, ids: list[int], now) -> int:
+def _approve_chunk(user: User, sample: ProactiveSample, ids: list[int],
+                   now: dt.datetime) -> int:
     """One transaction: lock the chunk's claims still awaiting review, approve them in
     one UPDATE, write their history rows and the members' SMS in bulk."""
     note = NOTE.format(n=sample.pk)
@@ -493,7 +501,7 @@ def _approve_chunk(user: User, sample: ProactiveSample, ids: list[int], now) -> 
     return len(rows)
 
 
-def _sms(rows: list[tuple], union_name: str, decision: int) -> Iterable[Draft]:
+def _sms(rows: list[tuple[Any, ...]], union_name: str, decision: int) -> Iterable[Draft]:
     """The member's 理赔已审批 SMS, as a claim approved on its own sends it
     (:func:`huzhu.claims.notifications.text_for`), once per claim."""
     kind = "claims.approved"

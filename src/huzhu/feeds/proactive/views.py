@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -153,7 +154,7 @@ def run_follow_up(request: AuthenticatedHttpRequest, run_id: int, kind: str) -> 
 # ------------------------------------------------------------------ 抽样复核
 
 
-def _review_panel(request: AuthenticatedHttpRequest, run: BatchRun) -> dict:
+def _review_panel(request: AuthenticatedHttpRequest, run: BatchRun) -> dict[str, Any]:
     """The 抽样复核 panel: before the draw, the run's straight-through claims (counted
     now) and the form; after it, the sample's progress and the decision."""
     user = request.user
