@@ -183,6 +183,11 @@ def test_the_page_for_the_city(city, changchun, users, client):  # noqa: F811
     assert "甲区总工会" in text and "乙区总工会" in text and "40.0%" in text and "78.9%" in text
     assert "640.00" in text and "505.00" in text
     assert "提醒无银行账号的会员登记账号" in text
+    for kind, name in (("unclaimed", "郑甲"), ("not_run", "孙三"), ("unmatched", "褚后"),
+                       ("rejected", "李四")):
+        listed = client.get(f"/feeds/gaps/{kind}/", {"scheme": changchun.code})
+        assert listed.status_code == 200 and name in listed.content.decode()
+    assert client.get("/feeds/gaps/nothing/", {"scheme": changchun.code}).status_code == 404
     xlsx = client.get("/feeds/gaps/export.xlsx", {"scheme": changchun.code})
     sheet = load_workbook(io.BytesIO(b"".join(xlsx.streaming_content))).active
     assert [c.value for c in sheet[1]] == list(gaps.HEADERS)
