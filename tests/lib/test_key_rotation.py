@@ -17,6 +17,7 @@ from django.db import models
 
 from huzhu.audit.models import AuditEntry
 from huzhu.cli import main
+from huzhu.config import secrets
 from huzhu.coverage import schemes
 from huzhu.coverage.models import Scheme
 from huzhu.feeds.importing import import_feed
@@ -187,7 +188,7 @@ class Killed(Exception):
     pass
 
 
-def test_a_killed_rotation_continues_and_lookups_work_meanwhile(keyring, dataset):
+def test_a_killed_rotation_continues_and_lookups_work_meanwhile(keyring, dataset, make_member):
     members = dataset["members"]
     numbers = dataset["numbers"]
 
@@ -205,7 +206,10 @@ def test_a_killed_rotation_continues_and_lookups_work_meanwhile(keyring, dataset
     assert [h == new_id for h in heads] == [True, True, False, False, False]
     # ... and every one still opens and is found by ID number, by last four and by account.
     assert_everything_reads(dataset, midway=True)
-    # A member registered meanwhile gets the new keys; bulk imports wait for the end.
+    # A member registered meanwhile gets the new keys and is found; bulk imports wait.
+    newcomer = make_member("a2", name="轮换中登记")
+    assert crypto.key_id_of(newcomer.id_number_sealed) == store.key_id(ring.field_current)
+    assert Member.find_by_id_number(newcomer.id_number) == newcomer
     with pytest.raises(crypto.KeysRotating, match="正在轮换加密密钥"):
         crypto.blind_indexer()
     # Running it again continues from the state file and finishes.
@@ -214,7 +218,8 @@ def test_a_killed_rotation_continues_and_lookups_work_meanwhile(keyring, dataset
                               ).rotate()
     assert report.resumed
     assert seen[0] == ("会员", members[3].pk)  # not from the start
-    assert report.tables[0].rewritten == 3
+    assert report.tables[0].rewritten == 3  # the newcomer was under the new keys already
+    assert Member.objects.get(pk=newcomer.pk).id_number == newcomer.id_number
     assert {crypto.key_id_of(v) for v in sealed_values()} == {report.field_key}
     assert_everything_reads(dataset)
     assert numbers[members[4].pk] == Member.objects.get(pk=members[4].pk).id_number
@@ -301,6 +306,8 @@ def test_rotate_and_status_commands(keyring, dataset, capsys):
     out = capsys.readouterr().err.replace("\n", "")  # rich wraps long lines
     assert "密钥轮换完成" in out and "重新加密并核验 7 行" in out
     assert "请把这个文件离线保存" in out and "抽查按身份证号查找 3 人均找到本人" in out
+    assert "HUZHU_FIELD_KEY（轮换之前的字段密钥）已退役" in out
+    assert "HUZHU_INDEX_KEY 仍在使用" in out
     assert main(["keys", "status"]) == 0
     out = capsys.readouterr().err
     assert "旧格式" not in out and crypto.keys() and store.key_id(
@@ -317,3 +324,23 @@ def test_a_second_rotation_at_once_is_refused(keyring, dataset):
         with pytest.raises(rotation.RotationError, match="正在运行"):
             rotation.Rotator().rotate()
     assert not Path(keyring).exists()
+
+
+def test_the_retired_field_key_may_leave_the_configuration(tmp_path):
+    """After a rotation, HUZHU_FIELD_KEY may be deleted from the key file: the keyring's
+    current field key stands in, and no new key is generated over it."""
+    var = tmp_path / "var"
+    var.mkdir()
+    keyfile, ringfile = tmp_path / "etc" / "keys.json", tmp_path / "etc" / "keys.keyring.json"
+    keys = secrets.new_keys()
+    store.write_json(keyfile, {k: v for k, v in keys.items() if k != "HUZHU_FIELD_KEY"})
+    environ = {"HUZHU_KEYS_FILE": str(keyfile), "HUZHU_KEYRING_FILE": str(ringfile)}
+    with pytest.raises(secrets.KeysError, match="HUZHU_FIELD_KEY"):
+        secrets.load_secrets(var, environ)  # no keyring: a missing key, not a fresh one
+    current = store.new_key()
+    store.save(ringfile, store.Keyring(field={store.key_id(current): current},
+                                       field_current=store.key_id(current)))
+    loaded = secrets.load_secrets(var, environ)
+    assert loaded["HUZHU_FIELD_KEY"] == current
+    assert loaded["HUZHU_INDEX_KEY"] == keys["HUZHU_INDEX_KEY"]
+    assert "HUZHU_FIELD_KEY" not in json.loads(keyfile.read_text())

@@ -13,7 +13,10 @@ comes, in this order, from:
 Missing keys are generated only on request: ``HUZHU_DEBUG=1`` or ``HUZHU_GENERATE_KEYS=1``
 (``make demo`` and ``huzhu demo`` do). A production start whose environment lost its keys
 refuses to run instead of encrypting new records under a fresh key that nobody backs up.
-Key files are written with a 077 umask (0600 in a 0700 directory). A ``var/secrets.json``
+``huzhu keys rotate`` adds keys to a keyring next to the key file (see
+:mod:`huzhu.lib.keys.store`); once a rotation has retired ``HUZHU_FIELD_KEY`` it may be
+removed from the environment or the key file, and the keyring's current field key stands
+in for it. Key files are written with a 077 umask (0600 in a 0700 directory). A ``var/secrets.json``
 left by an older install is moved to where the key file belongs, keys unchanged, so the
 data already encrypted under them stays readable.
 """
@@ -34,8 +37,9 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 
 from huzhu.lib.filemodes import tighten
+from huzhu.lib.keys import store as keyring
 from huzhu.lib.keys.store import dev_keys_path as dev_keys_path  # tests and tools use it from here
-from huzhu.lib.keys.store import keys_path
+from huzhu.lib.keys.store import keyring_path, keys_path
 
 KEY_NAMES = ("DJANGO_SECRET_KEY", "HUZHU_FIELD_KEY", "HUZHU_INDEX_KEY")
 FIELD_KEYS = ("HUZHU_FIELD_KEY", "HUZHU_INDEX_KEY")  # 32 bytes, urlsafe base64
@@ -87,7 +91,12 @@ def load_secrets(var_dir: Path, environ: Mapping[str, str] | None = None,
     missing = [name for name in KEY_NAMES if name not in keys]
     if missing:
         stored = _read(path, warn) if path.exists() else {}
-        absent = [name for name in missing if not stored.get(name)]
+        # After a rotation retired it, HUZHU_FIELD_KEY may be removed from the
+        # configuration: the keyring's current field key stands in (and a new key is not
+        # generated over a keyring that would no longer open anything).
+        rotated = (_rotated_field_key(var_dir, env) if "HUZHU_FIELD_KEY" in missing
+                   and not stored.get("HUZHU_FIELD_KEY") else {})
+        absent = [name for name in missing if not stored.get(name) and name not in rotated]
         if absent:
             if not may_generate(env):
                 raise KeysError(_missing_message(absent, path, named="HUZHU_KEYS_FILE" in env))
@@ -96,10 +105,23 @@ def load_secrets(var_dir: Path, environ: Mapping[str, str] | None = None,
             warn(f"已生成密钥 {'、'.join(absent)}，保存在 {path}（数据目录以外，权限 0600）。"
                  "备份数据时请另行妥善备份这个文件：没有它，已加密的身份证号和银行账号无法解密。")
         for name in missing:
-            keys[name] = stored[name]
-            sources[name] = str(path)
+            if stored.get(name):
+                keys[name], sources[name] = stored[name], str(path)
+            else:
+                keys[name] = rotated[name]
+                sources[name] = f"密钥环 {keyring_path(var_dir, env)}"
     _validate(keys, sources)
     return {name: keys[name] for name in KEY_NAMES}
+
+
+def _rotated_field_key(var_dir: Path, env: Mapping[str, str]) -> dict[str, str]:
+    try:
+        ring = keyring.load(keyring_path(var_dir, env))
+    except keyring.KeyringError as exc:
+        raise KeysError(str(exc)) from None
+    if ring.field_current and ring.field_current in ring.field:
+        return {"HUZHU_FIELD_KEY": ring.field[ring.field_current]}
+    return {}
 
 
 def _missing_message(absent: list[str], path: Path, named: bool) -> str:

@@ -78,6 +78,10 @@ def _rotate(console: Console, args: argparse.Namespace) -> int:
         console.print(f"旧密钥已移出密钥环，另存于 {report.retired_file}（权限 0600）。请把这个文件"
                       "离线保存，与轮换之前的数据库备份放在一起（恢复那些备份时需要它），然后从"
                       "本机删除。")
+    if report.configured_field_retired:
+        console.print("HUZHU_FIELD_KEY（轮换之前的字段密钥）已退役，不再使用：可以从环境变量或密钥文件中"
+                      "删除（退役密钥文件中留有副本）。HUZHU_INDEX_KEY 仍在使用（数据接口令牌等无法"
+                      "重建的散列用它），请勿删除。")
     console.print(f"密钥环：{rotator.ring_path}。请立即备份密钥环文件（与数据分开存放）："
                   "没有它，数据无法解密。")
     return 0

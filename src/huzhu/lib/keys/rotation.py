@@ -82,6 +82,7 @@ class Report:
     lookups: int = 0
     resumed: bool = False
     retired_file: Path | None = None
+    configured_field_retired: bool = False  # HUZHU_FIELD_KEY: may leave the configuration
     seconds: float = 0.0
 
     @property
@@ -168,7 +169,7 @@ class Rotator:
             for plan, done in zip(plans(), report.tables, strict=True):
                 self._verify(plan, done, field_key, index_key)
             report.lookups = self._check_lookups(index_key)
-            report.retired_file = self._retire()
+            report.retired_file, report.configured_field_retired = self._retire()
         report.seconds = time.monotonic() - started
         return report
 
@@ -335,7 +336,7 @@ class Rotator:
         self.progress("核验：按身份证号查找", checked, max(checked, 1))
         return checked
 
-    def _retire(self) -> Path | None:
+    def _retire(self) -> tuple[Path | None, bool]:
         ring = store.load(self.ring_path)
         rotating = ring.rotating or {}
         settings_field, settings_index = _configured_keys()
@@ -370,7 +371,7 @@ class Rotator:
         crypto.refresh_keys()
         with contextlib.suppress(FileNotFoundError):
             self.state_path.unlink()
-        return path
+        return path, store.key_id(settings_field) in retired["field"]
 
     # ------------------------------------------------------------------ SQL and files
 
