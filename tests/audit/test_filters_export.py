@@ -64,7 +64,7 @@ def test_the_operator_reads_as_name_role_and_union(client, entries):
     body = _get(client).content.decode()
     assert "王管理（管理员 · 测试市总工会）" in body
     assert "李经办（基层经办 · 甲区一号基层工会）" in body
-    assert '<td class="audit-actor data-text">系统</td>' in body
+    assert '<td class="audit-actor data-text text-nowrap">系统</td>' in body
 
 
 def test_filter_by_operator_and_by_the_system(client, users, entries):
@@ -159,3 +159,15 @@ def test_only_audit_readers_export(client, entries):
     assert client.post(reverse("audit:export"), {}).status_code == 403
     assert client.login(username="auditor_city", password=PASSWORD)
     assert client.get(reverse("audit:export")).status_code == 405
+
+
+def test_a_long_change_list_is_folded_and_the_table_scrolls_on_a_narrow_screen(
+        client, users, make_member):
+    """More than three changes fold under 'N 项变更' so that the summary keeps its width."""
+    member = make_member("a1", name="张三")
+    log.record(users["admin_city"], A.MEMBER_UPDATED, member, summary="修改会员",
+               changes={"name": ["甲", "乙"], "phone": ["1", "2"], "status": ["在职", "退休"],
+                        "occupation": ["一", "二"]})
+    body = _get(client).content.decode()
+    assert '<div class="table-responsive">' in body
+    assert '<summary class="text-secondary">4 项变更</summary>' in body
