@@ -118,7 +118,7 @@ def test_the_sample_size_and_its_seed(city_run, people):
     entry = AuditEntry.objects.get(action=AuditEntry.Action.PROACTIVE_SAMPLED)
     assert entry.actor == people["reviewer_city"]
     assert entry.changes["seed"] == 42 and entry.changes["percent"] == "10"
-    assert entry.changes["size"] == 4
+    assert entry.changes["sample_size"] == 4
     assert f"抽取复核样本 4 笔（直通理赔 30 笔中按 10% 随机抽取 3 笔，另加入 1 笔，随机种子 42）" \
         f"，第 {sample.pk} 号抽样复核决定" in entry.summary
     # One sample per run.
@@ -200,7 +200,7 @@ def test_the_rest_approved_in_one_decision_and_a_rerun_changes_nothing(city_run,
     assert set(Claim.objects.filter(member=city_run.twice).values_list("state", flat=True)) \
         == {S.PROACTIVE}
     entry = AuditEntry.objects.get(action=AuditEntry.Action.PROACTIVE_APPROVED)
-    assert entry.changes["claims"] == N - 3 and entry.changes["size"] == 3
+    assert entry.changes["claims"] == N - 3 and entry.changes["sample_size"] == 3
     assert entry.changes["seed"] == 5 and entry.changes["rejected"] == 0
     assert f"第 {sample.pk} 号抽样复核决定：批量核准 27 笔" in entry.summary
     # Again: nothing changes.

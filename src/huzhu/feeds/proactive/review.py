@@ -43,13 +43,14 @@ import math
 import random
 import re
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from types import SimpleNamespace
 from typing import Any, cast
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -81,6 +82,7 @@ CHUNK_SQLITE = 10_000  # under SQLite's limit of bound parameters
 NOT_GIVEN = (S.REJECTED, S.WITHDRAWN)
 MAX_SEED = 2**63 - 1
 NOTE = "批量核准：第 {n} 号抽样复核决定"
+LOCK_CLASS = 23023  # the advisory locks' first key: a sample's decision in progress
 
 
 class ReviewRefused(Refused):
@@ -294,9 +296,9 @@ def draw(user: User, run: BatchRun, *, percent: object, seed: int | None = None,
                            + (f"，另加入 {len(extra):,} 笔" if extra else "")
                            + f"，随机种子 {seed}），第 {sample.pk} 号抽样复核决定",
                    changes={"run": run.pk, "seed": seed, "percent": str(pct),
-                            "size": sample.size, "drawn": len(picked), "added": len(extra),
-                            "straight_through": len(ids), "straight_amount": str(total),
-                            "ceiling": str(ceiling), "threshold": str(sample.threshold)})
+                            "sample_size": sample.size, "drawn": len(picked), "added": len(extra),
+                            "straight_through": len(ids), "straight_amount": yuan(total),
+                            "ceiling": yuan(ceiling), "threshold": str(sample.threshold)})
     return sample
 
 
@@ -416,7 +418,7 @@ def _full_review(user: User, sample: ProactiveSample, seen: SampleProgress) -> D
 
 def _results(sample: ProactiveSample, seen: SampleProgress) -> dict[str, object]:
     return {"run": sample.run_id, "seed": sample.seed, "percent": str(sample.percent),
-            "size": seen.size, "given": seen.given, "rejected": seen.rejected,
+            "sample_size": seen.size, "given": seen.given, "rejected": seen.rejected,
             "lowered": seen.lowered, "share": str(seen.share),
             "threshold": str(sample.threshold)}
 
@@ -434,7 +436,31 @@ def colliding_ids(run: BatchRun, candidates: QuerySet[Claim], decision: int) -> 
                .filter(family__in=Subquery(touched)).values_list("pk", flat=True))
 
 
+@contextmanager
+def _deciding(sample: ProactiveSample) -> Iterator[None]:
+    """One decision at a time per sample: its chunks commit one by one, so no row lock
+    spans them; on PostgreSQL a session advisory lock does (released at the end, or when
+    a crashed process's connection closes). SQLite writes one transaction at a time."""
+    if not is_postgresql():
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [LOCK_CLASS, sample.pk])
+        if not cursor.fetchone()[0]:
+            raise ReviewRefused("另一位审核人员正在批量核准该测算，请稍后刷新页面查看结果")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [LOCK_CLASS, sample.pk])
+
+
 def _approve_rest(user: User, sample: ProactiveSample, seen: SampleProgress) -> Decision:
+    with _deciding(sample):
+        return _approve_locked(user, sample, seen)
+
+
+def _approve_locked(user: User, sample: ProactiveSample, seen: SampleProgress) -> Decision:
     run = sample.run
     base = _untouched(run, sample.ceiling)
     flagged = flagged_ids(base)
