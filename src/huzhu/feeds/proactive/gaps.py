@@ -29,7 +29,6 @@ statistics page roll the unions up to the children of the node shown.
 from __future__ import annotations
 
 import argparse
-import csv
 import datetime as dt
 import io
 import sys
@@ -40,7 +39,6 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 
-import xlsxwriter
 from django.db import transaction
 from django.db.models import (
     Count,
@@ -64,7 +62,7 @@ from huzhu.coverage.models import Enrolment, Scheme
 from huzhu.feeds.models import Settlement
 from huzhu.feeds.models.proactive import BatchRun, StayOutcome
 from huzhu.feeds.proactive.inputs import applicable
-from huzhu.lib import crypto
+from huzhu.lib import crypto, csvsafe, xlsx
 from huzhu.lib.money import MoneySum
 from huzhu.members.models import Member
 from huzhu.notify.outbox import Draft, enqueue_many
@@ -546,26 +544,23 @@ def all_rows(scope: Scope) -> Iterator[GapRow]:
 
 
 HEADERS = ("工会", "单位", "会员姓名", "身份证号（打码）", "缺什么", "怎么办", "金额（元）")
+WIDTHS = (24, 28, 10, 22, 56, 48, 14)
 
 
-def _cells(row: GapRow) -> tuple[Any, ...]:
+def _cells(row: GapRow) -> tuple[str | Decimal | None, ...]:
     return (row.union, row.unit, row.member, row.id_number, row.missing, row.todo,
-            yuan(row.amount, grouped=False) if row.amount is not None else "")
-
-
-def _safe(text: str) -> str:
-    """A spreadsheet must not take a name for a formula (=, +, -, @ at the start)."""
-    return f"'{text}" if text[:1] in ("=", "+", "-", "@") else text
+            row.amount)
 
 
 def write_csv(rows: Iterable[GapRow], target: BinaryIO) -> int:
-    """UTF-8 with BOM (Excel opens it in Chinese); amounts plain with two places."""
+    """UTF-8 with BOM (Excel opens it in Chinese); amounts plain with two places; a
+    text that could start a formula is apostrophe-prefixed (the project's CSV writer)."""
     handle = io.TextIOWrapper(target, "utf-8-sig", newline="")
-    writer = csv.writer(handle)
+    writer = csvsafe.writer(handle)
     writer.writerow(HEADERS)
     n = 0
     for row in rows:
-        writer.writerow([_safe(c) if isinstance(c, str) else c for c in _cells(row)])
+        writer.writerow(_cells(row))
         n += 1
     handle.flush()
     handle.detach()
@@ -573,24 +568,15 @@ def write_csv(rows: Iterable[GapRow], target: BinaryIO) -> int:
 
 
 def write_xlsx(rows: Iterable[GapRow], target: BinaryIO | str) -> int:
-    """One sheet; amounts as numbers shown with two places; text never a formula or a
-    link (the workbook's options)."""
-    book = xlsxwriter.Workbook(target, {"constant_memory": True, "strings_to_formulas": False,
-                                        "strings_to_urls": False})
-    sheet = book.add_worksheet("应享未享清单")
-    sheet.write_row(0, 0, HEADERS, book.add_format({"bold": True}))
-    money = book.add_format({"num_format": "#,##0.00"})
+    """One sheet through the project's safe writer: text stays text, amounts are exact
+    numbers shown with two places (an unpriced stay: an empty cell)."""
     n = 0
-    for r, row in enumerate(rows, start=1):
-        for c, value in enumerate(_cells(row)[:6]):
-            sheet.write_string(r, c, value)
-        if row.amount is not None:
-            # A number Excel adds up; the float is only the cell's storage.
-            sheet.write_number(r, 6, float(row.amount), money)
-        n = r
-    sheet.set_column(0, 1, 24)
-    sheet.set_column(4, 5, 48)
-    book.close()
+    with xlsx.Workbook(target) as book:
+        sheet = book.sheet("应享未享清单")
+        sheet.header(list(zip(HEADERS, WIDTHS, strict=True)))
+        for r, row in enumerate(rows, start=1):
+            sheet.row(r, 0, _cells(row))
+            n = r
     return n
 
 
