@@ -16,6 +16,7 @@ from huzhu.audit.models import AuditEntry
 from huzhu.feeds import tokens
 from huzhu.feeds.models import Feed, FeedCollision, FeedRow, Settlement
 from huzhu.orgs.models import User
+from tests.coverage.conftest import admin, free_scheme  # noqa: F401  (fixtures)
 from tests.feeds.conftest import outsider, stay
 from tests.fixtures import PASSWORD
 
@@ -89,8 +90,13 @@ def test_squatting_no_longer_refuses_the_genuine_feed(client, officers, users, m
     assert (collision.feed_id, collision.row, collision.status) == (feed.pk, 1, "open")
     audit = AuditEntry.objects.get(action=AuditEntry.Action.FEED_COLLISION)
     assert audit.union_path == feed.union.path and audit.changes["count"] == 1
+    # The feed's page: the held row by its settlement ID and the neutral reason only.
+    rows = login(client, officers["da"]).get(
+        reverse("feeds:detail", args=[feed.pk]) + "?show=all").content.decode()
+    assert NEUTRAL in rows and genuine["settlement_id"] in rows and "占位医院" not in rows
+    assert 'id="count-collisions">1<' in rows and "结算ID冲突待核对" in rows
     # District A's admin sees the collision, not district B's junk; and cannot replace it.
-    page = login(client, officers["da"]).get(reverse("feeds:collisions")).content.decode()
+    page = client.get(reverse("feeds:collisions")).content.decode()
     assert f'id="collision-{collision.pk}"' in page and "甲区人民医院" in page
     assert "占位医院" not in page and "占位" not in page
     assert f'id="collision-replace-{collision.pk}"' not in page
@@ -139,16 +145,16 @@ def test_keep_leaves_the_stored_stay_and_only_admins_may_decide(client, officers
     collision = FeedCollision.objects.get()
     assert login(client, users["reviewer_da"]).get(
         reverse("feeds:collisions")).status_code == 403
-    admin = login(client, officers["da"])
-    page = admin.get(reverse("feeds:collisions")).content.decode()
+    officer = login(client, officers["da"])
+    page = officer.get(reverse("feeds:collisions")).content.decode()
     assert "定点医药机构名称" in page  # both sides are theirs: what differs is named
     assert f'id="collision-replace-{collision.pk}"' in page
-    admin.post(reverse("feeds:collision-resolve", args=[collision.pk]), {"decision": "keep"})
+    officer.post(reverse("feeds:collision-resolve", args=[collision.pk]), {"decision": "keep"})
     assert Settlement.objects.get().hospital == "吉林大学第一医院"
     assert FeedCollision.objects.get().status == "kept"
     entry = AuditEntry.objects.get(action=AuditEntry.Action.FEED_COLLISION_RESOLVED)
     assert entry.changes["state"] == "已保留原记录"
-    resolved = admin.get(reverse("feeds:collisions") + "?show=resolved").content.decode()
+    resolved = officer.get(reverse("feeds:collisions") + "?show=resolved").content.decode()
     assert f'id="collision-{collision.pk}"' in resolved and "已保留原记录" in resolved
 
 
@@ -176,3 +182,52 @@ def test_a_token_pushing_too_often_is_slowed(officers, settings):
     assert answer.status_code == 429 and "Retry-After" in answer
     assert "该令牌的请求过于频繁（每分钟最多 2 次）" in answer.json()["detail"]
     assert Feed.objects.count() == 2
+
+
+def test_the_command_line_imports_the_rest_and_counts_the_collision(feed_dir, capsys,
+                                                                   monkeypatch):
+    from huzhu.cli import main
+    from tests.feeds.conftest import write_csv
+
+    monkeypatch.setenv("COLUMNS", "240")  # rich wraps at the terminal's width
+    first = stay(outsider(58))
+    assert main(["feed", "import", str(write_csv(feed_dir / "1.csv", [first]))]) == 0
+    capsys.readouterr()
+    changed = [dict(first, hospital="另一家医院"), stay(outsider(59))]
+    assert main(["feed", "import", str(write_csv(feed_dir / "2.csv", changed))]) == 0
+    err = capsys.readouterr().err
+    assert "结算ID冲突" in err and NEUTRAL in err
+    assert "1行结算ID与已导入的记录内容不同，未导入，已转交核对" in err
+    assert Settlement.objects.count() == 2 and FeedCollision.objects.get().feed.union is None
+
+
+def test_a_stay_a_claim_used_is_never_replaced(client, officers, users, make_member,
+                                               free_scheme):  # noqa: F811
+    import datetime as dt
+    from decimal import Decimal
+
+    from huzhu.claims.models import Claim
+
+    member = make_member("a1", name="甲会员")
+    _, raw = tokens.create_token(officers["da"])
+    first = stay(member.id_number, name="甲会员")
+    push(raw, [first])
+    stored = Settlement.objects.get()
+    Claim.objects.create(number="T000000001", member=member, scheme=free_scheme,
+                         benefit="hospital", benefit_name="住院医疗补贴", state="submitted",
+                         event_date=dt.date(2026, 3, 10), diagnosis="C34.900",
+                         computed=Decimal("1000.00"), settlement=stored,
+                         filed_by=users["clerk_a1"])
+    push(raw, [dict(first, out_of_pocket="6000.00", fund_paid="13000.00")])
+    collision = FeedCollision.objects.get()
+    admin_da = login(client, officers["da"])
+    page = admin_da.get(reverse("feeds:collisions")).content.decode()
+    assert f'id="collision-replace-{collision.pk}"' not in page
+    assert "已有的结算记录已用于理赔或免申即享测算，不能替换" in page
+    answer = admin_da.post(reverse("feeds:collision-resolve", args=[collision.pk]),
+                           {"decision": "replace"}, follow=True).content.decode()
+    assert "已有的结算记录已用于理赔或免申即享测算，不能替换" in answer
+    stored.refresh_from_db()
+    assert str(stored.out_of_pocket) == "7000.00" and FeedCollision.objects.get().status == "open"
+    assert not AuditEntry.objects.filter(
+        action=AuditEntry.Action.FEED_COLLISION_RESOLVED).exists()

@@ -70,11 +70,11 @@ def print_counts(console: Console, outcome: FeedOutcome) -> None:
     if not outcome.imported:
         return
     table = Table(title=f"医保结算数据 #{outcome.feed.pk}", show_header=True)
-    for header in ("总行数", "新增结算", "已导入过", "匹配到会员", "非会员", "不在管辖范围",
-                   "错误行"):
+    for header in ("总行数", "新增结算", "已导入过", "结算ID冲突", "匹配到会员", "非会员",
+                   "不在管辖范围", "错误行"):
         table.add_column(header, justify="right")
     table.add_row(*(f"{n:,}" for n in (
-        outcome.rows, outcome.new, outcome.already_known, outcome.matched,
+        outcome.rows, outcome.new, outcome.already_known, outcome.collisions, outcome.matched,
         outcome.unmatched_not_member, outcome.unmatched_outside_scope, outcome.invalid)))
     console.print(table)
 
