@@ -344,3 +344,12 @@ def test_the_retired_field_key_may_leave_the_configuration(tmp_path):
     assert loaded["HUZHU_FIELD_KEY"] == current
     assert loaded["HUZHU_INDEX_KEY"] == keys["HUZHU_INDEX_KEY"]
     assert "HUZHU_FIELD_KEY" not in json.loads(keyfile.read_text())
+
+
+def test_keys_commands_wait_for_the_migrations(keyring, monkeypatch, capsys):
+    from huzhu.lib import keys_command
+
+    monkeypatch.setattr(keys_command, "_unmigrated", lambda: True)
+    assert main(["keys", "rotate"]) == 2
+    assert "请先运行 huzhu manage migrate" in capsys.readouterr().err.replace("\n", "")
+    assert not keyring.exists()

@@ -36,6 +36,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from huzhu.lib.errors import Refused
 from huzhu.lib.keys import store
 
 _V1 = b"\x01"
@@ -56,9 +57,10 @@ UNKEPT_PREFIXES = ("feed-token:", "relative:")
 RELOAD_SECONDS = 1.0
 
 
-class KeysRotating(RuntimeError):
+class KeysRotating(Refused):
     """A bulk writer of blind indexes asked for the index key while a rotation rebuilds
-    the indexes: it would match rows by the new key only and miss the rest."""
+    the indexes: it would match rows by the new key only and miss the rest. A refusal:
+    the message is for the user, and nothing was written yet."""
 
     def __init__(self) -> None:
         super().__init__("正在轮换加密密钥、重建索引，批量导入暂停：请在轮换完成后（huzhu keys "

@@ -30,9 +30,21 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console  # after Django: the command needs both
 
     console = Console(stderr=True)
+    if _unmigrated():
+        console.print("[red]数据库尚未迁移到当前版本：请先运行 huzhu manage migrate，"
+                      "再查看或轮换密钥（未迁移的表不会被轮换到）。[/red]")
+        return 2
     if args.keys_action == "status":
         return _status(console)
     return _rotate(console, args)
+
+
+def _unmigrated() -> bool:
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    return bool(executor.migration_plan(executor.loader.graph.leaf_nodes()))
 
 
 def _rotate(console: Console, args: argparse.Namespace) -> int:
