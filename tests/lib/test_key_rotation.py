@@ -170,6 +170,7 @@ def test_rotation_reseals_every_value_and_lookups_find_the_same_members(keyring,
     for key in (old_field, old_index, keys.field_current, keys.index_current):
         assert key not in text
     assert entry.changes["rows"] == 7 and entry.changes["field_key"] == new_id
+    assert entry.changes["lookups"] == 5 and entry.changes["file"] == retired.name
     assert "轮换加密密钥" in entry.summary and "均找到本人" in entry.summary
 
 

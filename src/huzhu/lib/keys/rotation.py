@@ -509,5 +509,5 @@ def audit(report: Report) -> None:
                        f"{report.lookups} 人，均找到本人；旧密钥已移出密钥环"
                        + (f"，另存于 {report.retired_file.name}" if report.retired_file else ""),
                changes={"field_key": report.field_key, "index_key": report.index_key,
-                        "rows": report.rows, "count": report.lookups,
+                        "rows": report.rows, "lookups": report.lookups,
                         "file": report.retired_file.name if report.retired_file else ""})
