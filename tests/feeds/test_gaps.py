@@ -10,16 +10,13 @@ import io
 from decimal import Decimal
 
 import pytest
-from django.urls import include, path
 from openpyxl import load_workbook
 
 from huzhu.audit.models import AuditEntry
 from huzhu.claims.models import Claim, Payout, PayoutBatch
 from huzhu.cli import main
-from huzhu.config import urls as root_urls
-from huzhu.feeds import urls as feeds_urls
 from huzhu.feeds.importing import import_feed
-from huzhu.feeds.proactive import gaps, gaps_urls
+from huzhu.feeds.proactive import gaps
 from huzhu.lib import crypto
 from huzhu.members.idcard import make_id_number
 from huzhu.members.models import Member
@@ -32,13 +29,7 @@ from tests.reports.conftest import clock  # noqa: F401
 
 D = dt.date
 S = Claim.State
-pytestmark = [pytest.mark.django_db, pytest.mark.urls(__name__)]
-
-# The pages under the feeds namespace, whether or not feeds/urls.py includes them yet.
-urlpatterns = [
-    *(p for p in root_urls.urlpatterns if str(p.pattern) != "feeds/"),
-    path("feeds/", include(([*gaps_urls.urlpatterns, *feeds_urls.urlpatterns], "feeds"))),
-]
+pytestmark = pytest.mark.django_db
 
 LATER_ID = make_id_number("220102", D(1990, 1, 1), 777)
 

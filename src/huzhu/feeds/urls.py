@@ -6,6 +6,7 @@ app_name = "feeds"
 
 urlpatterns = [
     path("", include("huzhu.feeds.proactive.urls")),
+    path("", include("huzhu.feeds.proactive.gaps_urls")),
     path("", views.feed_list, name="list"),
     path("upload/", views.feed_upload, name="upload"),
     path("tokens/", views.token_list, name="tokens"),

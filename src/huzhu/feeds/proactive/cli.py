@@ -67,6 +67,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     gaps.add_argument("--scheme", required=True, metavar="CODE", help="保障项目编码")
     gaps.add_argument("--union", metavar="CODE", help="只看该工会（编码）及其下级")
     gaps.add_argument("--out", type=Path, metavar="FILE", help="把清单写入 .xlsx 或 .csv 文件")
+    gaps.add_argument("--notify", action="store_true",
+                      help="向有待付款的免申即享理赔、但没有登记银行账号的会员发送提醒短信"
+                           "（同一次测算每人一次）")
     gaps.set_defaults(_proactive_run=_run_gaps)
 
 
