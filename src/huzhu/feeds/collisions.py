@@ -66,7 +66,7 @@ def resolve(collision: FeedCollision, decision: str, *, by: User) -> FeedCollisi
     if decision not in (KEEP, REPLACE):
         raise Refused("请选择保留原记录或替换为新记录")
     with transaction.atomic():
-        locked: FeedCollision = (FeedCollision.objects.select_for_update()
+        locked: FeedCollision = (FeedCollision.objects.select_for_update(of=("self",))
                   .select_related("feed__union", "stay").get(pk=collision.pk))
         if locked.status != FeedCollision.Status.OPEN:
             raise Refused(DONE)
