@@ -50,6 +50,8 @@ def test_the_statistics_page_shows_it(city, changchun, users, client):  # noqa: 
     assert "受益率（免申即享）" in html
     assert _cells(html, "take-up-total") == ["测试市总工会", "5", "2", "40.0%", "640.00",
                                              "505.00", "78.9%"]
+    link = f'href="/feeds/gaps/?scheme={changchun.code}&amp;union={users["admin_city"].union_id}"'
+    assert link in html  # from the rate to the people behind it
     html = client.get("/reports/", {"scheme": changchun.code, "year": 2025}).content.decode()
     assert _cells(html, "take-up-total")[3] == "—"
 
