@@ -95,6 +95,8 @@ def test_squatting_no_longer_refuses_the_genuine_feed(client, officers, users, m
         reverse("feeds:detail", args=[feed.pk]) + "?show=all").content.decode()
     assert NEUTRAL in rows and genuine["settlement_id"] in rows and "占位医院" not in rows
     assert 'id="count-collisions">1<' in rows and "结算ID冲突待核对" in rows
+    listed = client.get(reverse("feeds:list")).content.decode()
+    assert f'id="feed-collisions-{feed.pk}">1<' in listed
     # District A's admin sees the collision, not district B's junk; and cannot replace it.
     page = client.get(reverse("feeds:collisions")).content.decode()
     assert f'id="collision-{collision.pk}"' in page and "甲区人民医院" in page
