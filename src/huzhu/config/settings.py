@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "huzhu.coverage",
     "huzhu.claims",
     "huzhu.feeds",
+    "huzhu.portal",
     "huzhu.reports",
     "huzhu.web",
     "axes",

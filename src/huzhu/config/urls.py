@@ -27,6 +27,7 @@ urlpatterns = [
     path("notify/", include("huzhu.notify.urls")),
     path("payouts/", include("huzhu.claims.payouts.urls")),
     path("documents/", include("huzhu.claims.documents.urls")),
+    path("member/", include("huzhu.portal.urls")),
     path("", include("huzhu.orgs.urls")),
     path("", include("huzhu.web.urls")),
 ]
