@@ -55,7 +55,7 @@ def test_paid_returned_corrected_and_paid_again(users, ready, changchun, staff):
     finance = users["finance_city"]
     member = with_account(staff["a2x"], "6217000010012345678", "13800138003")
     c3 = ready["c3"]
-    first = build.build_batches(finance, changchun)[0]
+    first = build.build_batches(finance, changchun).batches[0]
     files.write_bank_file(finance, first, "xlsx")
     reconcile.reconcile(finance, first, all_paid(ready), "回盘一.csv")
     paid = Payout.objects.get(claim=c3)
@@ -105,7 +105,7 @@ def test_paid_returned_corrected_and_paid_again(users, ready, changchun, staff):
     # The member gives a new account: the next batch pays it.
     with_account(member, "6228480010000000017")
     assert build.readiness(finance, changchun).count == 1
-    second = build.build_batches(finance, changchun)[0]
+    second = build.build_batches(finance, changchun).batches[0]
     assert list(second.payouts.values_list("claim_id", "amount")) == [(c3.pk, Decimal("1200.00"))]
     files.write_bank_file(finance, second, "csv")
     again = csv_bytes([["序号", "金额", "处理结果"], ["1", "1200.00", "成功"]])
@@ -119,7 +119,7 @@ def test_paid_returned_corrected_and_paid_again(users, ready, changchun, staff):
 
 def test_a_return_of_a_failed_payout_is_refused(users, ready, changchun):
     finance = users["finance_city"]
-    batch = build.build_batches(finance, changchun)[0]
+    batch = build.build_batches(finance, changchun).batches[0]
     fail = csv_bytes([["理赔编号", "金额", "状态", "失败原因"],
                       [ready["c1"].number, "240.00", "失败", "户名不符"]])
     reconcile.reconcile(finance, batch, fail, "失败.csv")
@@ -131,7 +131,7 @@ def test_a_return_of_a_failed_payout_is_refused(users, ready, changchun):
 
 def test_the_database_allows_pay_return_pay_but_never_two_paid(users, ready, changchun):
     finance = users["finance_city"]
-    batch = build.build_batches(finance, changchun)[0]
+    batch = build.build_batches(finance, changchun).batches[0]
     payout = batch.payouts.get(claim=ready["c1"])
     Payout.objects.filter(pk=payout.pk).update(state="returned", paid_on=TODAY,
                                                returned_on=TODAY)

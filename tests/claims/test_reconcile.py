@@ -53,7 +53,7 @@ def xlsx_bytes(rows: list[list[object]]) -> bytes:
 def batch(users, ready, changchun, staff):
     """The three ready claims in one batch (all 甲区's members), its bank file written."""
     with_account(staff["a2x"], "6217000010012345678", "13800138003")  # a phone for the SMS
-    made = build.build_batches(users["finance_city"], changchun)
+    made = build.build_batches(users["finance_city"], changchun).batches
     assert len(made) == 1
     files.write_bank_file(users["finance_city"], made[0], "csv")
     return made[0]
@@ -192,7 +192,7 @@ def test_rows_that_do_not_match_are_each_named(users, ready, batch):
 
 def test_a_gbk_csv_in_the_daifa_layout_by_sequence_number(users, ready, changchun, staff):
     finance = users["finance_city"]
-    batch = build.build_batches(finance, changchun)[0]
+    batch = build.build_batches(finance, changchun).batches[0]
     sent = files.write_bank_file(finance, batch, "csv", layout="daifa", encoding="gbk")
     lines = list(csv.reader(io.StringIO(sent.decode("gbk"))))
     assert lines[0][:4] == ["序号", "收款人账号", "收款人户名", "金额（元）"]

@@ -14,8 +14,13 @@ import datetime as dt
 import sys
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from huzhu.lib.django_setup import setup_django
+
+if TYPE_CHECKING:  # the models are imported at run time only after Django is set up
+    from huzhu.claims.models import PayoutBatch
+    from huzhu.orgs.models import User
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -73,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
         return 1
 
 
-def _user(username: str):  # -> huzhu.orgs.models.User (imported after setup)
+def _user(username: str) -> User:
     from huzhu.claims.workflow import ClaimRefused
     from huzhu.orgs.models import User
 
@@ -84,7 +89,7 @@ def _user(username: str):  # -> huzhu.orgs.models.User (imported after setup)
     return user
 
 
-def _batch(user, number: str):  # -> PayoutBatch
+def _batch(user: User, number: str) -> PayoutBatch:
     from huzhu.claims.payouts.access import batches_visible_to
     from huzhu.claims.workflow import ClaimRefused
 
@@ -99,7 +104,7 @@ def _batch(user, number: str):  # -> PayoutBatch
     return batch
 
 
-def _build(user, args: argparse.Namespace) -> int:
+def _build(user: User, args: argparse.Namespace) -> int:
     from huzhu.claims.payouts import build, settle
     from huzhu.claims.workflow import ClaimRefused
     from huzhu.coverage.models import Scheme
@@ -109,7 +114,8 @@ def _build(user, args: argparse.Namespace) -> int:
         code=args.scheme).first()
     if scheme is None:
         raise ClaimRefused(f"没有保障项目“{args.scheme}”，或不在您的管辖范围内")
-    batches = build.build_batches(user, scheme, args.max_per_batch)
+    built = build.build_batches(user, scheme, args.max_per_batch)
+    batches = built.batches
     count, total = 0, Decimal("0.00")
     for batch in batches:
         totals = settle.batch_totals(batch)
@@ -117,14 +123,14 @@ def _build(user, args: argparse.Namespace) -> int:
         print(f"给付批次 {batch.number}（{batch.union.name}）：{totals.count:,} 笔，"
               f"合计 {yuan(totals.total)} 元")
     print(f"共 {len(batches)} 个批次，{count:,} 笔，合计 {yuan(total)} 元")
-    missing = batches[0].without_account if batches else []
+    missing = built.without_account
     if missing:
         print(f"{len(missing):,} 件已审批的理赔因会员没有登记银行账号未纳入批次，"
               "请补录银行账号后再生成批次")
     return 0
 
 
-def _file(user, args: argparse.Namespace) -> int:
+def _file(user: User, args: argparse.Namespace) -> int:
     from huzhu.claims.payouts import files, settle
     from huzhu.rules.money import yuan
 
@@ -140,7 +146,7 @@ def _file(user, args: argparse.Namespace) -> int:
     return 0
 
 
-def _reconcile(user, args: argparse.Namespace) -> int:
+def _reconcile(user: User, args: argparse.Namespace) -> int:
     from huzhu.claims.payouts import reconcile, settle
     from huzhu.claims.workflow import ClaimRefused
     from huzhu.rules.money import yuan

@@ -239,29 +239,35 @@ def paying_unions(user: User, union_ids: Iterable[int]) -> dict[int, Union]:
     the user's scope; the user's own union when there is none (a grassroots finance
     user pays its own members)."""
     wanted = set(union_ids)
-    nodes = {u.pk: u for u in Union.objects.filter(pk__in=wanted).only("id", "path")}
-    ancestors = {int(part) for u in nodes.values() for part in u.path.strip("/").split("/")
-                 if part}
-    known = {u.pk: u for u in Union.objects.filter(pk__in=ancestors | wanted)}
-    prefix = user.union.path if user.union_id else ""
+    paths = dict(Union.objects.filter(pk__in=wanted).values_list("pk", "path"))
+    chains = {pk: [int(p) for p in path.strip("/").split("/") if p]
+              for pk, path in paths.items()}
+    known = Union.objects.in_bulk({a for chain in chains.values() for a in chain} | wanted)
+    own = user.union if user.union_id else None
+    prefix = own.path if own is not None else ""
     out: dict[int, Union] = {}
     for pk in wanted:
-        node = nodes.get(pk)
-        path = [int(p) for p in node.path.strip("/").split("/") if p] if node else []
-        payer = next((known[a] for a in reversed(path)
+        payer = next((known[a] for a in reversed(chains.get(pk, []))
                       if a in known and known[a].level in PAYING_LEVELS
                       and known[a].path.startswith(prefix)), None)
-        out[pk] = payer or (user.union if user.union_id else known.get(pk, node))
+        out[pk] = payer or own or known[pk]
     return out
 
 
+@dataclass
+class Built:
+    """The batches one build made, and the claims left out for want of a bank account."""
+
+    batches: list[PayoutBatch]
+    without_account: list[Claim]
+
+
 def build_batches(user: User, scheme: Scheme, max_per_batch: int = DEFAULT_MAX_PER_BATCH
-                  ) -> list[PayoutBatch]:
+                  ) -> Built:
     """Every ready claim of the scheme in the user's scope, in new open batches: one
     group per paying union (:func:`paying_unions`), cut into batches of at most
     ``max_per_batch`` claims, in claim order. All or none: one transaction. Claims whose
-    member has no bank account are left out and reported on the first batch
-    (``batch.without_account``, as :func:`build_batch` does)."""
+    member has no bank account are left out and returned with the batches."""
     require_pay(user, workflow.TRANSITIONS["batch"].label)
     if max_per_batch < 1:
         raise ClaimRefused("每个批次的笔数至少为 1")
@@ -271,21 +277,18 @@ def build_batches(user: User, scheme: Scheme, max_per_batch: int = DEFAULT_MAX_P
             .order_by("pk").values_list("pk", "member__union_id"))
         if not rows:
             # The same reasons as a single batch: no account, nothing approved.
-            return [build_batch(user, scheme)]
+            build_batch(user, scheme)
         payers = paying_unions(user, {union_id for _, union_id in rows})
         groups: dict[int, list[int]] = {}
         for pk, union_id in rows:
             groups.setdefault(payers[union_id].pk, []).append(pk)
         by_id = {u.pk: u for u in payers.values()}
-        batches: list[PayoutBatch] = []
-        left_out: list[Claim] = list(without_account(user, scheme)
-                                     .select_related("member").order_by("pk"))
+        left_out = list(without_account(user, scheme).select_related("member")
+                        .order_by("pk"))
+        batches = []
         for payer_id in sorted(groups, key=lambda k: by_id[k].path):
             ids = groups[payer_id]
             for start in range(0, len(ids), max_per_batch):
-                batch = build_batch(user, scheme, ids[start:start + max_per_batch],
-                                    union=by_id[payer_id])
-                batch.without_account = []
-                batches.append(batch)
-        batches[0].without_account = left_out
-    return batches
+                batches.append(build_batch(user, scheme, ids[start:start + max_per_batch],
+                                           union=by_id[payer_id]))
+    return Built(batches, left_out)

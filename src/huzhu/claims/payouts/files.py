@@ -48,4 +48,4 @@ def number_rows(batch: PayoutBatch) -> int:
            f"WHERE x.batch_id = %s AND x.state = %s) s WHERE {p}.id = s.id")
     with connection.cursor() as cursor:
         cursor.execute(sql, [batch.pk, Payout.State.PENDING])
-        return max(cursor.rowcount, 0)
+        return max(int(cursor.rowcount), 0)

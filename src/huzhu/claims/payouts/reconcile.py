@@ -23,9 +23,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from types import SimpleNamespace
+from typing import TypeVar, cast
 
 from django.db import connection, transaction
 from django.db.models import OuterRef, Subquery
@@ -58,6 +60,7 @@ ERRORS_SHOWN = 20
 CLAIM_CHUNK = 5000  # claims loaded and written per round: memory stays flat at a million
 RETURN_STEP = "payout_return"
 RETURN_LABEL = "银行退票"
+K = TypeVar("K")
 
 
 @dataclass(frozen=True)
@@ -318,8 +321,8 @@ def _apply(user: User, batch: PayoutBatch, result: Plan) -> None:
                         "unchanged": result.unchanged})
 
 
-def _grouped(moves: Iterable[Move], key) -> dict:
-    out: dict = defaultdict(list)
+def _grouped(moves: Iterable[Move], key: Callable[[Move], K]) -> dict[K, list[int]]:
+    out: dict[K, list[int]] = defaultdict(list)
     for m in moves:
         out[key(m)].append(m.payout_id)
     return out
@@ -418,6 +421,24 @@ def _claims(batch: PayoutBatch, ids: list[int]) -> list[Claim]:
     return claims
 
 
+def _light_claims(batch: PayoutBatch, ids: list[int], state: str) -> list[Claim]:
+    """The paid claims as the history, the audit rows and the SMS text read them: plain
+    objects with those attributes, from one narrow query. Three model instances per
+    claim (claim, member, union) were a sixth of a million-claim reconciliation."""
+    out = []
+    rows = (Claim.objects.filter(pk__in=ids).order_by("pk")
+            .values_list("pk", "number", "final", "benefit_name", "member_id",
+                         "member__name", "member__phone", "member__union_id",
+                         "member__union__path"))
+    for pk, number, final, benefit, member_id, name, phone, union_id, path in rows:
+        member = SimpleNamespace(pk=member_id, name=name, phone=phone, union_id=union_id,
+                                 union=SimpleNamespace(path=path))
+        out.append(SimpleNamespace(pk=pk, number=number, final=final, benefit_name=benefit,
+                                   member_id=member_id, member=member, scheme=batch.scheme,
+                                   state=state))
+    return cast(list[Claim], out)
+
+
 def _move_claims(user: User, batch: PayoutBatch, result: Plan, now: dt.datetime) -> None:
     def check(moved: int, wanted: int) -> None:
         if moved != wanted:
@@ -425,14 +446,16 @@ def _move_claims(user: User, batch: PayoutBatch, result: Plan, now: dt.datetime)
 
     where = f"批次 {batch.number}，回盘文件 {result.file_name}"
     paid = result.paid
+    if paid:
+        # One UPDATE: the claims of the payouts this reconciliation has just paid.
+        just_paid = Payout.objects.filter(batch=batch, state=P.PAID, updated_at=now)
+        check(Claim.objects.filter(state=S.IN_BATCH, pk__in=Subquery(
+            just_paid.values("claim_id"))).update(state=S.PAID, paid_at=now, updated_at=now),
+            len(paid))
     for start in range(0, len(paid), CLAIM_CHUNK):
         part = paid[start:start + CLAIM_CHUNK]
         for day, moves in _by_day(part).items():
-            ids = [m.claim_id for m in moves]
-            check(move(ids, S.IN_BATCH, state=S.PAID, paid_at=now, updated_at=now), len(ids))
-            claims = _claims(batch, ids)
-            for claim in claims:
-                claim.state, claim.paid_at = S.PAID, now
+            claims = _light_claims(batch, [m.claim_id for m in moves], S.PAID)
             record_step(user, claims, "pay", S.IN_BATCH, S.PAID,
                         f"{where}，付款日期 {day:%Y-%m-%d}", signal=False)
             _paid_sms(claims, {m.claim_id: m.payout_id for m in moves})

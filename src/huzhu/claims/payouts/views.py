@@ -63,15 +63,16 @@ def batch_list(request: AuthenticatedHttpRequest) -> HttpResponse:
 def batch_build(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
     scheme = get_object_or_404(Scheme.objects.visible_to(request.user), code=code)
     try:
-        batches = build.build_batches(request.user, scheme)
+        built = build.build_batches(request.user, scheme)
     except ClaimRefused as exc:
         messages.error(request, str(exc))
         return redirect("payouts:list")
+    batches = built.batches
     for batch in batches:
         totals = settle.batch_totals(batch)
         messages.success(request, f"已生成给付批次 {batch.number}：{totals.count} 笔，"
                                   f"合计 {yuan(totals.total)} 元（{batch.union.name}付款）")
-    missing = batches[0].without_account
+    missing = built.without_account
     if missing:
         messages.warning(request, f"{len(missing)} 件理赔因会员没有登记银行账号"
                                   "未纳入本批次，请补录银行账号后再生成批次")
