@@ -93,3 +93,14 @@ def test_an_empty_file_upload_leaves_no_feed(raw):
     assert answer.status_code == 400
     assert answer.json() == {"detail": "没有结算记录：文件中没有数据行（只有表头）"}
     assert Feed.objects.count() == 0
+
+
+def test_the_feed_page_names_a_json_field_in_chinese(raw, client, tree):
+    from django.urls import reverse
+
+    post(raw, json.dumps({"rows": [stay(outsider(75), settlement_id={"a": 1})]}))
+    feed = Feed.objects.get()
+    assert client.login(username="officer_da", password="x-pass-1234")
+    page = client.get(reverse("feeds:detail", args=[feed.pk])).content.decode()
+    assert "<td>结算ID</td><td>结算ID应为文本（JSON 字符串），不能是对象</td>" in page
+    assert "settlement_id" not in page.split('id="feed-errors"')[1].split("</table>")[0]

@@ -30,7 +30,7 @@ from huzhu.feeds.columns import FEED_COLUMNS
 from huzhu.feeds.forms import CollisionForm, FeedUploadForm, TokenForm, size_text
 from huzhu.feeds.models import Feed, FeedCollision, FeedRow, FeedToken
 from huzhu.feeds.rows import LABELS
-from huzhu.imports.errors import write_report
+from huzhu.imports.errors import RowError, write_report
 from huzhu.lib.errors import Refused
 from huzhu.lib.http import AuthenticatedHttpRequest
 from huzhu.lib.paging import keyset_page
@@ -105,10 +105,17 @@ def feed_progress(request: AuthenticatedHttpRequest, feed_id: int) -> HttpRespon
     return render(request, "feeds/_progress.html", _progress_context(feed))
 
 
+def _shown_errors(feed: Feed) -> list[RowError]:
+    """The feed's kept errors as a person reads them: a JSON push names its fields in
+    English (``settlement_id``: the API's callers rely on it), the page in Chinese."""
+    return [RowError(e.file, e.row, LABELS.get(e.column, e.column), e.message)
+            for e in jobs.feed_errors(feed)]
+
+
 def _progress_context(feed: Feed) -> dict:
     return {
         "feed": feed, "progress": feed.progress(),
-        "errors": jobs.feed_errors(feed),
+        "errors": _shown_errors(feed),
         "more_errors": max(0, feed.error_count - len(feed.errors)),
     }
 
@@ -124,7 +131,7 @@ def feed_errors(request: AuthenticatedHttpRequest, feed_id: int) -> HttpResponse
         return FileResponse(path.open("rb"), as_attachment=True, filename=filename,
                             content_type=XLSX)
     buffer = io.BytesIO()  # the report file is gone (or an API push): from the kept errors
-    write_report(jobs.feed_errors(feed), buffer, total_errors=feed.error_count)
+    write_report(_shown_errors(feed), buffer, total_errors=feed.error_count)
     buffer.seek(0)
     return FileResponse(buffer, as_attachment=True, filename=filename, content_type=XLSX)
 
