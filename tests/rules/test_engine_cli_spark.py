@@ -15,6 +15,7 @@ import subprocess
 import sys
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -45,8 +46,9 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     prior = events.take(rows)
     prior = prior.append_column(
         "paid", decimal_from_cents((pc.cast(rows, pa.int64()).to_numpy() * 1_234) % 90_000))
-    prior = prior.set_column(0, "event_id",
-                             pc.binary_join_element_wise("P", prior.column("event_id"), ""))
+    # pyarrow-stubs: a Python str is a valid scalar operand (pyarrow wraps it)
+    ids = pc.binary_join_element_wise("P", prior.column("event_id"), "")  # type: ignore[call-overload]
+    prior = prior.set_column(0, "event_id", ids)
     pq.write_table(prior, out / "prior.parquet")
     return out
 
@@ -62,7 +64,7 @@ def _payables(table: pa.Table, *columns: str) -> dict[str, tuple[Decimal, ...]]:
 
 
 @pytest.mark.spark
-def test_calc_pays_every_event_the_same_on_both_engines(spark, data: Path,
+def test_calc_pays_every_event_the_same_on_both_engines(spark: Any, data: Path,
                                                         tmp_path: Path) -> None:
     duck_out, spark_out = tmp_path / "duckdb.parquet", tmp_path / "spark.parquet"
     common = ["calc", "--policy", POLICY, "--prior", str(data / "prior.parquet"), "--quiet"]
@@ -98,7 +100,7 @@ def test_calc_pays_every_event_the_same_on_both_engines(spark, data: Path,
 
 @pytest.mark.spark
 def test_simulate_gives_the_same_report_and_payables_on_both_engines(
-        spark, data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        spark: Any, data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     reports, per_event = {}, {}
     for engine in ("duckdb", "spark"):
         events_out = tmp_path / f"events-{engine}.parquet"
@@ -140,7 +142,7 @@ def _bad_events(data: Path, folder: Path) -> Path:
 
 @pytest.mark.spark
 def test_bad_input_on_spark_names_the_part_row_and_column_and_writes_nothing(
-        spark, data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        spark: Any, data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     events = _bad_events(data, tmp_path / "bad-events")
     out = tmp_path / "out"
     args = ["calc", "--policy", POLICY, "--members", str(data / "members.parquet"),
@@ -165,7 +167,7 @@ def test_bad_input_on_spark_names_the_part_row_and_column_and_writes_nothing(
 
 
 @pytest.mark.spark
-def test_spark_reads_and_writes_parquet_only(spark, data: Path, tmp_path: Path,
+def test_spark_reads_and_writes_parquet_only(spark: Any, data: Path, tmp_path: Path,
                                              capsys: pytest.CaptureFixture[str]) -> None:
     members = tmp_path / "members.csv"
     members.write_text("member_id,birth_date,gender,status\nm1,1980-01-01,M,active\n",
