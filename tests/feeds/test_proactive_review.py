@@ -203,6 +203,9 @@ def test_the_rest_approved_in_one_decision_and_a_rerun_changes_nothing(city_run,
     assert entry.changes["claims"] == N - 3 and entry.changes["sample_size"] == 3
     assert entry.changes["seed"] == 5 and entry.changes["rejected"] == 0
     assert f"第 {sample.pk} 号抽样复核决定：批量核准 27 笔" in entry.summary
+    # The readmitted member's two claims carry a signal: named, left to ordinary review.
+    assert "，2 笔有审核提示，按普通两级审核办理；样本 3 笔中不予给付 0 笔" in decision.message
+    assert entry.changes["flagged"] == 2
     # Again: nothing changes.
     events, messages = ClaimEvent.objects.count(), OutboxMessage.objects.count()
     again = review.approve(people["admin_city"], city_run)

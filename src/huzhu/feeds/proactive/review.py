@@ -468,6 +468,9 @@ def _approve_locked(user: User, sample: ProactiveSample, seen: SampleProgress) -
     collide = colliding_ids(run, base, sample.pk)
     todo = [pk for pk in base.order_by("pk").values_list("pk", flat=True)
             if pk not in flagged and pk not in sampled]
+    # Claims up to the ceiling that carry a review signal now (some only since the draw:
+    # the sample's approvals give the usual-amount rule its history).
+    signalled = len(flagged - sampled)
     dropped = sum(1 for pk in todo if pk in collide)
     todo = [pk for pk in todo if pk not in collide]
     size = CHUNK if is_postgresql() else CHUNK_SQLITE
@@ -490,6 +493,8 @@ def _approve_locked(user: User, sample: ProactiveSample, seen: SampleProgress) -
         sample.refresh_from_db()
         left = f"，{dropped:,} 笔因同一家庭在测算后已有理赔获批（上限须重新测算）转为逐笔审核" \
             if dropped else ""
+        if signalled:
+            left += f"，{signalled:,} 笔有审核提示，按普通两级审核办理"
         limit = shown_percent(sample.threshold)
         text = (f"第 {sample.pk} 号抽样复核决定：批量核准 {moved:,} 笔，合计 {yuan(amount)} 元"
                 f"{left}；样本 {seen.size:,} 笔中不予给付 {seen.rejected:,} 笔、核减 "
@@ -497,7 +502,8 @@ def _approve_locked(user: User, sample: ProactiveSample, seen: SampleProgress) -
         log.record(user, AuditEntry.Action.PROACTIVE_APPROVED, sample,
                    union_path=_path(run), summary=f"{run.title}：{text}",
                    changes={**_results(sample, seen), "claims": approved,
-                            "amount": str(amount), "dropped": dropped})
+                            "amount": str(amount), "dropped": dropped,
+                            "flagged": signalled})
     return Decision(sample, approved=moved, amount=amount, dropped=dropped, message=text)
 
 
