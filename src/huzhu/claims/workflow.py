@@ -30,6 +30,11 @@ from huzhu.orgs.scope import sees_everything
 S = Claim.State
 R = User.Role
 FILE, REVIEW, PAY = "claims.file", "claims.review", "claims.pay"
+# The system account a member's own claim (会员自助申请, filed on the member pages) stands
+# under until a clerk of the member's union checks and submits it: the submitter then
+# becomes its filer, so the four-eyes rules bind the person who vouched for its facts
+# (a reviewer who submitted it may not review it), as for a claim they filed themselves.
+MEMBER_FILER = "huzhu-member"
 
 
 class ClaimRefused(Refused):
@@ -118,7 +123,7 @@ def why_not(user: User, claim: Claim, name: str) -> str | None:
     if t.filer_side and (reason := reviewer_off_filers_desk(user, claim)):
         return reason
     if t.only_filer and claim.filed_by_id != user.pk and not (
-            sees_everything(user) or user.role == R.ADMIN):
+            sees_everything(user) or user.role == R.ADMIN or awaiting_clerk(claim)):
         return f"只有经办人本人（{claim.filed_by}）或管理员可以{t.label}"
     return None
 
@@ -129,10 +134,17 @@ def reviewer_off_filers_desk(user: User, claim: Claim, what: str = "补充材料
     person's claim: a returned claim goes back to the clerk who filed it, not to the
     reviewer who returned it (who would then review what they completed). Proactive
     claims (免申即享), filed by the system, are anybody's to submit."""
-    if (user.role == R.REVIEWER and claim.source == Claim.Source.MANUAL
-            and claim.filed_by_id is not None and claim.filed_by_id != user.pk):
+    if (user.role == R.REVIEWER and claim.source in (Claim.Source.MANUAL, Claim.Source.MEMBER)
+            and claim.filed_by_id is not None and claim.filed_by_id != user.pk
+            and not awaiting_clerk(claim)):
         return f"这笔理赔由经办人（{claim.filed_by}）登记，须由经办人{what}"
     return None
+
+
+def awaiting_clerk(claim: Claim) -> bool:
+    """A member's own claim not yet taken by a clerk (still under :data:`MEMBER_FILER`):
+    any clerk of the member's union may submit or withdraw it."""
+    return claim.source == Claim.Source.MEMBER and claim.filed_by.username == MEMBER_FILER
 
 
 def who_else_may(claim: Claim, name: str, candidates: list[User]) -> list[User]:
@@ -217,6 +229,8 @@ def apply(user: User, claim_id: int, name: str, **data: object) -> Claim:
         if problem:
             raise ClaimRefused(problem)
         before = claim.state
+        if name == "submit" and awaiting_clerk(claim):
+            claim.filed_by = user  # the clerk vouches for the member's facts (MEMBER_FILER)
         note, target = EFFECTS[name](user, claim, data) if name in EFFECTS else ("", None)
         claim.state = target or t.target or before
         claim.save()

@@ -48,6 +48,7 @@ class Claim(models.Model):
     class Source(models.TextChoices):
         MANUAL = "manual", "经办申请"
         PROACTIVE = "proactive", "免申即享"
+        MEMBER = "member", "会员自助申请"
 
     class RejectCode(models.TextChoices):
         """Why a claim is not paid (不予给付原因): the member's SMS and the page name it."""
