@@ -199,7 +199,8 @@ def test_a_killed_rotation_continues_and_lookups_work_meanwhile(keyring, dataset
     with pytest.raises(Killed):
         rotation.Rotator(chunk=2, after_chunk=kill).rotate()
     state = json.loads(store.sibling(keyring, "rotation.json").read_text())
-    assert state["done"] == {"会员": members[1].pk}  # the first chunk: two members
+    assert state["done"] == {"members_member": members[1].pk}  # the first chunk: two members
+    assert rotation.status()["state"]["done"] == {"会员": members[1].pk}  # as status shows it
     # Half rewritten: two members under the new keys, three under the old ones ...
     ring = crypto.keys()
     new_id = bytes.fromhex(store.key_id(ring.field_current))

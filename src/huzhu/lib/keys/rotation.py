@@ -197,7 +197,7 @@ class Rotator:
     def _rewrite(self, plan: _Plan, state: dict[str, Any], done: TableDone,
                  field_key: str, index_key: str) -> None:
         fid = bytes.fromhex(store.key_id(field_key))
-        last = state["done"].get(plan.label)
+        last = state["done"].get(plan.db_table)  # the table name: stable across versions
         total = plan.model._base_manager.count()
         done.rows = total
         reached = 0 if last is None else plan.model._base_manager.filter(pk__lte=last).count()
@@ -212,7 +212,7 @@ class Rotator:
             todo = [r for r in rows if _needs_rewrite(r, fid)]
             done.rewritten += self._write(plan, todo, field_key, index_key)
             last = rows[-1][0]
-            state["done"][plan.label] = last
+            state["done"][plan.db_table] = last
             self._write_state(state)
             reached += len(rows)
             self.progress(f"重新加密：{plan.label}", min(reached, total), total)
@@ -488,6 +488,9 @@ def status() -> dict[str, Any]:
                     counts.append((plan.label, plan.field_label(sealed.column), kid, int(n)))
     state_path = store.sibling(ring_path, "rotation.json")
     state = json.loads(state_path.read_text(encoding="utf-8")) if state_path.exists() else None
+    labels = {plan.db_table: plan.label for plan in plans()}
+    if state:
+        state["done"] = {labels.get(t, t): pk for t, pk in state.get("done", {}).items()}
     return {"keyring": ring_path, "field_current": store.key_id(keys.field_current),
             "index_current": store.key_id(keys.index_current),
             "field_keys": len(keys.fields), "rotating": ring.rotating, "state": state,
