@@ -117,7 +117,7 @@ def test_squatting_no_longer_refuses_the_genuine_feed(client, officers, users, m
     city = login(client, users["admin_city"])
     page = city.get(reverse("feeds:collisions")).content.decode()
     assert "占位医院" in page and "甲区人民医院" in page
-    assert "证件号码、姓名、定点医药机构名称" in page
+    assert "证件号码<br>姓名<br>定点医药机构名称" in page
     city.post(reverse("feeds:collision-resolve", args=[collision.pk]), {"decision": "replace"})
     stored = Settlement.objects.get(settlement_id=genuine["settlement_id"])
     assert (stored.name, stored.hospital, stored.member_id, stored.feed_id) == (

@@ -38,6 +38,8 @@ from huzhu.lib.params import id_param
 from huzhu.orgs.roles import capability_required
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# A stay's facts by name; its diagnosis holds every code, the main one first.
+FACT_NAMES = {**LABELS, "diagnosis": "诊断编码"}
 ROW_FILTERS = {
     "problems": ("有错误或未匹配", lambda qs: qs.exclude(match=FeedRow.Match.MATCHED)),
     "matched": ("匹配到会员", lambda qs: qs.filter(match=FeedRow.Match.MATCHED)),
@@ -183,7 +185,7 @@ def collision_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     for c in items:
         c.new_shown = c.id_number_hash in new_readable
         c.stored_shown = stay_readable(request.user, c.stay)
-        c.differs = ("、".join(LABELS[f] for f in collisions.differing(c))
+        c.differs = ("\n".join(FACT_NAMES[f] for f in collisions.differing(c))
                      if c.new_shown and c.stored_shown else "")
         c.replace_refused = (collisions.can_replace(request.user, c)
                              if c.status == FeedCollision.Status.OPEN else "")
