@@ -92,7 +92,9 @@ def test_the_export_is_exactly_the_filtered_list(client, users, staff, file_hosp
                        "测算金额（元）", "核定金额（元）", "状态", "经办人")
     assert [r[0] for r in rows[1:]] == [zhao.number, qian.number]
     first = rows[1]
-    assert first[1:3] == ("赵一", "'=HYPERLINK(\"http://x\")")
+    # The unit's name as typed, a text cell with Excel's quote prefix: never a formula.
+    assert first[1:3] == ("赵一", "=HYPERLINK(\"http://x\")")
+    assert sheet.cell(row=2, column=3).data_type == "s" and sheet.cell(row=2, column=3).quotePrefix
     assert first[5:] == ("2026-03-10", 240, None, "待初审", "clerk_a1")
     cell = sheet.cell(row=2, column=7)
     assert cell.data_type == "n" and cell.number_format == "#,##0.00"

@@ -1,6 +1,6 @@
 """The audit log as an xlsx file for an auditor: exactly the filtered list, in Chinese.
 
-Every cell is written as text (``write_string``, formulas off), so a summary or a file
+Every cell is written as text through :mod:`huzhu.lib.xlsx`, so a summary or a file
 name that begins with "=", "+", "-" or "@" stays what it says and never runs in Excel.
 The rows are read a thousand at a time, newest first, as on the page.
 """
@@ -10,13 +10,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import IO
 
-import xlsxwriter
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from huzhu.audit import labels, objects
 from huzhu.audit.forms import operator_label
 from huzhu.audit.models import AuditEntry
+from huzhu.lib.xlsx import HEAD, Workbook
 
 HEADERS = (("时间", 20), ("操作人", 30), ("操作", 16), ("对象", 34), ("摘要", 60),
            ("变更内容", 60))
@@ -50,27 +50,19 @@ def rows(qs: QuerySet[AuditEntry]) -> Iterator[list[str]]:
 
 def write_xlsx(qs: QuerySet[AuditEntry], target: IO[bytes], described: str) -> int:
     """Write the entries of ``qs`` to ``target``; return how many."""
-    workbook = xlsxwriter.Workbook(target, {"constant_memory": True,
-                                            "strings_to_formulas": False,
-                                            "strings_to_numbers": False,
-                                            "strings_to_urls": False})
-    sheet = workbook.add_worksheet("审计日志")
-    bold = workbook.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1})
-    for col, (title, width) in enumerate(HEADERS):
-        sheet.set_column(col, col, width)
-        sheet.write_string(0, col, title, bold)
-    sheet.freeze_panes(1, 0)
+    workbook = Workbook(target)
+    sheet = workbook.sheet("审计日志")
+    sheet.header(HEADERS)
     n = 0
     for n, cells in enumerate(rows(qs), start=1):
-        for col, text in enumerate(cells):
-            sheet.write_string(n, col, text)
-    about = workbook.add_worksheet("说明")
-    about.set_column(0, 0, 12)
-    about.set_column(1, 1, 60)
+        sheet.row(n, 0, cells)
+    about = workbook.sheet("说明")
+    about.widths(0, 0, 12)
+    about.widths(1, 1, 60)
     for row, (name, text) in enumerate((
             ("筛选条件", described), ("记录条数", f"{n:,}"),
             ("导出时间", f"{timezone.localtime():%Y-%m-%d %H:%M:%S}"))):
-        about.write_string(row, 0, name, bold)
-        about.write_string(row, 1, text)
+        about.text(row, 0, name, HEAD)
+        about.text(row, 1, text)
     workbook.close()
     return n

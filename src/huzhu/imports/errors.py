@@ -38,26 +38,18 @@ def write_report(errors: list[RowError], target: Path | object, *,
     """Write the error report as xlsx to a path or a binary file object.
 
     File names and messages are text even when they start with = + - @ (an upload named
-    ``=1+1.csv`` must not become a formula in the clerk's Excel).
+    ``=1+1.csv`` must not become a formula in the clerk's Excel): huzhu.lib.xlsx.
     """
-    import xlsxwriter
+    from huzhu.lib.xlsx import Workbook
 
-    options = {"constant_memory": True, "in_memory": not isinstance(target, Path),
-               "strings_to_formulas": False, "strings_to_urls": False}
-    book = xlsxwriter.Workbook(str(target) if isinstance(target, Path) else target, options)
-    sheet = book.add_worksheet("错误报告")
-    bold = book.add_format({"bold": True, "bg_color": "#F2F2F2"})
-    sheet.set_column(0, 0, 28)
-    sheet.set_column(1, 1, 8)
-    sheet.set_column(2, 2, 22)
-    sheet.set_column(3, 3, 80)
-    sheet.write_row(0, 0, REPORT_HEADERS, bold)
+    book = Workbook(target)  # type: ignore[arg-type]
+    sheet = book.sheet("错误报告")
+    sheet.header(tuple(zip(REPORT_HEADERS, (28, 8, 22, 80), strict=True)),
+                 style={"bold": True, "bg_color": "#F2F2F2"}, freeze=False)
     for i, err in enumerate(errors, 1):
-        sheet.write_row(i, 0, (err.file, err.row or "", err.column, err.message))
+        sheet.row(i, 0, (err.file, err.row or None, err.column, err.message))
     if total_errors is not None and total_errors > len(errors):
-        sheet.write_row(len(errors) + 1, 0, (
-            "", "", "", f"共 {total_errors} 条错误，报告只列出前 {len(errors)} 条",
-        ))
+        sheet.text(len(errors) + 1, 3, f"共 {total_errors} 条错误，报告只列出前 {len(errors)} 条")
     book.close()
 
 

@@ -115,18 +115,17 @@ def template(request: AuthenticatedHttpRequest, kind: str) -> HttpResponse:
     spec = kinds.get(kind)
     if spec is None:
         raise Http404
-    import xlsxwriter
+    from huzhu.lib.xlsx import Workbook
 
     buffer = io.BytesIO()
-    book = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_formulas": False})
-    sheet = book.add_worksheet(spec.label)
-    text = book.add_format({"num_format": "@"})  # keep ID and account numbers as text
-    bold = book.add_format({"bold": True, "num_format": "@"})
+    book = Workbook(buffer)
+    sheet = book.sheet(spec.label)
+    text = {"num_format": "@"}  # keep ID and account numbers the clerk types as text
     for i, col in enumerate(spec.columns):
-        sheet.set_column(i, i, max(12, len(col.label) * 2 + 4), text)
-        sheet.write_string(0, i, col.label + ("*" if col.required else ""), bold)
+        sheet.raw.set_column(i, i, max(12, len(col.label) * 2 + 4), book.format(text))
+        sheet.text(0, i, col.label + ("*" if col.required else ""), {"bold": True, **text})
     for i, value in enumerate(spec.example):
-        sheet.write_string(1, i, value)
+        sheet.text(1, i, value)
     book.close()
     buffer.seek(0)
     return FileResponse(buffer, as_attachment=True, filename=f"{spec.label}导入模板.xlsx",

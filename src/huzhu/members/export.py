@@ -12,11 +12,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import IO
 
-import xlsxwriter
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from huzhu.lib import crypto
+from huzhu.lib.xlsx import Workbook
 from huzhu.members.models import Member
 
 # Excel's sheet limit is 1,048,576 rows including the header.
@@ -57,24 +57,19 @@ def member_row(member: Member, *, full: bool, year: int) -> list[str]:
 def write_members_xlsx(members: Iterable[Member], target: str | IO[bytes], *, full: bool,
                        progress: Callable[[int], None] | None = None) -> int:
     """Write ``members`` to ``target`` (a path or a binary file); return the row count."""
-    # No formulas from data: a name or file written "=…" stays text.
-    workbook = xlsxwriter.Workbook(target, {"constant_memory": True,
-                                            "strings_to_formulas": False})
-    sheet = workbook.add_worksheet("会员名单")
-    header = workbook.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1})
-    for col, (title, width) in enumerate(columns(full)):
-        sheet.set_column(col, col, width)
-        sheet.write_string(0, col, title, header)
-    sheet.freeze_panes(1, 0)
+    # Text only, through huzhu.lib.xlsx: a name or unit written "=…" is never a formula,
+    # and ID and account numbers never become numbers.
+    workbook = Workbook(target)
+    sheet = workbook.sheet("会员名单")
+    sheet.header(columns(full))
     year = timezone.localdate().year
     rows = 0
     for member in members:
         if rows >= MAX_ROWS:
             break
         rows += 1
-        # write_string everywhere: ID and account numbers must never become numbers.
         for col, value in enumerate(member_row(member, full=full, year=year)):
-            sheet.write_string(rows, col, value)
+            sheet.text(rows, col, value)
         if progress is not None and not rows % PROGRESS_EVERY:
             progress(rows)
     workbook.close()

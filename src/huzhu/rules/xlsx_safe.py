@@ -119,7 +119,13 @@ class Sheet:
         """The xlsxwriter worksheet, for layout (charts); never for cells."""
 
     def text(self, row: int, col: int, value: str, style: Style | None = None) -> None:
-        """A text cell; one that looks like a formula gets the quote prefix."""
+        """A text cell; one that looks like a formula gets the quote prefix. Empty text
+        is an empty cell (what a reader's filter for blanks expects)."""
+        if not value:
+            fmt = self.workbook.format(style)
+            if fmt is not None:
+                self.raw.write_blank(row, col, None, fmt)
+            return
         fmt = self.workbook.format(style, quote=looks_like_formula(value))
         self.raw.write_string(row, col, value, fmt)
 
@@ -135,6 +141,14 @@ class Sheet:
         # The Decimal itself, not float(): xlsxwriter writes its digits (the module's
         # docstring).
         self.raw.write_number(row, col, to_fen(value), fmt)
+
+    def number(self, row: int, col: int, value: Decimal | int,
+               style: Style | None = None) -> None:
+        """A number that is not money (a rate, a ratio), its digits as they are."""
+        if isinstance(value, bool) or not isinstance(value, Decimal | int) or (
+                isinstance(value, Decimal) and not value.is_finite()):
+            raise TypeError(f"不是数：{value!r}")
+        self.raw.write_number(row, col, value, self.workbook.format(style))
 
     def count(self, row: int, col: int, value: int, style: Style | None = None) -> None:
         if isinstance(value, bool) or not isinstance(value, int):

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import IO
 
-import xlsxwriter
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -20,6 +19,7 @@ from huzhu.audit import log
 from huzhu.audit.models import AuditEntry
 from huzhu.claims.models import FOLLOW_UP_ABOVE, Claim, ClaimEvent, ClaimFollowUp
 from huzhu.claims.workflow import ClaimRefused
+from huzhu.lib.xlsx import Workbook
 from huzhu.orgs import roles
 from huzhu.orgs.models import User
 from huzhu.rules.money import yuan
@@ -108,23 +108,18 @@ def export_row(claim: Claim) -> list:
 
 def write_xlsx(claims: QuerySet[Claim], target: str | IO[bytes]) -> int:
     """Write the list to ``target`` (a path or binary file); return the row count."""
-    # No formulas from data: a name typed "=…" stays text.
-    book = xlsxwriter.Workbook(target, {"constant_memory": True, "strings_to_formulas": False,
-                                        "in_memory": True})
-    sheet = book.add_worksheet("大额回访名单")
-    header = book.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1})
-    money = book.add_format({"num_format": "#,##0.00"})
-    for col, (title, width) in enumerate(EXPORT_COLUMNS):
-        sheet.set_column(col, col, width)
-        sheet.write_string(0, col, title, header)
-    sheet.freeze_panes(1, 0)
+    # Names, units and contacts as text only (huzhu.lib.xlsx): a name typed "=…" is never
+    # a formula; the amount as a number Excel can add up, shown to the fen.
+    book = Workbook(target)
+    sheet = book.sheet("大额回访名单")
+    sheet.header(EXPORT_COLUMNS)
     rows = 0
     for claim in claims[:EXPORT_MAX_ROWS].iterator(chunk_size=2000):
         rows += 1
         for col, value in enumerate(export_row(claim)):
-            if col == 6:  # the amount, as a number Excel can add up (shown to the fen)
-                sheet.write_number(rows, col, value, money)  # a Decimal: its own digits
+            if col == 6:
+                sheet.amount(rows, col, value)
             else:
-                sheet.write_string(rows, col, value or "")
+                sheet.text(rows, col, value or "")
     book.close()
     return rows

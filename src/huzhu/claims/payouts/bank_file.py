@@ -8,19 +8,19 @@ maps its options straight onto :func:`export_batch`: ``--format`` → ``fmt``,
 
 Amounts are written as the bank reads them: numbers with two decimals in xlsx, and in
 CSV two decimals with no thousands separator (``yuan(..., grouped=False)``). No cell is
-ever a formula: xlsx cells from data are text cells, and a CSV text cell that Excel would
-run (``= + - @``) is prefixed with an apostrophe.
+ever a formula: the xlsx is written through :mod:`huzhu.lib.xlsx` (text cells, a name
+that looks like a formula quote-prefixed so the bank reads it unchanged), the CSV through
+:mod:`huzhu.lib.csvsafe` (a text cell Excel would run, ``= + - @``, tab or CR, gets a
+leading apostrophe).
 """
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 
-import xlsxwriter
 from django.db.models import Count
 
 from huzhu.audit import log
@@ -28,8 +28,9 @@ from huzhu.audit.models import AuditEntry
 from huzhu.claims.models import Payout, PayoutBatch
 from huzhu.claims.payouts.access import refusals_audited, require_pay, visible_batch
 from huzhu.claims.workflow import ClaimRefused
-from huzhu.lib import crypto
+from huzhu.lib import crypto, csvsafe
 from huzhu.lib.money import MoneySum
+from huzhu.lib.xlsx import BOLD, MONEY_PLAIN, Workbook
 from huzhu.orgs.models import User
 from huzhu.rules.money import to_fen, yuan
 
@@ -185,32 +186,22 @@ def export_batch(user: User, batch: PayoutBatch, fmt: str = "xlsx", *, full: boo
 def _xlsx(batch: PayoutBatch, layout: Layout, rows: Iterable[BankRow], count: int,
           total: Decimal) -> bytes:
     out = io.BytesIO()
-    # No formulas from data: a name written "=…" stays text. Constant memory: rows are
-    # flushed as they are written.
-    book = xlsxwriter.Workbook(out, {"constant_memory": True, "strings_to_formulas": False,
-                                     "strings_to_numbers": False, "strings_to_urls": False})
-    sheet = book.add_worksheet(f"给付批次{batch.number}"[:31])
-    head = book.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1})
-    money = book.add_format({"num_format": "0.00"})
-    bold_money = book.add_format({"num_format": "0.00", "bold": True})
-    bold = book.add_format({"bold": True})
-    for col, column in enumerate(layout.columns):
-        sheet.set_column(col, col, column.width)
-        sheet.write_string(0, col, column.title, head)
-    sheet.freeze_panes(1, 0)
+    # Constant memory: rows are flushed as they are written.
+    book = Workbook(out)
+    sheet = book.sheet(f"给付批次{batch.number}"[:31])
+    sheet.header([(column.title, column.width) for column in layout.columns])
     r = 0
     for r, row in enumerate(rows, start=1):
         for col, column in enumerate(layout.columns):
             value = column.value(row)
             if column.money:
-                # xlsxwriter writes a Decimal's own digits into the cell: no float.
-                sheet.write_number(r, col, value, money)
+                sheet.amount(r, col, value, MONEY_PLAIN)
             elif value:  # an empty value is a blank cell, not ""
                 # Accounts as strings: a 19-digit number would lose its last digits.
-                sheet.write_string(r, col, str(value))
+                sheet.text(r, col, str(value))
     if layout.total_row:
-        sheet.write_string(r + 1, 0, total_label(count, total), bold)
-        sheet.write_number(r + 1, _money_column(layout), total, bold_money)
+        sheet.text(r + 1, 0, total_label(count, total), BOLD)
+        sheet.amount(r + 1, _money_column(layout), total, {**MONEY_PLAIN, **BOLD})
     book.close()
     return out.getvalue()
 
@@ -219,17 +210,10 @@ def _money_column(layout: Layout) -> int:
     return next(i for i, column in enumerate(layout.columns) if column.money)
 
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _csv_text(value: str) -> str:
-    """A text cell Excel would run as a formula is prefixed with an apostrophe."""
-    return "'" + value if value.startswith(_FORMULA_START) else value
-
-
 def _cells(layout: Layout, row: BankRow) -> list[str]:
-    return [yuan(v, grouped=False) if column.money and isinstance(v, Decimal)
-            else _csv_text(str(v)) for column in layout.columns for v in (column.value(row),)]
+    # Amounts as 12345.60 (no separator); text neutralised by huzhu.lib.csvsafe.
+    return [csvsafe.cell(to_fen(v) if column.money else str(v))
+            for column in layout.columns for v in (column.value(row),)]
 
 
 def _gbk_problem(layout: Layout, row: BankRow, cells: list[str]) -> str | None:
@@ -248,7 +232,7 @@ def _gbk_problem(layout: Layout, row: BankRow, cells: list[str]) -> str | None:
 def _csv(layout: Layout, rows: Iterable[BankRow], count: int, total: Decimal,
          encoding: str) -> bytes:
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
+    writer = csvsafe.writer(out, lineterminator="\r\n")
     writer.writerow([column.title for column in layout.columns])
     problems: list[str] = []
     for row in rows:
@@ -270,7 +254,7 @@ def _csv(layout: Layout, rows: Iterable[BankRow], count: int, total: Decimal,
         money = _money_column(layout)
         last = [""] * len(layout.columns)
         last[0], last[money] = total_label(count, total), yuan(total, grouped=False)
-        writer.writerow(last)
+        writer.writerow(last)  # the label is ours: "合计 3 笔 1740.00 元"
     if encoding == "gbk":
         return out.getvalue().encode("gbk")
     # UTF-8 with a byte-order mark: Excel on Windows then reads the Chinese correctly.

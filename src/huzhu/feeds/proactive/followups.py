@@ -8,11 +8,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import BinaryIO
 
-import xlsxwriter
 from django.db.models import QuerySet
 
 from huzhu.claims.models import FOLLOW_UP_ABOVE
 from huzhu.feeds.models.proactive import BatchRun, StayOutcome
+from huzhu.lib.xlsx import BOLD, Workbook
 from huzhu.rules.schema import MATERIALS
 
 P = StayOutcome.Outcome
@@ -56,22 +56,19 @@ HEADERS = ("行号", "结算ID", "理赔编号", "会员", "单位", "保障项�
 
 def write_xlsx(run: BatchRun, kind: str, target: BinaryIO) -> None:
     """The ``kind`` list as one sheet; amounts as numbers shown with two places."""
-    book = xlsxwriter.Workbook(target, {"constant_memory": True})
-    sheet = book.add_worksheet(LISTS[kind][0][:31])
-    sheet.write_row(0, 0, HEADERS, book.add_format({"bold": True}))
+    # Names, hospitals and settlement IDs come from the feed and the registry: text only,
+    # never a formula (huzhu.lib.xlsx); amounts as exact numbers.
+    book = Workbook(target)
+    sheet = book.sheet(LISTS[kind][0][:31])
+    sheet.header(HEADERS, style=BOLD, freeze=False)
     names = benefit_names(run)
-    money = book.add_format({"num_format": "#,##0.00"})
     for r, o in enumerate(follow_up(run, kind).iterator(chunk_size=2000), start=1):
         claim = o.claim
-        sheet.write_row(r, 0, (
+        sheet.row(r, 0, (
             o.row, o.settlement_code, claim.number if claim else "",
             o.member.name if o.member else "", o.member.unit.name if o.member else "",
-            names.get(o.benefit, o.benefit), "",
+            names.get(o.benefit, o.benefit), o.amount,
             f"{claim.event_date:%Y-%m-%d}" if claim else "", claim.hospital if claim else "",
             "、".join(MATERIALS.get(m, m) for m in (claim.missing_materials if claim else [])),
             o.reason_text))
-        if o.amount is not None:
-            # A number Excel adds up, shown with two places (the float is only the cell's
-            # storage: a 14-digit amount keeps every fen).
-            sheet.write_number(r, 6, float(o.amount), money)
     book.close()

@@ -8,16 +8,15 @@ the outcome's label, the amount as a number), and a second sheet counting the ou
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-import xlsxwriter
-
 from huzhu.feeds.models.proactive import BatchRun, StayOutcome
-from huzhu.rules.money import yuan
+from huzhu.lib import csvsafe
+from huzhu.lib.xlsx import BOLD, MONEY, Workbook
+from huzhu.rules.money import to_fen
 
 HEADERS = ("settlement_id", "outcome", "member_id", "benefit", "amount", "reason",
            "row", "reason_code", "claim", "discovered", "outcome_label")
@@ -31,8 +30,9 @@ def report_rows(run: BatchRun) -> Iterator[tuple]:
                        "reason_text", "row", "reason", "claim__number", "discovered"))
     for code, outcome, member, benefit, amount, text, row, reason, number, found in \
             qs.iterator(chunk_size=20_000):
+        # The amount as a Decimal: the CSV writer prints it with two places (12345.60).
         yield (code, outcome, member or "", benefit,
-               yuan(amount, grouped=False) if amount is not None else "", text, row, reason,
+               to_fen(amount) if amount is not None else "", text, row, reason,
                number or "", "是" if found else "", labels[outcome])
 
 
@@ -51,7 +51,8 @@ def _csv(run: BatchRun, target) -> None:
     handle = open(target, "w", newline="", encoding="utf-8-sig") \
         if isinstance(target, Path | str) else io.TextIOWrapper(target, "utf-8-sig", newline="")
     try:
-        writer = csv.writer(handle)
+        # Text fields that a spreadsheet would run as a formula get a leading apostrophe.
+        writer = csvsafe.writer(handle)
         writer.writerow(HEADERS)
         writer.writerows(report_rows(run))
     finally:
@@ -68,15 +69,12 @@ XLSX_COLUMNS = (("行号", 8), ("结算ID", 22), ("会员", 10), ("保障项目"
                 ("金额（元）", 14), ("原因", 40), ("理赔编号", 16), ("病历挖掘", 8))
 
 
-def _xlsx(run: BatchRun, target) -> None:
-    book = xlsxwriter.Workbook(target if not isinstance(target, Path) else str(target),
-                               {"constant_memory": True, "in_memory": False})
-    sheet = book.add_worksheet("测算结果")
-    bold = book.add_format({"bold": True})
-    money = book.add_format({"num_format": "#,##0.00"})
-    for i, (title, width) in enumerate(XLSX_COLUMNS):
-        sheet.write(0, i, title, bold)
-        sheet.set_column(i, i, width)
+def _xlsx(run: BatchRun, target: Path | BinaryIO) -> None:
+    # Settlement IDs, names and reasons come from the feed and the registry: written as
+    # text only (huzhu.lib.xlsx), amounts as exact numbers.
+    book = Workbook(target)
+    sheet = book.sheet("测算结果")
+    sheet.header(XLSX_COLUMNS, style=BOLD, freeze=False)
     labels = dict(StayOutcome.Outcome.choices)
     names = {b.code: b.name for b in run.scheme.policy().benefits}
     qs = (StayOutcome.objects.filter(run=run).order_by("row", "benefit")
@@ -84,21 +82,18 @@ def _xlsx(run: BatchRun, target) -> None:
                        "amount", "reason_text", "claim__number", "discovered"))
     for r, (row, code, member, benefit, outcome, amount, text, number, found) in \
             enumerate(qs.iterator(chunk_size=20_000), start=1):
-        sheet.write_row(r, 0, (row, code, member or "", names.get(benefit, benefit),
-                               labels[outcome]))
-        if amount is not None:
-            # Excel's number (a binary float) holds every fen of a 14-digit amount.
-            sheet.write_number(r, 5, float(amount), money)
-        sheet.write_row(r, 6, (text, number or "", "是" if found else ""))
-    summary = book.add_worksheet("汇总")
-    summary.write_row(0, 0, ("结果", "行数"), bold)
-    summary.set_column(0, 0, 22)
+        sheet.row(r, 0, (row, code, member or "", names.get(benefit, benefit),
+                         labels[outcome], to_fen(amount) if amount is not None else None,
+                         text, number or "", "是" if found else ""))
+    summary = book.sheet("汇总")
+    summary.header(("结果", "行数"), style=BOLD, freeze=False)
+    summary.widths(0, 0, 22)
     counts = run.counts or {}
     for r, (code, label) in enumerate(StayOutcome.Outcome.choices, start=1):
-        summary.write_row(r, 0, (label, counts.get(code, 0)))
+        summary.row(r, 0, (label, counts.get(code, 0)))
     n = len(StayOutcome.Outcome.choices) + 1
-    summary.write_row(n, 0, ("合计", sum(counts.values())), bold)
-    summary.write(n + 1, 0, "拟给付金额（元）")
-    summary.write_number(n + 1, 1, float(run.proposed_amount), money)
-    summary.write_row(n + 2, 0, ("医保结算数据行数", run.feed.rows))
+    summary.row(n, 0, ("合计", sum(counts.values())), BOLD)
+    summary.text(n + 1, 0, "拟给付金额（元）")
+    summary.amount(n + 1, 1, run.proposed_amount, MONEY)
+    summary.row(n + 2, 0, ("医保结算数据行数", run.feed.rows))
     book.close()
