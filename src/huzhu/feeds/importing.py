@@ -367,7 +367,7 @@ def _finish(feed: Feed, outcome: FeedOutcome, stage: Stage, sink: ErrorSink,
                union_path=getattr(feed.union, "path", "") or "",
                summary=f"医保结算数据 {outcome.file_name}：{outcome.collisions}行结算ID已有内容"
                        f"不同的结算记录，未导入，待{_node_name(feed)}管理员核对",
-               changes={"file": outcome.file_name, "count": outcome.collisions})
+               changes={"file": outcome.file_name, "collisions": outcome.collisions})
     record(scope.actor, AuditEntry.Action.FEED_IMPORTED, feed,
            union_path=getattr(feed.union, "path", "") or "", summary=outcome.summary(),
            changes={"file": outcome.file_name, "source": feed.source, "rows": outcome.rows,
