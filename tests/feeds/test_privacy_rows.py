@@ -98,3 +98,23 @@ def test_grassroots_clerk_sees_only_their_members(client, users, tree, make_memb
     reviewer = rows_page(client, users["reviewer_da"], feed, "all")
     assert all(text in reviewer for text in person(rows[1]))
     assert all(text not in reviewer for text in person(rows[2]))
+
+
+def test_a_non_members_stay_shows_only_on_the_feeds_of_its_own_union(client, tree, users):
+    from huzhu.feeds import collisions
+    from huzhu.feeds.models import FeedCollision
+
+    officer_db = User.objects.create_user(username="officer_db", password=PASSWORD,
+                                          role="admin", union=tree["db"])
+    officer_da = User.objects.create_user(username="officer_da", password=PASSWORD,
+                                          role="admin", union=tree["da"])
+    genuine = stay(outsider(43), name="真实姓名", hospital="真实医院")
+    junk = dict(genuine, id_number=outsider(44), name="占位", hospital="占位医院")
+    squatted = import_records([junk], user=officer_db, today=TODAY).feed
+    import_records([genuine], user=officer_da, today=TODAY)
+    collisions.resolve(FeedCollision.objects.get(), "replace", by=users["admin_city"])
+    # District B's feed row now points at district A's non-member's stay: not shown there.
+    page = rows_page(client, officer_db, squatted, "all")
+    assert genuine["settlement_id"] in page
+    assert "真实姓名" not in page and "真实医院" not in page
+    assert "真实医院" in rows_page(client, users["admin_city"], squatted, "all")

@@ -50,29 +50,44 @@ def get_collision_for_user(user: User, collision_id: int) -> FeedCollision:
     return found
 
 
-def readable_people(user: User, hashes: Iterable[str]) -> set[str]:
-    """Of these ID-number blind indexes, the ones whose stay ``user`` may read: a member
-    in the user's scope, or — for a data officer (their feeds are at or below their node)
-    — no member anywhere."""
+def _people(user: User, hashes: Iterable[str]) -> tuple[set[str], set[str]]:
+    """Of these ID-number blind indexes: the members' in the user's scope, and — for a
+    data officer only — those of no member anywhere."""
     wanted = {h for h in hashes if h}
     if not wanted:
-        return set()
+        return set(), set()
     members = Member.objects.filter(id_number_hash__in=wanted)
-    readable = set(members.visible_to(user).values_list("id_number_hash", flat=True))
+    mine = set(members.visible_to(user).values_list("id_number_hash", flat=True))
+    strangers: set[str] = set()
     if user.has_perm("feeds.import"):
-        anywhere = set(members.values_list("id_number_hash", flat=True))
-        readable |= wanted - anywhere
-    return readable
+        strangers = wanted - set(members.values_list("id_number_hash", flat=True))
+    return mine, strangers
+
+
+def readable_people(user: User, hashes: Iterable[str]) -> set[str]:
+    """Of these ID-number blind indexes (of rows of feeds the user sees), the ones whose
+    facts ``user`` may read: a member in the user's scope, or — for a data officer (their
+    feeds are at or below their node) — no member anywhere."""
+    mine, strangers = _people(user, hashes)
+    return mine | strangers
 
 
 def shown_stays(user: User, rows: list[FeedRow]) -> list[FeedRow]:
     """The rows with ``shown``: the row's stay when the user may read it, else None (the
-    page then shows the settlement ID and the reason only)."""
-    readable = readable_people(user, (r.stay.id_number_hash for r in rows if r.stay))
+    page then shows the settlement ID and the reason only). A non-member's stay also
+    needs the feed that brought it to be the user's: a row may point at a stay another
+    union's feed brought first, or one a collision's decision replaced."""
+    stays = [r.stay for r in rows if r.stay is not None]
+    mine, strangers = _people(user, (s.id_number_hash for s in stays))
+    theirs = {s.feed_id for s in stays if s.id_number_hash in strangers}
+    ours = set(Feed.objects.visible_to(user).filter(pk__in=theirs).values_list(
+        "pk", flat=True)) if theirs else set()
     for r in rows:
+        stay = r.stay
+        readable = stay is not None and (stay.id_number_hash in mine or (
+            stay.id_number_hash in strangers and stay.feed_id in ours))
         # An attribute for the template only: the row itself is left as it is.
-        setattr(r, "shown",  # noqa: B010
-                r.stay if r.stay is not None and r.stay.id_number_hash in readable else None)
+        setattr(r, "shown", stay if readable else None)  # noqa: B010
     return rows
 
 
