@@ -274,7 +274,7 @@ def test_the_pages_show_both_entries_and_the_pending_request(client, users, fina
     login(client, "finance_city2")
     other = client.get(page.url).content.decode()
     assert f'id="approve-{request.pk}"' in other and f'id="reject-{request.pk}"' in other
-    assert "confirm(" in other
+    assert 'data-confirm="同意冲正第' in other
     done = client.post(reverse("coverage:reversal-approve", args=[request.pk]),
                        {"note": ""}, follow=True).content.decode()
     mirror = LedgerEntry.objects.get(kind=LedgerEntry.Kind.REVERSAL)

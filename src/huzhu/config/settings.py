@@ -60,11 +60,16 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",  # static files from the app, any server
+    # Below WhiteNoise: every response but a static file is no-store; HTML pages get the
+    # Content-Security-Policy (huzhu.lib.middleware says why and what).
+    "huzhu.lib.middleware.NoStoreMiddleware",
+    "huzhu.lib.middleware.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "huzhu.lib.middleware.SessionLimitsMiddleware",  # a working day idle, 12 hours at most
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -205,6 +210,10 @@ TASKS = {
 }
 
 SESSION_COOKIE_HTTPONLY = True
+# A session ends after a working day without use (renewed at most every five minutes by
+# huzhu.lib.middleware.SessionLimitsMiddleware, which also ends it 12 hours after signing
+# in); Django's default was two weeks.
+SESSION_COOKIE_AGE = 8 * 3600
 CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the cookie-less header in base.html
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
