@@ -24,7 +24,7 @@ SIGNED_IN_KEY = "portal_signed_in_at"
 MEMBER_SESSION = timedelta(hours=4)
 
 
-def _staff_signed_in(request: HttpRequest) -> bool:
+def staff_signed_in(request: HttpRequest) -> bool:
     user = getattr(request, "user", None)
     return bool(user is not None and user.is_authenticated)
 
@@ -33,7 +33,7 @@ def current_member(request: HttpRequest) -> Member | None:
     """The signed-in member, or None (no member session, an expired one, a staff sign-in
     on the same browser, or a member no longer in the registry). An expired session's
     member keys are dropped."""
-    if _staff_signed_in(request):
+    if staff_signed_in(request):
         return None
     session = request.session
     member_id = session.get(MEMBER_KEY)
@@ -73,7 +73,7 @@ def member_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResp
 
     @functools.wraps(view)
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if _staff_signed_in(request):
+        if staff_signed_in(request):
             raise Http404
         member = current_member(request)
         if member is None:

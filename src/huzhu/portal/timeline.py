@@ -1,0 +1,82 @@
+"""A claim as its member sees it: the steps of its history without staff names (who
+acted is said by role: 单位工会, 审核人员, 财务人员), what is missing when it was
+returned, and where the money went (the payment day and the account's last four)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.utils import timezone
+
+from huzhu.claims.materials import required as materials
+from huzhu.claims.models import Claim, Payout
+from huzhu.lib import crypto
+
+S = Claim.State
+
+# Each history step in the member's words, and who takes it.
+STEPS: dict[str, tuple[str, str]] = {
+    "file": ("提交申请", "单位工会"),
+    "submit": ("提交审核", "单位工会"),
+    "first_pass": ("初审通过", "审核人员"),
+    "approve": ("审核通过，待给付", "审核人员"),
+    "return": ("退回补充材料", "审核人员"),
+    "reject": ("不予给付", "审核人员"),
+    "withdraw": ("撤回申请", "单位工会"),
+    "batch": ("已安排给付", "财务人员"),
+    "pay": ("已给付", "财务人员"),
+    "fail": ("付款未成功，待重新给付", "财务人员"),
+}
+# Steps whose note the member should read: what to add, why not paid.
+NOTED = frozenset({"return", "reject"})
+
+
+@dataclass
+class Step:
+    at: dt.datetime
+    label: str
+    who: str
+    note: str = ""
+
+
+def timeline(claim: Claim) -> list[Step]:
+    steps = []
+    for event in claim.history.all():
+        label, who = STEPS.get(event.action, (Claim.State(event.to_state).label
+                                               if event.to_state in S.values else "办理",
+                                               "审核人员"))
+        if event.action == "file" and claim.source == Claim.Source.MEMBER:
+            who = "本人"
+        if event.action in ("late_exception", "override_duplicate"):
+            continue  # the reviewers' own records, not a step of the member's claim
+        note = event.note.split("：", 1)[-1] if event.action in NOTED else ""
+        steps.append(Step(timezone.localtime(event.at), label, who, note))
+    return steps
+
+
+def missing(claim: Claim) -> list[str]:
+    """What a returned claim still needs, by name."""
+    if claim.state != S.RETURNED:
+        return []
+    return [materials.labels([code]) for code in materials.missing(claim)]
+
+
+@dataclass
+class Paid:
+    on: dt.date | None
+    last4: str  # "" when the account has changed since
+
+
+def payment(claim: Claim) -> Paid | None:
+    payout = (Payout.objects.filter(claim=claim, state=Payout.State.PAID)
+              .order_by("-pk").first())
+    if payout is None:
+        return None
+    member = claim.member
+    # The payout keeps the blind index of the account it was paid to; the member's own
+    # index (or, while keys rotate, either of the account's) says it is still that one.
+    same = bool(payout.account_hash) and member.bank_account_sealed is not None and (
+        payout.account_hash == member.bank_account_hash
+        or payout.account_hash in crypto.blind_indexes("bank:" + member.bank_account))
+    return Paid(payout.paid_on, member.bank_last4 if same else "")
