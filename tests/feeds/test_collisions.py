@@ -89,7 +89,8 @@ def test_squatting_no_longer_refuses_the_genuine_feed(client, officers, users, m
     collision = FeedCollision.objects.get()
     assert (collision.feed_id, collision.row, collision.status) == (feed.pk, 1, "open")
     audit = AuditEntry.objects.get(action=AuditEntry.Action.FEED_COLLISION)
-    assert audit.union_path == feed.union.path and audit.changes == {"file": "接口推送", "collisions": 1}
+    assert audit.union_path == feed.union.path
+    assert audit.changes == {"file": "接口推送", "collisions": 1}
     # The feed's page: the held row by its settlement ID and the neutral reason only.
     rows = login(client, officers["da"]).get(
         reverse("feeds:detail", args=[feed.pk]) + "?show=all").content.decode()
