@@ -74,9 +74,8 @@ def _verify(anchor: str) -> int:
         text = (f"审计日志核验未通过：{verdict.problem}"
                 f"（此前 {verdict.count:,} 条完好）")
     print(f"{text}（用时 {took:.1f} 秒）")
-    changes = {"entries": verdict.count, "head_hash": verdict.head_hash,
-               "finding": verdict.problem or "通过"}
-    if anchor:
-        changes["anchor"] = anchor
-    log.record(None, AuditEntry.Action.AUDIT_VERIFIED, summary=text, changes=changes)
+    log.record(None, AuditEntry.Action.AUDIT_VERIFIED, summary=text,
+               changes={"entries": verdict.count, "head_hash": verdict.head_hash,
+                        "finding": verdict.problem or "通过",
+                        **({"anchor": anchor} if anchor else {})})
     return 0 if verdict.ok else 1
