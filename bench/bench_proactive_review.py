@@ -79,8 +79,9 @@ def reset() -> None:
 
     feed_run.reset()
     with connection.cursor() as cursor:
+        # The usual amounts too: a previous run's approvals would flag this run's claims.
         cursor.execute("TRUNCATE feeds_proactivesampleclaim, feeds_proactivesample, "
-                       "notify_outboxmessage CASCADE")
+                       "notify_outboxmessage, claims_claimamountnorm CASCADE")
         cursor.execute("DELETE FROM audit_auditentry WHERE action LIKE 'feeds.%%'")
         cursor.execute("ANALYZE")
 
