@@ -80,13 +80,16 @@ class Payout(models.Model):
         ordering = ["id"]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="claims_payout_positive"),
-            # A claim is in at most one open batch, and paid at most once: in the database.
-            # A returned payout leaves both indexes, so pay → 退票 → pay again is allowed,
-            # and the claim still stands paid at most once at any time.
+            # A claim is in at most one open batch, and paid at most once per batch: in
+            # the database. A returned payout leaves both indexes, so pay → 退票 → pay
+            # again is allowed. A second paid payout in another batch is the difference a
+            # 复核 raised the approved amount by (huzhu.claims.appeals): the batch pays
+            # final − already paid (payouts.build), so the paid payouts sum to the claim's
+            # final, which ``huzhu audit money`` checks.
             models.UniqueConstraint(fields=["claim"], condition=Q(state="pending"),
                                     name="claims_one_pending_payout"),
-            models.UniqueConstraint(fields=["claim"], condition=Q(state="paid"),
-                                    name="claims_paid_once"),
+            models.UniqueConstraint(fields=["claim", "batch"], condition=Q(state="paid"),
+                                    name="claims_paid_once_per_batch"),
             # A returned payout was paid on a day and returned on a day, not before it.
             models.CheckConstraint(
                 condition=~Q(state="returned") | Q(paid_on__isnull=False,
