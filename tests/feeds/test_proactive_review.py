@@ -374,3 +374,14 @@ def test_a_run_the_system_started_is_sampled_by_those_who_see_the_schemes_union(
         review.draw(people["reviewer_da"], run, percent="50")
     sample = review.draw(people["reviewer_city"], run, percent="50", seed=2)
     assert (sample.straight_through, sample.size) == (3, 2)
+
+
+def test_the_panel_tells_a_role_that_may_not_draw_why_and_counts_nothing(client, city_run,
+                                                                          people):
+    assert client.login(username="auditor_city", password=PASSWORD)
+    html = client.get(f"/feeds/runs/{city_run.pk}/").content.decode()
+    assert "您的角色不能抽取复核样本，须由审核员或管理员办理" in html
+    assert 'id="straight-through"' not in html and 'id="sample-form"' not in html
+    answer = client.post(f"/feeds/runs/{city_run.pk}/sample/", {"percent": "10"}, follow=True)
+    assert "未抽样：您的角色不能抽取复核样本" in answer.content.decode()
+    assert not ProactiveSample.objects.exists()

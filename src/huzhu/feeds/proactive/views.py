@@ -161,10 +161,13 @@ def _review_panel(request: AuthenticatedHttpRequest, run: BatchRun) -> dict[str,
     sample = (ProactiveSample.objects.filter(run=run)
               .select_related("drawn_by", "decided_by").first())
     if sample is None:
-        return {"sample": None, "straight": review.straight_through(run),
-                "ceiling": run.scheme.straight_through_upto,
+        refusal = review.why_not_draw(user, run)
+        # Counted (signals and all) for those who may draw: at a city's run the signals'
+        # queries take seconds, which a clerk's page view need not spend.
+        return {"sample": None, "ceiling": run.scheme.straight_through_upto,
+                "straight": review.straight_through(run) if refusal is None else None,
                 "threshold": review.shown_percent(run.scheme.sample_threshold),
-                "draw_refusal": review.why_not_draw(user, run)}
+                "draw_refusal": refusal}
     sample.run = run
     seen = review.progress(sample)
     refusal = review.why_not_approve(user, sample)
