@@ -44,6 +44,9 @@ class QueueFilter:
     q: str = ""  # a member's name or ID number, or a 理赔编号
     # A proactive run's review sample (第 N 号抽样复核决定): the run page links to its claims.
     sample: int | None = None
+    # Where the claims came from (来源): 会员自助申请 — the members' own drafts, which the
+    # clerk checks, completes and submits.
+    source: str = ""
 
     @classmethod
     def from_params(cls, user: User, params: QueryDict, q: str = "") -> QueueFilter:
@@ -62,7 +65,9 @@ class QueueFilter:
                    _date(params.get("from")), _date(params.get("to")),
                    _money(params.get("min")), _money(params.get("max")),
                    params.get("flag", "")[:32], (q or "").strip()[:50],
-                   id_param(params, "sample"))
+                   id_param(params, "sample"),
+                   source if (source := params.get("source", "")) in Claim.Source.values
+                   else "")
 
     @property
     def member_query(self) -> MemberQuery | None:
@@ -112,6 +117,8 @@ def filtered(user: User, f: QueueFilter) -> QuerySet[Claim]:
         qs = qs.filter(computed__lte=f.amount_max)
     if f.flag:
         qs = flags.with_flag(qs, f.flag)
+    if f.source:
+        qs = qs.filter(source=f.source)
     if f.sample:
         # The sample's rows (feeds.ProactiveSampleClaim) by their reverse relation: the
         # claims app does not import the feeds app above it.
