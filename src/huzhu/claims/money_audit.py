@@ -36,7 +36,7 @@ from typing import Any
 
 import pyarrow as pa
 from django.db import connection
-from django.db.models import F, Q
+from django.db.models import F, OuterRef, Q, Subquery
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -45,6 +45,7 @@ from huzhu.claims.engine_inputs import BLANK_IS_NULL, CLAIM_EVENT_FIELDS, EVENT_
 from huzhu.claims.models import Claim, Payout
 from huzhu.coverage.engine_inputs import enrolment_table, member_table
 from huzhu.coverage.models import Enrolment, LedgerEntry, Scheme
+from huzhu.lib.money import MoneySum
 from huzhu.lib.sql import quote
 from huzhu.rules import InputError, evaluate
 from huzhu.rules.columns import arrow_schema, stay_days
@@ -232,15 +233,27 @@ def _duplicate_findings(check: Check) -> None:
 def _payout_findings(check: Check, today: dt.date) -> None:
     """Only the wrong rows are read (a city pays millions): the filter is the database's."""
     made = TruncDate("batch__created_at")  # in the project's time zone, as pages show it
-    wrong = (Payout.objects.filter(state=Payout.State.PAID).annotate(made=made)
+    # A claim's paid payouts together: one, or (a 复核 raised a paid amount, see
+    # huzhu.claims.appeals) the first and the difference. A paid claim's add up to its
+    # approved amount; a claim raised and not yet paid the difference, to less.
+    paid_total = Subquery(Payout.objects.filter(claim_id=OuterRef("claim_id"),
+                                                state=Payout.State.PAID)
+                          .values("claim_id").annotate(s=MoneySum("amount")).values("s"))
+    total_wrong = Q(claim__final__isnull=False) & (
+        Q(claim__state=Claim.State.PAID) & ~Q(paid_total=F("claim__final"))
+        | Q(paid_total__gt=F("claim__final")))
+    wrong = (Payout.objects.filter(state=Payout.State.PAID)
+             .annotate(made=made, paid_total=paid_total)
              .filter(Q(paid_on__isnull=True) | Q(paid_on__lt=F("made"))
                      | Q(paid_on__gt=today) | Q(paid_on__lt=F("claim__event_date"))
-                     | Q(claim__final__isnull=False) & ~Q(amount=F("claim__final")))
+                     | total_wrong)
              .select_related("claim", "batch").order_by("id"))
     for payout in wrong.iterator(chunk_size=CHUNK):
         claim, number, on = payout.claim, payout.claim.number, payout.paid_on
-        if claim.final is not None and payout.amount != claim.final:
-            check.add(f"理赔 {number} 付款 {yuan(payout.amount)} 元，核定金额为 "
+        total = payout.paid_total
+        if claim.final is not None and (total > claim.final or (
+                claim.state == Claim.State.PAID and total != claim.final)):
+            check.add(f"理赔 {number} 付款 {yuan(total)} 元，核定金额为 "
                       f"{yuan(claim.final)} 元")
         if on is None:
             check.add(f"理赔 {number} 已付款却没有付款日期")

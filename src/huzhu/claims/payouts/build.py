@@ -177,11 +177,12 @@ def build_batch(user: User, scheme: Scheme, claim_ids: Iterable[int] | None = No
             raise ClaimRefused(_nothing_to_batch(picked))
         batch = _new_batch(user, scheme, union)
         now = db_now()
+        owed = _owed(picked.payable)
         try:
             with transaction.atomic():
                 insert(Payout, ("batch_id", "claim_id", "amount", "state", "failure_reason",
                                  "account_hash", "updated_at"),
-                        [(batch.pk, c.pk, db_money(c.final), Payout.State.PENDING, "", "",
+                        [(batch.pk, c.pk, db_money(owed[c.pk]), Payout.State.PENDING, "", "",
                           now) for c in picked.payable])
         except IntegrityError:
             raise ClaimRefused("有理赔已在另一个待付款的批次中，请刷新后重试") from None
@@ -192,7 +193,7 @@ def build_batch(user: User, scheme: Scheme, claim_ids: Iterable[int] | None = No
             claim.state = S.IN_BATCH
         note = f"加入给付批次 {batch.number}"
         record_step(user, picked.payable, "batch", S.APPROVED, S.IN_BATCH, note)
-        total = sum((c.final for c in picked.payable), ZERO)
+        total = sum(owed.values(), ZERO)
         log.record(user, AuditEntry.Action.PAYOUT_CHANGED, batch,
                    summary=f"生成给付批次 {batch.number}（{scheme.name}）："
                            f"{len(picked.payable)} 笔，合计 {yuan(total)} 元"
@@ -202,6 +203,21 @@ def build_batch(user: User, scheme: Scheme, claim_ids: Iterable[int] | None = No
                             "without_account": [c.number for c in picked.no_account][:200]})
     batch.without_account = picked.no_account
     return batch
+
+
+def _owed(claims: list[Claim]) -> dict[int, Decimal]:
+    """Claim id → what the batch pays: the approved amount less what the claim's paid
+    payouts already paid (nothing, but for a claim whose 复核 raised a paid amount:
+    huzhu.claims.appeals; then the difference)."""
+    paid: dict[int, Decimal] = {}
+    for chunk in chunks(sorted(c.pk for c in claims)):
+        paid.update(Payout.objects.filter(claim_id__in=chunk, state=Payout.State.PAID)
+                    .values("claim_id").annotate(s=MoneySum("amount"))
+                    .values_list("claim_id", "s").order_by())
+    owed = {c.pk: to_fen(c.final - paid.get(c.pk, ZERO)) for c in claims}
+    if (number := next((c.number for c in claims if owed[c.pk] <= 0), None)) is not None:
+        raise ClaimRefused(f"理赔 {number}：核定金额已全额给付，不能再次给付")
+    return owed
 
 
 def _nothing_to_batch(picked: _Picked) -> str:
