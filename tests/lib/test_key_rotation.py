@@ -3,9 +3,11 @@ rebuilt, lookups working meanwhile, a killed rotation continued, the old keys re
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import stat
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -14,8 +16,10 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.apps import apps
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from huzhu.audit.models import AuditEntry
+from huzhu.claims.models import Claim, Payout, PayoutBatch
 from huzhu.cli import main
 from huzhu.config import secrets
 from huzhu.coverage import schemes
@@ -25,6 +29,8 @@ from huzhu.feeds.models import Settlement
 from huzhu.lib import crypto
 from huzhu.lib.keys import columns, rotation, store
 from huzhu.members.models import Member, MemberExport
+from huzhu.portal.bank import PENDING_COLUMN
+from huzhu.portal.models import OneTimeCode
 from tests.feeds.conftest import TODAY, feed_dir, stay, write_csv  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.django_db
@@ -75,9 +81,44 @@ def dataset(make_member, feed_dir, users, tree):  # noqa: F811 (fixture)
     scheme = schemes.create_scheme(users["admin_city"], union=tree["city"],
                                    policy_name="ningshan-2024", code="rotate-test")
     Scheme.objects.filter(pk=scheme.pk).update(payee_account="4200 2210 0902 4530 718")
+    payouts = _payouts(made[1], scheme, users["admin_city"], tree["city"])
+    code = OneTimeCode.objects.create(  # a bank change waiting for its SMS code
+        purpose=OneTimeCode.Purpose.BANK, phone_index="x", member=made[1], nonce="n",
+        code_hash="h", expires_at=timezone.now() + dt.timedelta(minutes=5),
+        pending_sealed=crypto.seal(CLOSED, column=PENDING_COLUMN))
     numbers = {m.pk: Member.objects.get(pk=m.pk).id_number for m in made}
     assert numbers[made[4].pk] == old_number  # the old format reads
-    return {"members": made, "numbers": numbers, "export": export, "scheme": scheme}
+    return {"members": made, "numbers": numbers, "export": export, "scheme": scheme,
+            "payouts": payouts, "code": code}
+
+
+CLOSED = "6222999900001111"
+# Sealed under another column's associated data: a colliding feed row's ID number is a
+# stay's (it may replace the stored one); the portal names its own.
+OWN_AAD = {"feeds.FeedCollision": crypto.SETTLEMENT_ID_NUMBER,
+           "portal.OneTimeCode": PENDING_COLUMN}
+
+
+def _payouts(member, scheme, user, city) -> tuple[int, int]:
+    """Two paid payouts of one claim of ``member``: one to the account the member still
+    has (its copied index must follow the rotation), one to an account closed since
+    (its index must go on differing from the member's)."""
+    period = schemes.create_period(user, scheme, name="2026年度", start=dt.date(2026, 1, 1),
+                                   end=dt.date(2026, 12, 31), premium=Decimal("150.00"),
+                                   enrol_from=dt.date(2026, 1, 1),
+                                   enrol_until=dt.date(2026, 3, 31))
+    claim = Claim.objects.create(member=member, scheme=scheme, period=period,
+                                 benefit="hospital", benefit_name="住院", filed_by=user,
+                                 number="2026-R-000001", event_date=dt.date(2026, 3, 1))
+    made = []
+    for n, account_hash in enumerate((member.bank_account_hash,
+                                      crypto.blind_index("bank:" + CLOSED))):
+        batch = PayoutBatch.objects.create(number=f"PB-R-{n}", scheme=scheme, union=city,
+                                           created_by=user)
+        made.append(Payout.objects.create(batch=batch, claim=claim, amount=Decimal("100.00"),
+                                          state=Payout.State.PAID,
+                                          account_hash=account_hash).pk)
+    return made[0], made[1]
 
 
 def sealed_values() -> list[bytes]:
@@ -110,6 +151,12 @@ def assert_everything_reads(data, midway: bool = False) -> None:
         assert stay_.id_number_hash in crypto.blind_indexes(first.id_number)
     else:
         assert stay_.id_number_hash == first.id_number_hash
+    same, closed = (Payout.objects.get(pk=pk).account_hash for pk in data["payouts"])
+    if not midway:
+        assert same == banked.bank_account_hash  # paid to the account the member has
+    assert closed != banked.bank_account_hash  # paid to another account: still differs
+    pending = OneTimeCode.objects.get(pk=data["code"].pk).pending_sealed
+    assert crypto.unseal(pending, column=PENDING_COLUMN) == CLOSED
     export = MemberExport.objects.get(pk=data["export"].pk)
     assert crypto.unseal(export.query_sealed, column=crypto.EXPORT_QUERY) == \
         data["numbers"][data["members"][2].pk]
@@ -128,7 +175,8 @@ def test_rotation_reseals_every_value_and_lookups_find_the_same_members(keyring,
     assert store.key_id(keys.index_current) == report.index_key != store.key_id(old_index)
     # Every sealed value: the new format under the new key.
     values = sealed_values()
-    assert len(values) == 5 + 1 + 1 + 1  # five ID numbers, an account, a stay, an export
+    assert len(values) == 5 + 1 + 1 + 1 + 1  # 5 ID numbers, an account, a stay, an export,
+    # and an account waiting for its SMS code
     assert {crypto.key_id_of(v) for v in values} == {new_id}
     assert_everything_reads(dataset)
     after = {m.pk: m.id_number_hash for m in Member.objects.all()}
@@ -136,7 +184,7 @@ def test_rotation_reseals_every_value_and_lookups_find_the_same_members(keyring,
     rows = {t.label: t.rows for t in report.tables}
     assert {k: rows[k] for k in ("会员", "会员导出", "医保结算记录")} == {
         "会员": 5, "会员导出": 1, "医保结算记录": 1}
-    assert report.lookups == 5
+    assert report.lookups == 5 and report.copies == 1
     # The old field key opens nothing any more; the old index key finds no one.
     assert store.key_id(old_field) not in {k.hex() for k in keys.fields}
     assert crypto.blind_indexes(dataset["numbers"][dataset["members"][0].pk]) == [
@@ -169,7 +217,7 @@ def test_rotation_reseals_every_value_and_lookups_find_the_same_members(keyring,
     text = entry.summary + json.dumps(entry.changes)
     for key in (old_field, old_index, keys.field_current, keys.index_current):
         assert key not in text
-    assert entry.changes["rows"] == 7 and entry.changes["field_key"] == new_id
+    assert entry.changes["rows"] == 8 and entry.changes["field_key"] == new_id
     assert entry.changes["lookups"] == 5 and entry.changes["file"] == retired.name
     assert "轮换加密密钥" in entry.summary and "均找到本人" in entry.summary
 
@@ -296,8 +344,8 @@ def test_every_sealed_column_is_rotated():
             assert table.optional
             continue
         for sealed in table.sealed:
-            assert sealed.aad == f"{model._meta.db_table}.{sealed.column}" or (
-                table.model == "feeds.FeedCollision" and sealed.aad == crypto.SETTLEMENT_ID_NUMBER)
+            assert sealed.aad == OWN_AAD.get(table.model,
+                                             f"{model._meta.db_table}.{sealed.column}")
 
 
 def test_rotate_and_status_commands(keyring, dataset, capsys):
@@ -306,7 +354,7 @@ def test_rotate_and_status_commands(keyring, dataset, capsys):
     assert "未在轮换" in out and "旧格式" in out and "身份证号（密文）" in out
     assert main(["keys", "rotate", "--chunk", "2", "--sample", "3"]) == 0
     out = capsys.readouterr().err.replace("\n", "")  # rich wraps long lines
-    assert "密钥轮换完成" in out and "重新加密并核验 7 行" in out
+    assert "密钥轮换完成" in out and "重新加密并核验 8 行" in out
     assert "请把这个文件离线保存" in out and "抽查按身份证号查找 3 人均找到本人" in out
     assert "HUZHU_FIELD_KEY（轮换之前的字段密钥）已退役" in out
     assert "HUZHU_INDEX_KEY 仍在使用" in out

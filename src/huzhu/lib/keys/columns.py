@@ -51,6 +51,27 @@ class Table:
     optional: bool = False
 
 
+@dataclass(frozen=True)
+class Copied:
+    """A blind index copied from another row at some moment: a payout keeps the index of
+    the account it was paid to, and a returned payout is paid again only once the
+    member's account differs from it. Its value is not kept in the row, so it is rebuilt
+    from the source's current value where it still equals the previous key's hash of it
+    (the same account); one that differs named an account no longer there, and stays
+    different from the new index as well."""
+
+    model: str
+    column: str
+    source: str  # ORM path to the sealed value the index was copied from
+    aad: str
+    derive: Callable[[str], str]
+
+
+COPIED: tuple[Copied, ...] = (
+    Copied("claims.Payout", "account_hash", "claim__member__bank_account_sealed",
+           crypto.MEMBER_BANK_ACCOUNT, _bank),
+)
+
 TABLES: tuple[Table, ...] = (
     Table("members.Member", (
         Sealed("id_number_sealed", crypto.MEMBER_ID_NUMBER,
@@ -69,4 +90,8 @@ TABLES: tuple[Table, ...] = (
         Sealed("id_number_sealed", crypto.SETTLEMENT_ID_NUMBER,
                (Index("id_number_hash", _same),)),
     ), optional=True),
+    # A bank account waiting for its SMS code (member self-service), sealed under the
+    # associated data its owner chose.
+    Table("portal.OneTimeCode", (Sealed("pending_sealed", "portal.pending_bank_account"),),
+          optional=True),
 )

@@ -52,7 +52,7 @@ from django.db import connection, models, transaction
 
 from huzhu.lib import crypto
 from huzhu.lib.keys import store
-from huzhu.lib.keys.columns import TABLES, Sealed, Table
+from huzhu.lib.keys.columns import COPIED, TABLES, Copied, Sealed, Table
 
 Progress = Callable[[str, int, int], None]  # (what, done, total)
 Row = tuple[Any, ...]
@@ -80,6 +80,7 @@ class Report:
     index_key: str
     tables: list[TableDone] = field(default_factory=list)
     lookups: int = 0
+    copies: int = 0  # copied indexes (payouts' account indexes) rebuilt
     resumed: bool = False
     retired_file: Path | None = None
     configured_field_retired: bool = False  # HUZHU_FIELD_KEY: may leave the configuration
@@ -166,8 +167,16 @@ class Rotator:
                 done = TableDone(plan.label)
                 report.tables.append(done)
                 self._rewrite(plan, state, done, field_key, index_key)
+            previous = keys.index_previous
+            if previous is None:
+                raise RotationError("密钥环记录了正在进行的轮换，却没有被替换的索引密钥："
+                                    "密钥环文件可能已损坏，请从离线备份恢复。")
+            for copied in COPIED:
+                report.copies += self._rebuild_copies(copied, previous, index_key)
             for plan, done in zip(plans(), report.tables, strict=True):
                 self._verify(plan, done, field_key, index_key)
+            for copied in COPIED:  # copied meanwhile from a row not yet rebuilt
+                report.copies += self._rebuild_copies(copied, previous, index_key)
             report.lookups = self._check_lookups(index_key)
             report.retired_file, report.configured_field_retired = self._retire()
         report.seconds = time.monotonic() - started
@@ -314,6 +323,45 @@ class Rotator:
             seen += len(rows)
             self.progress(f"核验：{plan.label}", min(seen, done.rows), max(done.rows, seen))
 
+    def _rebuild_copies(self, copied: Copied, previous: str, index_key: str) -> int:
+        """Each copied index that is the previous key's hash of its source's value now
+        becomes the new key's hash of it; one statement per chunk, compare and set."""
+        app_label, name = copied.model.split(".")
+        model = apps.get_model(app_label, name)
+        opener = crypto.unsealer(column=copied.aad)
+        old_index, new_index = crypto.blind_indexer(previous), crypto.blind_indexer(index_key)
+        label = str(model._meta.verbose_name)
+        qs = model._base_manager.exclude(**{copied.column: ""}).exclude(
+            **{f"{copied.source}__isnull": True}).order_by("pk")
+        total, seen, changed, last = qs.count(), 0, 0, -1
+        self.progress(f"重建索引：{label}", 0, total)
+        table, column = model._meta.db_table, model._meta.get_field(copied.column).column
+        pk = model._meta.pk.column
+        while True:
+            rows = list(qs.filter(pk__gt=last).values_list("pk", copied.column, copied.source)
+                        [:self.chunk])
+            if not rows:
+                break
+            todo = []
+            for row_pk, stored, token in rows:
+                value = copied.derive(opener(token))
+                if stored == old_index(value):
+                    todo.append((row_pk, new_index(value), stored))
+            if todo:
+                values = ", ".join(["(%s, %s, %s)"] * len(todo))
+                with transaction.atomic(), connection.cursor() as cursor:
+                    cursor.execute(
+                        f"UPDATE {_quote(table)} AS t SET {_quote(column)} = "
+                        f"{_cast('v.column2', 'varchar')} FROM (VALUES {values}) AS v "
+                        f"WHERE t.{_quote(pk)} = {_cast('v.column1', 'bigint')} "
+                        f"AND t.{_quote(column)} = {_cast('v.column3', 'varchar')}",
+                        [x for row in todo for x in row])
+                    changed += int(cursor.rowcount)
+            last = rows[-1][0]
+            seen += len(rows)
+            self.progress(f"重建索引：{label}", min(seen, total), max(total, seen))
+        return changed
+
     def _check_lookups(self, index_key: str) -> int:
         """A sample of members, each looked up by its ID number under the new index key
         alone: each must find itself and no one else."""
@@ -382,13 +430,7 @@ class Rotator:
     def _update_sql(self, plan: _Plan, n: int) -> str:
         """One statement for a chunk: new values joined by primary key, taken only where
         the sealed values are still those read (v.old_*)."""
-        pg = connection.vendor == "postgresql"
-
-        def cast(expr: str, kind: str) -> str:
-            # PostgreSQL types a VALUES list from its rows (a column all NULL is text);
-            # SQLite must not get a CAST: "bytea" would give a blob NUMERIC affinity.
-            return f"CAST({expr} AS {kind})" if pg else expr
-
+        cast = _cast
         sets, cas, i = [], [], 2
         n_new = sum(1 + len(s.indexes) for s in plan.sealed)
         for sealed in plan.sealed:
@@ -444,6 +486,13 @@ class Rotator:
             yield
         finally:
             os.close(fd)  # closing releases the lock, as a kill does
+
+
+def _cast(expr: str, kind: str) -> str:
+    """PostgreSQL types a VALUES list from its rows (a column all NULL is text), so its
+    columns are cast; SQLite must not get a CAST: "bytea" would give a blob NUMERIC
+    affinity."""
+    return f"CAST({expr} AS {kind})" if connection.vendor == "postgresql" else expr
 
 
 def _needs_rewrite(row: Row, fid: bytes) -> bool:
