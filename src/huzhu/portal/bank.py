@@ -77,30 +77,37 @@ def confirm_change(member: Member, code_id: int, code: str) -> Member:
         if row is None or not row.live:
             raise BankRefused("验证码已失效（超过 5 分钟或错误次数过多），请重新提交")
         if not row.matches(code):
+            # Counted and committed before refusing: raising inside the block would
+            # roll the count back and allow unlimited tries.
             row.tries += 1
             row.save(update_fields=["tries"])
-            raise BankRefused("验证码不正确" if row.tries < MAX_TRIES else
-                              "验证码错误次数过多，请重新提交")
-        account = crypto.unseal(row.pending_sealed, column=PENDING_COLUMN)
-        member = Member.objects.select_for_update().get(pk=member.pk)
-        _check_free(member, account)
-        had = member.bank_account_sealed is not None
-        old_bank = member.bank_name
-        member.set_bank_account(account)
-        member.bank_name = row.pending_bank_name
-        member.save(update_fields=["bank_account_sealed", "bank_account_hash", "bank_last4",
-                                   "bank_name", "updated_at"])
-        row.used_at = timezone.now()
-        row.pending_sealed = None
-        row.save(update_fields=["used_at", "pending_sealed"])
-        changes: dict[str, object] = {"bank_account": "已修改" if had else "已登记"}
-        if old_bank != member.bank_name:
-            changes["bank_name"] = [old_bank or None, member.bank_name or None]
-        log.record(None, AuditEntry.Action.MEMBER_UPDATED, member,
-                   summary=f"会员“{member.name}”通过会员服务{'修改' if had else '登记'}"
-                           f"银行账号（尾号 {member.bank_last4}），已短信验证",
-                   changes=changes)
-        _announce(member, row, had)
+        else:
+            return _apply(member, row)
+    raise BankRefused("验证码不正确" if row.tries < MAX_TRIES else "验证码错误次数过多，请重新提交")
+
+
+def _apply(member: Member, row: OneTimeCode) -> Member:
+    """Inside the caller's transaction, with the code row locked."""
+    account = crypto.unseal(row.pending_sealed, column=PENDING_COLUMN)
+    member = Member.objects.select_for_update().get(pk=member.pk)
+    _check_free(member, account)
+    had = member.bank_account_sealed is not None
+    old_bank = member.bank_name
+    member.set_bank_account(account)
+    member.bank_name = row.pending_bank_name
+    member.save(update_fields=["bank_account_sealed", "bank_account_hash", "bank_last4",
+                               "bank_name", "updated_at"])
+    row.used_at = timezone.now()
+    row.pending_sealed = None
+    row.save(update_fields=["used_at", "pending_sealed"])
+    changes: dict[str, object] = {"bank_account": "已修改" if had else "已登记"}
+    if old_bank != member.bank_name:
+        changes["bank_name"] = [old_bank or None, member.bank_name or None]
+    log.record(None, AuditEntry.Action.MEMBER_UPDATED, member,
+               summary=f"会员“{member.name}”通过会员服务{'修改' if had else '登记'}"
+                       f"银行账号（尾号 {member.bank_last4}），已短信验证",
+               changes=changes)
+    _announce(member, row, had)
     return member
 
 

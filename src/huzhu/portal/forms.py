@@ -51,7 +51,8 @@ class CodeForm(forms.Form):
 class BankForm(forms.Form):
     account = forms.CharField(label="新的银行账号", max_length=40, widget=forms.TextInput(
         attrs={**_BIG, "inputmode": "numeric", "autocomplete": "off", "id": "id_account"}))
-    bank_name = forms.CharField(label="开户行", max_length=60, help_text="例如：中国工商银行长春分行",
+    bank_name = forms.CharField(label="开户行", max_length=60,
+                                help_text="例如：中国工商银行长春分行",
                                 widget=forms.TextInput(attrs={**_BIG, "id": "id_bank_name"}))
 
 

@@ -18,10 +18,10 @@ from huzhu.notify.models import mask_phone
 from huzhu.portal import bank as bank_service
 from huzhu.portal import filing, signin
 from huzhu.portal.access import (
-    staff_signed_in,
     current_member,
     end_member_session,
     member_required,
+    staff_signed_in,
     start_member_session,
 )
 from huzhu.portal.cover import member_cover

@@ -14,6 +14,9 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='claim',
             name='source',
-            field=models.CharField(choices=[('manual', '经办申请'), ('proactive', '免申即享'), ('member', '会员自助申请')], default='manual', max_length=10, verbose_name='来源'),
+            field=models.CharField(
+                choices=[('manual', '经办申请'), ('proactive', '免申即享'),
+                         ('member', '会员自助申请')],
+                default='manual', max_length=10, verbose_name='来源'),
         ),
     ]
