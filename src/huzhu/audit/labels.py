@@ -43,7 +43,19 @@ COMMON = {
     "new": "新增结算记录", "already_known": "此前已导入", "matched": "匹配到会员",
     "unmatched_not_member": "未匹配（非会员）", "unmatched_outside_scope": "未匹配（不在本级范围）",
     "what_if": "改革测算", "reform": "改革方案", "content_hash": "测算规则指纹",
-    "token": "令牌", "label": "用途说明",
+    "token": "令牌", "label": "用途说明", "days": "有效期（天）", "expires": "有效期至",
+    "collisions": "结算ID冲突行数",
+    # Review by exception (抽样复核) of a run's straight-through claims.
+    "seed": "随机种子", "percent": "抽样比例（%）", "sample_size": "样本笔数",
+    "drawn": "随机抽取笔数", "added": "另行加入笔数", "straight_through": "直通理赔笔数",
+    "straight_amount": "直通理赔金额", "ceiling": "直通金额上限", "threshold": "驳回核减阈值（%）",
+    "dropped": "转逐笔审核笔数", "flagged": "有审核提示笔数",
+    # Keys, the audit chain, backups.
+    "field_key": "新字段密钥编号", "index_key": "新索引密钥编号", "lookups": "核对的查找次数",
+    "entries": "审计记录条数", "head_hash": "链头哈希", "finding": "核验发现",
+    "anchor": "锚点哈希", "files": "上传文件数", "forced": "覆盖已有数据",
+    # Appeals (复核).
+    "due_on": "办结期限",
     # The audit log's own export, and a refused service.
     "refused": "被拒绝的操作", "actor": "操作人", "action": "操作", "date_from": "开始日期",
     "date_to": "结束日期", "object": "对象编号",
@@ -86,6 +98,7 @@ OBJECT_TYPES = {"claimmaterial": "理赔材料", "claim": "理赔", "member": "�
                 "outboxmessage": "短信", "ledgerreversal": "冲正申请",
                 "payoutbatch": "给付批次", "payout": "给付", "batchrun": "免申即享测算",
                 "whatifrun": "改革测算", "feed": "医保结算数据", "feedtoken": "数据接口令牌",
+                "feedcollision": "结算ID冲突", "proactivesample": "抽样复核",
                 "premiumnotice": "缴费通知", "period": "互助期", "scheme": "保障项目",
                 "enrolment": "参保记录", "ledgerentry": "互助金账分录"}
 
@@ -106,6 +119,7 @@ VALUES_BY_KEY = {
         "enrol_unit": "单位参保登记", "enrol_units": "批量参保登记", "renew": "续期参保",
         "withdraw": "退保", "register_payment": "登记缴费", "fund_subsidy": "登记补贴拨款",
         "request_reversal": "申请冲正", "approve": "同意冲正", "reject": "驳回冲正",
+        "reconcile": "核对银行回盘", "write_bank_file": "写出银行转账文件",
     },
 }
 OTHER = "其他项目"
