@@ -22,7 +22,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "simulate": ("huzhu.rules.commands.simulate", "改革测算：现行政策与改革方案的给付对比"),
     "ledger": ("huzhu.coverage.ledger_command", "核对互助金账（huzhu ledger check）"),
     "audit": ("huzhu.claims.audit_command",
-              "核查给付（huzhu audit money：按政策重算全部已给付理赔、查重复给付与日期）"),
+              "核查给付与审计日志（huzhu audit money：按政策重算已给付理赔；"
+              "huzhu audit verify：核验审计日志哈希链；huzhu audit anchor：打印链头）"),
     "proactive": ("huzhu.feeds.proactive.cli",
                   "免申即享抽样复核、批量核准与应享未享清单"
                   "（huzhu proactive sample|approve|gaps）"),
