@@ -72,7 +72,7 @@ def test_first_sign_in_asks_id_tail_then_device_is_trusted(client, member):
     assert response.status_code == 302 and response["Location"] == "/member/"
     entry = AuditEntry.objects.get(action=AuditEntry.Action.LOGGED_IN)
     assert entry.object_id == str(member.pk) and entry.actor is None
-    assert entry.changes["kind"] == "短信验证码及身份证号后六位"
+    assert entry.changes["method"] == "短信验证码及身份证号后六位"
     # Signed out, the same phone on the same device: the code alone.
     client.post("/member/logout/")
     client.post("/member/login/", {"phone": PHONE})

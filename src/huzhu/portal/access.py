@@ -44,10 +44,12 @@ def current_member(request: HttpRequest) -> Member | None:
     if timezone.now() - datetime.fromtimestamp(signed_in, tz=UTC) >= MEMBER_SESSION:
         end_member_session(request)
         return None
-    cached = getattr(request, "_portal_member", None)
+    cached: Member | None = getattr(request, "_portal_member", None)
     if cached is not None and cached.pk == member_id:
         return cached
-    member = Member.objects.select_related("union", "unit").filter(pk=member_id).first()
+    # A member who has left the union since signing in is signed out with the next page.
+    member = (Member.objects.select_related("union", "unit").filter(pk=member_id)
+              .exclude(status=Member.Status.LEFT).first())
     request._portal_member = member  # type: ignore[attr-defined]
     return member
 

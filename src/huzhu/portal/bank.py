@@ -88,7 +88,10 @@ def confirm_change(member: Member, code_id: int, code: str) -> Member:
 
 def _apply(member: Member, row: OneTimeCode) -> Member:
     """Inside the caller's transaction, with the code row locked."""
-    account = crypto.unseal(row.pending_sealed, column=PENDING_COLUMN)
+    sealed = row.pending_sealed
+    if sealed is None:  # spent: the code row forgets the account once it is saved
+        raise BankRefused("验证码已失效（超过 5 分钟或错误次数过多），请重新提交")
+    account = crypto.unseal(sealed, column=PENDING_COLUMN)
     member = Member.objects.select_for_update().get(pk=member.pk)
     _check_free(member, account)
     had = member.bank_account_sealed is not None

@@ -110,7 +110,7 @@ def file_member_claim(member: Member, offer: intake.Offer, data: dict[str, Any],
                        union_path=member.union.path,
                        summary=f"理赔 {claim.number}（{member.name} {claim.benefit_name}）："
                                f"会员本人通过会员服务申请，附 {len(checked)} 份材料",
-                       changes={"source": Claim.Source.MEMBER.label, "count": len(checked)})
+                       changes={"source": Claim.Source.MEMBER.label, "materials": len(checked)})
     except BaseException:
         for path in written:
             path.unlink(missing_ok=True)

@@ -42,7 +42,7 @@ class CodeForm(forms.Form):
             del self.fields["id_tail"]
 
     def clean_code(self) -> str:
-        code = self.cleaned_data["code"].strip()
+        code: str = self.cleaned_data["code"].strip()
         if not re.fullmatch(r"\d{6}", code):
             raise forms.ValidationError("验证码为6位数字")
         return code

@@ -76,7 +76,7 @@ def _throttle_alert(request: HttpRequest, what: str, phone: str = "") -> None:
                summary=f"会员服务{what}过于频繁，已暂停"
                        + (f"（手机号 {mask_phone(phone)}）" if phone else "")
                        + (f"，来源地址 {ip}" if ip else ""),
-               changes={"kind": f"会员服务{what}", "address": ip})
+               changes={"throttled": f"会员服务{what}", "address": ip})
 
 
 def request_code(request: HttpRequest, phone: str) -> OneTimeCode:
@@ -170,7 +170,7 @@ def check_code(request: HttpRequest, code_id: int, phone: str, code: str,
         row.save(update_fields=["used_at"])
         log.record(None, AuditEntry.Action.LOGGED_IN, chosen,
                    summary=f"会员“{chosen.name}”通过手机号 {mask_phone(phone)} 登录会员服务",
-                   changes={"kind": "短信验证码" + ("及身份证号后六位" if ask_id else ""),
+                   changes={"method": "短信验证码" + ("及身份证号后六位" if ask_id else ""),
                             "address": client_ip(request) or ""})
     return Answer(member=chosen)
 

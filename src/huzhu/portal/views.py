@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.contrib import messages
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -102,7 +103,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "today": today, "nav": "home"})
 
 
-def _claims_of(request: HttpRequest):  # -> QuerySet[Claim]
+def _claims_of(request: HttpRequest) -> QuerySet[Claim]:
     return Claim.objects.filter(member=request.member).select_related(  # type: ignore[attr-defined]
         "scheme", "member")
 
