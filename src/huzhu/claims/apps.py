@@ -8,6 +8,7 @@ class ClaimsConfig(AppConfig):
     def ready(self) -> None:
         # Imported here, not at the top: AppConfig modules load before the models do.
         from huzhu.claims import (
+            appeals,
             engine_inputs,
             flags,
             ledger,
@@ -22,6 +23,7 @@ class ClaimsConfig(AppConfig):
         from huzhu.lib import panels
 
         notifications.register_kinds()
+        appeals.register()
         claim_transitioned.connect(notifications.on_claim_transitioned,
                                    dispatch_uid="claims.notifications")
         fund_ledger.register_paid_totals(ledger.paid_totals_by_period)

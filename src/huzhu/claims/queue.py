@@ -11,9 +11,10 @@ from decimal import Decimal, InvalidOperation
 
 from django.db.models import Count, QuerySet
 from django.http import QueryDict
+from django.utils import timezone
 
-from huzhu.claims import flags
-from huzhu.claims.models import Claim
+from huzhu.claims import appeals, flags
+from huzhu.claims.models import Appeal, Claim
 from huzhu.coverage.models import Scheme
 from huzhu.lib.params import id_param
 from huzhu.members.search import MemberQuery, search_members
@@ -167,3 +168,23 @@ def total_from_counts(f: QueueFilter, counts: dict[str, int]) -> int | None:
     if f == QueueFilter(f.states) and all(s in OPEN for s in f.states):
         return sum(counts.get(s, 0) for s in f.states)
     return None
+
+
+# ------------------------------------------------------------------ the 复核 tab
+
+APPEALS_LISTED = 1000  # open appeals are a handful a week; the tab lists at most these
+
+
+@dataclass(frozen=True)
+class AppealRow:
+    appeal: Appeal
+    overdue: bool
+
+
+def appeal_rows(user: User, today: dt.date | None = None) -> list[AppealRow]:
+    """The open appeals (复核) of claims in ``user``'s scope by due date, so the overdue
+    ones come first, each marked overdue when its due date has passed."""
+    today = today or timezone.localdate()
+    return [AppealRow(a, a.due_on < today)
+            for a in appeals.open_appeals(user)[:APPEALS_LISTED]]
+

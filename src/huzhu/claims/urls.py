@@ -1,6 +1,6 @@
 from django.urls import path
 
-from huzhu.claims import views
+from huzhu.claims import appeal_views, views
 from huzhu.claims.followup import urls as followup_urls
 from huzhu.claims.materials import urls as material_urls
 
@@ -17,6 +17,10 @@ urlpatterns = [
     *followup_urls.urlpatterns,
     # Before the step route: "<id>/materials/" is not a step called "materials".
     *material_urls.urlpatterns,
+    # 复核: before the step route ("<id>/appeal/" is not a step called "appeal").
+    path("appeals/", appeal_views.appeal_queue, name="appeals"),
+    path("appeals/<id:appeal_id>/decide/", appeal_views.appeal_decide, name="appeal-decide"),
+    path("<id:claim_id>/appeal/", appeal_views.appeal_open, name="appeal-open"),
     path("<id:claim_id>/", views.claim_detail, name="detail"),
     path("<id:claim_id>/edit/", views.claim_edit, name="edit"),
     path("<id:claim_id>/same-stay/", views.file_companions, name="companions"),
