@@ -225,3 +225,27 @@ def test_calc_on_duckdb_imports_neither_django_nor_pyspark(data: Path, tmp_path:
                           check=True)
     assert done.stdout.strip() == "0 []"
     assert pq.read_table(out).num_rows == 6_000
+
+
+@pytest.mark.spark
+def test_an_output_without_one_row_per_event_is_deleted(
+        spark: Any, data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The inputs were checked, so only a plan's bug could write another number of rows
+    than events; such an output must not stay behind as a result."""
+    from huzhu.rules import spark as on_spark
+    from huzhu.rules.errors import InputError
+
+    real = on_spark.register_inputs
+
+    def one_event_more(*args: Any, **kwargs: Any) -> on_spark.SparkInputs:
+        inputs = real(*args, **kwargs)
+        inputs.rows["events"] += 1
+        return inputs
+
+    monkeypatch.setattr(on_spark, "register_inputs", one_event_more)
+    out = tmp_path / "out"
+    with pytest.raises(InputError, match="输出行数与事件数（6,001）不符，结果已删除"):
+        on_spark.run_calc_on_spark(spark, policy=POLICY, members=str(data / "members.parquet"),
+                                   events=str(data / "events.parquet"), out=str(out),
+                                   columns="minimal", totals=False)
+    assert not out.exists()

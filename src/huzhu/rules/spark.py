@@ -265,6 +265,13 @@ def _duplicates(spark: Any, frame: Any, path: str, key: str, column: str) -> lis
     return errors[:MAX_REPORTED]
 
 
+def _delete(spark: Any, path: str) -> None:
+    """Remove a written directory through Hadoop's filesystem (local, HDFS, S3 alike)."""
+    jvm = spark.sparkContext._jvm
+    target = jvm.org.apache.hadoop.fs.Path(path)
+    target.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()).delete(target, True)
+
+
 def _literal(text: str) -> str:
     return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
@@ -303,9 +310,10 @@ def run_calc_on_spark(spark: Any, *, policy: str, members: str, events: str,
             log.step(f"{path}：{inputs.rows[kind]:,} 行，校验无误，主键无重复")
     spark.sql(sql).write.mode("overwrite").parquet(out)
     written = spark.read.parquet(out)
-    if written.count() != inputs.rows["events"]:  # a plan's bug, never the input's
+    if written.count() != inputs.rows["events"]:  # a plan's bug: the inputs were checked
+        _delete(spark, out)
         raise InputError([(out, None, None, f"输出行数与事件数（{inputs.rows['events']:,}）"
-                                            "不符，结果不可用")])
+                                            "不符，结果已删除")])
     log.step(f"计算并写出 {out}")
     counts: dict[str, tuple[int, Decimal | None]] = {}
     if totals:
