@@ -29,7 +29,7 @@ def _key(scheme) -> str:
 def _file(client, scheme, **files):
     data = {"day": DAY, "benefit": _key(scheme), "event_date": DAY, "admit_date": "2026-03-05",
             "hospital": "吉林大学第一医院", "invoice_number": "INV-9001",
-            "out_of_pocket": "12000.00", "diagnosis": "I21.9", **files}
+            "out_of_pocket": "12000.00", **files}
     return client.post(f"/member/claims/new/?day={DAY}&benefit={_key(scheme)}", data)
 
 
@@ -42,6 +42,7 @@ def test_offers_are_the_benefits_covering_the_day(client, member, changchun):
     assert 'accept="image/*" capture="environment" multiple' in page
     assert "出院日期" in page and "医保报销后个人现金支付（元）" in page
     assert "医疗费发票" in page and "出院小结" in page
+    assert "诊断编码" not in page  # the clerk codes the diagnosis from the photographs
 
 
 def test_member_files_clerk_sees_it_and_submits(client, member, users, changchun):

@@ -155,6 +155,9 @@ def claim_new(request: HttpRequest) -> HttpResponse:
     data = request.POST if request.method == "POST" else None
     form = intake.claim_form(chosen.benefit, data, initial={"event_date": day},
                              offered_on=day)
+    # A member cannot be asked for ICD-10 codes: the clerk types them from the 诊断证明
+    # photographed below when checking the claim (the edit page), before submitting.
+    form.fields.pop("diagnosis", None)
     for field in form.fields.values():
         field.widget.attrs["class"] = field.widget.attrs.get("class", "") + " form-control-lg"
     kinds = filing.material_kinds(chosen)
