@@ -144,3 +144,13 @@ def test_pages_render_for_a_signed_in_member(client, member):
         for label in ("我的保障", "我的理赔", "申请理赔", "银行账号", "退出"):
             assert label in page, (url, label)
     assert 'name="viewport" content="width=device-width, initial-scale=1"' in page
+
+
+def test_rejected_claim_links_to_the_review_page(client, member, file_hospital):
+    claim = file_hospital(member)
+    Claim.objects.filter(pk=claim.pk).update(state="rejected", reject_code="not_eligible",
+                                             reject_text="出院日期不在保障期内")
+    sign_in(client, member)
+    page = client.get(f"/member/claims/{claim.pk}/").content.decode()
+    assert "不予给付：不符合给付条件，出院日期不在保障期内" in page
+    assert f'href="/member/claims/{claim.pk}/appeal/"' in page

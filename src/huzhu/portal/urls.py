@@ -1,4 +1,4 @@
-from django.urls import URLPattern, URLResolver, path
+from django.urls import URLPattern, URLResolver, include, path
 
 from huzhu.portal import views
 
@@ -14,4 +14,5 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("claims/<id:claim_id>/", views.claim_detail, name="claim"),
     path("bank/", views.bank, name="bank"),
     path("bank/confirm/", views.bank_confirm, name="bank-confirm"),
+    path("", include("huzhu.portal.appeal_urls")),
 ]
