@@ -61,6 +61,8 @@ def test_member_files_clerk_sees_it_and_submits(client, member, users, changchun
     assert AuditEntry.objects.filter(action=AuditEntry.Action.MATERIAL_UPLOADED).count() == 2
     page = client.get(f"/member/claims/{claim.pk}/").content.decode()
     assert "提交申请" in page and "本人" in page
+    assert '<p class="fs-5" id="claim-state">待单位工会核对</p>' in page
+    assert "草稿" not in page
 
     staff = client.__class__()
     staff.login(username="clerk_a1", password=PASSWORD)
