@@ -254,7 +254,7 @@ def open_appeal(member_or_user: Member | User, claim: Claim, reason: str,
                        summary=f"理赔 {claim.number}（{claim.member.name} {claim.benefit_name}）："
                                f"{who}，办理期限 {appeal.due_on:%Y-%m-%d}",
                        changes={"state": [claim.get_state_display(), "待复核"],
-                                "reason": reason, "due_on": f"{appeal.due_on:%Y-%m-%d}",
+                                "reason": reason, "note": f"办理期限 {appeal.due_on:%Y-%m-%d}",
                                 "count": len(checked)})
             _sms(claim, "claims.appeal_opened", opened_text(appeal, claim), appeal)
     except BaseException:
