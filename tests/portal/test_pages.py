@@ -154,3 +154,20 @@ def test_rejected_claim_links_to_the_review_page(client, member, file_hospital):
     page = client.get(f"/member/claims/{claim.pk}/").content.decode()
     assert "不予给付：不符合给付条件，出院日期不在保障期内" in page
     assert f'href="/member/claims/{claim.pk}/appeal/"' in page
+
+
+def test_a_difference_paid_later_is_a_payment_of_its_own(client, member, users,
+                                                         file_hospital):
+    member.set_bank_account("6222020200112233445")
+    member.save()
+    claim = _given(file_hospital(member), "300.00", "paid")
+    for n, (amount, day) in enumerate((("240.00", D(2026, 4, 20)), ("60.00", D(2026, 4, 28)))):
+        batch = PayoutBatch.objects.create(number=f"PC{n}", scheme=claim.scheme,
+                                           union=member.union, created_by=users["finance_city"])
+        Payout.objects.create(batch=batch, claim=claim, amount=Decimal(amount), state="paid",
+                              paid_on=day, account_hash=member.bank_account_hash)
+    sign_in(client, member)
+    page = client.get(f"/member/claims/{claim.pk}/").content.decode()
+    paid = page.split('id="claim-paid"', 1)[1].split("</div></div>", 1)[0]
+    assert "已于 2026年4月20日 给付 240.00 元，转入尾号 3445 的银行账号" in paid
+    assert "已于 2026年4月28日 给付 60.00 元，转入尾号 3445 的银行账号" in paid

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.utils import timezone
 
@@ -65,18 +66,21 @@ def missing(claim: Claim) -> list[str]:
 @dataclass
 class Paid:
     on: dt.date | None
+    amount: Decimal
     last4: str  # "" when the account has changed since
 
 
-def payment(claim: Claim) -> Paid | None:
-    payout = (Payout.objects.filter(claim=claim, state=Payout.State.PAID)
-              .order_by("-pk").first())
-    if payout is None:
-        return None
+def payments(claim: Claim) -> list[Paid]:
+    """Each payment of the claim (a 复核 that raised a paid amount pays the difference
+    later, as a payment of its own), with the account's last four while it is still the
+    account paid to."""
     member = claim.member
-    # The payout keeps the blind index of the account it was paid to; the member's own
-    # index (or, while keys rotate, either of the account's) says it is still that one.
-    same = bool(payout.account_hash) and member.bank_account_sealed is not None and (
-        payout.account_hash == member.bank_account_hash
-        or payout.account_hash in crypto.blind_indexes("bank:" + member.bank_account))
-    return Paid(payout.paid_on, member.bank_last4 if same else "")
+    current = set()
+    if member.bank_account_sealed is not None:
+        # The payout keeps the blind index of the account it was paid to; the member's
+        # own index (or, while keys rotate, either of the account's) says it is that one.
+        current = {member.bank_account_hash,
+                   *crypto.blind_indexes("bank:" + member.bank_account)}
+    return [Paid(p.paid_on, p.amount, member.bank_last4 if p.account_hash in current else "")
+            for p in Payout.objects.filter(claim=claim, state=Payout.State.PAID)
+            .order_by("paid_on", "pk")]

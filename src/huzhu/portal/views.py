@@ -27,7 +27,7 @@ from huzhu.portal.access import (
 )
 from huzhu.portal.cover import member_cover
 from huzhu.portal.forms import BankCodeForm, BankForm, CodeForm, PhoneForm
-from huzhu.portal.timeline import missing, payment, timeline
+from huzhu.portal.timeline import missing, payments, timeline
 
 PENDING = "portal_pending"
 BANK_PENDING = "portal_bank_pending"
@@ -119,7 +119,7 @@ def claim_detail(request: HttpRequest, claim_id: int) -> HttpResponse:
     claim = get_object_or_404(_claims_of(request), pk=claim_id)
     return render(request, "portal/claim.html", {
         "claim": claim, "steps": timeline(claim), "missing": missing(claim),
-        "paid": payment(claim), "nav": "claims"})
+        "paid": payments(claim), "nav": "claims"})
 
 
 def _day(raw: str | None) -> dt.date | None:
