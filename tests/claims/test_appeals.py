@@ -224,6 +224,7 @@ def test_a_raised_paid_claim_pays_only_the_difference(lowered, users, third, cha
         "待补付差额 40.00 元）")
     # The books hold while the difference is owed, and the next batch pays only it.
     assert all(c.ok for c in money_audit.run()), [c.findings for c in money_audit.run()]
+    assert build.readiness(finance, changchun).total == Decimal("40.00")
     second = build.build_batches(finance, changchun).batches[0]
     assert list(second.payouts.values_list("claim_id", "amount")) == [
         (claim.pk, Decimal("40.00"))]

@@ -95,9 +95,12 @@ class Ready:
 
 def readiness(user: User, scheme: Scheme) -> Ready:
     qs = ready_claims(user, scheme)
-    with_account = qs.filter(member__bank_account_sealed__isnull=False).aggregate(
-        n=Count("pk"), total=MoneySum("final"))
-    return Ready(scheme, with_account["n"], to_fen(with_account["total"] or ZERO),
+    payable = qs.filter(member__bank_account_sealed__isnull=False)
+    with_account = payable.aggregate(n=Count("pk"), total=MoneySum("final"))
+    # Less what was paid already: a 复核 that raised a paid claim is owed the difference.
+    paid = Payout.objects.filter(claim__in=payable.values("pk"), state=Payout.State.PAID
+                                 ).aggregate(t=MoneySum("amount"))["t"] or ZERO
+    return Ready(scheme, with_account["n"], to_fen((with_account["total"] or ZERO) - paid),
                  qs.filter(member__bank_account_sealed__isnull=True).count(),
                  awaiting_correction(user, scheme).count())
 
