@@ -181,6 +181,20 @@ def test_the_console_gateway_logs_a_masked_number_and_no_text(db, settings, capl
     assert not settings.HUZHU_OUTBOX_DIR.exists()
 
 
+@pytest.mark.parametrize("debug", [True, False])
+def test_the_console_gateway_shows_a_one_time_code_only_in_debug_mode(db, settings, caplog,
+                                                                      debug):
+    """A demo's member signs in with a code no phone receives: the console shows it, in
+    debug mode only."""
+    settings.HUZHU_SMS_GATEWAY = "huzhu.notify.gateways.ConsoleGateway"
+    settings.DEBUG = debug
+    outbox.enqueue(kind=RENEWAL, to="13900000001", text="验证码 482913",
+                   dedupe_key="code:1", params={"code": "482913"})
+    with caplog.at_level(logging.WARNING, logger="huzhu.notify"):
+        assert sending.send_due()["sent"] == 1
+    assert ("的验证码：482913" in caplog.text) is debug
+
+
 def test_an_unknown_gateway_is_a_clear_error(db, settings):
     settings.HUZHU_SMS_GATEWAY = "huzhu.notify.gateways.Nothing"
     _enqueue(1)

@@ -62,6 +62,11 @@ class ConsoleGateway:
     def send(self, message: OutboxMessage) -> str:
         logger.warning("短信（未真正发送） #%s %s → %s，%d 字", message.pk, message.kind,
                        message.to_masked, len(message.text))
+        code = (message.params or {}).get("code")
+        if code and settings.DEBUG:
+            # Trying the members' pages on a demo (HUZHU_DEBUG=1) needs the one-time code
+            # that no phone receives; never outside debug mode, where a log is not a phone.
+            logger.warning("短信 #%s 的验证码：%s（仅调试模式显示）", message.pk, code)
         return f"console:{message.pk}:{message.attempts}"
 
 

@@ -65,7 +65,8 @@ def request_change(member: Member, raw_account: str, bank_name: str) -> OneTimeC
         outbox.enqueue(kind="portal.bank_code", to=phone,
                        text=f"您正在修改领取互助金的银行账号，验证码为 {code}，5 分钟内有效。"
                             "如非本人操作，请勿告诉他人并立即联系单位工会。",
-                       dedupe_key=f"portal.bank_code:{row.pk}", member=member)
+                       dedupe_key=f"portal.bank_code:{row.pk}", member=member,
+                       params={"code": code})
     return row
 
 

@@ -97,7 +97,8 @@ def request_code(request: HttpRequest, phone: str) -> OneTimeCode:
             outbox.enqueue(kind="portal.sign_in_code", to=phone,
                            text=f"您的会员服务登录验证码为 {code}，5 分钟内有效。"
                                 "请勿告诉他人，工会工作人员不会向您索要验证码。",
-                           dedupe_key=f"portal.sign_in_code:{row.pk}", member=members[0])
+                           dedupe_key=f"portal.sign_in_code:{row.pk}", member=members[0],
+                           params={"code": code})
     return row
 
 
