@@ -5,31 +5,14 @@ so is the page with a staff sign-in."""
 from __future__ import annotations
 
 import pytest
-from django.urls import NoReverseMatch, include, path, reverse
+from django.urls import reverse
 
 from huzhu.claims.models import Appeal, ClaimMaterial
 from huzhu.claims.workflow import apply
-from huzhu.config import urls as site_urls
 from huzhu.notify.models import OutboxMessage
-from huzhu.portal import appeal_urls
-from huzhu.portal import urls as portal_urls
 from tests.claims.materials.test_materials import png, upload
 from tests.fixtures import PASSWORD
 from tests.portal.conftest import sign_in
-
-# The site's URLs with the member pages' 申请复核 route, for as long as huzhu.portal.urls
-# (the portal's own file) does not include huzhu.portal.appeal_urls yet.
-urlpatterns = [
-    path("member/", include(([*portal_urls.urlpatterns, *appeal_urls.urlpatterns], "portal")))
-    if str(p.pattern) == "member/" else p for p in site_urls.urlpatterns]
-
-
-@pytest.fixture(autouse=True)
-def appeal_routes(settings):
-    try:
-        reverse("portal:appeal", args=[1])
-    except NoReverseMatch:
-        settings.ROOT_URLCONF = __name__
 
 
 @pytest.fixture
