@@ -152,3 +152,26 @@ def test_same_photo_twice_is_refused(client, member, changchun):
 def test_member_filer_is_one_inactive_account(db):
     first, second = filing.member_filer(), filing.member_filer()
     assert first == second and not first.is_active and not first.has_usable_password()
+
+
+def test_select_all_under_the_member_filter_takes_only_member_claims(client, member, users,
+                                                                     changchun, file_hospital):
+    """选择全部 under 只看会员自助申请 keeps the filter: a clerk's own draft is not swept in."""
+    from huzhu.claims import bulk
+
+    sign_in(client, member)
+    _file(client, changchun,
+          m_invoice=SimpleUploadedFile("IMG_0001.jpg", jpeg(), "image/jpeg"))
+    mine = Claim.objects.get(source=Claim.Source.MEMBER)
+    other = file_hospital(member.__class__.objects.exclude(pk=member.pk)
+                          .filter(union=member.union).first() or member, day=D(2026, 3, 12))
+    staff = client.__class__()
+    staff.login(username="clerk_a1", password=PASSWORD)
+    page = staff.get("/claims/", {"source": "member", "state": "draft"}).content.decode()
+    assert 'id="bulk-all-matching"' in page
+    assert '<input type="hidden" name="source" value="member">' in page
+    from django.http import QueryDict
+
+    params = QueryDict("source=member&state=draft")
+    assert bulk.matching_ids(users["clerk_a1"], params) == [mine.pk] != [other.pk]
+    assert bulk.described(users["clerk_a1"], params).endswith("来源：会员自助申请）")

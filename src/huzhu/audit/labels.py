@@ -54,6 +54,9 @@ COMMON = {
     "field_key": "新字段密钥编号", "index_key": "新索引密钥编号", "lookups": "核对的查找次数",
     "entries": "审计记录条数", "head_hash": "链头哈希", "finding": "核验发现",
     "anchor": "锚点哈希", "files": "上传文件数", "forced": "覆盖已有数据",
+    # 会员服务: the members' own sign-in and filing.
+    "method": "登录方式", "throttled": "被暂停的操作", "materials": "材料份数",
+    "bank_name": "开户行",
     # Appeals (复核).
     "due_on": "办结期限",
     # The audit log's own export, and a refused service.

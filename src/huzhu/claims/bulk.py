@@ -172,7 +172,8 @@ def _audit(user: User, result: BulkResult) -> None:
 
 # The queue's filter as query parameters; "s" is the token of the search text kept in
 # the session (the text itself never travels in an address).
-FILTER_PARAMS = ("state", "benefit", "union", "from", "to", "min", "max", "flag", "s")
+FILTER_PARAMS = ("state", "benefit", "union", "from", "to", "min", "max", "flag", "s",
+                 "source")
 
 
 def matching_ids(user: User, params: QueryDict, q: str = "") -> list[int]:
@@ -207,4 +208,6 @@ def described(user: User, params: QueryDict, q: str = "") -> str:
         parts.append("所选工会")
     if f.flag in flags.FLAG_LABELS:
         parts.append(f"提示：{flags.FLAG_LABELS[f.flag]}")
+    if f.source:
+        parts.append(f"来源：{Claim.Source(f.source).label}")
     return "全部符合筛选条件的理赔（" + "；".join(parts) + "）"
