@@ -233,6 +233,10 @@ def test_a_raised_paid_claim_pays_only_the_difference(lowered, users, third, cha
     assert claim.state == "paid"
     assert sorted(Payout.objects.filter(claim=claim, state="paid")
                   .values_list("amount", flat=True)) == [Decimal("40.00"), Decimal("200.00")]
+    # The member is told of the difference, not of the whole amount a second time.
+    told = OutboxMessage.objects.filter(kind="claims.paid").order_by("pk").last()
+    assert told is not None and told.text == (
+        f"{head(claim)}已补发差额 40.00 元（累计给付 240.00 元），请查收。")
     assert all(c.ok for c in money_audit.run()), [c.findings for c in money_audit.run()]
     assert all(c.ok for c in ledger.check_all())
     # Paid in full: nothing is owed, and no further batch pays it again.

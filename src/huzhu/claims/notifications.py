@@ -5,6 +5,7 @@ claim and step, by the receiver of :data:`huzhu.claims.signals.claim_transitione
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from huzhu.claims.materials.required import labels
@@ -37,6 +38,12 @@ def text_for(claim: Claim, kind: str) -> str | None:
     if kind == "claims.approved":
         return f"{head}已审批，核定给付 {yuan(claim.final)} 元，将尽快转入您的银行账户。"
     if kind == "claims.paid":
+        paid = list(claim.payouts.filter(state=Payout.State.PAID).order_by("pk")
+                    .values_list("amount", flat=True))
+        if len(paid) > 1:
+            # A 复核 raised a paid claim: this payment is the difference.
+            return (f"{head}已补发差额 {yuan(paid[-1])} 元（累计给付 "
+                    f"{yuan(sum(paid, Decimal(0)))} 元），请查收。")
         return f"{head}已给付 {yuan(claim.final)} 元，请查收。"
     if kind == "claims.rejected":
         return f"{head}经审核不予给付，原因：{claim.get_reject_code_display()}。"

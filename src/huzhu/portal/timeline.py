@@ -28,9 +28,12 @@ STEPS: dict[str, tuple[str, str]] = {
     "batch": ("已安排给付", "财务人员"),
     "pay": ("已给付", "财务人员"),
     "fail": ("付款未成功，待重新给付", "财务人员"),
+    "appeal_open": ("申请复核", "本人"),
+    "appeal": ("复核改变原决定", "审核人员"),
+    "appeal_upheld": ("复核维持原决定", "审核人员"),
 }
-# Steps whose note the member should read: what to add, why not paid.
-NOTED = frozenset({"return", "reject"})
+# Steps whose note the member should read: what to add, why not paid, why a 复核 decided so.
+NOTED = frozenset({"return", "reject", "appeal", "appeal_upheld"})
 
 
 @dataclass
