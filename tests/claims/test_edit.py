@@ -118,7 +118,8 @@ def test_a_returned_claim_edited_and_resubmitted_is_computed_from_the_edited_fac
     claim.refresh_from_db()
     # The old amount described the old facts: cleared until the engine computes again.
     assert claim.days == 6 and claim.computed is None and claim.computation == {}
-    assert edits(claim) == ["修改住院天数：11 → 6", "原测算金额 320.00 元作废，提交审核时按修改后的信息重新测算"]
+    assert edits(claim) == ["修改住院天数：11 → 6",
+                            "原测算金额 320.00 元作废，提交审核时按修改后的信息重新测算"]
     claim = apply(clerk, claim.pk, "submit")
     assert claim.state == Claim.State.SUBMITTED and claim.computed == Decimal("120.00")
     assert claim.computation["days_paid"] == 3

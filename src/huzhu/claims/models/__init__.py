@@ -14,5 +14,5 @@ from huzhu.claims.models.followup import ClaimFollowUp
 from huzhu.claims.models.norm import ClaimAmountNorm
 from huzhu.claims.models.payout import Payout, PayoutBatch, PayoutBatchQuerySet
 
-__all__ = ["FOLLOW_UP_ABOVE", "Appeal", "BulkJob", "Claim", "ClaimAmountNorm", "ClaimEvent", "ClaimFollowUp",
-           "ClaimMaterial", "ClaimQuerySet", "Payout", "PayoutBatch", "PayoutBatchQuerySet"]
+__all__ = ["FOLLOW_UP_ABOVE", "Appeal", "BulkJob", "Claim", "ClaimAmountNorm", "ClaimEvent",
+           "ClaimFollowUp", "ClaimMaterial", "ClaimQuerySet", "Payout", "PayoutBatch", "PayoutBatchQuerySet"]
