@@ -15,4 +15,5 @@ from huzhu.claims.models.norm import ClaimAmountNorm
 from huzhu.claims.models.payout import Payout, PayoutBatch, PayoutBatchQuerySet
 
 __all__ = ["FOLLOW_UP_ABOVE", "Appeal", "BulkJob", "Claim", "ClaimAmountNorm", "ClaimEvent",
-           "ClaimFollowUp", "ClaimMaterial", "ClaimQuerySet", "Payout", "PayoutBatch", "PayoutBatchQuerySet"]
+           "ClaimFollowUp", "ClaimMaterial", "ClaimQuerySet", "Payout", "PayoutBatch",
+           "PayoutBatchQuerySet"]
