@@ -385,3 +385,20 @@ def test_the_panel_tells_a_role_that_may_not_draw_why_and_counts_nothing(client,
     answer = client.post(f"/feeds/runs/{city_run.pk}/sample/", {"percent": "10"}, follow=True)
     assert "未抽样：您的角色不能抽取复核样本" in answer.content.decode()
     assert not ProactiveSample.objects.exists()
+
+
+def test_select_all_under_the_sample_filter_takes_only_the_sample(city_run, people):
+    """The run page links to its sample in the queue (?sample=N): 选择全部 there, and the
+    bulk step it starts, must stay within the sample, not sweep the run's other claims."""
+    from django.http import QueryDict
+
+    from huzhu.claims import bulk
+
+    sample = review.draw(people["reviewer_city"], city_run, percent="10", seed=5)
+    sampled = sorted(ProactiveSampleClaim.objects.filter(sample=sample)
+                     .values_list("claim_id", flat=True))
+    params = QueryDict(f"sample={sample.pk}&state=proactive")
+    assert "sample" in bulk.FILTER_PARAMS
+    assert bulk.matching_ids(people["reviewer_city2"], params) == sampled
+    assert bulk.described(people["reviewer_city2"], params).endswith(
+        f"第 {sample.pk} 号抽样复核的样本）")

@@ -49,7 +49,8 @@ COMMON = {
     "seed": "随机种子", "percent": "抽样比例（%）", "sample_size": "样本笔数",
     "drawn": "随机抽取笔数", "added": "另行加入笔数", "straight_through": "直通理赔笔数",
     "straight_amount": "直通理赔金额", "ceiling": "直通金额上限", "threshold": "驳回核减阈值（%）",
-    "dropped": "转逐笔审核笔数", "flagged": "有审核提示笔数",
+    "dropped": "转逐笔审核笔数", "flagged": "有审核提示笔数", "given": "样本已核准笔数",
+    "share": "驳回或核减比例（%）", "rejected": "样本不予给付笔数", "lowered": "样本核减笔数",
     # Keys, the audit chain, backups.
     "field_key": "新字段密钥编号", "index_key": "新索引密钥编号", "lookups": "核对的查找次数",
     "entries": "审计记录条数", "head_hash": "链头哈希", "finding": "核验发现",

@@ -173,7 +173,7 @@ def _audit(user: User, result: BulkResult) -> None:
 # The queue's filter as query parameters; "s" is the token of the search text kept in
 # the session (the text itself never travels in an address).
 FILTER_PARAMS = ("state", "benefit", "union", "from", "to", "min", "max", "flag", "s",
-                 "source")
+                 "source", "sample")
 
 
 def matching_ids(user: User, params: QueryDict, q: str = "") -> list[int]:
@@ -210,4 +210,6 @@ def described(user: User, params: QueryDict, q: str = "") -> str:
         parts.append(f"提示：{flags.FLAG_LABELS[f.flag]}")
     if f.source:
         parts.append(f"来源：{Claim.Source(f.source).label}")
+    if f.sample:
+        parts.append(f"第 {f.sample} 号抽样复核的样本")
     return "全部符合筛选条件的理赔（" + "；".join(parts) + "）"
