@@ -319,3 +319,23 @@ def test_chunks_written_side_by_side_number_in_row_order_and_resume(feed_dir, st
     rows = list(StayOutcome.objects.filter(run=run, outcome=P.PROPOSED).order_by("row")
                 .values_list("claim_id", flat=True))
     assert len(rows) == 3 and rows == sorted(rows)
+
+
+@pytest.mark.django_db
+def test_a_row_held_as_a_collision_is_accounted_for_with_its_neutral_message(
+        feed_dir, staff, free_scheme):  # noqa: F811
+    """A row whose settlement ID was already stored with other facts is held for the union
+    (结算ID冲突): the run reports it with the row's own neutral message, not as an
+    unmatched stay with no reason."""
+    first = feed_file(feed_dir, [member_stay(staff["m1"], "7000.00", settlement_id="JS-1")],
+                      name="first.csv")
+    assert import_feed(first).imported
+    second = feed_file(feed_dir, [
+        member_stay(staff["m1"], "8000.00", settlement_id="JS-1"),
+        member_stay(staff["m2"], "7000.00", settlement_id="JS-2"),
+    ], name="second.csv")
+    run = run_feed(second, free_scheme).run
+    held = StayOutcome.objects.get(run=run, row=2)
+    assert (held.outcome, held.reason) == (P.INVALID, "conflict")
+    assert held.reason_text == "该结算ID已有内容不同的结算记录，本行未导入，已转交工会核对"
+    assert StayOutcome.objects.get(run=run, row=3).outcome == P.PROPOSED

@@ -255,6 +255,11 @@ def _classify(rows: pa.Table, in_scope: pa.ChunkedArray, events: pa.Table,
         elif outcome == FeedRow.Outcome.INVALID:
             outcomes.append(Outcome(row, code or "", OUT.INVALID, reason="invalid",
                                     reason_text=message or ""))
+        elif outcome == FeedRow.Outcome.CONFLICT:
+            # Held as 结算ID冲突 for the union to decide: not imported, so not judged; the
+            # row's own neutral message says so (never a list of what differs).
+            outcomes.append(Outcome(row, code or "", OUT.INVALID, reason="conflict",
+                                    reason_text=message or ""))
         elif not ok:
             text = OUTSIDE_SCHEME if match == FeedRow.Match.MATCHED else labels.get(match, "")
             outcomes.append(Outcome(row, code or "", OUT.UNMATCHED, stay=stay,
