@@ -18,6 +18,8 @@ def test_import_prints_the_counts_and_keeps_the_operator_file(feed_dir, make_mem
     assert main(["feed", "import", str(path)]) == 0
     err = capsys.readouterr().err
     assert "新增结算2条" in err and "匹配到会员1条" in err and "非会员1条" in err
+    # The table is titled by the file, not by a record number.
+    assert "医保结算数据（feed.csv）" in err and "#" not in err
     assert path.exists() and Settlement.objects.count() == 2
     assert main(["feed", "import", str(path)]) == 0
     assert "已导入过2条" in capsys.readouterr().err

@@ -69,7 +69,7 @@ def import_command(*, path: Path, username: str | None, errors_out: Path | None,
 def print_counts(console: Console, outcome: FeedOutcome) -> None:
     if not outcome.imported:
         return
-    table = Table(title=f"医保结算数据 #{outcome.feed.pk}", show_header=True)
+    table = Table(title=f"医保结算数据（{outcome.file_name}）", show_header=True)
     for header in ("总行数", "新增结算", "已导入过", "结算ID冲突", "匹配到会员", "非会员",
                    "不在管辖范围", "错误行"):
         table.add_column(header, justify="right")
