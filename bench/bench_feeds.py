@@ -88,7 +88,7 @@ def build_members(members: int) -> None:
     last4 = [crypto.last4_index(f"{n:04d}") for n in range(10000)]
     columns = ("name", "id_number_sealed", "id_number_hash", "id_last4_index", "birth_date",
                "gender", "phone", "unit_id", "union_id", "status", "occupation", "bank_last4",
-               "created_at", "updated_at")
+               "bank_name", "created_at", "updated_at")
     started = time.perf_counter()
     now = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
     batch: list[tuple] = []
@@ -104,7 +104,7 @@ def build_members(members: int) -> None:
                 cursor.executemany(
                     f"INSERT INTO members_member ({', '.join(columns)}) "
                     f"VALUES ({', '.join(['%s'] * len(columns))})",
-                    [(*v[:4], v[4].isoformat(), *v[5:12], v[12].isoformat(), v[13].isoformat())
+                    [(*v[:4], v[4].isoformat(), *v[5:13], v[13].isoformat(), v[14].isoformat())
                      for v in batch])
         batch.clear()
 
@@ -114,7 +114,7 @@ def build_members(members: int) -> None:
         batch.append(("会员", secrets.token_bytes(40), crypto.blind_index(number),
                       last4[i % 10000], BIRTH_BASE + dt.timedelta(days=(i // 1000) * 7),
                       "M" if int(number[16]) % 2 else "F", "", unit.id, unit.union_id,
-                      "active", "other", "", now, now))
+                      "active", "other", "", "", now, now))
         if len(batch) == 20000:
             flush()
     flush()
