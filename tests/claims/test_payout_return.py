@@ -129,7 +129,7 @@ def test_a_return_of_a_failed_payout_is_refused(users, ready, changchun):
         f"{ready['c1'].number}）" in str(refused.value)
 
 
-def test_the_database_allows_pay_return_pay_but_never_two_paid(users, ready, changchun):
+def test_the_database_allows_pay_return_pay_but_not_two_paid_in_one_batch(users, ready, changchun):
     finance = users["finance_city"]
     batch = build.build_batches(finance, changchun).batches[0]
     payout = batch.payouts.get(claim=ready["c1"])

@@ -26,8 +26,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from types import SimpleNamespace
-from typing import TypeVar, cast
+from typing import TypeVar
 
 from django.db import connection, transaction
 from django.db.models import OuterRef, Subquery
@@ -49,8 +48,9 @@ from huzhu.claims.payouts.settle import close_if_done
 from huzhu.claims.payouts.writes import chunks, db_money, db_now, insert, move, record_step
 from huzhu.claims.workflow import ClaimRefused
 from huzhu.coverage.models import Account, LedgerEntry
+from huzhu.members.models import Member
 from huzhu.notify import outbox
-from huzhu.orgs.models import User
+from huzhu.orgs.models import Union, User
 from huzhu.rules.money import yuan
 
 S = Claim.State
@@ -422,21 +422,22 @@ def _claims(batch: PayoutBatch, ids: list[int]) -> list[Claim]:
 
 
 def _light_claims(batch: PayoutBatch, ids: list[int], state: str) -> list[Claim]:
-    """The paid claims as the history, the audit rows and the SMS text read them: plain
-    objects with those attributes, from one narrow query. Three model instances per
-    claim (claim, member, union) were a sixth of a million-claim reconciliation."""
+    """The paid claims as the history, the audit rows and the SMS text read them, from
+    one narrow query (a select_related of claim, member and union read every column of
+    three tables, a sixth of a million-claim reconciliation)."""
     out = []
     rows = (Claim.objects.filter(pk__in=ids).order_by("pk")
             .values_list("pk", "number", "final", "benefit_name", "member_id",
                          "member__name", "member__phone", "member__union_id",
                          "member__union__path"))
     for pk, number, final, benefit, member_id, name, phone, union_id, path in rows:
-        member = SimpleNamespace(pk=member_id, name=name, phone=phone, union_id=union_id,
-                                 union=SimpleNamespace(path=path))
-        out.append(SimpleNamespace(pk=pk, number=number, final=final, benefit_name=benefit,
-                                   member_id=member_id, member=member, scheme=batch.scheme,
-                                   state=state))
-    return cast(list[Claim], out)
+        member = Member(pk=member_id, name=name, phone=phone, union_id=union_id)
+        member.union = Union(pk=union_id, path=path)
+        claim = Claim(pk=pk, number=number, final=final, benefit_name=benefit,
+                      member_id=member_id, scheme_id=batch.scheme_id, state=state)
+        claim.member, claim.scheme = member, batch.scheme
+        out.append(claim)
+    return out
 
 
 def _move_claims(user: User, batch: PayoutBatch, result: Plan, now: dt.datetime) -> None:
