@@ -26,7 +26,8 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TypeVar
+from types import SimpleNamespace
+from typing import TypeVar, cast
 
 from django.db import connection, transaction
 from django.db.models import OuterRef, Subquery
@@ -48,9 +49,8 @@ from huzhu.claims.payouts.settle import close_if_done
 from huzhu.claims.payouts.writes import chunks, db_money, db_now, insert, move, record_step
 from huzhu.claims.workflow import ClaimRefused
 from huzhu.coverage.models import Account, LedgerEntry
-from huzhu.members.models import Member
 from huzhu.notify import outbox
-from huzhu.orgs.models import Union, User
+from huzhu.orgs.models import User
 from huzhu.rules.money import yuan
 
 S = Claim.State
@@ -421,23 +421,45 @@ def _claims(batch: PayoutBatch, ids: list[int]) -> list[Claim]:
     return claims
 
 
+class _PaidAmounts:
+    """A claim's paid payouts, read for many claims at once, answering the one question
+    the 已给付 SMS text asks of ``claim.payouts`` (their amounts, in order): a query per
+    claim was most of a million-claim reconciliation."""
+
+    def __init__(self, amounts: list[Decimal]) -> None:
+        self.amounts = amounts
+
+    def filter(self, **_: object) -> _PaidAmounts:
+        return self
+
+    def order_by(self, *_: str) -> _PaidAmounts:
+        return self
+
+    def values_list(self, *_: str, flat: bool = False) -> list[Decimal]:
+        return list(self.amounts)
+
+
 def _light_claims(batch: PayoutBatch, ids: list[int], state: str) -> list[Claim]:
-    """The paid claims as the history, the audit rows and the SMS text read them, from
-    one narrow query (a select_related of claim, member and union read every column of
-    three tables, a sixth of a million-claim reconciliation)."""
+    """The paid claims as the history, the audit rows and the SMS text read them: plain
+    objects from two narrow queries (a select_related of claim, member and union, and
+    the SMS text's own query of each claim's paid payouts, were a third of a
+    million-claim reconciliation)."""
+    amounts: dict[int, list[Decimal]] = defaultdict(list)
+    for claim_id, amount in (Payout.objects.filter(claim_id__in=ids, state=P.PAID)
+                             .order_by("claim_id", "pk").values_list("claim_id", "amount")):
+        amounts[claim_id].append(amount)
     out = []
     rows = (Claim.objects.filter(pk__in=ids).order_by("pk")
             .values_list("pk", "number", "final", "benefit_name", "member_id",
                          "member__name", "member__phone", "member__union_id",
                          "member__union__path"))
     for pk, number, final, benefit, member_id, name, phone, union_id, path in rows:
-        member = Member(pk=member_id, name=name, phone=phone, union_id=union_id)
-        member.union = Union(pk=union_id, path=path)
-        claim = Claim(pk=pk, number=number, final=final, benefit_name=benefit,
-                      member_id=member_id, scheme_id=batch.scheme_id, state=state)
-        claim.member, claim.scheme = member, batch.scheme
-        out.append(claim)
-    return out
+        member = SimpleNamespace(pk=member_id, name=name, phone=phone, union_id=union_id,
+                                 union=SimpleNamespace(path=path))
+        out.append(SimpleNamespace(pk=pk, number=number, final=final, benefit_name=benefit,
+                                   member_id=member_id, member=member, scheme=batch.scheme,
+                                   state=state, payouts=_PaidAmounts(amounts[pk])))
+    return cast(list[Claim], out)
 
 
 def _move_claims(user: User, batch: PayoutBatch, result: Plan, now: dt.datetime) -> None:
