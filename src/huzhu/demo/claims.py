@@ -18,6 +18,7 @@ from huzhu.claims import duplicates, intake, payouts
 from huzhu.claims.materials.required import missing
 from huzhu.claims.materials.store import save_material
 from huzhu.claims.models import Claim
+from huzhu.claims.payouts import files
 from huzhu.claims.workflow import ClaimRefused, apply
 from huzhu.coverage.models import Scheme
 from huzhu.demo.base import DemoContext, Step
@@ -149,6 +150,9 @@ def pay_a_batch(ctx: DemoContext) -> int:
         with _clock(ctx.as_of - dt.timedelta(days=1)):
             batch = payouts.build_batch(finance, Scheme.objects.get(pk=scheme_id),
                                         claim_ids=wanted)
+            # As the bank file does (numbering its rows): each payout records the account
+            # it goes to, which the member's page names by its last four digits.
+            files.number_rows(batch)
             paid += payouts.mark_paid(finance, batch, ctx.as_of - dt.timedelta(days=1))
     return paid
 

@@ -5,8 +5,12 @@ from __future__ import annotations
 import argparse
 import os
 import time
+from typing import TYPE_CHECKING
 
 from huzhu.lib.django_setup import setup_django
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -95,6 +99,27 @@ def _print_logins(console, generator) -> None:
     console.print(table)
     console.print("网页：http://127.0.0.1:8000/ （由 huzhu serve 或 make demo 启动）")
     console.print("Django 管理后台：http://127.0.0.1:8000/admin/ （superuser 账号）")
+    _print_member_logins(console)
+
+
+def _print_member_logins(console: Console) -> None:
+    """The demo members who sign in to the members' pages (none without the demo)."""
+    from rich.table import Table
+
+    from huzhu.demo import member_logins  # after setup_django(), as the callers are
+
+    rows = member_logins.member_logins()
+    if not rows:
+        return
+    table = Table(title="演示会员（会员服务，手机号加短信验证码登录）")
+    for column in ("姓名", "手机号", "身份证号后六位", "可以看到"):
+        table.add_column(column, overflow="fold", no_wrap=column != "可以看到")
+    for row in rows:
+        table.add_row(row.name, row.phone, row.id_tail, row.shows)
+    console.print(table)
+    console.print("会员服务：http://127.0.0.1:8000/member/ 。验证码不会真的发到手机："
+                  "admin 账号在“短信发件箱”页面可以看到；以调试模式（HUZHU_DEBUG=1）运行时，"
+                  "huzhu serve 的日志也会显示。在一台设备上第一次登录时还要填身份证号后六位。")
 
 
 class _RichProgress:

@@ -12,15 +12,26 @@ from dataclasses import dataclass
 from django.core.management import call_command
 from django.db import connection, transaction
 
-from huzhu.demo import claims, coverage, feeds, history, names, registry, statistics
+from huzhu.demo import (
+    claims,
+    coverage,
+    feeds,
+    history,
+    member_logins,
+    names,
+    registry,
+    statistics,
+)
 from huzhu.demo.base import DemoContext, NullProgress, Progress, Step
 from huzhu.members.models import Member
 from huzhu.orgs.models import Union, Unit, User
 
 # History before the claims of 2026: those are computed, as in life, against what the
 # past months paid; the statistics last, over everything.
+# Then the members who sign in to the members' pages (one of them given a rejection to
+# appeal), before the statistics count it.
 STEPS: list[Step] = [*registry.STEPS, *coverage.STEPS, *history.STEPS, *claims.STEPS,
-                     *feeds.STEPS, *statistics.STEPS]
+                     *feeds.STEPS, *member_logins.STEPS, *statistics.STEPS]
 DEMO_PASSWORD = registry.DEMO_PASSWORD
 
 
