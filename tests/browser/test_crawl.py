@@ -1,8 +1,11 @@
 """Every role walks every page reachable from the navigation in real Chromium.
 
-For each of the five roles: start at the home page, follow every same-site link (to a
-bound), and fail on any 4xx/5xx, a Django debug page, codes or English words in the
-visible Chinese UI, or a pager whose next page repeats rows. Every xlsx a page offers (a
+Six roles: the five staff roles and the member (the demo's members who sign in to the
+members' pages, each walking every /member/ page it can reach). A member session opens no
+staff page, and no staff session a member page. For each of the five staff roles: start
+at the home page, follow every same-site link (to a bound), and fail on any 4xx/5xx, a
+Django debug page, codes or English words in the visible Chinese UI, or a pager whose
+next page repeats rows. Every xlsx a page offers (a
 link, or a download button's form) is downloaded and read: its sheet names and header
 rows must be Chinese, and no cell may hold a code (``not_covered``), nor a label column
 an English word. This is the test that would have caught the "??after=" pager, the
@@ -11,6 +14,7 @@ dropped export filter, the tree that did not open, and "住院医疗互助金（
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import re
 from collections import deque
@@ -18,21 +22,30 @@ from urllib.parse import quote, urljoin, urlparse
 
 import openpyxl
 import pytest
+from django.core.cache import cache
+from django.urls import URLResolver, get_resolver, reverse
 
-from huzhu.demo import generator
+from huzhu.demo import generator, member_logins
+from huzhu.members.models import Member
+from huzhu.notify.models import OutboxMessage
 from huzhu.orgs.models import User
 from tests.browser.conftest import login
 
 pytestmark = pytest.mark.browser
 
-ROLES = ["clerk", "reviewer", "finance", "admin", "auditor"]
+ROLES = ["clerk", "reviewer", "finance", "admin", "auditor"]  # and the member, below
 MAX_PAGES = 45
 # Words that are the names of formats and standards, shown as such to Chinese users.
 ALLOWED_WORDS = {"excel", "csv", "xlsx", "xls", "utf", "gbk", "gb18030", "api", "pdf",
                  "json", "sms", "icd", "jpeg", "png", "yaml", "parquet"}
 # TEMPORARY, each a finding in a file this test's owner does not own, to be removed with
 # its fix (listed in the hand-over): the exact text allowed, not a word everywhere.
-TEMPORARY_ALLOWED: list[re.Pattern[str]] = []
+TEMPORARY_ALLOWED: list[re.Pattern[str]] = [
+    # audit/templates/audit/log.html: a {# … #} comment over three lines, which Django
+    # shows as text ({# #} is one line only; {% comment %} spans lines).
+    re.compile(r"\{#\s*Six columns of which two carry sentences:.*?on a laptop screen\.\s*#\}",
+               re.S),
+]
 # A code as programs write it: hospital_aid, not_covered, refused：export_batch.
 # ASCII word boundaries: a detached clone's innerText runs cells together ("x.csv命令").
 CODE = re.compile(r"\b[a-z]+_[a-z_]+\b", re.ASCII)
@@ -299,6 +312,128 @@ def test_every_page_reachable_from_the_navigation(page, live_server, lived_in_ci
     assert pagers >= 2, f"{role}: no pager was exercised"
     if role in ("clerk", "admin", "finance", "auditor"):
         assert xlsx or posted, f"{role}: no xlsx was read"
+    _no_member_page(page, role)
+
+
+def _member_urls(claim_id: int) -> list[str]:
+    """Every named URL under /member/ (the included appeal pattern too), each id filled
+    with ``claim_id``."""
+    urls: list[str] = []
+
+    def walk(patterns: list) -> None:
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                walk(pattern.url_patterns)
+            elif pattern.name is not None:
+                urls.append(reverse(f"portal:{pattern.name}", kwargs={
+                    key: claim_id for key in pattern.pattern.converters}))
+
+    walk(get_resolver().namespace_dict["portal"][1].url_patterns)
+    return urls
+
+
+def _no_member_page(page, role: str) -> None:
+    """A staff session opens no member page (the sign-in pages neither): 404, or 405 for
+    退出, which takes POST only."""
+    from huzhu.claims.models import Claim
+
+    claim = Claim.objects.filter(member__phone__gt="").order_by("pk").first()
+    assert claim is not None
+    urls = _member_urls(claim.pk)
+    assert "/member/" in urls and f"/member/claims/{claim.pk}/appeal/" in urls
+    for url in urls:
+        response = page.context.request.get(url, max_redirects=0)
+        assert response.status in (404, 405), f"{role}: {url} → {response.status}"
+
+
+def _member_sign_in(page, row: member_logins.MemberLogin) -> Member:
+    """The phone, the code from the outbox (as the demo's admin reads it) and, the first
+    time on this browser, the ID number's last six: what the demo prints."""
+    member = Member.objects.get(phone=row.phone)
+    page.goto("/member/login/")
+    page.fill("#id_phone", row.phone)
+    page.click("#send-code")
+    page.wait_for_url(re.compile(r"/member/login/code/$"))
+    code = OutboxMessage.objects.filter(to=row.phone, kind="portal.sign_in_code") \
+        .latest("pk").params["code"]
+    page.fill("#id_code", code)
+    if page.query_selector("#id_id_tail"):
+        page.fill("#id_id_tail", row.id_tail)
+    page.click("#sign-in")
+    page.wait_for_url(re.compile(r"/member/$"))
+    return member
+
+
+def _staff_pages(browser, base: str) -> list[str]:
+    """The pages of the admin's navigation (and the home page, a member's and a claim's
+    page): what a member session must not open."""
+    from huzhu.claims.models import Claim
+
+    context = browser.new_context(base_url=base)
+    try:
+        staff = context.new_page()
+        login(staff, "admin", generator.DEMO_PASSWORD)
+        staff.goto("/")
+        hrefs = [a.get_attribute("href") for a in staff.query_selector_all("#navbar a[href]")]
+    finally:
+        context.close()
+    claim = Claim.objects.order_by("pk").first()
+    assert claim is not None
+    pages = {"/", "/claims/appeals/", f"/claims/{claim.pk}/", f"/members/{claim.member_id}/"}
+    pages.update(urlparse(urljoin(base, h)).path for h in hrefs if h)
+    return sorted(p for p in pages if not p.startswith(SKIP))
+
+
+def test_the_member_walks_every_member_page(page, browser, live_server, lived_in_city):
+    """The sixth role: each demo member signs in and walks every /member/ page reachable
+    from theirs (a GET form's first page included: the day of a claim), with the same
+    checks; their pages link nowhere else, and their session opens no staff page."""
+    cache.clear()  # the sign-in throttles count in the cache
+    rows = member_logins.member_logins()
+    assert len(rows) == 3, rows
+    base = live_server.url
+    staff_pages = _staff_pages(browser, base)
+    assert len(staff_pages) >= 8, staff_pages
+    today = dt.date.today().isoformat()
+    found: dict[str, str] = {}
+    for row in rows:
+        member = _member_sign_in(page, row)
+        queue = deque([base + "/member/", base + f"/member/claims/new/?day={today}"])
+        seen: set[str] = set()
+        while queue and len(seen) < MAX_PAGES:
+            url = queue.popleft().split("#")[0]
+            if url in seen:
+                continue
+            seen.add(url)
+            response = page.goto(url)
+            _check_page(page, response, url, f"member {row.name}")
+            assert urlparse(page.url).path.startswith("/member/"), \
+                f"member {row.name}: {url} led to {page.url}"
+            for kind, selector in (("computation", "#computation"), ("paid", "#claim-paid"),
+                                   ("appeal", "#appeal-form"), ("filing", "#claim-form"),
+                                   ("cover", "[id^=benefit-]")):
+                if page.query_selector(selector):
+                    found.setdefault(kind, url)
+            if page.query_selector("#claim-paid"):  # paid through the bank file's account
+                assert "转入尾号" in page.locator("#claim-paid").inner_text(), page.url
+            for link in _links(page, base):
+                assert urlparse(link).path.startswith("/member/"), \
+                    f"member {row.name}: {page.url} links to a staff page {link}"
+                if link not in seen:
+                    queue.append(link)
+        assert len(seen) >= 5, f"member {row.name} reached only {sorted(seen)}"
+        for url in staff_pages:
+            response = page.context.request.get(url, max_redirects=0)
+            assert response.status in (302, 404), f"member {row.name}: {url} → {response.status}"
+            if response.status == 302:
+                assert urlparse(response.headers["location"]).path == "/login/", \
+                    f"member {row.name}: {url} → {response.headers['location']}"
+        assert page.context.request.get("/member/", max_redirects=0).status == 200
+        page.click("#portal-logout")
+        page.wait_for_url(re.compile(r"/member/login/$"))
+        assert Member.objects.filter(pk=member.pk).exists()
+    # Between them, the demo's members show what the demo says they show.
+    assert set(found) == {"computation", "paid", "appeal", "filing", "cover"}, found
 
 
 def test_the_check_catches_codes_and_english_in_pages_and_workbooks():
