@@ -143,3 +143,24 @@ def test_the_database_allows_pay_return_pay_but_not_two_paid_in_one_batch(users,
     with pytest.raises(IntegrityError), transaction.atomic():
         # A 退票 without its dates.
         Payout.objects.filter(pk=payout.pk).update(returned_on=None)
+
+
+def test_a_difference_paid_by_reconciliation_is_told_as_such(users, ready, changchun):
+    """A 复核 raised a paid claim (here by hand: 240.00 → 280.00): the next batch pays
+    the 40.00 difference, and the member's SMS says so (the text reads the claim's paid
+    payouts, which reconciliation reads in bulk)."""
+    finance = users["finance_city"]
+    first = build.build_batches(finance, changchun).batches[0]
+    reconcile.reconcile(finance, first, all_paid(ready), "回盘一.csv")
+    c1 = ready["c1"]
+    Claim.objects.filter(pk=c1.pk).update(computed=Decimal("280.00"), final=Decimal("280.00"),
+                                          state="approved")
+    second = build.build_batch(finance, changchun, claim_ids=[c1.pk])
+    assert list(second.payouts.values_list("amount", flat=True)) == [Decimal("40.00")]
+    files.write_bank_file(finance, second, "csv")
+    reconcile.reconcile(finance, second, csv_bytes([["序号", "金额", "状态"],
+                                                    ["1", "40.00", "成功"]]), "回盘二.csv")
+    text = OutboxMessage.objects.filter(kind="claims.paid", member=c1.member_id) \
+        .order_by("-pk").values_list("text", flat=True).first()
+    assert text == (f"【{changchun.union.name}】赵一您好，您的住院医疗补贴申请（{c1.number}）"
+                    "已补发差额 40.00 元（累计给付 280.00 元），请查收。")
