@@ -38,6 +38,7 @@ from huzhu.audit.bulk import AuditRows
 from huzhu.audit.models import AuditEntry
 from huzhu.claims import duplicates, notifications, payouts, workflow
 from huzhu.claims.models import Claim, ClaimEvent
+from huzhu.claims.payouts import files
 from huzhu.claims.payouts.writes import chunks, db_money, db_now, insert, move
 from huzhu.demo import feeds
 from huzhu.demo.base import DemoContext, Step
@@ -135,6 +136,9 @@ def _month(ctx: DemoContext, month: dt.date, rows: list[dict[str, Any]],
             continue
         with _clock(arrived + dt.timedelta(days=BATCH)):
             batch = payouts.build_batch(finance, run.scheme, claim_ids=approved)
+            # The bank file's numbering: each payout records the account it goes to,
+            # which the member's page names by its last four digits.
+            files.number_rows(batch)
         with _clock(arrived + dt.timedelta(days=PAID)):
             paid += payouts.mark_paid(finance, batch, arrived + dt.timedelta(days=PAID))
     return paid
