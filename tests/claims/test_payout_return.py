@@ -61,6 +61,11 @@ def test_paid_returned_corrected_and_paid_again(users, ready, changchun, staff):
     paid = Payout.objects.get(claim=c3)
     assert paid.state == "paid" and Claim.objects.get(pk=c3.pk).state == "paid"
     books_hold()
+    from huzhu.reports import paid as report_rows
+    from huzhu.reports.models import PaidPayout
+
+    report_rows.refresh()
+    assert PaidPayout.objects.filter(payout_id=paid.pk).exists()
 
     # Weeks later the bank returns one transfer: the account was closed.
     done = reconcile.reconcile(finance, first, bounce(c3), "退票.csv")
@@ -78,6 +83,12 @@ def test_paid_returned_corrected_and_paid_again(users, ready, changchun, staff):
     assert (mirror.amount, mirror.scheme_id, mirror.period_id, mirror.kind) == (
         original.amount, original.scheme_id, original.period_id, "payout")
     assert sum(paid_totals_by_period().values()) == Decimal("540.00")
+    # The fund page's 赔付率 counts the returned transfer out, not twice over; the
+    # statistics' paid rows lose it too.
+    assert ledger.summary(changchun).paid_in_dates == Decimal("540.00")
+    report_rows.refresh()
+    assert not PaidPayout.objects.filter(payout_id=paid.pk).exists()
+    assert PaidPayout.objects.count() == 2
     sms = OutboxMessage.objects.get(kind="claims.payout_returned")
     assert sms.to == "13800138003" and sms.text == (
         f"【{changchun.union.name}】郑甲您好，您的住院医疗补贴申请（{c3.number}）给付的 "

@@ -199,7 +199,7 @@ def test_payout_entries_and_reversing_entries_are_refused(users, finance2, free_
     payout = ledger.post(scheme=free_scheme, period=free_period, kind=LedgerEntry.Kind.PAYOUT,
                          debit=Account.BENEFIT_EXPENSE, credit=Account.BANK,
                          amount=Decimal("3000.00"), reference="payout:1")
-    with pytest.raises(CoverageRefused, match="银行退回的款项请在给付批次中标记付款失败"):
+    with pytest.raises(CoverageRefused, match="银行退回的款项请在给付批次中核对银行回盘文件"):
         ask(users["finance_city"], payout)
     reversals.approve(finance2, ask(users["finance_city"], subsidy).pk)
     mirror = LedgerEntry.objects.get(kind=LedgerEntry.Kind.REVERSAL)

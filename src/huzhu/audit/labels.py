@@ -88,7 +88,7 @@ BY_TYPE = {
     "user": {"username": "用户名", "display_name": "姓名", "role": "角色", "union": "所属工会",
              "is_active": "可登录", "is_superuser": "超级用户", "password": "密码"},
     "payoutbatch": {"count": "笔数", "total": "合计金额", "paid_on": "付款日期",
-                    "amount": "退回金额", "reason": "付款失败原因"},
+                    "amount": "退回金额", "reason": "银行退回原因（付款失败或退票）"},
     "batchrun": {"claims": "生成待审核理赔件数", "amount": "测算金额合计",
                  "rows": "结果行（起止）"},
     "feedtoken": {"token": "令牌前缀", "label": "用途说明"},

@@ -124,7 +124,11 @@ def _cash_in_dates(scheme: Scheme, period: Period | None) -> tuple[Decimal, Deci
     if period is not None:
         payouts = payouts.filter(booked_on__gte=period.start, booked_on__lte=period.end)
         payments = payments.filter(paid_on__gte=period.start, paid_on__lte=period.end)
-    return (payouts.aggregate(s=MoneySum("amount"))["s"] or ZERO,
+    # A bank's 退票 posts the payout's mirror (借 银行存款 / 贷 互助金给付) under the same
+    # kind: it takes the money back out of what was paid, never adds to it.
+    paid = payouts.filter(debit=Account.BENEFIT_EXPENSE).aggregate(s=MoneySum("amount"))["s"]
+    returned = payouts.filter(debit=Account.BANK).aggregate(s=MoneySum("amount"))["s"]
+    return ((paid or ZERO) - (returned or ZERO),
             payments.aggregate(s=MoneySum("amount"))["s"] or ZERO)
 
 

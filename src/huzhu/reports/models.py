@@ -74,8 +74,8 @@ class PaidPayout(models.Model):
     (benefit, the policy tier, the member's union) decided once when it is recorded, so
     a year of a city is a range of one index, not a join of payouts, claims and members.
 
-    Written only by :func:`huzhu.reports.paid.refresh` (paid is final: a paid payout is
-    never failed or changed, so rows are only added)."""
+    Written only by :func:`huzhu.reports.paid.refresh`: a paid payout is added once, and
+    taken out again only if the bank returns the transfer (退票)."""
 
     payout = models.OneToOneField("claims.Payout", primary_key=True, on_delete=models.CASCADE,
                                   related_name="+")

@@ -2,11 +2,12 @@
 
 :func:`refresh` adds the payouts paid since the last refresh (found by the
 ``(state, updated_at)`` index of payouts; ten minutes of overlap catch a payment
-committed late, and the primary key keeps each payout once), set-based: one INSERT … SELECT per
-scheme, which decides its tier by the scheme's policy (:mod:`huzhu.reports.tiers`). It
-runs before every statistics query and every minute in ``huzhu manage housekeeping``,
-so the figures are current. A scheme whose pinned policy changed gets its tiers
-decided again.
+committed late, and the primary key keeps each payout once), set-based: one INSERT …
+SELECT per scheme, which decides its tier by the scheme's policy
+(:mod:`huzhu.reports.tiers`), and one DELETE of the payouts the bank has since returned
+(退票). It runs before every statistics query and every minute in
+``huzhu manage housekeeping``, so the figures are current. A scheme whose pinned policy
+changed gets its tiers decided again.
 """
 
 from __future__ import annotations
@@ -64,8 +65,9 @@ def refresh() -> int:
                 changed = True
             hashes[str(scheme.pk)] = scheme.policy_hash
             added += _insert(scheme, plan, since)
+        dropped = _drop_returned(since)
         state.synced_until, state.policy_hashes = now, hashes
-        if added or changed:
+        if added or changed or dropped:
             state.version += 1
         state.save()
     return added
@@ -94,6 +96,22 @@ def _insert(scheme: Scheme, plan: tiers.TierPlan, since: dt.datetime | None) -> 
            # rows together, as later refreshes do, so a year is a compact range.
            "ORDER BY p.paid_on, p.id "
            "ON CONFLICT (payout_id) DO NOTHING")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return max(cursor.rowcount, 0)
+
+
+def _drop_returned(since: dt.datetime | None) -> int:
+    """Take out the payouts the bank returned (退票) since the last refresh: the money came
+    back, so the statistics no longer count it as paid (the claim's next payout, once the
+    account is corrected, is recorded as any other)."""
+    params: list = [Payout.State.RETURNED]
+    window = ""
+    if since is not None:
+        window = " AND updated_at >= %s"
+        params.append(since)
+    sql = (f"DELETE FROM {_t(PaidPayout)} WHERE payout_id IN "
+           f"(SELECT id FROM {_t(Payout)} WHERE state = %s{window})")
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return max(cursor.rowcount, 0)
