@@ -171,3 +171,4 @@ def test_a_long_change_list_is_folded_and_the_table_scrolls_on_a_narrow_screen(
     body = _get(client).content.decode()
     assert '<div class="table-responsive">' in body
     assert '<summary class="text-secondary">4 项变更</summary>' in body
+    assert "Six columns" not in body  # the template's comment stays a comment

@@ -82,6 +82,10 @@ def test_paid_claim_shows_date_amount_and_last_four(client, member, users, file_
     member.save()
     page = client.get(f"/member/claims/{claim.pk}/").content.decode()
     assert "转入当时登记的银行账号（此后已变更）" in page and "7665" not in page
+    # Paid with no account recorded (confirmed without a bank file): nothing is claimed.
+    Payout.objects.filter(claim=claim).update(account_hash="")
+    page = client.get(f"/member/claims/{claim.pk}/").content.decode()
+    assert "，转入登记的银行账号。" in page and "此后已变更" not in page
 
 
 def _member_urls(claim_id: int) -> list[str]:

@@ -70,7 +70,10 @@ def missing(claim: Claim) -> list[str]:
 class Paid:
     on: dt.date | None
     amount: Decimal
-    last4: str  # "" when the account has changed since
+    last4: str  # "" when the account has changed since, or was not recorded
+    # The account paid to is known and is no longer the member's (not merely unrecorded:
+    # a payout confirmed without a bank file keeps no account).
+    changed: bool = False
 
 
 def payments(claim: Claim) -> list[Paid]:
@@ -84,6 +87,7 @@ def payments(claim: Claim) -> list[Paid]:
         # own index (or, while keys rotate, either of the account's) says it is that one.
         current = {member.bank_account_hash,
                    *crypto.blind_indexes("bank:" + member.bank_account)}
-    return [Paid(p.paid_on, p.amount, member.bank_last4 if p.account_hash in current else "")
+    return [Paid(p.paid_on, p.amount, member.bank_last4 if p.account_hash in current else "",
+                 changed=bool(p.account_hash) and p.account_hash not in current)
             for p in Payout.objects.filter(claim=claim, state=Payout.State.PAID)
             .order_by("paid_on", "pk")]
