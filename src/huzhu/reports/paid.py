@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 
 from huzhu.claims.models import Claim, Payout
@@ -32,7 +32,7 @@ OVERLAP = dt.timedelta(minutes=10)
 KEY = "paid"
 
 
-def _t(model) -> str:
+def _t(model: type[models.Model]) -> str:
     return quote(model._meta.db_table)
 
 
@@ -105,7 +105,7 @@ def _drop_returned(since: dt.datetime | None) -> int:
     """Take out the payouts the bank returned (退票) since the last refresh: the money came
     back, so the statistics no longer count it as paid (the claim's next payout, once the
     account is corrected, is recorded as any other)."""
-    params: list = [Payout.State.RETURNED]
+    params: list[object] = [Payout.State.RETURNED]
     window = ""
     if since is not None:
         window = " AND updated_at >= %s"
@@ -114,7 +114,8 @@ def _drop_returned(since: dt.datetime | None) -> int:
            f"(SELECT id FROM {_t(Payout)} WHERE state = %s{window})")
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return max(cursor.rowcount, 0)
+        deleted: int = cursor.rowcount
+    return max(deleted, 0)
 
 
 def _retier(scheme: Scheme, plan: tiers.TierPlan) -> None:
