@@ -9,6 +9,11 @@ The folders are read a batch of claims at a time, with one indexed query per bat
 
 A bulk step shown for confirmation (待确认) and never confirmed keeps the selection's
 claim ids in its row: after a day nobody will confirm it, and it is deleted.
+
+A bank result file (回盘文件) uploaded for a preview waits under ``payout-returns/`` until
+it is confirmed or cancelled; one whose page was closed instead is left behind, holding
+members' accounts and amounts. After a day nobody will confirm it (the session that
+names it has expired), and it is deleted.
 """
 
 from __future__ import annotations
@@ -31,7 +36,8 @@ BATCH = 500
 def sweep() -> dict[str, int]:
     now = timezone.now()
     return {"删除的无主理赔材料文件": delete_orphans(now),
-            "删除的未确认批量办理": delete_unconfirmed(now)}
+            "删除的未确认批量办理": delete_unconfirmed(now),
+            "删除的未确认回盘文件": delete_unconfirmed_returns(now)}
 
 
 def delete_unconfirmed(now: dt.datetime) -> int:
@@ -39,6 +45,23 @@ def delete_unconfirmed(now: dt.datetime) -> int:
     stale = BulkJob.objects.filter(status=BulkJob.Status.DRAFT,
                                    created_at__lt=now - UNCONFIRMED_AGE)
     return stale.delete()[0]
+
+
+RETURNS_FOLDER = "payout-returns"  # huzhu.claims.payouts.views keeps previews there
+
+
+def delete_unconfirmed_returns(now: dt.datetime) -> int:
+    """Result files uploaded for a preview a day ago and never confirmed or cancelled."""
+    root = Path(settings.UPLOAD_ROOT) / RETURNS_FOLDER
+    if not root.is_dir():
+        return 0
+    cutoff = (now - UNCONFIRMED_AGE).timestamp()
+    deleted = 0
+    for path in root.iterdir():
+        if path.is_file() and _older(path, cutoff):
+            path.unlink(missing_ok=True)
+            deleted += 1
+    return deleted
 
 
 def delete_orphans(now: dt.datetime) -> int:

@@ -44,9 +44,10 @@ from huzhu.claims.payouts.access import (
     require_pay,
     visible_batch,
 )
+from huzhu.claims.payouts.build import by_ids, id_chunks
 from huzhu.claims.payouts.return_file import PAID, RETURNED, ReturnFileError, ReturnRow
 from huzhu.claims.payouts.settle import close_if_done
-from huzhu.claims.payouts.writes import chunks, db_money, db_now, insert, move, record_step
+from huzhu.claims.payouts.writes import db_money, db_now, insert, record_step
 from huzhu.claims.workflow import ClaimRefused
 from huzhu.coverage.models import Account, LedgerEntry
 from huzhu.notify import outbox
@@ -331,8 +332,8 @@ def _grouped(moves: Iterable[Move], key: Callable[[Move], K]) -> dict[K, list[in
 def _update_payouts(moves: list[Move], now: dt.datetime) -> None:
     """One UPDATE per (state, date or reason) per chunk; each must move every row."""
     def apply(ids: list[int], before: str, **values: object) -> None:
-        moved = sum(Payout.objects.filter(pk__in=chunk, state=before).update(
-            updated_at=now, **values) for chunk in chunks(sorted(ids)))
+        moved = sum(by_ids(Payout.objects.filter(state=before), chunk).update(
+            updated_at=now, **values) for chunk in id_chunks(sorted(ids)))
         if moved != len(ids):
             raise ClaimRefused("给付状态刚被他人变更，未做任何改动，请重新核对")
 
@@ -358,8 +359,8 @@ def _fill_account_hash(ids: list[int]) -> None:
     the 序号 were kept) takes the member's account now: the closed one."""
     member_hash = Subquery(Claim.objects.filter(pk=OuterRef("claim_id"))
                            .values("member__bank_account_hash")[:1])
-    for chunk in chunks(sorted(ids)):
-        Payout.objects.filter(pk__in=chunk, account_hash="").update(account_hash=member_hash)
+    for chunk in id_chunks(sorted(ids)):
+        by_ids(Payout.objects.filter(account_hash=""), chunk).update(account_hash=member_hash)
 
 
 @dataclass(frozen=True)
@@ -371,8 +372,8 @@ class _ClaimInfo:
 
 def _claim_info(claim_ids: list[int]) -> dict[int, _ClaimInfo]:
     out = {}
-    for chunk in chunks(sorted(claim_ids)):
-        for pk, period_id, name, benefit in Claim.objects.filter(pk__in=chunk).values_list(
+    for chunk in id_chunks(sorted(claim_ids)):
+        for pk, period_id, name, benefit in by_ids(Claim.objects, chunk).values_list(
                 "pk", "period_id", "member__name", "benefit_name"):
             out[pk] = _ClaimInfo(period_id, name, benefit)
     return out
@@ -484,7 +485,7 @@ def _move_claims(user: User, batch: PayoutBatch, result: Plan, now: dt.datetime)
             _paid_sms(claims, {m.claim_id: m.payout_id for m in moves})
     for reason, moves in _by_reason(result.failed).items():
         ids = [m.claim_id for m in moves]
-        check(move(ids, S.IN_BATCH, state=S.APPROVED, updated_at=now), len(ids))
+        check(_move(ids, S.IN_BATCH, state=S.APPROVED, updated_at=now), len(ids))
         claims = _claims(batch, ids)
         for claim in claims:
             claim.state = S.APPROVED
@@ -495,7 +496,7 @@ def _move_claims(user: User, batch: PayoutBatch, result: Plan, now: dt.datetime)
         claim_before = S.IN_BATCH if before == P.PENDING else S.PAID
         for (day, reason), moves in _by_day_reason(returned).items():
             ids = [m.claim_id for m in moves]
-            check(move(ids, claim_before, state=S.APPROVED, paid_at=None, updated_at=now),
+            check(_move(ids, claim_before, state=S.APPROVED, paid_at=None, updated_at=now),
                   len(ids))
             claims = _claims(batch, ids)
             for claim in claims:
@@ -504,6 +505,13 @@ def _move_claims(user: User, batch: PayoutBatch, result: Plan, now: dt.datetime)
             record_step(user, claims, RETURN_STEP, claim_before, S.APPROVED,
                         f"{where}，{day:%Y-%m-%d} 银行退票：{reason}；待更正账号后重新给付",
                         label=RETURN_LABEL)
+
+
+def _move(claim_ids: list[int], before: str, **values: object) -> int:
+    """Claims ``before`` → ``values`` by primary key, one UPDATE per chunk of
+    :func:`~huzhu.claims.payouts.build.id_chunks`; the count moved."""
+    return sum(by_ids(Claim.objects.filter(state=before), chunk).update(**values)
+               for chunk in id_chunks(sorted(claim_ids)))
 
 
 def _by_day(moves: list[Move]) -> dict[dt.date, list[Move]]:
