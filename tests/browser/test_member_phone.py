@@ -7,16 +7,25 @@ from __future__ import annotations
 import pytest
 
 from huzhu.claims.models import Claim
-from tests.browser.conftest import browser, screenshot  # noqa: F401  (fixtures)
 from tests.claims.materials.test_materials import jpeg, png
-from tests.portal.conftest import PHONE, last_code
+from tests.portal.conftest import (  # noqa: F401  (fixtures)
+    PHONE,
+    admin,
+    changchun,
+    free_scheme,
+    fresh_throttles,
+    last_code,
+    member,
+    private_uploads,
+    today,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 WIDTH = 375
 
 
 @pytest.fixture
-def phone(browser, live_server):  # noqa: F811
+def phone(browser, live_server):
     context = browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai",
                                   viewport={"width": WIDTH, "height": 812}, is_mobile=True,
                                   has_touch=True, base_url=live_server.url)
@@ -31,8 +40,8 @@ def _fits(page) -> None:
     assert width <= WIDTH, f"{page.url} is {width}px wide"
 
 
-def test_member_signs_in_sees_cover_and_files_with_photos(phone, member, changchun, tmp_path,
-                                                          screenshot):  # noqa: F811
+def test_member_signs_in_sees_cover_and_files_with_photos(phone, member, changchun,  # noqa: F811
+                                                          tmp_path, screenshot):
     page = phone
     page.goto("/member/")
     page.wait_for_url("**/member/login/")
