@@ -14,7 +14,7 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 
 from huzhu.audit.models import AuditEntry
-from huzhu.claims import appeals, money_audit, queue
+from huzhu.claims import money_audit, queue
 from huzhu.claims.appeals import AppealRefused, add_working_days, decide, open_appeal
 from huzhu.claims.models import Appeal, Claim, ClaimEvent, ClaimMaterial, Payout
 from huzhu.claims.payouts import build
@@ -77,7 +77,6 @@ def head(claim: Claim) -> str:
 
 
 def test_due_date_counts_working_days():
-    assert appeals.APPEAL_WORKING_DAYS == 5
     assert add_working_days(D(2026, 5, 1), 5) == D(2026, 5, 8)  # Fri → next Fri
     assert add_working_days(D(2026, 5, 4), 5) == D(2026, 5, 11)  # Mon → next Mon
     assert add_working_days(D(2026, 5, 2), 1) == D(2026, 5, 4)  # Sat → Mon
@@ -135,6 +134,19 @@ def test_only_a_rejection_or_a_lowering_is_appealed(users, staff, file_hospital)
     claim = apply(users["admin_city"], claim.pk, "approve")  # the engine's 240.00
     with pytest.raises(AppealRefused, match="只有不予给付或核减了金额的理赔可以申请复核"):
         open_appeal(claim.member, claim, "想多要")
+
+
+def test_the_schemes_own_time_limit_sets_the_due_date(rejected, client, users):
+    """复核办结时限 is the scheme's (5 working days unless it says otherwise), shown on
+    the scheme's page."""
+    scheme = rejected.scheme
+    scheme.appeal_working_days = 10
+    scheme.save(update_fields=["appeal_working_days"])
+    appeal = open_appeal(rejected.member, rejected, "住院属实")
+    assert appeal.due_on == D(2026, 5, 15)  # ten working days after Friday 1 May
+    client.force_login(users["admin_city"])
+    page = client.get(f"/coverage/{scheme.code}/").content.decode()
+    assert "会员申请复核后 10 个工作日内作出复核决定" in page
 
 
 def test_one_open_appeal_per_claim(rejected, users):

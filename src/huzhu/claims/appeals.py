@@ -3,8 +3,9 @@ at again, within :data:`APPEAL_DAYS` days of that decision — on the member pag
 through a clerk after a phone call to the union.
 
 An appeal is a case of its own (:class:`huzhu.claims.models.Appeal`): at most one open
-per claim, due :data:`APPEAL_WORKING_DAYS` working days (Monday to Friday; public
-holidays are not known to the system and count as working days) after it was opened,
+per claim, due the scheme's ``appeal_working_days`` (5 by default) working days (Monday
+to Friday; public holidays are not known to the system and count as working days) after
+it was opened,
 and decided by a reviewer in scope who took no part in the original decision (not the
 filer, not a reviewer of the claim, not whoever submitted, returned, rejected or
 approved it). The decision upholds the original or changes it, with a written reason
@@ -51,7 +52,6 @@ from huzhu.rules.schema import MATERIALS
 
 S = Claim.State
 APPEAL_DAYS = 60  # calendar days after the rejection or the lowering
-APPEAL_WORKING_DAYS = 5  # the due date: working days (Mon–Fri) after opening
 MAX_FILES = 12
 ZERO = Decimal("0.00")
 # The steps whose actors took part in the original decision (ClaimEvent.action).
@@ -228,7 +228,7 @@ def open_appeal(member_or_user: Member | User, claim: Claim, reason: str,
                     appeal = Appeal.objects.create(
                         claim=claim, opened_by_member=by_member,
                         opened_by=None if by_member else actor, reason=reason,
-                        due_on=add_working_days(today, APPEAL_WORKING_DAYS),
+                        due_on=add_working_days(today, claim.scheme.appeal_working_days),
                         original_state=claim.state, original_amount=claim.final)
             except IntegrityError:
                 raise AppealRefused("这笔理赔已有正在办理的复核申请") from None

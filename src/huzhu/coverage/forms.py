@@ -18,6 +18,7 @@ from huzhu.rules.loader import shipped_policy_names
 
 STRAIGHT_THROUGH_UPTO = Scheme._meta.get_field("straight_through_upto").get_default()
 SAMPLE_THRESHOLD = Scheme._meta.get_field("sample_threshold").get_default()
+APPEAL_WORKING_DAYS = Scheme._meta.get_field("appeal_working_days").get_default()
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
@@ -55,6 +56,10 @@ class SchemeForm(BootstrapFormMixin, forms.Form):
         required=False, help_text="样本中不予给付或核减的比例超过此值时，该次测算全部转为"
                                   "逐笔审核；留空为 2%")
 
+    appeal_working_days = forms.IntegerField(
+        label="复核办结时限（工作日）", min_value=1, max_value=60, required=False,
+        help_text="会员申请复核后须在此数量的工作日内作出决定；留空为 5 个工作日")
+
     def __init__(self, *args, user: User, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["policy_name"].choices = [("", "（上传文件）"),
@@ -86,7 +91,8 @@ class SchemeForm(BootstrapFormMixin, forms.Form):
             data["min_share"] = (data["min_share"] / 100).quantize(Decimal("0.001"))
         _check_account(self)
         for name, default in (("straight_through_upto", STRAIGHT_THROUGH_UPTO),
-                              ("sample_threshold", SAMPLE_THRESHOLD)):
+                              ("sample_threshold", SAMPLE_THRESHOLD),
+                              ("appeal_working_days", APPEAL_WORKING_DAYS)):
             if self.cleaned_data.get(name) is None:
                 self.cleaned_data[name] = default
         return data

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 
@@ -86,6 +87,11 @@ class Scheme(models.Model):
     sample_threshold = models.DecimalField(
         "抽样驳回或核减比例阈值（%）", max_digits=5, decimal_places=2, default=Decimal("2.00"),
         help_text="样本中不予给付或核减的比例超过此值时，该次测算全部转为逐笔审核")
+    # A member's 复核 (appeal) is decided within this many working days of being asked.
+    appeal_working_days = models.PositiveSmallIntegerField(
+        "复核办结时限（工作日）", default=5,
+        validators=[MinValueValidator(1), MaxValueValidator(60)],
+        help_text="会员申请复核后，须在此数量的工作日（周一至周五）内作出复核决定")
     # The fund's collection account, printed on every premium notice: a unit pays by
     # transfer, and a notice without the account sends its finance office to the phone.
     payee_name = models.CharField("收款户名", max_length=100, blank=True)

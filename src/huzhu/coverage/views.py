@@ -60,7 +60,8 @@ def scheme_create(request: AuthenticatedHttpRequest) -> HttpResponse:
                 allow_retired=data["allow_retired"], payee_name=data["payee_name"],
                 payee_bank=data["payee_bank"], payee_account=data["payee_account"],
                 straight_through_upto=data["straight_through_upto"],
-                sample_threshold=data["sample_threshold"])
+                sample_threshold=data["sample_threshold"],
+                appeal_working_days=data["appeal_working_days"])
         except Refused as exc:
             form.add_error(None, str(exc))
         else:
