@@ -39,7 +39,7 @@ from huzhu.audit.models import AuditEntry
 from huzhu.claims import computation, duplicates
 from huzhu.claims.access import in_scope
 from huzhu.claims.materials import store
-from huzhu.claims.models import Appeal, Claim, ClaimEvent, ClaimMaterial, Payout
+from huzhu.claims.models import Appeal, Claim, ClaimEvent, Payout
 from huzhu.claims.workflow import FILE, MEMBER_FILER, REVIEW, ClaimRefused
 from huzhu.lib.money import MoneySum
 from huzhu.members.models import Member
@@ -233,16 +233,8 @@ def open_appeal(member_or_user: Member | User, claim: Claim, reason: str,
             except IntegrityError:
                 raise AppealRefused("这笔理赔已有正在办理的复核申请") from None
             for item in checked:
-                target = store._store(item.uploaded, claim, item.checked.kind)
-                written.append(target)
-                material = ClaimMaterial.objects.create(
-                    claim=claim, kind=item.kind,
-                    file_name=store.clean_name(getattr(item.uploaded, "name", "") or "",
-                                               item.checked.kind.ext),
-                    stored_path=store._relative(target),
-                    content_type=item.checked.kind.content_type, size=item.checked.size,
-                    sha256=item.checked.sha256, uploaded_by=actor)
-                store._audit_upload(actor, claim, material)
+                store.store_checked(actor, claim, item.kind, item.uploaded, item.checked,
+                                    written)
             who = "会员本人申请复核" if by_member else f"{actor} 代会员申请复核（电话）"
             note = f"{who}：{reason}" + (f"（附 {len(checked)} 份材料）" if checked else "")
             ClaimEvent.objects.create(claim=claim, actor=actor,

@@ -22,7 +22,7 @@ from huzhu.audit import log
 from huzhu.audit.models import AuditEntry
 from huzhu.claims import intake
 from huzhu.claims.materials import store
-from huzhu.claims.models import Claim, ClaimEvent, ClaimMaterial
+from huzhu.claims.models import Claim, ClaimEvent
 from huzhu.claims.workflow import MEMBER_FILER
 from huzhu.members.models import Member
 from huzhu.orgs.models import User
@@ -96,16 +96,8 @@ def file_member_claim(member: Member, offer: intake.Offer, data: dict[str, Any],
             claim.save(update_fields=["source"])
             ClaimEvent.objects.filter(claim=claim, action="file").update(note=FILED_NOTE)
             for item in checked:
-                target = store._store(item.uploaded, claim, item.checked.kind)
-                written.append(target)
-                material = ClaimMaterial.objects.create(
-                    claim=claim, kind=item.kind,
-                    file_name=store.clean_name(getattr(item.uploaded, "name", "") or "",
-                                               item.checked.kind.ext),
-                    stored_path=store._relative(target),
-                    content_type=item.checked.kind.content_type, size=item.checked.size,
-                    sha256=item.checked.sha256, uploaded_by=filer)
-                store._audit_upload(filer, claim, material)
+                store.store_checked(filer, claim, item.kind, item.uploaded, item.checked,
+                                    written)
             log.record(filer, AuditEntry.Action.CLAIM_CHANGED, claim,
                        union_path=member.union.path,
                        summary=f"理赔 {claim.number}（{member.name} {claim.benefit_name}）："

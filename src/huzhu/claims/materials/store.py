@@ -19,7 +19,7 @@ import uuid
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from django.conf import settings
 from django.core.files import File
@@ -320,6 +320,23 @@ def save_material(user: User, claim: Claim, kind: str, uploaded) -> ClaimMateria
     except BaseException:
         target.unlink(missing_ok=True)
         raise
+    return material
+
+
+def store_checked(user: User, claim: Claim, kind: str, uploaded: Any, checked: _Checked,
+                  written: list[Path]) -> ClaimMaterial:
+    """Store a file already checked (:func:`_check_content`) as material ``kind`` of
+    ``claim``, inside the caller's transaction: the file, its row, its audit entry. The
+    file's path is appended to ``written`` first, so that the caller deletes it if its
+    transaction fails (a member's claim with its photographs, a 复核 with its papers)."""
+    target = _store(uploaded, claim, checked.kind)
+    written.append(target)
+    material = ClaimMaterial.objects.create(
+        claim=claim, kind=kind,
+        file_name=clean_name(getattr(uploaded, "name", "") or "", checked.kind.ext),
+        stored_path=_relative(target), content_type=checked.kind.content_type,
+        size=checked.size, sha256=checked.sha256, uploaded_by=user)
+    _audit_upload(user, claim, material)
     return material
 
 
