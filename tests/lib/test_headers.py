@@ -62,7 +62,10 @@ def test_a_pdf_is_never_cached(client, users, free_scheme):  # noqa: F811
     assert "Content-Security-Policy" not in response  # a policy is for HTML pages
 
 
-def test_the_sign_in_page_too_and_static_files_keep_their_cache(client, db):
+def test_the_sign_in_page_too_and_static_files_keep_their_cache(client, db, settings):
+    # Static files from the apps' folders (no collectstatic on a fresh clone).
+    settings.WHITENOISE_USE_FINDERS = True
+    settings.WHITENOISE_AUTOREFRESH = True
     sign_in = client.get(reverse("login"))
     assert sign_in.status_code == 200
     assert_no_store(sign_in)
